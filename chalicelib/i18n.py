@@ -1,0 +1,53 @@
+"""Picks the agent's language and hands out gettext translations for it."""
+
+from __future__ import annotations
+
+import gettext
+from functools import lru_cache
+from pathlib import Path
+
+SUPPORTED_LOCALES = ("en", "it", "de", "es", "fr")
+DEFAULT_LOCALE = "en"
+DOMAIN = "deskmail"
+LOCALE_DIR = Path(__file__).parent / "locales"
+
+
+def negotiate_locale(accept_language: str | None, explicit: str | None = None) -> str:
+    """The best supported locale for an explicit choice or an Accept-Language header (q-values honoured)."""
+    if explicit:
+        primary = explicit.strip().replace("_", "-").split("-")[0].lower()
+        if primary in SUPPORTED_LOCALES:
+            return primary
+    if not accept_language:
+        return DEFAULT_LOCALE
+    ranked: list[tuple[float, int, str]] = []
+    for position, part in enumerate(accept_language.split(",")):
+        fields = part.strip().split(";")
+        tag = fields[0].strip().lower()
+        if not tag:
+            continue
+        quality = 1.0
+        for param in fields[1:]:
+            name, _, value = param.strip().partition("=")
+            if name.strip() == "q":
+                try:
+                    quality = float(value)
+                except ValueError:
+                    quality = 0.0
+        if quality <= 0:
+            continue
+        ranked.append((-quality, position, tag.split("-")[0]))
+    for _, _, primary in sorted(ranked):
+        if primary in SUPPORTED_LOCALES:
+            return primary
+        if primary == "*":
+            return DEFAULT_LOCALE
+    return DEFAULT_LOCALE
+
+
+@lru_cache(maxsize=None)
+def translations(locale: str) -> gettext.NullTranslations:
+    """Compiled catalogue for the locale; English (the msgids) when there is none."""
+    if locale == DEFAULT_LOCALE or locale not in SUPPORTED_LOCALES:
+        return gettext.NullTranslations()
+    return gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[locale], fallback=True)
