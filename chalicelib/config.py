@@ -1,0 +1,46 @@
+"""deskmail's settings, read once from the environment and checked with a clear error."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from functools import lru_cache
+
+
+class ConfigurationError(RuntimeError):
+    pass
+
+
+@dataclass(frozen=True)
+class Settings:
+    stage: str
+    table_name: str
+    sender: str
+    configuration_set: str
+    feedback_queue: str
+    default_locale: str
+    region: str
+
+    @property
+    def sender_domain(self) -> str:
+        return self.sender.rsplit("@", 1)[-1].strip(" >").lower()
+
+
+def _required(name: str) -> str:
+    value = os.environ.get(name, "").strip()
+    if not value:
+        raise ConfigurationError(f"environment variable {name} is not set (see .chalice/config.json)")
+    return value
+
+
+@lru_cache(maxsize=1)
+def settings() -> Settings:
+    return Settings(
+        stage=os.environ.get("DESKMAIL_STAGE", "dev"),
+        table_name=_required("DESKMAIL_TABLE_NAME"),
+        sender=_required("DESKMAIL_SENDER"),
+        configuration_set=_required("DESKMAIL_CONFIGURATION_SET"),
+        feedback_queue=os.environ.get("DESKMAIL_FEEDBACK_QUEUE", ""),
+        default_locale=os.environ.get("DESKMAIL_DEFAULT_LOCALE", "en"),
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+    )

@@ -1,0 +1,51 @@
+"""The names and shapes of deskmail's AWS resources, shared by the app, the local stack and the CDK app."""
+
+from __future__ import annotations
+
+TTL_ATTRIBUTE = "expires_at"
+
+# One table; every access pattern is a GetItem/Query on the base key or one of these indexes.
+TABLE_KEY = ("PK", "SK")
+TABLE_INDEXES = {
+    # Overloaded: tagged tickets by tag (newest failure first) and users by email address.
+    "GSI1": ("GSI1PK", "GSI1SK"),
+    # Overloaded: the delivery-problems inbox (failed recipients across tickets, newest first).
+    "GSI2": ("GSI2PK", "GSI2SK"),
+}
+
+
+def resource_names(stage: str) -> dict[str, str]:
+    """Physical names for a stage; the local stack creates exactly these."""
+    return {
+        "table": f"deskmail-{stage}",
+        "feedback_topic": f"deskmail-feedback-{stage}",
+        "feedback_queue": f"deskmail-feedback-{stage}",
+        "dead_letter_queue": f"deskmail-feedback-dlq-{stage}",
+        "configuration_set": f"deskmail-{stage}",
+        "inbound_topic": f"deskmail-inbound-{stage}",
+    }
+
+
+def table_definition(table_name: str) -> dict:
+    """Keyword arguments for dynamodb.create_table (tests and the local stack)."""
+    attributes = [TABLE_KEY[0], TABLE_KEY[1]] + [name for pair in TABLE_INDEXES.values() for name in pair]
+    return {
+        "TableName": table_name,
+        "BillingMode": "PAY_PER_REQUEST",
+        "KeySchema": [
+            {"AttributeName": TABLE_KEY[0], "KeyType": "HASH"},
+            {"AttributeName": TABLE_KEY[1], "KeyType": "RANGE"},
+        ],
+        "AttributeDefinitions": [{"AttributeName": name, "AttributeType": "S"} for name in attributes],
+        "GlobalSecondaryIndexes": [
+            {
+                "IndexName": index,
+                "KeySchema": [
+                    {"AttributeName": pk, "KeyType": "HASH"},
+                    {"AttributeName": sk, "KeyType": "RANGE"},
+                ],
+                "Projection": {"ProjectionType": "ALL"},
+            }
+            for index, (pk, sk) in TABLE_INDEXES.items()
+        ],
+    }
