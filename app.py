@@ -1,12 +1,55 @@
-"""deskmail's HTTP API and SES feedback handler (thin: parse, call chalicelib, shape)."""
+"""deskmail's HTTP API and SES feedback handler: parse the input, call one use case in chalicelib, shape the output."""
 
 import os
+import time
+from functools import wraps
 
-from chalice import Chalice
+from chalice import BadRequestError, Chalice, ConflictError, NotFoundError, Response
+
+from chalicelib import i18n, runtime
+from chalicelib.config import settings
+from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.ids import utc_now
+from chalicelib.observability import logger
+from chalicelib.services import feedback_handler, views, workspace
 
 app = Chalice(app_name="deskmail")
 
 FEEDBACK_QUEUE = os.environ.get("DESKMAIL_FEEDBACK_QUEUE", "deskmail-feedback-dev")
+
+
+def api(path, methods=("GET",)):
+    """A route whose domain errors become Chalice's 4xx bodies: {"Code": ..., "Message": ...}."""
+
+    def decorate(view):
+        @wraps(view)
+        def handle(*args, **kwargs):
+            try:
+                return view(*args, **kwargs)
+            except InvalidInput as error:
+                raise BadRequestError(str(error)) from None
+            except NotFound as error:
+                raise NotFoundError(str(error)) from None
+            except Conflict as error:
+                raise ConflictError(str(error)) from None
+
+        return app.route(path, methods=list(methods), cors=True)(handle)
+
+    return decorate
+
+
+def created(body):
+    return Response(body=body, status_code=201, headers={"Content-Type": "application/json"})
+
+
+def translations():
+    request = app.current_request
+    explicit = (request.query_params or {}).get("locale")
+    return i18n.translations(i18n.negotiate_locale((request.headers or {}).get("accept-language"), explicit))
+
+
+def query(name):
+    return (app.current_request.query_params or {}).get(name)
 
 
 @app.route("/health")
@@ -14,6 +57,85 @@ def health():
     return {"status": "ok"}
 
 
+@api("/users", methods=["POST"])
+def create_user():
+    return created(views.user_view(workspace.create_user(runtime.table(), app.current_request.json_body, utc_now)))
+
+
+@api("/users/{user_id}")
+def get_user(user_id):
+    return views.user_view(workspace.get_user(runtime.table(), user_id))
+
+
+@api("/users/{user_id}", methods=["PATCH"])
+def update_user(user_id):
+    return views.user_view(workspace.update_user(runtime.table(), user_id, app.current_request.json_body, utc_now))
+
+
+@api("/tickets", methods=["POST"])
+def create_ticket():
+    result = workspace.create_ticket(
+        runtime.table(), runtime.mailer(), settings(), app.current_request.json_body, utc_now
+    )
+    return created({**views.ticket_view(result["ticket"], result["tags"]), "comment_id": result["comment"].id})
+
+
+@api("/tickets")
+def list_tickets():
+    return views.tagged_tickets(runtime.table(), query("tag"), query("next_page"))
+
+
+@api("/tickets/{ticket_id}")
+def get_ticket(ticket_id):
+    return views.ticket_view(*workspace.get_ticket(runtime.table(), ticket_id))
+
+
+@api("/tickets/{ticket_id}/tags", methods=["PUT"])
+def set_tags(ticket_id):
+    return {"tags": workspace.set_tags(runtime.table(), ticket_id, app.current_request.json_body, utc_now)}
+
+
+@api("/tickets/{ticket_id}/comments", methods=["POST"])
+def add_comment(ticket_id):
+    comment = workspace.add_comment(
+        runtime.table(), runtime.mailer(), settings(), ticket_id, app.current_request.json_body, utc_now
+    )
+    return created(
+        {
+            "id": comment.id,
+            "ticket_id": comment.ticket_id,
+            "created_at": comment.created_at,
+            "triggers": list(comment.trigger_evaluations),
+        }
+    )
+
+
+@api("/tickets/{ticket_id}/comments")
+def list_comments(ticket_id):
+    return views.conversation(runtime.table(), ticket_id, query("next_page"), translations())
+
+
+@api("/tickets/{ticket_id}/events")
+def list_events(ticket_id):
+    return views.ticket_events(runtime.table(), ticket_id, translations())
+
+
+@api("/triggers")
+def list_triggers():
+    return {"triggers": [views.trigger_view(t) for t in workspace.list_triggers(runtime.table())]}
+
+
+@api("/triggers/{trigger_id}", methods=["PATCH"])
+def update_trigger(trigger_id):
+    return views.trigger_view(
+        workspace.set_trigger_active(runtime.table(), trigger_id, app.current_request.json_body, utc_now)
+    )
+
+
 @app.on_sqs_message(queue=FEEDBACK_QUEUE, batch_size=10, maximum_batching_window_in_seconds=5)
 def handle_ses_feedback(event):
-    return {"batchItemFailures": []}
+    """SES -> SNS -> SQS: records each notification; failed records are retried alone (partial batch response)."""
+    return feedback_handler.handle(event.to_dict(), event.context, runtime.table(), utc_now(), int(time.time()))
+
+
+__all__ = ["app", "logger"]

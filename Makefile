@@ -1,0 +1,39 @@
+# deskmail: `make run` starts the whole service locally, `make test` runs every test. Both install first.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+PY := $(VENV)/bin/python
+export AWS_DEFAULT_REGION ?= us-east-1
+
+.PHONY: install catalogs lint typecheck test test-unit run bench clean
+
+$(VENV)/.installed: requirements.txt requirements-dev.txt
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	touch $@
+
+install: $(VENV)/.installed catalogs
+
+# gettext catalogues: .po files are in git, the .mo files are built here (and shipped in the Lambda package).
+catalogs: $(VENV)/.installed
+	@if ls chalicelib/locales/*/LC_MESSAGES/deskmail.po >/dev/null 2>&1; then \
+		$(VENV)/bin/pybabel compile -q -d chalicelib/locales -D deskmail; fi
+
+lint: $(VENV)/.installed
+	$(VENV)/bin/ruff check app.py chalicelib tests bench scripts
+	$(VENV)/bin/mypy chalicelib
+
+test: install lint
+	$(VENV)/bin/pytest -q -n 2 tests --ignore=tests/infrastructure
+
+test-unit: install
+	$(VENV)/bin/pytest -q tests/unit
+
+run: install
+	$(PY) -m scripts.local_stack
+
+bench: install
+	$(PY) -m bench.run
+
+clean:
+	rm -rf $(VENV) .local cdk.out chalice.out .pytest_cache .mypy_cache .ruff_cache

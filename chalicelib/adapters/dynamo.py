@@ -1,0 +1,532 @@
+"""The one DynamoDB adapter: every access pattern deskmail has, each a GetItem, BatchGetItem, Query or write."""
+
+from __future__ import annotations
+
+import base64
+import json
+import time
+from collections.abc import Iterable
+from typing import Any
+
+from chalicelib.domain.model import Comment, Notification, OutcomeEvent, Recipient, Ticket, User
+
+# Key layout (PK / SK):
+#   USER#{id}        PROFILE                              user (GSI1: EMAIL#{address} / USER#{id})
+#   TICKET#{id}      TICKET                               ticket
+#   TICKET#{id}      TAG#{tag}                            a tag on the ticket (GSI1: TAG#{tag} / {sort time}#{id})
+#   TICKET#{id}      C#{comment}                          comment
+#   TICKET#{id}      C#{comment}#N#{notification}         notification (one SES message) and its recipients
+#   TICKET#{id}      C#{comment}#N#{notification}#E#{id}  one SES outcome for one recipient
+#   TICKET#{id}      EV#{time}#{id}                       ticket event (the events log)
+#   MSG#{ses id}     MSG                                  SES message id -> notification (feedback correlation)
+#   TRIGGERS         TRIGGER#{id}                         an agent's active/inactive choice for a trigger
+#   RAW#{day}        {sqs message id}                     unreadable feedback kept for inspection (TTL)
+
+
+class PageTokenError(ValueError):
+    """A next_page token that this API did not issue."""
+
+
+class WriteError(RuntimeError):
+    """Items DynamoDB did not take after retries; the caller retries the whole unit (the writes are idempotent)."""
+
+
+def _marshal(value: Any) -> dict:
+    if value is None:
+        return {"NULL": True}
+    if isinstance(value, bool):
+        return {"BOOL": value}
+    if isinstance(value, str):
+        return {"S": value}
+    if isinstance(value, (int, float)):
+        return {"N": repr(value)}
+    if isinstance(value, (list, tuple)):
+        return {"L": [_marshal(item) for item in value]}
+    if isinstance(value, dict):
+        return {"M": {key: _marshal(item) for key, item in value.items()}}
+    raise TypeError(f"cannot store {type(value).__name__}")
+
+
+def _unmarshal(value: dict) -> Any:
+    ((kind, data),) = value.items()
+    if kind == "S":
+        return data
+    if kind == "N":
+        return int(data) if data.lstrip("-").isdigit() else float(data)
+    if kind == "BOOL":
+        return data
+    if kind == "NULL":
+        return None
+    if kind == "L":
+        return [_unmarshal(item) for item in data]
+    if kind == "M":
+        return {key: _unmarshal(item) for key, item in data.items()}
+    if kind == "SS":
+        return sorted(data)
+    raise TypeError(f"unexpected DynamoDB type {kind}")
+
+
+def to_item(attributes: dict) -> dict:
+    return {key: _marshal(value) for key, value in attributes.items() if value is not None or key in ("email",)}
+
+
+def from_item(item: dict) -> dict:
+    return {key: _unmarshal(value) for key, value in item.items()}
+
+
+def encode_token(key: dict) -> str:
+    return base64.urlsafe_b64encode(json.dumps(from_item(key), separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_token(token: str, expected_pk: str, sk_prefix: str) -> dict:
+    """A token back to an ExclusiveStartKey, refusing anything that does not point into the expected partition."""
+    try:
+        raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
+        key = json.loads(raw)
+    except (ValueError, TypeError):
+        raise PageTokenError("next_page is not a token this API issued") from None
+    if (
+        not isinstance(key, dict)
+        or not all(isinstance(value, str) for value in key.values())
+        or key.get("PK", key.get("GSI1PK")) != expected_pk
+        or not str(key.get("SK", key.get("GSI1SK", ""))).startswith(sk_prefix)
+    ):
+        raise PageTokenError("next_page is not a token this API issued")
+    return to_item(key)
+
+
+# ---- item shapes -------------------------------------------------------------------------------------------------
+
+
+def user_item(user: User) -> dict:
+    attributes = {
+        "PK": f"USER#{user.id}",
+        "SK": "PROFILE",
+        "type": "user",
+        "id": user.id,
+        "name": user.name,
+        "role": user.role,
+        "email": user.email,
+        "locale": user.locale,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+    }
+    if user.email:
+        attributes["GSI1PK"] = f"EMAIL#{user.email.lower()}"
+        attributes["GSI1SK"] = f"USER#{user.id}"
+    return attributes
+
+
+def _user(attributes: dict) -> User:
+    return User(
+        id=attributes["id"],
+        name=attributes["name"],
+        role=attributes["role"],
+        email=attributes.get("email"),
+        locale=attributes.get("locale"),
+        created_at=attributes.get("created_at", ""),
+        updated_at=attributes.get("updated_at", ""),
+    )
+
+
+def ticket_item(ticket: Ticket) -> dict:
+    return {
+        "PK": f"TICKET#{ticket.id}",
+        "SK": "TICKET",
+        "type": "ticket",
+        "id": ticket.id,
+        "subject": ticket.subject,
+        "requester_id": ticket.requester_id,
+        "cc_ids": list(ticket.cc_ids),
+        "assignee_id": ticket.assignee_id,
+        "status": ticket.status,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+    }
+
+
+def _ticket(attributes: dict) -> Ticket:
+    return Ticket(
+        id=attributes["id"],
+        subject=attributes["subject"],
+        requester_id=attributes["requester_id"],
+        cc_ids=tuple(attributes.get("cc_ids") or ()),
+        assignee_id=attributes.get("assignee_id"),
+        status=attributes.get("status", "new"),
+        created_at=attributes.get("created_at", ""),
+        updated_at=attributes.get("updated_at", ""),
+    )
+
+
+def tag_item(ticket_id: str, subject: str, tag: str, sort_time: str, tagged_at: str) -> dict:
+    return {
+        "PK": f"TICKET#{ticket_id}",
+        "SK": f"TAG#{tag}",
+        "type": "tag",
+        "tag": tag,
+        "ticket_id": ticket_id,
+        "subject": subject,
+        "tagged_at": tagged_at,
+        "sort_time": sort_time,
+        "active": True,
+        "GSI1PK": f"TAG#{tag}",
+        "GSI1SK": f"{sort_time}#{ticket_id}",
+    }
+
+
+def cleared_tag_item(ticket_id: str, tag: str, cleared_at: str) -> dict:
+    # Kept (outside the index) so a late replay of an old failure does not bring back a tag an agent removed.
+    return {
+        "PK": f"TICKET#{ticket_id}",
+        "SK": f"TAG#{tag}",
+        "type": "tag",
+        "tag": tag,
+        "ticket_id": ticket_id,
+        "active": False,
+        "cleared_at": cleared_at,
+    }
+
+
+def comment_item(comment: Comment) -> dict:
+    return {
+        "PK": f"TICKET#{comment.ticket_id}",
+        "SK": f"C#{comment.id}",
+        "type": "comment",
+        "id": comment.id,
+        "ticket_id": comment.ticket_id,
+        "author_id": comment.author_id,
+        "author_name": comment.author_name,
+        "body": comment.body,
+        "public": comment.public,
+        "created_at": comment.created_at,
+        "trigger_evaluations": list(comment.trigger_evaluations),
+    }
+
+
+def _comment(attributes: dict) -> Comment:
+    return Comment(
+        id=attributes["id"],
+        ticket_id=attributes["ticket_id"],
+        author_id=attributes["author_id"],
+        author_name=attributes.get("author_name", ""),
+        body=attributes.get("body", ""),
+        public=bool(attributes.get("public")),
+        created_at=attributes.get("created_at", ""),
+        trigger_evaluations=tuple(attributes.get("trigger_evaluations") or ()),
+    )
+
+
+def _recipient_record(recipient: Recipient) -> dict:
+    return {
+        "user_id": recipient.user_id,
+        "name": recipient.name,
+        "email": recipient.email,
+        "header": recipient.header,
+        "status": recipient.status,
+        "failure": recipient.failure,
+    }
+
+
+def notification_items(notification: Notification, subject: str) -> list[dict]:
+    """The notification under its comment, and (when SES took it) the message-id lookup the feedback needs."""
+    recipients = [_recipient_record(recipient) for recipient in notification.recipients]
+    items = [
+        {
+            "PK": f"TICKET#{notification.ticket_id}",
+            "SK": f"C#{notification.comment_id}#N#{notification.id}",
+            "type": "notification",
+            "id": notification.id,
+            "ticket_id": notification.ticket_id,
+            "comment_id": notification.comment_id,
+            "trigger_id": notification.trigger_id,
+            "trigger_title": notification.trigger_title,
+            "message_id": notification.message_id,
+            "rfc_message_id": notification.rfc_message_id,
+            "recipients": recipients,
+            "sent_at": notification.sent_at,
+        }
+    ]
+    if notification.message_id:
+        items.append(
+            {
+                "PK": f"MSG#{notification.message_id}",
+                "SK": "MSG",
+                "type": "message",
+                "message_id": notification.message_id,
+                "ticket_id": notification.ticket_id,
+                "comment_id": notification.comment_id,
+                "notification_id": notification.id,
+                "trigger_id": notification.trigger_id,
+                "trigger_title": notification.trigger_title,
+                "subject": subject,
+                "recipients": recipients,
+                "sent_at": notification.sent_at,
+            }
+        )
+    return items
+
+
+def notification_from_lookup(attributes: dict) -> Notification:
+    return Notification(
+        id=attributes.get("notification_id") or attributes["id"],
+        ticket_id=attributes["ticket_id"],
+        comment_id=attributes["comment_id"],
+        trigger_id=attributes["trigger_id"],
+        trigger_title=attributes["trigger_title"],
+        message_id=attributes.get("message_id"),
+        recipients=tuple(
+            Recipient(
+                user_id=r["user_id"],
+                name=r["name"],
+                email=r.get("email"),
+                header=r.get("header", "to"),
+                status=r.get("status", "sent"),
+                failure=r.get("failure"),
+            )
+            for r in attributes.get("recipients") or ()
+        ),
+        sent_at=attributes.get("sent_at", ""),
+        rfc_message_id=attributes.get("rfc_message_id", ""),
+    )
+
+
+def outcome_item(notification: Notification, event: OutcomeEvent) -> dict:
+    return {
+        "PK": f"TICKET#{notification.ticket_id}",
+        "SK": f"C#{notification.comment_id}#N#{notification.id}#E#{event.id}",
+        "type": "outcome",
+        "id": event.id,
+        "email": event.email,
+        "kind": event.kind,
+        "status": event.status,
+        "occurred_at": event.occurred_at,
+        "failure": event.failure,
+        "details": event.details or None,
+    }
+
+
+def _outcome(attributes: dict) -> OutcomeEvent:
+    return OutcomeEvent(
+        id=attributes["id"],
+        email=attributes["email"],
+        kind=attributes["kind"],
+        status=attributes["status"],
+        occurred_at=attributes["occurred_at"],
+        failure=attributes.get("failure"),
+        details=attributes.get("details") or {},
+    )
+
+
+def event_item(ticket_id: str, event_id: str, occurred_at: str, event_type: str, data: dict) -> dict:
+    return {
+        "PK": f"TICKET#{ticket_id}",
+        "SK": f"EV#{occurred_at}#{event_id}",
+        "type": "event",
+        "id": event_id,
+        "event_type": event_type,
+        "occurred_at": occurred_at,
+        "data": data,
+    }
+
+
+class DeskmailTable:
+    """DynamoDB access for deskmail; created once per Lambda container around one boto3 client."""
+
+    BATCH_WRITE_LIMIT = 25
+    BATCH_GET_LIMIT = 100
+
+    def __init__(self, client: Any, table_name: str, sleep=time.sleep):
+        self.client = client
+        self.name = table_name
+        self._sleep = sleep
+
+    # -- generic ----------------------------------------------------------------------------------------------------
+
+    def write_items(self, items: Iterable[dict]) -> None:
+        """Puts, 25 to a BatchWriteItem request; unprocessed items are retried with backoff, then WriteError."""
+        pending = [{"PutRequest": {"Item": to_item(item)}} for item in items]
+        for start in range(0, len(pending), self.BATCH_WRITE_LIMIT):
+            chunk = pending[start : start + self.BATCH_WRITE_LIMIT]
+            for attempt in range(5):
+                response = self.client.batch_write_item(RequestItems={self.name: chunk})
+                chunk = response.get("UnprocessedItems", {}).get(self.name, [])
+                if not chunk:
+                    break
+                self._sleep(0.05 * 2**attempt)
+            if chunk:
+                raise WriteError(f"{len(chunk)} items were not written")
+
+    def get_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+        """BatchGetItem for up to 100 keys a request; missing items are simply absent from the answer."""
+        found: dict[tuple[str, str], dict] = {}
+        unique = list(dict.fromkeys(keys))
+        for start in range(0, len(unique), self.BATCH_GET_LIMIT):
+            request = {
+                self.name: {"Keys": [{"PK": {"S": pk}, "SK": {"S": sk}} for pk, sk in unique[start : start + 100]]}
+            }
+            for attempt in range(5):
+                response = self.client.batch_get_item(RequestItems=request)
+                for item in response.get("Responses", {}).get(self.name, []):
+                    attributes = from_item(item)
+                    found[(attributes["PK"], attributes["SK"])] = attributes
+                request = response.get("UnprocessedKeys") or {}
+                if not request:
+                    break
+                self._sleep(0.05 * 2**attempt)
+        return found
+
+    def _get(self, pk: str, sk: str) -> dict | None:
+        response = self.client.get_item(TableName=self.name, Key={"PK": {"S": pk}, "SK": {"S": sk}})
+        return from_item(response["Item"]) if "Item" in response else None
+
+    def _query(self, **kwargs: Any) -> dict:
+        return self.client.query(TableName=self.name, **kwargs)
+
+    # -- users ------------------------------------------------------------------------------------------------------
+
+    def put_user(self, user: User) -> None:
+        self.client.put_item(TableName=self.name, Item=to_item(user_item(user)))
+
+    def get_user(self, user_id: str) -> User | None:
+        attributes = self._get(f"USER#{user_id}", "PROFILE")
+        return _user(attributes) if attributes else None
+
+    def get_users(self, user_ids: Iterable[str]) -> dict[str, User]:
+        found = self.get_many([(f"USER#{user_id}", "PROFILE") for user_id in user_ids])
+        return {attributes["id"]: _user(attributes) for attributes in found.values()}
+
+    def find_users_by_email(self, email: str) -> list[User]:
+        response = self._query(
+            IndexName="GSI1",
+            KeyConditionExpression="GSI1PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"EMAIL#{email.lower()}"}},
+        )
+        return [_user(from_item(item)) for item in response.get("Items", [])]
+
+    # -- tickets, comments, notifications ------------------------------------------------------------------------------
+
+    def get_ticket_with_tags(self, ticket_id: str) -> tuple[Ticket | None, dict[str, dict]]:
+        """One Query: the ticket item and its tag items sit side by side ("TAG#…" sorts just before "TICKET")."""
+        response = self._query(
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"TICKET#{ticket_id}"},
+                ":low": {"S": "TAG#"},
+                ":high": {"S": "TICKET"},
+            },
+        )
+        ticket = None
+        tags: dict[str, dict] = {}
+        for item in response.get("Items", []):
+            attributes = from_item(item)
+            if attributes["SK"] == "TICKET":
+                ticket = _ticket(attributes)
+            else:
+                tags[attributes["tag"]] = attributes
+        return ticket, tags
+
+    def get_comment(self, ticket_id: str, comment_id: str) -> Comment | None:
+        attributes = self._get(f"TICKET#{ticket_id}", f"C#{comment_id}")
+        return _comment(attributes) if attributes else None
+
+    def list_conversation_page(
+        self, ticket_id: str, page_token: str | None, max_comments: int, max_items: int = 400
+    ) -> tuple[list[tuple[Comment, list[tuple[Notification, list[OutcomeEvent]]]]], str | None]:
+        """One Query per page: comments arrive interleaved with their notifications and outcomes, in key order."""
+        pk = f"TICKET#{ticket_id}"
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": "C#"}},
+            "Limit": max_items,
+        }
+        if page_token:
+            kwargs["ExclusiveStartKey"] = decode_token(page_token, pk, "C#")
+        response = self._query(**kwargs)
+        items = response.get("Items", [])
+        # A single comment with more children than a page of items: read on until it is whole (rare).
+        while "LastEvaluatedKey" in response and sum(item["type"]["S"] == "comment" for item in items) <= 1:
+            response = self._query(**{**kwargs, "ExclusiveStartKey": response["LastEvaluatedKey"]})
+            items = items + response.get("Items", [])
+        groups: list[tuple[Comment, list]] = []
+        group_ends: list[str] = []
+        notifications: dict[str, tuple[Notification, list[OutcomeEvent]]] = {}
+        full = False
+        for item in items:
+            attributes = from_item(item)
+            kind = attributes.get("type")
+            if kind == "comment":
+                if len(groups) == max_comments:
+                    full = True
+                    break
+                groups.append((_comment(attributes), []))
+                group_ends.append(attributes["SK"])
+                notifications = {}
+            elif not groups:
+                continue
+            elif kind == "notification":
+                entry: tuple[Notification, list[OutcomeEvent]] = (notification_from_lookup(attributes), [])
+                notifications[entry[0].id] = entry
+                groups[-1][1].append(entry)
+            elif kind == "outcome":
+                notification_id = attributes["SK"].split("#N#", 1)[1].split("#E#", 1)[0]
+                if notification_id in notifications:
+                    notifications[notification_id][1].append(_outcome(attributes))
+            group_ends[-1] = attributes["SK"]
+        if not full and "LastEvaluatedKey" in response and len(groups) > 1:
+            groups, group_ends = groups[:-1], group_ends[:-1]  # the last comment may be cut short: next page
+            full = True
+        if not full or not groups:
+            return groups, None
+        return groups, encode_token(to_item({"PK": pk, "SK": group_ends[-1]}))
+
+    def list_ticket_events(self, ticket_id: str) -> list[dict]:
+        events: list[dict] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": f"TICKET#{ticket_id}"}, ":prefix": {"S": "EV#"}},
+        }
+        while True:
+            response = self._query(**kwargs)
+            events.extend(from_item(item) for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return events
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def list_tagged_tickets(self, tag: str, page_token: str | None, limit: int) -> tuple[list[dict], str | None]:
+        pk = f"TAG#{tag}"
+        kwargs: dict[str, Any] = {
+            "IndexName": "GSI1",
+            "KeyConditionExpression": "GSI1PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if page_token:
+            kwargs["ExclusiveStartKey"] = decode_token(page_token, pk, "")
+        response = self._query(**kwargs)
+        token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
+        return [from_item(item) for item in response.get("Items", [])], token
+
+    def get_notifications_by_message_id(self, message_ids: Iterable[str]) -> dict[str, dict]:
+        found = self.get_many([(f"MSG#{message_id}", "MSG") for message_id in message_ids])
+        return {attributes["message_id"]: attributes for attributes in found.values()}
+
+    # -- triggers --------------------------------------------------------------------------------------------------
+
+    def get_trigger_states(self) -> dict[str, bool]:
+        response = self._query(KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "TRIGGERS"}})
+        return {from_item(item)["trigger_id"]: from_item(item)["active"] for item in response.get("Items", [])}
+
+    def put_trigger_state(self, trigger_id: str, active: bool, updated_at: str) -> None:
+        self.client.put_item(
+            TableName=self.name,
+            Item=to_item(
+                {
+                    "PK": "TRIGGERS",
+                    "SK": f"TRIGGER#{trigger_id}",
+                    "trigger_id": trigger_id,
+                    "active": active,
+                    "updated_at": updated_at,
+                }
+            ),
+        )

@@ -1,0 +1,98 @@
+"""deskmail's domain objects: plain data, no I/O."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+FAILURE_TAG = "system_email_notification_failure"
+
+END_USER = "end-user"
+AGENT = "agent"
+ROLES = (END_USER, AGENT)
+
+# Recipient statuses, as the API reports them.
+SENT = "sent"
+DELIVERED = "delivered"
+DELAYED = "delayed"
+BOUNCED = "bounced"
+COMPLAINED = "complained"
+REJECTED = "rejected"
+SUPPRESSED = "suppressed"
+NOT_SENT = "not_sent"
+STATUSES = (SENT, DELIVERED, DELAYED, BOUNCED, COMPLAINED, REJECTED, SUPPRESSED, NOT_SENT)
+FAILED_STATUSES = frozenset({BOUNCED, REJECTED, SUPPRESSED})
+
+
+@dataclass(frozen=True)
+class User:
+    id: str
+    name: str
+    role: str
+    email: str | None = None
+    locale: str | None = None
+    created_at: str = ""
+    updated_at: str = ""
+
+
+@dataclass(frozen=True)
+class Ticket:
+    id: str
+    subject: str
+    requester_id: str
+    cc_ids: tuple[str, ...] = ()
+    assignee_id: str | None = None
+    status: str = "new"
+    created_at: str = ""
+    updated_at: str = ""
+
+
+@dataclass(frozen=True)
+class Comment:
+    id: str
+    ticket_id: str
+    author_id: str
+    author_name: str
+    body: str
+    public: bool
+    created_at: str
+    trigger_evaluations: tuple[dict, ...] = ()
+
+
+@dataclass(frozen=True)
+class Recipient:
+    """Who a notification was addressed to, as they were when it was sent."""
+
+    user_id: str
+    name: str
+    email: str | None
+    header: str  # "to" or "cc"
+    status: str = SENT  # sent, or not_sent / rejected when SES never took it
+    failure: dict | None = None
+
+
+@dataclass(frozen=True)
+class Notification:
+    """One email (one SES message) sent by one trigger for one comment."""
+
+    id: str
+    ticket_id: str
+    comment_id: str
+    trigger_id: str
+    trigger_title: str
+    message_id: str | None
+    recipients: tuple[Recipient, ...]
+    sent_at: str
+    rfc_message_id: str = ""
+
+
+@dataclass(frozen=True)
+class OutcomeEvent:
+    """One thing SES said about one recipient of one message."""
+
+    id: str
+    email: str
+    kind: str  # send, delivery_delay, delivery, bounce, complaint, reject, auto_reply
+    status: str
+    occurred_at: str
+    failure: dict | None = None
+    details: dict = field(default_factory=dict)

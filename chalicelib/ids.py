@@ -1,0 +1,63 @@
+"""Time-ordered identifiers and timestamps: ids sort by creation, so keys sort by time without an index."""
+
+from __future__ import annotations
+
+import hashlib
+import os
+import threading
+import time
+from datetime import UTC, datetime
+
+_ALPHABET = "0123456789abcdefghjkmnpqrstvwxyz"
+_lock = threading.Lock()
+_last = [0, 0]
+
+
+def _encode(number: int, length: int) -> str:
+    chars = []
+    for _ in range(length):
+        number, rest = divmod(number, 32)
+        chars.append(_ALPHABET[rest])
+    return "".join(reversed(chars))
+
+
+def new_id() -> str:
+    """A 26-character, lowercase ULID: 48 bits of milliseconds then 80 bits that only grow within a millisecond."""
+    with _lock:
+        millis = int(time.time() * 1000)
+        if millis <= _last[0]:
+            millis = _last[0]
+            _last[1] += 1
+        else:
+            _last[0] = millis
+            _last[1] = int.from_bytes(os.urandom(10), "big") >> 1
+        return _encode(millis, 10) + _encode(_last[1], 16)
+
+
+def stable_id(*parts: object) -> str:
+    """The same parts always give the same id: replays of one SES notification write the same keys."""
+    digest = hashlib.sha256("\x1f".join("" if part is None else str(part) for part in parts).encode()).hexdigest()
+    return digest[:24]
+
+
+def utc_now() -> str:
+    return format_timestamp(datetime.now(UTC))
+
+
+def format_timestamp(moment: datetime) -> str:
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=UTC)
+    return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+
+
+def normalize_timestamp(value: str | None, default: str) -> str:
+    """SES timestamps come as ISO 8601, sometimes with a space before the offset: make them sortable strings."""
+    if not value:
+        return default
+    text = value.strip().replace(" +", "+").replace(" -", "-")
+    if text.endswith("Z"):
+        text = text[:-1] + "+00:00"
+    try:
+        return format_timestamp(datetime.fromisoformat(text))
+    except ValueError:
+        return default

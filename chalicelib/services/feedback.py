@@ -1,0 +1,144 @@
+"""Records SES feedback: per-recipient outcomes, failure events and the failure tag, idempotently.
+
+Every write is a put of a key derived from the notification itself, so a replay writes the same items again
+and changes nothing; the current status is computed from the stored outcomes when read, so arrival order
+does not matter either. That is why no transaction is needed (see the README's cost model).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from chalicelib.adapters import dynamo
+from chalicelib.adapters.dynamo import DeskmailTable
+from chalicelib.domain.feedback import Ignored, MalformedFeedback, SesFeedback, parse
+from chalicelib.domain.model import FAILED_STATUSES, FAILURE_TAG, Recipient
+from chalicelib.services.failures import TagState, outcome_event_items
+
+RAW_RETENTION_SECONDS = 30 * 24 * 3600
+
+
+class NotificationNotRecorded(LookupError):
+    """Feedback for a message id deskmail has no record of (yet): retried by SQS, then dead-lettered."""
+
+    def __init__(self, message_id: str):
+        super().__init__(f"no notification recorded for SES message {message_id}")
+        self.message_id = message_id
+
+
+@dataclass
+class BatchSummary:
+    recorded: int = 0
+    ignored: int = 0
+    malformed: int = 0
+    unknown_message: int = 0
+    outcomes: int = 0
+    failures_by_category: dict[str, int] = field(default_factory=dict)
+    by_type: dict[str, int] = field(default_factory=dict)
+
+
+class FeedbackBatch:
+    """One SQS batch: parsed and read up front (two BatchGetItem at most), then applied record by record."""
+
+    def __init__(self, table: DeskmailTable, received_at: str, epoch_seconds: int):
+        self.table = table
+        self.received_at = received_at
+        self.epoch_seconds = epoch_seconds
+        self.parsed: dict[str, SesFeedback | Ignored | MalformedFeedback] = {}
+        self.lookups: dict[str, dict] = {}
+        self.tags = TagState({})
+        self.summary = BatchSummary()
+
+    def prepare(self, records: list[tuple[str, str]]) -> None:
+        """records: (SQS message id, body). Parses each and batch-reads what applying them needs."""
+        for record_id, body in records:
+            try:
+                self.parsed[record_id] = parse(body, self.received_at)
+            except MalformedFeedback as error:
+                self.parsed[record_id] = error
+        feedbacks = [item for item in self.parsed.values() if isinstance(item, SesFeedback)]
+        if not feedbacks:
+            return
+        self.lookups = self.table.get_notifications_by_message_id({f.message_id for f in feedbacks})
+        failing_tickets = {
+            self.lookups[f.message_id]["ticket_id"]
+            for f in feedbacks
+            if f.message_id in self.lookups and any(e.status in FAILED_STATUSES for e in f.events)
+        }
+        if failing_tickets:
+            found = self.table.get_many([(f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}") for ticket in failing_tickets])
+            self.tags = TagState(
+                {ticket: found.get((f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}")) for ticket in failing_tickets}
+            )
+
+    def apply(self, record_id: str, body: str) -> str:
+        """Writes what one record reports; raises to have SQS retry just this record."""
+        parsed = self.parsed.get(record_id)
+        if parsed is None:
+            parsed = self._parse_late(body)
+        if isinstance(parsed, MalformedFeedback):
+            self._keep_raw(record_id, body, str(parsed))
+            self.summary.malformed += 1
+            return "malformed"
+        if isinstance(parsed, Ignored):
+            self.summary.ignored += 1
+            return "ignored"
+        lookup = self.lookups.get(parsed.message_id)
+        if lookup is None:
+            # Feedback can overtake the write that records the send; SQS redelivers it until it is there.
+            self.summary.unknown_message += 1
+            raise NotificationNotRecorded(parsed.message_id)
+        items = self._items_for(parsed, lookup)
+        if parsed.unattributed:
+            self._keep_raw(record_id, body, "bounce names no recipient")
+        if items:
+            self.table.write_items(items)
+        self.summary.recorded += 1
+        self.summary.by_type[parsed.event_type] = self.summary.by_type.get(parsed.event_type, 0) + 1
+        return "recorded"
+
+    def _parse_late(self, body: str) -> SesFeedback | Ignored | MalformedFeedback:
+        try:
+            return parse(body, self.received_at)
+        except MalformedFeedback as error:
+            return error
+
+    def _items_for(self, feedback: SesFeedback, lookup: dict) -> list[dict]:
+        notification = dynamo.notification_from_lookup(lookup)
+        recipients: dict[str, Recipient] = {
+            (recipient.email or "").lower(): recipient for recipient in notification.recipients if recipient.email
+        }
+        items: list[dict] = []
+        for event in feedback.events:
+            recipient = recipients.get(event.email)
+            if recipient is None:
+                continue  # SES named an address this notification was not sent to: nothing of ours to update
+            items.append(dynamo.outcome_item(notification, event))
+            self.summary.outcomes += 1
+            items.extend(
+                outcome_event_items(notification, recipient, event.status, event.failure, event.occurred_at, event.id)
+            )
+            if event.status in FAILED_STATUSES:
+                category = (event.failure or {}).get("category", "unknown")
+                self.summary.failures_by_category[category] = self.summary.failures_by_category.get(category, 0) + 1
+                items.extend(
+                    self.tags.tag_items_for_failure(
+                        notification.ticket_id, lookup.get("subject", ""), event.occurred_at, event.id
+                    )
+                )
+        return items
+
+    def _keep_raw(self, record_id: str, body: str, reason: str) -> None:
+        self.table.write_items(
+            [
+                {
+                    "PK": f"RAW#{self.received_at[:10]}",
+                    "SK": record_id,
+                    "type": "raw_feedback",
+                    "reason": reason[:500],
+                    "body": body[:300_000],
+                    "received_at": self.received_at,
+                    "expires_at": self.epoch_seconds + RAW_RETENTION_SECONDS,
+                }
+            ]
+        )

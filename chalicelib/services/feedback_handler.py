@@ -1,0 +1,70 @@
+"""The SQS feedback handler's body: Powertools partial-batch processing around one FeedbackBatch."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
+from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
+
+from chalicelib.adapters.dynamo import DeskmailTable
+from chalicelib.observability import MetricUnit, logger, metrics
+from chalicelib.services.feedback import FeedbackBatch, NotificationNotRecorded
+
+processor = BatchProcessor(event_type=EventType.SQS)
+
+
+def handle(event: dict, context: Any, table: DeskmailTable, received_at: str, epoch_seconds: int) -> dict:
+    records = event.get("Records") or []
+    batch = FeedbackBatch(table, received_at, epoch_seconds)
+    batch.prepare([(record.get("messageId", ""), record.get("body", "")) for record in records])
+
+    def record_handler(record: SQSRecord) -> str:
+        try:
+            outcome = batch.apply(record.message_id, record.body)
+        except NotificationNotRecorded as error:
+            logger.warning(
+                "feedback for an unrecorded message; SQS will redeliver it",
+                extra={"ses_message_id": error.message_id, "sqs_message_id": record.message_id},
+            )
+            raise
+        if outcome == "malformed":
+            logger.warning(
+                "malformed SES feedback kept for inspection",
+                extra={"sqs_message_id": record.message_id, "reason": str(batch.parsed.get(record.message_id))},
+            )
+        else:
+            logger.debug("feedback applied", extra={"sqs_message_id": record.message_id, "outcome": outcome})
+        return outcome
+
+    response = process_partial_response(
+        event=event, record_handler=record_handler, processor=processor, context=context
+    )
+    _publish(batch, len(records), len(response.get("batchItemFailures", [])))
+    return dict(response)
+
+
+def _publish(batch: FeedbackBatch, received: int, failed: int) -> None:
+    summary = batch.summary
+    logger.info(
+        "feedback batch processed",
+        extra={
+            "received": received,
+            "failed": failed,
+            "recorded": summary.recorded,
+            "ignored": summary.ignored,
+            "malformed": summary.malformed,
+            "unknown_message": summary.unknown_message,
+            "outcomes": summary.outcomes,
+            "by_type": summary.by_type,
+            "failures_by_category": summary.failures_by_category,
+        },
+    )
+    metrics.add_metric(name="NotificationsProcessed", unit=MetricUnit.Count, value=summary.recorded)
+    if summary.malformed:
+        metrics.add_metric(name="MalformedFeedback", unit=MetricUnit.Count, value=summary.malformed)
+    if summary.unknown_message:
+        metrics.add_metric(name="FeedbackForUnknownMessage", unit=MetricUnit.Count, value=summary.unknown_message)
+    for category, count in summary.failures_by_category.items():
+        metrics.add_metric(name=f"DeliveryFailures.{category}", unit=MetricUnit.Count, value=count)
+    metrics.flush_metrics()

@@ -1,0 +1,216 @@
+"""What agents read: a ticket's conversation with each comment's delivery, its events log, tagged tickets."""
+
+from __future__ import annotations
+
+import gettext
+
+from chalicelib import validation
+from chalicelib.adapters.dynamo import DeskmailTable, PageTokenError
+from chalicelib.domain import classification, delivery
+from chalicelib.domain.model import OutcomeEvent, Ticket, User
+from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.services import failures, workspace
+
+PAGE_SIZE = 20
+
+
+def user_view(user: User) -> dict:
+    return {
+        "id": user.id,
+        "name": user.name,
+        "email": user.email,
+        "role": user.role,
+        "locale": user.locale,
+        "created_at": user.created_at,
+        "updated_at": user.updated_at,
+    }
+
+
+def ticket_view(ticket: Ticket, tags: list[str]) -> dict:
+    return {
+        "id": ticket.id,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "requester_id": ticket.requester_id,
+        "cc_ids": list(ticket.cc_ids),
+        "assignee_id": ticket.assignee_id,
+        "tags": tags,
+        "created_at": ticket.created_at,
+        "updated_at": ticket.updated_at,
+    }
+
+
+def failure_view(failure: dict | None, tr: gettext.NullTranslations) -> dict | None:
+    """A stored failure with the reason and remedy worded for the agent's language."""
+    if not failure:
+        return None
+    category = failure.get("category") or classification.UNKNOWN
+    return {
+        "category": category,
+        "reason": classification.failure_reason(category, tr),
+        "smtp_status": failure.get("smtp_status"),
+        "smtp_code": failure.get("smtp_code"),
+        "diagnostic": failure.get("diagnostic"),
+        "bounce_type": failure.get("bounce_type"),
+        "bounce_subtype": failure.get("bounce_subtype"),
+        "remedy": classification.failure_remedy(category, tr),
+        "occurred_at": failure.get("occurred_at"),
+    }
+
+
+def _timeline_view(event: OutcomeEvent) -> dict:
+    failure = event.failure or {}
+    return {
+        "kind": event.kind,
+        "status": event.status,
+        "occurred_at": event.occurred_at,
+        "smtp_status": failure.get("smtp_status"),
+        "smtp_code": failure.get("smtp_code"),
+        "category": failure.get("category"),
+    }
+
+
+def conversation(table: DeskmailTable, ticket_id: str, page_token: str | None, tr: gettext.NullTranslations) -> dict:
+    if not validation.ID_PATTERN.match(ticket_id):
+        raise NotFound(f"There is no ticket {ticket_id}.")
+    try:
+        groups, next_page = table.list_conversation_page(ticket_id, page_token, PAGE_SIZE)
+    except PageTokenError as error:
+        raise InvalidInput(str(error)) from None
+    if not groups and not page_token:
+        workspace.get_ticket(table, ticket_id)  # tells a missing ticket (404) from an empty page
+    comments = []
+    for comment, notifications in groups:
+        recipients: list[delivery.RecipientDelivery] = []
+        for notification, events in notifications:
+            recipients.extend(delivery.recipient_deliveries(notification, events))
+        delivery_view = None
+        if recipients:
+            summary = delivery.summarize(recipients, tr)
+            delivery_view = {
+                "scope": summary.scope,
+                "message": summary.message,
+                "recipients": [
+                    {
+                        "user_id": recipient.user_id,
+                        "name": recipient.name,
+                        "email": recipient.email,
+                        "message_id": recipient.message_id,
+                        "status": recipient.status,
+                        "failure": failure_view(recipient.failure, tr),
+                        "timeline": [_timeline_view(event) for event in recipient.timeline],
+                    }
+                    for recipient in recipients
+                ],
+            }
+        comments.append(
+            {
+                "id": comment.id,
+                "author_id": comment.author_id,
+                "author_name": comment.author_name,
+                "body": comment.body,
+                "public": comment.public,
+                "created_at": comment.created_at,
+                "delivery": delivery_view,
+            }
+        )
+    return {"comments": comments, "next_page": next_page}
+
+
+def _describe(event_type: str, data: dict, tr: gettext.NullTranslations) -> str:
+    _ = tr.gettext
+    descriptions = {
+        workspace.EVENT_TICKET_CREATED: _("Ticket created"),
+        workspace.EVENT_COMMENT_ADDED: _("Comment added"),
+        workspace.EVENT_NOTIFICATION_SENT: _("Email notification sent"),
+        workspace.EVENT_NOTIFICATION_NOT_SENT: _("Email notification not sent"),
+        failures.EVENT_DELIVERY_FAILURE: _("Email delivery failure"),
+        failures.EVENT_COMPLAINT: _("Spam complaint"),
+        failures.EVENT_TAG_ADDED: _("Tag added"),
+        failures.EVENT_TAG_REMOVED: _("Tag removed"),
+    }
+    return descriptions.get(event_type, event_type)
+
+
+def ticket_events(table: DeskmailTable, ticket_id: str, tr: gettext.NullTranslations) -> dict:
+    workspace.get_ticket(table, ticket_id)
+    events = []
+    for item in table.list_ticket_events(ticket_id):
+        data = dict(item.get("data") or {})
+        view = {
+            "id": item["id"],
+            "type": item["event_type"],
+            "occurred_at": item["occurred_at"],
+            "description": _describe(item["event_type"], data, tr),
+        }
+        if item["event_type"] in (failures.EVENT_DELIVERY_FAILURE, failures.EVENT_COMPLAINT):
+            failure = failure_view(data, tr) or {}
+            view.update(
+                {
+                    "comment_id": data.get("comment_id"),
+                    "message_id": data.get("message_id"),
+                    "recipient": data.get("recipient"),
+                    "status": data.get("status"),
+                    "category": failure.get("category"),
+                    "reason": failure.get("reason"),
+                    "smtp_status": data.get("smtp_status"),
+                    "smtp_code": data.get("smtp_code"),
+                    "diagnostic": data.get("diagnostic"),
+                    "remedy": failure.get("remedy"),
+                    "triggers": data.get("triggers", []),
+                    "email_notification": {"triggers": data.get("triggers", [])},
+                }
+            )
+        elif item["event_type"] in (workspace.EVENT_NOTIFICATION_SENT, workspace.EVENT_NOTIFICATION_NOT_SENT):
+            view.update(
+                {
+                    "comment_id": data.get("comment_id"),
+                    "message_id": data.get("message_id"),
+                    "trigger": (data.get("triggers") or [{}])[0],
+                    "triggers": data.get("triggers", []),
+                    "recipients": data.get("recipients", []),
+                    "email_notification": {"triggers": data.get("triggers", [])},
+                }
+            )
+        else:
+            view.update(data)
+        events.append(view)
+    return {"events": events}
+
+
+def tagged_tickets(table: DeskmailTable, tag: str | None, page_token: str | None) -> dict:
+    if not tag:
+        raise InvalidInput("'tag' is required, e.g. ?tag=system_email_notification_failure.")
+    tag = tag.strip().lower()
+    if not validation.TAG_PATTERN.match(tag):
+        raise InvalidInput("'tag' is not a valid tag name.")
+    try:
+        items, next_page = table.list_tagged_tickets(tag, page_token, PAGE_SIZE)
+    except PageTokenError as error:
+        raise InvalidInput(str(error)) from None
+    return {
+        "tickets": [
+            {
+                "id": item["ticket_id"],
+                "subject": item.get("subject"),
+                "tag": tag,
+                "tagged_at": item.get("tagged_at"),
+                "last_failure_at": item.get("sort_time"),
+            }
+            for item in items
+        ],
+        "next_page": next_page,
+    }
+
+
+def trigger_view(trigger) -> dict:
+    return {
+        "id": trigger.id,
+        "title": trigger.title,
+        "active": trigger.active,
+        "event": trigger.event,
+        "audience": trigger.audience,
+        "public_comments_only": trigger.public_comments_only,
+        "skips_author": trigger.skip_author,
+        "position": trigger.position,
+    }

@@ -1,0 +1,384 @@
+"""Use cases of the agent workspace: users, tickets, comments and the notifications their triggers send."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from chalicelib import validation
+from chalicelib.adapters import dynamo
+from chalicelib.adapters.dynamo import DeskmailTable
+from chalicelib.adapters.ses import SesMailer
+from chalicelib.addresses import validated_address
+from chalicelib.config import Settings
+from chalicelib.domain import classification, triggers
+from chalicelib.domain.messages import (
+    OutgoingEmail,
+    addresses,
+    notification_message_id,
+    thread_root_id,
+)
+from chalicelib.domain.model import (
+    AGENT,
+    FAILED_STATUSES,
+    FAILURE_TAG,
+    NOT_SENT,
+    REJECTED,
+    ROLES,
+    Comment,
+    Notification,
+    Recipient,
+    Ticket,
+    User,
+)
+from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.i18n import SUPPORTED_LOCALES
+from chalicelib.ids import new_id, stable_id
+from chalicelib.services.failures import EVENT_TAG_ADDED, EVENT_TAG_REMOVED, TagState, outcome_event_items
+
+Clock = Callable[[], str]
+
+EVENT_TICKET_CREATED = "ticket_created"
+EVENT_COMMENT_ADDED = "comment_added"
+EVENT_NOTIFICATION_SENT = "email_notification_sent"
+EVENT_NOTIFICATION_NOT_SENT = "email_notification_not_sent"
+
+
+# ---- users ---------------------------------------------------------------------------------------------------------
+
+
+def _locale(body: dict) -> str | None:
+    locale = validation.optional_text(body, "locale", 10)
+    if locale is not None and locale.lower() not in SUPPORTED_LOCALES:
+        raise InvalidInput(f"'locale' must be one of {', '.join(SUPPORTED_LOCALES)}.")
+    return locale.lower() if locale else None
+
+
+def create_user(table: DeskmailTable, body: object, now: Clock) -> User:
+    body = validation.body_object(body)
+    role = body.get("role")
+    if role not in ROLES:
+        raise InvalidInput('\'role\' must be "end-user" or "agent".')
+    email = None if body.get("email") is None else validated_address(body.get("email"))
+    if role == AGENT and not email:
+        raise InvalidInput("An agent needs an email address.")
+    stamp = now()
+    user = User(
+        id=new_id(),
+        name=validation.required_text(body, "name", 200),
+        role=role,
+        email=email,
+        locale=_locale(body),
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    table.put_user(user)
+    return user
+
+
+def get_user(table: DeskmailTable, user_id: str) -> User:
+    user = table.get_user(user_id) if validation.ID_PATTERN.match(user_id) else None
+    if user is None:
+        raise NotFound(f"There is no user {user_id}.")
+    return user
+
+
+def update_user(table: DeskmailTable, user_id: str, body: object, now: Clock) -> User:
+    """Fix a profile, typically a typo in the email address that made notifications bounce."""
+    body = validation.body_object(body)
+    user = get_user(table, user_id)
+    changes: dict = {}
+    if "email" in body:
+        if body["email"] is None and user.role == AGENT:
+            raise InvalidInput("An agent needs an email address.")
+        changes["email"] = None if body["email"] is None else validated_address(body["email"])
+    if "name" in body:
+        changes["name"] = validation.required_text(body, "name", 200)
+    if "locale" in body:
+        changes["locale"] = _locale(body)
+    unknown = set(body) - {"email", "name", "locale"}
+    if unknown:
+        raise InvalidInput(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+    if not changes:
+        raise InvalidInput("Nothing to change: send 'email', 'name' or 'locale'.")
+    updated = User(**{**user.__dict__, **changes, "updated_at": now()})
+    table.put_user(updated)
+    return updated
+
+
+# ---- triggers ------------------------------------------------------------------------------------------------------
+
+
+def list_triggers(table: DeskmailTable) -> tuple[triggers.Trigger, ...]:
+    return triggers.with_states(table.get_trigger_states())
+
+
+def set_trigger_active(table: DeskmailTable, trigger_id: str, body: object, now: Clock) -> triggers.Trigger:
+    body = validation.body_object(body)
+    if trigger_id not in triggers.TRIGGERS_BY_ID:
+        raise NotFound(f"There is no trigger {trigger_id}.")
+    active = validation.required_bool(body, "active")
+    table.put_trigger_state(trigger_id, active, now())
+    return next(t for t in list_triggers(table) if t.id == trigger_id)
+
+
+# ---- tickets and comments -------------------------------------------------------------------------------------------
+
+
+def _comment_fields(body: object) -> tuple[str, str, bool]:
+    comment = validation.body_object(body)
+    return (
+        validation.an_id(comment.get("author_id"), "author_id"),
+        validation.required_text(comment, "body", 65536),
+        validation.required_bool(comment, "public"),
+    )
+
+
+def _known_users(table: DeskmailTable, user_ids: list[str]) -> dict[str, User]:
+    users = table.get_users(user_ids)
+    missing = [user_id for user_id in user_ids if user_id not in users]
+    if missing:
+        raise InvalidInput(f"Unknown user(s): {', '.join(missing)}.")
+    return users
+
+
+def create_ticket(table: DeskmailTable, mailer: SesMailer, settings: Settings, body: object, now: Clock) -> dict:
+    body = validation.body_object(body)
+    subject = validation.required_text(body, "subject", 250)
+    requester_id = validation.an_id(body.get("requester_id"), "requester_id")
+    cc_ids = [cc for cc in validation.id_list(body, "cc_ids") if cc != requester_id]
+    assignee_id = validation.optional_id(body, "assignee_id")
+    if "comment" not in body:
+        raise InvalidInput("'comment' is required: the ticket's first message.")
+    author_id, text, public = _comment_fields(body["comment"])
+    users = _known_users(table, [requester_id, *cc_ids, *([assignee_id] if assignee_id else []), author_id])
+    if assignee_id and users[assignee_id].role != AGENT:
+        raise InvalidInput("The assignee must be an agent.")
+    stamp = now()
+    ticket = Ticket(
+        id=new_id(),
+        subject=subject,
+        requester_id=requester_id,
+        cc_ids=tuple(cc_ids),
+        assignee_id=assignee_id,
+        status="open" if assignee_id else "new",
+        created_at=stamp,
+        updated_at=stamp,
+    )
+    created_event = dynamo.event_item(
+        ticket.id,
+        new_id(),
+        stamp,
+        EVENT_TICKET_CREATED,
+        {"subject": subject, "requester_id": requester_id, "author_id": author_id},
+    )
+    comment = _post_comment(
+        table,
+        mailer,
+        settings,
+        ticket,
+        users,
+        author_id,
+        text,
+        public,
+        triggers.TICKET_CREATED,
+        now,
+        extra_items=[dynamo.ticket_item(ticket), created_event],
+    )
+    return {"ticket": ticket, "tags": [], "comment": comment}
+
+
+def get_ticket(table: DeskmailTable, ticket_id: str) -> tuple[Ticket, list[str]]:
+    ticket, tags = table.get_ticket_with_tags(ticket_id) if validation.ID_PATTERN.match(ticket_id) else (None, {})
+    if ticket is None:
+        raise NotFound(f"There is no ticket {ticket_id}.")
+    return ticket, sorted(tag for tag, item in tags.items() if item.get("active"))
+
+
+def add_comment(
+    table: DeskmailTable, mailer: SesMailer, settings: Settings, ticket_id: str, body: object, now: Clock
+) -> Comment:
+    author_id, text, public = _comment_fields(body)
+    ticket, _ = get_ticket(table, ticket_id)
+    user_ids = [ticket.requester_id, *ticket.cc_ids, *([ticket.assignee_id] if ticket.assignee_id else []), author_id]
+    users = _known_users(table, list(dict.fromkeys(user_ids)))
+    return _post_comment(table, mailer, settings, ticket, users, author_id, text, public, triggers.COMMENT_ADDED, now)
+
+
+def _post_comment(
+    table: DeskmailTable,
+    mailer: SesMailer,
+    settings: Settings,
+    ticket: Ticket,
+    users: dict[str, User],
+    author_id: str,
+    text: str,
+    public: bool,
+    event: str,
+    now: Clock,
+    extra_items: list[dict] | None = None,
+) -> Comment:
+    stamp = now()
+    draft = Comment(new_id(), ticket.id, author_id, users[author_id].name, text, public, stamp)
+    evaluations = triggers.evaluate(list_triggers(table), event, ticket, draft, users)
+    comment = Comment(**{**draft.__dict__, "trigger_evaluations": tuple(e.as_record() for e in evaluations)})
+    added_event = dynamo.event_item(
+        ticket.id,
+        new_id(),
+        stamp,
+        EVENT_COMMENT_ADDED,
+        {"comment_id": comment.id, "author_id": author_id, "author_name": comment.author_name, "public": public},
+    )
+    # The comment is stored before any email leaves, so feedback always finds something to attach to.
+    table.write_items([*(extra_items or []), dynamo.comment_item(comment), added_event])
+    items: list[dict] = []
+    tag_state: TagState | None = None
+    for evaluation in evaluations:
+        if not evaluation.fired:
+            continue
+        notification = _send(mailer, settings, ticket, comment, evaluation, now)
+        items.extend(dynamo.notification_items(notification, ticket.subject))
+        items.append(_notification_event(notification))
+        for recipient in notification.recipients:
+            if recipient.status in FAILED_STATUSES:
+                if tag_state is None:
+                    _, tags = table.get_ticket_with_tags(ticket.id)
+                    tag_state = TagState({ticket.id: tags.get(FAILURE_TAG)})
+                source = stable_id(notification.id, recipient.user_id)
+                items.extend(
+                    outcome_event_items(
+                        notification, recipient, recipient.status, recipient.failure, notification.sent_at, source
+                    )
+                )
+                items.extend(tag_state.tag_items_for_failure(ticket.id, ticket.subject, notification.sent_at, source))
+    if items:
+        table.write_items(items)
+    return comment
+
+
+def _send(
+    mailer: SesMailer,
+    settings: Settings,
+    ticket: Ticket,
+    comment: Comment,
+    evaluation: triggers.TriggerEvaluation,
+    now: Clock,
+) -> Notification:
+    notification_id = new_id()
+    domain = settings.sender_domain
+    recipients = [
+        recipient
+        if recipient.email
+        else Recipient(**{**recipient.__dict__, "status": NOT_SENT, "failure": {"category": classification.NO_ADDRESS}})
+        for recipient in evaluation.recipients
+    ]
+    reachable = tuple(recipient for recipient in recipients if recipient.status != NOT_SENT)
+    rfc_message_id = notification_message_id(ticket.id, notification_id, domain)
+    message_id = None
+    if reachable:
+        to = addresses(reachable, "to") or addresses(reachable, "cc")[:1]
+        cc = tuple(address for address in addresses(reachable, "cc") if address not in to)
+        email = OutgoingEmail(
+            sender=settings.sender,
+            to=to,
+            cc=cc,
+            subject=f"[{ticket.id[-6:].upper()}] {ticket.subject}" if comment.public else f"Re: {ticket.subject}",
+            body=_email_body(ticket, comment, evaluation.trigger),
+            rfc_message_id=rfc_message_id,
+            thread_root_id=thread_root_id(ticket.id, domain),
+            tags={
+                "ticket_id": ticket.id,
+                "comment_id": comment.id,
+                "trigger_id": evaluation.trigger.id,
+                "notification_id": notification_id,
+            },
+            configuration_set=settings.configuration_set,
+            auto_submitted=evaluation.trigger.event == triggers.TICKET_CREATED,
+        )
+        result = mailer.send_notification(email)
+        sent_at = now()
+        if result.message_id:
+            message_id = result.message_id
+        else:
+            klass = classification.classify_send_error(result.error_code or "Unknown", result.error_message or "")
+            failure = {
+                "category": klass.category,
+                "permanent": klass.permanent,
+                "smtp_status": klass.smtp_status,
+                "smtp_code": klass.smtp_code,
+                "diagnostic": f"{result.error_code}: {result.error_message}",
+                "occurred_at": sent_at,
+            }
+            recipients = [
+                Recipient(**{**recipient.__dict__, "status": REJECTED, "failure": failure})
+                if recipient.status != NOT_SENT
+                else recipient
+                for recipient in recipients
+            ]
+    else:
+        sent_at = now()
+    return Notification(
+        id=notification_id,
+        ticket_id=ticket.id,
+        comment_id=comment.id,
+        trigger_id=evaluation.trigger.id,
+        trigger_title=evaluation.trigger.title,
+        message_id=message_id,
+        recipients=tuple(recipients),
+        sent_at=sent_at,
+        rfc_message_id=rfc_message_id,
+    )
+
+
+def _email_body(ticket: Ticket, comment: Comment, trigger: triggers.Trigger) -> str:
+    if trigger.event == triggers.TICKET_CREATED:
+        return (
+            f"Your request ({ticket.subject}) has been received and is being reviewed by our support staff.\n"
+            f"To add a comment, reply to this email.\n\n{comment.author_name} wrote:\n{comment.body}\n"
+        )
+    return f"{comment.author_name} wrote:\n{comment.body}\n"
+
+
+def _notification_event(notification: Notification) -> dict:
+    sent = any(recipient.status not in (NOT_SENT, REJECTED) for recipient in notification.recipients)
+    return dynamo.event_item(
+        notification.ticket_id,
+        stable_id("notification", notification.id),
+        notification.sent_at,
+        EVENT_NOTIFICATION_SENT if sent else EVENT_NOTIFICATION_NOT_SENT,
+        {
+            "comment_id": notification.comment_id,
+            "notification_id": notification.id,
+            "message_id": notification.message_id,
+            "triggers": [{"id": notification.trigger_id, "title": notification.trigger_title}],
+            "recipients": [
+                {
+                    "user_id": r.user_id,
+                    "name": r.name,
+                    "email": r.email,
+                    "status": r.status,
+                    "category": (r.failure or {}).get("category"),
+                }
+                for r in notification.recipients
+            ],
+        },
+    )
+
+
+# ---- tags ----------------------------------------------------------------------------------------------------------
+
+
+def set_tags(table: DeskmailTable, ticket_id: str, body: object, now: Clock) -> list[str]:
+    """An agent sets the ticket's tags, typically clearing the failure tag after acting on it."""
+    wanted = validation.tag_list(validation.body_object(body))
+    ticket, current = get_ticket(table, ticket_id)
+    stamp = now()
+    items: list[dict] = []
+    for tag in sorted(set(wanted) - set(current)):
+        items.append(dynamo.tag_item(ticket.id, ticket.subject, tag, stamp, stamp))
+        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_ADDED, {"tag": tag, "by": "agent"}))
+    for tag in sorted(set(current) - set(wanted)):
+        items.append(dynamo.cleared_tag_item(ticket.id, tag, stamp))
+        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_REMOVED, {"tag": tag, "by": "agent"}))
+    if items:
+        table.write_items(items)
+    return sorted(wanted)

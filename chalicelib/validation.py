@@ -1,0 +1,70 @@
+"""Checks request bodies field by field and says, in plain words, what is wrong."""
+
+from __future__ import annotations
+
+import re
+from typing import Any
+
+from chalicelib.errors import InvalidInput
+
+ID_PATTERN = re.compile(r"^[0-9a-z]{26}$")
+TAG_PATTERN = re.compile(r"^[a-z0-9_\-]{1,80}$")
+
+
+def body_object(body: Any) -> dict:
+    if not isinstance(body, dict):
+        raise InvalidInput("The request body must be a JSON object.")
+    return body
+
+
+def required_text(body: dict, field: str, max_length: int = 1000) -> str:
+    value = body.get(field)
+    if not isinstance(value, str) or not value.strip():
+        raise InvalidInput(f"'{field}' is required and must be a non-empty string.")
+    if len(value) > max_length:
+        raise InvalidInput(f"'{field}' must be at most {max_length} characters.")
+    return value.strip()
+
+
+def optional_text(body: dict, field: str, max_length: int = 1000) -> str | None:
+    if body.get(field) is None:
+        return None
+    return required_text(body, field, max_length)
+
+
+def required_bool(body: dict, field: str) -> bool:
+    value = body.get(field)
+    if not isinstance(value, bool):
+        raise InvalidInput(f"'{field}' is required and must be true or false.")
+    return value
+
+
+def an_id(value: Any, field: str) -> str:
+    if not isinstance(value, str) or not ID_PATTERN.match(value):
+        raise InvalidInput(f"'{field}' must be an id such as 01jd2x7r9m8v3k4q5w6e7t8y9z.")
+    return value
+
+
+def optional_id(body: dict, field: str) -> str | None:
+    return None if body.get(field) is None else an_id(body[field], field)
+
+
+def id_list(body: dict, field: str, max_items: int = 50) -> list[str]:
+    value = body.get(field)
+    if value is None:
+        return []
+    if not isinstance(value, list) or len(value) > max_items:
+        raise InvalidInput(f"'{field}' must be a list of at most {max_items} ids.")
+    return list(dict.fromkeys(an_id(item, field) for item in value))
+
+
+def tag_list(body: dict, field: str = "tags") -> list[str]:
+    value = body.get(field)
+    if not isinstance(value, list) or len(value) > 50:
+        raise InvalidInput(f"'{field}' must be a list of at most 50 tags.")
+    tags = []
+    for item in value:
+        if not isinstance(item, str) or not TAG_PATTERN.match(item.strip().lower()):
+            raise InvalidInput("Tags are 1-80 characters: lowercase letters, digits, '_' and '-'.")
+        tags.append(item.strip().lower())
+    return list(dict.fromkeys(tags))

@@ -1,0 +1,56 @@
+"""Shared fixtures: an in-process moto AWS with deskmail's table and SES identity, and Chalice's test client."""
+
+from __future__ import annotations
+
+import json
+import os
+
+import pytest
+
+STAGE_ENV = json.load(open(os.path.join(os.path.dirname(__file__), "..", ".chalice", "config.json")))["stages"]["dev"][
+    "environment_variables"
+]
+
+os.environ.update(
+    {
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_SESSION_TOKEN": "testing",
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_REGION": "us-east-1",
+        "POWERTOOLS_SERVICE_NAME": "deskmail",
+        "POWERTOOLS_METRICS_NAMESPACE": "Deskmail",
+        "POWERTOOLS_DEV": "false",
+        **STAGE_ENV,
+    }
+)
+os.environ.pop("AWS_ENDPOINT_URL", None)
+
+
+@pytest.fixture
+def aws():
+    """moto in-process, with the stage's table, a verified sending domain and the configuration set."""
+    import boto3
+    from moto import mock_aws
+
+    from chalicelib import runtime
+    from chalicelib.naming import table_definition
+
+    with mock_aws():
+        runtime.reset()
+        boto3.client("dynamodb").create_table(**table_definition(STAGE_ENV["DESKMAIL_TABLE_NAME"]))
+        ses = boto3.client("sesv2")
+        ses.create_email_identity(EmailIdentity="deskmail.example.com")
+        ses.create_configuration_set(ConfigurationSetName=STAGE_ENV["DESKMAIL_CONFIGURATION_SET"])
+        yield
+        runtime.reset()
+
+
+@pytest.fixture
+def client(aws):
+    from chalice.test import Client
+
+    from app import app
+
+    with Client(app, stage_name="dev") as test_client:
+        yield test_client

@@ -1,0 +1,55 @@
+"""Test helpers: a JSON client over Chalice's test client, and the SQS handler fed like Lambda feeds it."""
+
+from __future__ import annotations
+
+import json
+import uuid
+
+
+class Api:
+    def __init__(self, client):
+        self.client = client
+
+    def _call(self, method, path, body=None, headers=None):
+        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        data = json.dumps(body) if body is not None else None
+        response = getattr(self.client.http, method)(path, headers=all_headers, body=data)
+        payload = json.loads(response.body) if response.body else None
+        return response.status_code, payload
+
+    def get(self, path, headers=None):
+        return self._call("get", path, headers=headers)
+
+    def post(self, path, body, headers=None):
+        return self._call("post", path, body, headers)
+
+    def patch(self, path, body):
+        return self._call("patch", path, body)
+
+    def put(self, path, body):
+        return self._call("put", path, body)
+
+    def ok(self, method, path, body=None, expect=(200, 201)):
+        status, payload = self._call(method, path, body)
+        assert status in expect, (status, payload)
+        return payload
+
+    def user(self, name, email=None, role="end-user", **extra):
+        return self.ok("post", "/users", {"name": name, "email": email, "role": role, **extra})
+
+    def comments(self, ticket_id, locale=None):
+        suffix = f"?locale={locale}" if locale else ""
+        return self.ok("get", f"/tickets/{ticket_id}/comments{suffix}")["comments"]
+
+
+def feed(client, *bodies):
+    """Hands SQS bodies to the feedback handler as one Lambda SQS event; returns the partial-batch response."""
+    event = client.events.generate_sqs_event(message_bodies=list(bodies), queue_name="deskmail-feedback-dev")
+    for record in event["Records"]:
+        record["messageId"] = str(uuid.uuid4())  # Chalice's generator repeats one id; SQS never does
+    response = client.lambda_.invoke("handle_ses_feedback", event)
+    return response.payload, event
+
+
+def message_ids(comment):
+    return {recipient["email"]: recipient["message_id"] for recipient in comment["delivery"]["recipients"]}
