@@ -53,3 +53,40 @@ def feed(client, *bodies):
 
 def message_ids(comment):
     return {recipient["email"]: recipient["message_id"] for recipient in comment["delivery"]["recipients"]}
+
+
+def sent_messages():
+    """What moto's SES kept of each message sent (in-process mode): id, destinations and the raw MIME."""
+    import email
+
+    from moto.core import DEFAULT_ACCOUNT_ID
+    from moto.ses.models import ses_backends
+
+    return [
+        {"id": m.id, "destinations": m.destinations, "mime": email.message_from_string(m.raw_data)}
+        for m in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
+    ]
+
+
+def people(api):
+    """An agent, a requester, a CC and an end-user without an address."""
+    return {
+        "agent": api.user("Ada Agent", "ada@deskmail.example.com", role="agent"),
+        "requester": api.user("Rita Requester", "rita@example.com"),
+        "cc": api.user("Carl Cc", "carl@example.com"),
+        "nomail": api.user("Nina Nomail"),
+    }
+
+
+def open_ticket(api, who, cc=("cc",), assignee="agent", subject="Printer on fire"):
+    return api.ok(
+        "post",
+        "/tickets",
+        {
+            "subject": subject,
+            "requester_id": who["requester"]["id"],
+            "cc_ids": [who[name]["id"] for name in cc],
+            "assignee_id": who[assignee]["id"] if assignee else None,
+            "comment": {"author_id": who["requester"]["id"], "body": "It smokes.", "public": True},
+        },
+    )

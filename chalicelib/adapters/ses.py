@@ -24,13 +24,10 @@ class SesMailer:
         self.client = client
 
     def send_notification(self, email: OutgoingEmail) -> SendResult:
-        destination: dict[str, list[str]] = {"ToAddresses": list(email.to)}
-        if email.cc:
-            destination["CcAddresses"] = list(email.cc)
+        # No Destination: for a raw message SES takes the recipients from its To and Cc headers.
         try:
             response = self.client.send_email(
                 FromEmailAddress=email.sender,
-                Destination=destination,
                 Content={"Raw": {"Data": to_mime(email)}},
                 ConfigurationSetName=email.configuration_set,
                 EmailTags=[{"Name": name, "Value": value} for name, value in email.tags.items()],

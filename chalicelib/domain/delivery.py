@@ -89,7 +89,7 @@ def recipient_deliveries(notification: Notification, events: list[OutcomeEvent])
                 user_id=recipient.user_id,
                 name=recipient.name,
                 email=recipient.email,
-                message_id=notification.message_id,
+                message_id=None if recipient.status == NOT_SENT else notification.message_id,
                 status=outcome.status,
                 failure=outcome.failure if outcome.status not in (SENT, DELIVERED) else None,
                 timeline=tuple(own_events),

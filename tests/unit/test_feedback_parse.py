@@ -1,0 +1,145 @@
+import json
+
+import pytest
+
+from chalicelib.domain.feedback import Ignored, MalformedFeedback, parse
+from tests import ses_payloads as ses
+
+NOW = "2026-11-23T09:00:00.000Z"
+DEST = ["rita@example.com", "carl@example.com"]
+
+
+def events(body):
+    return {(e.email, e.kind, e.status) for e in parse(body, NOW).events}
+
+
+@pytest.mark.parametrize("fmt", ["event", "notification"])
+@pytest.mark.parametrize("wrap", ["sns", "raw"])
+def test_both_formats_wrapped_or_raw_read_the_same(fmt, wrap):
+    body = ses.bounce("m-1", DEST, [ses.hard_bounce_recipient("carl@example.com")], fmt=fmt, wrap=wrap)
+    feedback = parse(body, NOW)
+    assert feedback.message_id == "m-1"
+    assert feedback.source_format == fmt
+    assert events(body) == {("carl@example.com", "bounce", "bounced")}
+    (bounce,) = feedback.events
+    assert bounce.failure["smtp_status"] == "5.1.1" and bounce.failure["smtp_code"] == "550"
+    assert bounce.occurred_at == "2026-11-23T08:00:05.000Z"
+
+
+def test_only_bounced_recipients_bounce_and_addresses_are_lower_cased():
+    body = ses.bounce("m-1", DEST, [ses.hard_bounce_recipient("Carl@Example.COM")])
+    assert events(body) == {("carl@example.com", "bounce", "bounced")}
+
+
+def test_final_recipient_with_display_name_is_reduced_to_the_address():
+    body = ses.bounce("m-1", DEST, [ses.hard_bounce_recipient("Carl <carl@example.com>")])
+    assert events(body) == {("carl@example.com", "bounce", "bounced")}
+
+
+def test_empty_bounced_recipients_with_one_destination_is_theirs():
+    body = ses.bounce("m-1", ["rita@example.com"], [], bounce_type="Undetermined", subtype="Undetermined")
+    feedback = parse(body, NOW)
+    assert events(body) == {("rita@example.com", "bounce", "bounced")}
+    assert not feedback.unattributed
+
+
+def test_empty_bounced_recipients_with_several_destinations_is_kept_unattributed():
+    feedback = parse(ses.bounce("m-1", DEST, [], bounce_type="Undetermined", subtype="Undetermined"), NOW)
+    assert feedback.events == () and feedback.unattributed
+
+
+@pytest.mark.parametrize(
+    "bounce_type, subtype, status, category",
+    [
+        ("Permanent", "General", "bounced", "invalid_address"),
+        ("Permanent", "NoEmail", "bounced", "invalid_address"),
+        ("Permanent", "Suppressed", "suppressed", "suppressed"),
+        ("Permanent", "OnAccountSuppressionList", "suppressed", "suppressed"),
+        ("Transient", "MailboxFull", "bounced", "mailbox_full"),
+        ("Transient", "MessageTooLarge", "bounced", "message_too_large"),
+        ("Transient", "ContentRejected", "bounced", "spam_or_policy"),
+        ("Transient", "AttachmentRejected", "bounced", "spam_or_policy"),
+        ("Undetermined", "Undetermined", "bounced", "unknown"),
+    ],
+)
+def test_every_bounce_subtype(bounce_type, subtype, status, category):
+    recipient = {
+        "emailAddress": "carl@example.com",
+        "action": "failed",
+        "status": "5.0.0",
+        "diagnosticCode": "smtp; 550 5.0.0 rejected",
+    }
+    if subtype in ("General", "NoEmail"):
+        recipient["status"] = "5.1.1"
+    (event,) = parse(ses.bounce("m-1", DEST, [recipient], bounce_type, subtype), NOW).events
+    assert (event.status, event.failure["category"]) == (status, category)
+    assert event.failure["bounce_type"] == bounce_type and event.failure["bounce_subtype"] == subtype
+
+
+def test_out_of_office_transient_general_without_details_is_an_auto_reply():
+    body = ses.bounce("m-1", DEST, [{"emailAddress": "rita@example.com"}], "Transient", "General")
+    assert events(body) == {("rita@example.com", "auto_reply", "delivered")}
+
+
+@pytest.mark.parametrize("feedback_type", ["abuse", None])
+def test_complaints_with_and_without_feedback_type(feedback_type):
+    (event,) = parse(ses.complaint("m-1", DEST, ["rita@example.com"], feedback_type=feedback_type), NOW).events
+    assert (event.kind, event.status, event.failure["category"]) == ("complaint", "complained", "complaint")
+    assert event.failure.get("feedback_type") == feedback_type
+
+
+def test_complaint_on_account_suppression_list_is_suppressed():
+    body = ses.complaint("m-1", DEST, ["rita@example.com"], feedback_type=None, subtype="OnAccountSuppressionList")
+    assert events(body) == {("rita@example.com", "complaint", "suppressed")}
+
+
+def test_delay_delivery_reject_and_send():
+    assert events(ses.delay("m-1", DEST, ["rita@example.com"])) == {("rita@example.com", "delivery_delay", "delayed")}
+    assert events(ses.delivery("m-1", DEST, ["carl@example.com"])) == {("carl@example.com", "delivery", "delivered")}
+    assert events(ses.reject("m-1", DEST)) == {(a, "reject", "rejected") for a in DEST}
+    assert events(ses.send("m-1", DEST)) == {(a, "send", "sent") for a in DEST}
+
+
+def test_replays_give_identical_event_ids():
+    body = ses.bounce("m-1", DEST, [ses.hard_bounce_recipient("carl@example.com")], feedback_id="fb-1")
+    assert parse(body, NOW).events == parse(body, "2030-01-01T00:00:00.000Z").events
+
+
+def test_lenient_timestamp_with_space_before_offset():
+    document = json.loads(json.loads(ses.delivery("m-1", DEST))["Message"])
+    document["delivery"]["timestamp"] = "2018-10-08T14:05:45 +0000"
+    (first, _) = parse(json.dumps(document), NOW).events
+    assert first.occurred_at == "2018-10-08T14:05:45.000Z"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        "not json",
+        "[1, 2]",
+        json.dumps({"Type": "Notification", "MessageId": "x", "TopicArn": "t", "Message": "{broken"}),
+        json.dumps({"Type": "Notification", "MessageId": "x", "TopicArn": "t"}),
+        json.dumps({"eventType": "Teleport", "mail": {"messageId": "m"}}),
+        json.dumps({"eventType": "Bounce", "bounce": {}, "mail": {}}),
+        json.dumps({"notificationType": "Bounce", "bounce": "nope", "mail": {"messageId": "m"}}),
+        json.dumps({"hello": "world"}),
+    ],
+)
+def test_malformed_bodies_raise(body):
+    with pytest.raises(MalformedFeedback):
+        parse(body, NOW)
+
+
+def test_untracked_types_and_subscription_confirmations_are_ignored():
+    open_event = json.dumps({"eventType": "Open", "open": {}, "mail": {"messageId": "m"}})
+    confirmation = json.dumps(
+        {
+            "Type": "SubscriptionConfirmation",
+            "MessageId": "x",
+            "TopicArn": "t",
+            "Message": "You have chosen to subscribe",
+            "SubscribeURL": "https://x",
+        }
+    )
+    assert isinstance(parse(open_event, NOW), Ignored)
+    assert isinstance(parse(confirmation, NOW), Ignored)
