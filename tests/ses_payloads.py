@@ -8,13 +8,22 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import datetime, timedelta, timezone
+
+from chalicelib.ids import format_timestamp
+
+
+def at(seconds: float = 0) -> str:
+    """A timestamp this many seconds from now: feedback comes after the send it is about."""
+    return format_timestamp(datetime.now(timezone.utc) + timedelta(seconds=seconds))
+
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:deskmail-feedback-dev"
 
 
-def mail(message_id, destination, fmt="event", timestamp="2026-11-23T08:00:00.000Z", tags=None):
+def mail(message_id, destination, fmt="event", timestamp=None, tags=None):
     body = {
-        "timestamp": timestamp,
+        "timestamp": timestamp or at(0),
         "source": "support@deskmail.example.com",
         "sourceArn": "arn:aws:ses:us-east-1:123456789012:identity/deskmail.example.com",
         "sendingAccountId": "123456789012",
@@ -68,7 +77,7 @@ def bounce(
     subtype="General",
     fmt="event",
     wrap="sns",
-    timestamp="2026-11-23T08:00:05.000Z",
+    timestamp=None,
     feedback_id=None,
 ):
     """recipients: list of dicts with emailAddress and optionally action/status/diagnosticCode."""
@@ -78,7 +87,7 @@ def bounce(
             "bounceType": bounce_type,
             "bounceSubType": subtype,
             "bouncedRecipients": recipients,
-            "timestamp": timestamp,
+            "timestamp": timestamp or at(5),
             "feedbackId": feedback_id or f"0100{uuid.uuid4().hex}-000000",
             "reportingMTA": "dsn; a8-70.smtp-out.amazonses.com",
         },
@@ -91,11 +100,11 @@ def hard_bounce_recipient(address, status="5.1.1", diagnostic="smtp; 550 5.1.1 u
     return {"emailAddress": address, "action": "failed", "status": status, "diagnosticCode": diagnostic}
 
 
-def delivery(message_id, destination, recipients=None, fmt="event", wrap="sns", timestamp="2026-11-23T08:00:03.000Z"):
+def delivery(message_id, destination, recipients=None, fmt="event", wrap="sns", timestamp=None):
     document = {
         _type_key(fmt): "Delivery",
         "delivery": {
-            "timestamp": timestamp,
+            "timestamp": timestamp or at(3),
             "processingTimeMillis": 546,
             "recipients": list(recipients if recipients is not None else destination),
             "smtpResponse": "250 2.6.0 Message received",
@@ -114,28 +123,30 @@ def complaint(
     subtype=None,
     fmt="event",
     wrap="sns",
-    timestamp="2026-11-23T08:10:00.000Z",
+    timestamp=None,
 ):
     body = {
         "complainedRecipients": [{"emailAddress": address} for address in recipients],
-        "timestamp": timestamp,
+        "timestamp": timestamp or at(60),
         "feedbackId": f"0100{uuid.uuid4().hex}-000000",
         "complaintSubType": subtype,
     }
     if feedback_type:
         body.update(
-            {"userAgent": "Yahoo!-Mail-Feedback/2.0", "complaintFeedbackType": feedback_type, "arrivalDate": timestamp}
+            {
+                "userAgent": "Yahoo!-Mail-Feedback/2.0",
+                "complaintFeedbackType": feedback_type,
+                "arrivalDate": body["timestamp"],
+            }
         )
     return envelope({_type_key(fmt): "Complaint", "complaint": body, "mail": mail(message_id, destination, fmt)}, wrap)
 
 
-def delay(
-    message_id, destination, recipients, delay_type="MailboxFull", timestamp="2026-11-23T08:00:04.000Z", wrap="sns"
-):
+def delay(message_id, destination, recipients, delay_type="MailboxFull", timestamp=None, wrap="sns"):
     document = {
         "eventType": "DeliveryDelay",
         "deliveryDelay": {
-            "timestamp": timestamp,
+            "timestamp": timestamp or at(2),
             "delayType": delay_type,
             "expirationTime": "2026-11-23T22:00:00.000Z",
             "delayedRecipients": [

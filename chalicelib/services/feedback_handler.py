@@ -11,7 +11,8 @@ from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.observability import MetricUnit, logger, metrics
 from chalicelib.services.feedback import FeedbackBatch, NotificationNotRecorded
 
-processor = BatchProcessor(event_type=EventType.SQS)
+# Report every failed record, even when all fail: SQS then retries exactly those, as it does for some.
+processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def handle(event: dict, context: Any, table: DeskmailTable, received_at: str, epoch_seconds: int) -> dict:

@@ -16,7 +16,14 @@ def events(body):
 @pytest.mark.parametrize("fmt", ["event", "notification"])
 @pytest.mark.parametrize("wrap", ["sns", "raw"])
 def test_both_formats_wrapped_or_raw_read_the_same(fmt, wrap):
-    body = ses.bounce("m-1", DEST, [ses.hard_bounce_recipient("carl@example.com")], fmt=fmt, wrap=wrap)
+    body = ses.bounce(
+        "m-1",
+        DEST,
+        [ses.hard_bounce_recipient("carl@example.com")],
+        fmt=fmt,
+        wrap=wrap,
+        timestamp="2026-11-23T08:00:05.000Z",
+    )
     feedback = parse(body, NOW)
     assert feedback.message_id == "m-1"
     assert feedback.source_format == fmt

@@ -1,0 +1,207 @@
+"""The SQS feedback handler, fed as Lambda feeds it, against moto's DynamoDB."""
+
+import json
+
+import boto3
+import pytest
+
+from tests import ses_payloads as ses
+from tests.helpers import Api, feed, message_ids, open_ticket, people
+
+FAILURE_TAG = "system_email_notification_failure"
+
+
+def table_items():
+    """Every item, for before/after comparisons (a Scan is fine in a test, never on a request path)."""
+    items, kwargs = [], {"TableName": "deskmail-dev"}
+    client = boto3.client("dynamodb")
+    while True:
+        page = client.scan(**kwargs)
+        items += page["Items"]
+        if "LastEvaluatedKey" not in page:
+            return sorted(items, key=lambda item: (item["PK"]["S"], item["SK"]["S"]))
+        kwargs["ExclusiveStartKey"] = page["LastEvaluatedKey"]
+
+
+@pytest.fixture
+def api(client):
+    return Api(client)
+
+
+@pytest.fixture
+def commented(api):
+    """A ticket whose agent reply went to Rita (To) and Carl (Cc) in one SES message."""
+    who = people(api)
+    ticket = open_ticket(api, who)
+    api.ok("post", f"/tickets/{ticket['id']}/comments", {"author_id": who["agent"]["id"], "body": "Hi", "public": True})
+    reply = api.comments(ticket["id"])[1]
+    return {
+        "ticket": ticket,
+        "who": who,
+        "message_id": message_ids(reply)["rita@example.com"],
+        "destination": ["rita@example.com", "carl@example.com"],
+    }
+
+
+def recipient(api, ticket_id, email):
+    reply = api.comments(ticket_id)[1]["delivery"]
+    return next(r for r in reply["recipients"] if r["email"] == email)
+
+
+def test_every_notification_three_times_interleaved_equals_once(client, api, commented):
+    mid, dest = commented["message_id"], commented["destination"]
+    bodies = [
+        ses.send(mid, dest),
+        ses.delay(mid, dest, ["rita@example.com"]),
+        ses.delivery(mid, dest, ["rita@example.com"]),
+        ses.bounce(mid, dest, [ses.hard_bounce_recipient("carl@example.com")], feedback_id="fb-1"),
+        ses.complaint(mid, dest, ["rita@example.com"]),
+    ]
+    assert feed(client, *bodies)[0] == {"batchItemFailures": []}
+    once = table_items()
+    events_once = api.ok("get", f"/tickets/{commented['ticket']['id']}/events")["events"]
+    # SNS redelivers with a new envelope id but the same SES content; replay twice more, in other orders.
+    assert feed(client, *reversed(bodies))[0] == {"batchItemFailures": []}
+    for body in bodies[2:] + bodies[:2]:
+        assert feed(client, body)[0] == {"batchItemFailures": []}
+    assert table_items() == once
+    assert api.ok("get", f"/tickets/{commented['ticket']['id']}/events")["events"] == events_once
+    types = [e["type"] for e in events_once]
+    assert types.count("email_delivery_failure") == 1 and types.count("tag_added") == 1
+    assert types.count("email_complaint") == 1
+
+
+@pytest.mark.parametrize(
+    "sequence, expected",
+    [
+        (["delay", "delivery"], "delivered"),
+        (["delivery", "delay"], "delivered"),
+        (["delivery", "complaint"], "complained"),
+        (["complaint", "delivery"], "complained"),
+        (["transient", "permanent"], ("bounced", "invalid_address")),
+        (["permanent", "transient"], ("bounced", "invalid_address")),
+        (["delivery", "permanent"], ("bounced", "invalid_address")),
+    ],
+)
+def test_arrival_order_does_not_change_the_final_state(client, api, commented, sequence, expected):
+    mid, dest = commented["message_id"], commented["destination"]
+    rita = "rita@example.com"
+    make = {
+        "delay": lambda: ses.delay(mid, dest, [rita], timestamp=ses.at(4)),
+        "delivery": lambda: ses.delivery(mid, dest, [rita], timestamp=ses.at(6)),
+        "complaint": lambda: ses.complaint(mid, dest, [rita], timestamp=ses.at(300)),
+        "transient": lambda: ses.bounce(
+            mid,
+            dest,
+            [
+                {
+                    "emailAddress": rita,
+                    "action": "failed",
+                    "status": "4.2.2",
+                    "diagnosticCode": "smtp; 452 4.2.2 Mailbox full",
+                }
+            ],
+            "Transient",
+            "MailboxFull",
+            timestamp=ses.at(5),
+        ),
+        "permanent": lambda: ses.bounce(mid, dest, [ses.hard_bounce_recipient(rita)], timestamp=ses.at(7)),
+    }
+    for step in sequence:
+        assert feed(client, make[step]())[0] == {"batchItemFailures": []}
+    rita_now = recipient(api, commented["ticket"]["id"], rita)
+    if isinstance(expected, tuple):
+        assert (rita_now["status"], rita_now["failure"]["category"]) == expected
+    else:
+        assert rita_now["status"] == expected
+
+
+def test_bad_input_does_not_stop_the_good_records_and_nothing_is_lost(client, api, commented):
+    mid, dest = commented["message_id"], commented["destination"]
+    bad = [
+        "{not json",
+        json.dumps({"eventType": "Teleport", "mail": {"messageId": mid}}),
+        json.dumps({"eventType": "Bounce", "bounce": {}, "mail": {"destination": dest}}),
+        json.dumps({"Type": "Notification", "MessageId": "x", "TopicArn": "t", "Message": 42}),
+        "x" * 256 * 1024,
+    ]
+    unknown_sender = ses.delivery("0100-never-sent-by-deskmail", dest)
+    good = ses.bounce(mid, dest, [ses.hard_bounce_recipient("carl@example.com")])
+    response, event = feed(client, bad[0], good, *bad[1:], unknown_sender)
+    records = event["Records"]
+    # Only the unknown message id is retried (and ends in the DLQ if it never appears); the rest are settled.
+    assert response == {"batchItemFailures": [{"itemIdentifier": records[-1]["messageId"]}]}
+    assert recipient(api, commented["ticket"]["id"], "carl@example.com")["status"] == "bounced"
+    kept = [item for item in table_items() if item["PK"]["S"].startswith("RAW#")]
+    assert sorted(item["SK"]["S"] for item in kept) == sorted(r["messageId"] for r in records[:1] + records[2:-1])
+    assert all(int(item["expires_at"]["N"]) > 0 for item in kept)
+
+
+def test_feedback_before_the_send_was_recorded_is_retried_until_it_is(client, api, commented):
+    from chalicelib import runtime
+
+    mid, dest = commented["message_id"], commented["destination"]
+    lookup_key = {"PK": {"S": f"MSG#{mid}"}, "SK": {"S": "MSG"}}
+    saved = boto3.client("dynamodb").get_item(TableName="deskmail-dev", Key=lookup_key)["Item"]
+    boto3.client("dynamodb").delete_item(TableName="deskmail-dev", Key=lookup_key)
+    body = ses.delivery(mid, dest)
+    response, event = feed(client, body)
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    runtime.table().client.put_item(TableName="deskmail-dev", Item=saved)
+    assert feed(client, body)[0] == {"batchItemFailures": []}
+    assert recipient(api, commented["ticket"]["id"], "rita@example.com")["status"] == "delivered"
+
+
+def test_reject_fails_every_recipient_and_tags_once(client, api, commented):
+    feed(client, ses.reject(commented["message_id"], commented["destination"]))
+    reply = api.comments(commented["ticket"]["id"])[1]["delivery"]
+    assert reply["scope"] == "all" and {r["status"] for r in reply["recipients"]} == {"rejected"}
+    events = api.ok("get", f"/tickets/{commented['ticket']['id']}/events")["events"]
+    assert [e["type"] for e in events].count("tag_added") == 1
+
+
+def test_identity_notifications_raw_delivery_and_suppression(client, api, commented):
+    mid, dest = commented["message_id"], commented["destination"]
+    suppressed = {
+        "emailAddress": "carl@example.com",
+        "action": "failed",
+        "status": "5.1.1",
+        "diagnosticCode": "Amazon SES did not send the message to this address because it is on the "
+        "suppression list for your account.",
+    }
+    feed(
+        client,
+        ses.bounce(mid, dest, [suppressed], "Permanent", "OnAccountSuppressionList", fmt="notification", wrap="raw"),
+        ses.delivery(mid, dest, ["rita@example.com"], fmt="notification", wrap="raw"),
+    )
+    carl = recipient(api, commented["ticket"]["id"], "carl@example.com")
+    assert carl["status"] == "suppressed" and carl["failure"]["category"] == "suppressed"
+    assert recipient(api, commented["ticket"]["id"], "rita@example.com")["status"] == "delivered"
+
+
+def test_tagged_view_lists_newest_failure_first_and_agent_clear_sticks(client, api):
+    who = people(api)
+    tickets = []
+    for n, when in enumerate([ses.at(-7200), ses.at(-3600), ses.at(-10800)]):
+        ticket = open_ticket(api, who, subject=f"T{n}")
+        mid = api.comments(ticket["id"])[0]["delivery"]["recipients"][0]["message_id"]
+        feed(
+            client,
+            ses.bounce(mid, ["rita@example.com"], [ses.hard_bounce_recipient("rita@example.com")], timestamp=when),
+        )
+        tickets.append((ticket["id"], mid))
+    listed = api.ok("get", f"/tickets?tag={FAILURE_TAG}")["tickets"]
+    assert [t["id"] for t in listed] == [tickets[1][0], tickets[0][0], tickets[2][0]]
+    # The agent acts and clears the tag; a late replay of the old bounce must not bring it back.
+    api.ok("put", f"/tickets/{tickets[1][0]}/tags", {"tags": []})
+    feed(
+        client,
+        ses.bounce(
+            tickets[1][1],
+            ["rita@example.com"],
+            [ses.hard_bounce_recipient("rita@example.com")],
+            timestamp=ses.at(-3600),
+        ),
+    )
+    assert api.ok("get", f"/tickets/{tickets[1][0]}")["tags"] == []
+    assert [t["id"] for t in api.ok("get", f"/tickets?tag={FAILURE_TAG}")["tickets"]] == [tickets[0][0], tickets[2][0]]
