@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import datetime, timedelta, timezone
+from datetime import UTC, datetime, timedelta
 
 from chalicelib.ids import format_timestamp
 
 
 def at(seconds: float = 0) -> str:
     """A timestamp this many seconds from now: feedback comes after the send it is about."""
-    return format_timestamp(datetime.now(timezone.utc) + timedelta(seconds=seconds))
+    return format_timestamp(datetime.now(UTC) + timedelta(seconds=seconds))
 
 
 TOPIC = "arn:aws:sns:us-east-1:123456789012:deskmail-feedback-dev"
