@@ -6,7 +6,7 @@ from functools import wraps
 
 from chalice import BadRequestError, Chalice, ConflictError, NotFoundError, Response
 
-from chalicelib import i18n, runtime
+from chalicelib import auth, i18n, runtime
 from chalicelib.config import settings
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.ids import utc_now
@@ -16,6 +16,23 @@ from chalicelib.services import feedback_handler, views, workspace
 app = Chalice(app_name="deskmail")
 
 FEEDBACK_QUEUE = os.environ.get("DESKMAIL_FEEDBACK_QUEUE", "deskmail-feedback-dev")
+
+
+@app.middleware("http")
+def authenticate(event, get_response):
+    """Every route needs an agent's bearer token, except the health check and the page shell."""
+    if event.method == "OPTIONS" or auth.is_open(event.path):
+        return get_response(event)
+    try:
+        claims = auth.verify((event.headers or {}).get("authorization"))
+    except auth.Unauthenticated as error:
+        return Response(
+            body={"Code": "UnauthorizedError", "Message": str(error)},
+            status_code=401,
+            headers={"Content-Type": "application/json", "WWW-Authenticate": 'Bearer realm="deskmail"'},
+        )
+    event.context.setdefault("authorizer", {})["principalId"] = claims["sub"]
+    return get_response(event)
 
 
 def api(path, methods=("GET",)):

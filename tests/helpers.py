@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import json
+import os
 import uuid
 
 
+def agent_token(subject="test-agent", **kwargs):
+    from chalicelib import auth
+
+    return auth.issue_token(subject, key=os.environ["DESKMAIL_JWT_SECRET"], **kwargs)
+
+
 class Api:
-    def __init__(self, client):
+    def __init__(self, client, token=None):
         self.client = client
+        self.token = token or agent_token()
 
     def _call(self, method, path, body=None, headers=None):
-        all_headers = {"Content-Type": "application/json", **(headers or {})}
+        all_headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}", **(headers or {})}
         data = json.dumps(body) if body is not None else None
         response = getattr(self.client.http, method)(path, headers=all_headers, body=data)
         payload = json.loads(response.body) if response.body else None

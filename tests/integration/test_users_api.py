@@ -1,4 +1,4 @@
-from tests.helpers import Api
+from tests.helpers import Api, agent_token
 
 
 def test_create_get_and_fix_a_typo_in_an_address(client):
@@ -35,7 +35,8 @@ def test_bad_input_is_a_400_with_a_readable_message(client):
 
 
 def test_invalid_json_body_is_a_400(client):
-    response = client.http.post("/users", headers={"Content-Type": "application/json"}, body="{nope")
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {agent_token()}"}
+    response = client.http.post("/users", headers=headers, body="{nope")
     assert response.status_code == 400
 
 
