@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import gettext
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 SUPPORTED_LOCALES = ("en", "it", "de", "es", "fr")
@@ -45,7 +45,7 @@ def negotiate_locale(accept_language: str | None, explicit: str | None = None) -
     return DEFAULT_LOCALE
 
 
-@lru_cache(maxsize=None)
+@cache
 def translations(locale: str) -> gettext.NullTranslations:
     """Compiled catalogue for the locale; English (the msgids) when there is none."""
     if locale == DEFAULT_LOCALE or locale not in SUPPORTED_LOCALES:

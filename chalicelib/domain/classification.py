@@ -93,7 +93,7 @@ _TEXT_RULES = (
     (
         SPAM_OR_POLICY,
         re.compile(
-            r"spam|unsolicited|junk|block(ed| ?list)|blacklist|denylist|spamhaus|reputation|policy|prohibit"
+            r"spam|unsolicited|junk|block(ed| ?list)|blacklist|denylist|dnsbl|spamhaus|reputation|policy|prohibit"
             r"|not authori[sz]ed|dmarc|\bspf\b|dkim|authenticat|content (rejected|refused)|virus|malware"
             r"|banned|access denied|refused|relay(ing)? (access )?denied|phish",
             re.IGNORECASE,
@@ -187,7 +187,7 @@ def _valid_status(status: str | None) -> str | None:
 def _specificity(code: str) -> int:
     # Lower is more telling. A specific category settles the case (0); a transient or network one (4.4.7,
     # Microsoft's 5.4.1) may be refined by the text (1); "other or undefined" codes say nothing (2, 3).
-    klass, subject, detail = code.split(".")
+    _klass, subject, detail = code.split(".")
     if subject == "0" and detail == "0":
         return 3
     category = smtp_codes.category_of(code)

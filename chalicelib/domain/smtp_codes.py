@@ -68,9 +68,7 @@ REMEDY_AUTHENTICATION = _(
     "message passes authentication, then resend it."
 )
 REMEDY_ENCRYPTION = _("Ask your email administrator to check the TLS and encryption settings of the sending domain.")
-REMEDY_SENDER_ADDRESS = _(
-    "Ask your email administrator to check the sender address and the DNS records of its domain."
-)
+REMEDY_SENDER_ADDRESS = _("Ask your email administrator to check the sender address and the DNS records of its domain.")
 REMEDY_SENDING_CREDENTIALS = _(
     "Ask your email administrator to check the credentials and settings of the sending account."
 )
@@ -79,8 +77,7 @@ REMEDY_CONTENT = _(
     "public comment."
 )
 REMEDY_MAILING_LIST = _(
-    "The address belongs to a mailing list that did not pass the message on: ask the end-user for a personal "
-    "address."
+    "The address belongs to a mailing list that did not pass the message on: ask the end-user for a personal address."
 )
 REMEDY_RECIPIENT_SYSTEM = _(
     "The recipient's mail system has a problem: contact the end-user another way and resend later by adding a "
@@ -91,9 +88,7 @@ REMEDY_PROTOCOL = _(
     "the diagnostic."
 )
 REMEDY_FEWER_RECIPIENTS = _("Remove some CCs from the ticket and resend by adding a public comment.")
-REMEDY_RESEND_LATER = _(
-    "Resend later by adding a public comment; if it fails again, contact the end-user another way."
-)
+REMEDY_RESEND_LATER = _("Resend later by adding a public comment; if it fails again, contact the end-user another way.")
 REMEDY_WAIT = _("Nothing to do yet: wait and resend later if the problem persists.")
 REMEDY_UNKNOWN = _("Check the diagnostic and contact the end-user another way if needed.")
 
@@ -240,9 +235,7 @@ _ENHANCED_DETAILS = (
     _EnhancedDetail(
         "3.5", _("The recipient's mail system is set up incorrectly"), UNKNOWN, TEMPORARY, REMEDY_RECIPIENT_SYSTEM
     ),
-    _EnhancedDetail(
-        "3.6", _("The priority requested for the message was changed"), UNKNOWN, TEMPORARY, REMEDY_UNKNOWN
-    ),
+    _EnhancedDetail("3.6", _("The priority requested for the message was changed"), UNKNOWN, TEMPORARY, REMEDY_UNKNOWN),
     _EnhancedDetail(
         "4.0",
         _("A network or routing problem that the server did not specify"),
@@ -250,9 +243,7 @@ _ENHANCED_DETAILS = (
         TEMPORARY,
         REMEDY_RESEND_LATER,
     ),
-    _EnhancedDetail(
-        "4.1", _("The recipient's mail server did not answer"), TEMPORARY, TEMPORARY, REMEDY_RESEND_LATER
-    ),
+    _EnhancedDetail("4.1", _("The recipient's mail server did not answer"), TEMPORARY, TEMPORARY, REMEDY_RESEND_LATER),
     _EnhancedDetail(
         "4.2",
         _("The connection to the recipient's mail server failed or timed out"),
@@ -290,9 +281,7 @@ _ENHANCED_DETAILS = (
     ),
     _EnhancedDetail("5.1", _("The mail server did not recognise a command"), UNKNOWN, TEMPORARY, REMEDY_PROTOCOL),
     _EnhancedDetail("5.2", _("A mail command was not written correctly"), UNKNOWN, TEMPORARY, REMEDY_PROTOCOL),
-    _EnhancedDetail(
-        "5.3", _("The message has too many recipients"), TEMPORARY, TEMPORARY, REMEDY_FEWER_RECIPIENTS
-    ),
+    _EnhancedDetail("5.3", _("The message has too many recipients"), TEMPORARY, TEMPORARY, REMEDY_FEWER_RECIPIENTS),
     _EnhancedDetail("5.4", _("A mail command had invalid arguments"), UNKNOWN, TEMPORARY, REMEDY_PROTOCOL),
     _EnhancedDetail(
         "5.5", _("The mail servers use incompatible protocol versions"), UNKNOWN, TEMPORARY, REMEDY_PROTOCOL
@@ -638,9 +627,7 @@ BASIC_CODES = (
         _("The recipient's server requires authentication or an encrypted connection"),
         REMEDY_ENCRYPTION,
     ),
-    SmtpCode(
-        "534", BASIC, True, UNKNOWN, _("The authentication mechanism is too weak"), REMEDY_SENDING_CREDENTIALS
-    ),
+    SmtpCode("534", BASIC, True, UNKNOWN, _("The authentication mechanism is too weak"), REMEDY_SENDING_CREDENTIALS),
     SmtpCode(
         "535",
         BASIC,
@@ -673,9 +660,7 @@ BASIC_CODES = (
         _("The recipient's mailbox is unavailable (most often it does not exist)"),
         REMEDY_CHECK_ADDRESS,
     ),
-    SmtpCode(
-        "551", BASIC, True, INVALID_ADDRESS, _("The recipient is not known on this server"), REMEDY_CHECK_ADDRESS
-    ),
+    SmtpCode("551", BASIC, True, INVALID_ADDRESS, _("The recipient is not known on this server"), REMEDY_CHECK_ADDRESS),
     SmtpCode(
         "552",
         BASIC,
