@@ -397,12 +397,27 @@ def _detail_remedy(reason_detail: str | None, tr: gettext.NullTranslations) -> s
     return remedies.get(reason_detail or "")
 
 
+def _catalogued(code: str | None) -> smtp_codes.SmtpCode | None:
+    # Stored failures may carry whatever a provider wrote; an odd code just has no explanation.
+    try:
+        return smtp_codes.lookup(code) if code else None
+    except ValueError:
+        return None
+
+
 def explain(failure: FailureClass, tr: gettext.NullTranslations) -> dict:
     """Everything the agent reads about one failed recipient: reason, remedy and what its code means."""
-    code = failure.smtp_status or failure.smtp_code
-    entry = smtp_codes.lookup(code) if code else None
+    # Only a code that agrees with the evidence explains it: a bare 550 beside a spam text would mislead.
+    entry = next(
+        (
+            candidate
+            for candidate in (_catalogued(failure.smtp_status), _catalogued(failure.smtp_code))
+            if candidate is not None and candidate.category == failure.category
+        ),
+        None,
+    )
     remedy = _detail_remedy(failure.reason_detail, tr)
-    if remedy is None and entry is not None and entry.category == failure.category:
+    if remedy is None and entry is not None:
         # The code's own remedy is sharper than the category's (a moved mailbox vs. a typo).
         remedy = tr.gettext(entry.remedy)
     return {

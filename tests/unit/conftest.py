@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
@@ -18,8 +20,11 @@ def compile_stale_catalogues() -> list[str]:
             continue
         with po_path.open("rb") as po_file:
             catalog = read_po(po_file, locale=po_path.parent.parent.name)
-        with mo_path.open("wb") as mo_file:
+        # Write aside and rename: pytest-xdist workers may compile the same catalogue at once.
+        partial = mo_path.with_name(f"{mo_path.name}.{os.getpid()}.tmp")
+        with partial.open("wb") as mo_file:
             write_mo(mo_file, catalog)
+        os.replace(partial, mo_path)
         compiled.append(catalog.locale_identifier)
     return compiled
 

@@ -859,3 +859,17 @@ def test_every_category_has_a_reason_and_a_remedy():
         if category != UNKNOWN:
             assert classification.failure_reason(category, ENGLISH) != unknown_reason
         assert classification.failure_remedy(category, ENGLISH)
+
+
+def test_explain_tolerates_codes_outside_the_catalogue():
+    explained = explain(FailureClass(SPAM_OR_POLICY, True, "5.7.606", "550"), ENGLISH)
+
+    assert explained["code_summary"] is None
+    assert explained["remedy"] == classification.failure_remedy(SPAM_OR_POLICY, ENGLISH)
+    assert explain(FailureClass(UNKNOWN, True, "x.y", None), ENGLISH)["code_summary"] is None
+
+
+def test_explain_uses_the_basic_code_when_it_agrees():
+    failure = classify_bounce("Permanent", "General", action="failed", status="5.0.0", diagnostic="smtp; 552 quota")
+
+    assert explain(failure, ENGLISH)["code_summary"] == "The recipient's mailbox has used up its storage allocation"
