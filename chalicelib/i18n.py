@@ -71,5 +71,6 @@ AGENT_MESSAGES = (
     _("Tag added"),
     _("Tag removed"),
     _("Email notification not sent"),
+    _("Spam complaint"),
     _("Triggers: {triggers}"),
 )

@@ -278,7 +278,8 @@ def classify_bounce(
         or _category_from_text(diagnostic)
         or _SUBTYPE_CATEGORY.get(bounce_subtype or "")
         or _useful_category(smtp_status)
-        or _useful_category(smtp_code)
+        # A bare reply code (550 serves unknown users and spam blocks alike) only refines a bounce SES could type.
+        or (_useful_category(smtp_code) if bounce_type in ("Permanent", "Transient") else None)
     )
     if category is None:
         if bounce_type == "Transient":

@@ -708,6 +708,14 @@ def test_transient_general_without_details_is_an_auto_reply():
     assert failure == FailureClass(AUTO_REPLY, False)
 
 
+def test_a_bare_reply_code_does_not_type_an_undetermined_bounce():
+    failure = classify_bounce(
+        "Undetermined", "Undetermined", action="failed", status="5.0.0", diagnostic="smtp; 550 5.0.0 rejected"
+    )
+
+    assert (failure.category, failure.smtp_status, failure.smtp_code) == (UNKNOWN, "5.0.0", "550")
+
+
 def test_permanent_general_without_details_is_an_invalid_address():
     failure = classify_bounce("Permanent", "General")
 
