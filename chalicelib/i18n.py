@@ -51,3 +51,26 @@ def translations(locale: str) -> gettext.NullTranslations:
     if locale == DEFAULT_LOCALE or locale not in SUPPORTED_LOCALES:
         return gettext.NullTranslations()
     return gettext.translation(DOMAIN, localedir=str(LOCALE_DIR), languages=[locale], fallback=True)
+
+
+def _(message: str) -> str:
+    # Marks msgids for Babel's extractor without translating: the caller translates with an agent's catalogue.
+    return message
+
+
+# What the service layer and app.py show agents (delivery summaries, ticket events). Marked here as well so
+# that the catalogues keep these messages wherever the code that uses them lives.
+AGENT_MESSAGES = (
+    _("Delivery failed"),
+    _("Delivery failed to some recipients"),
+    _("{reason} ({code})"),
+    _("Ticket created"),
+    _("Comment added"),
+    _("Email notification sent"),
+    _("Email delivery failure"),
+    _("Tag added"),
+    _("Tag removed"),
+    _("Email notification not sent"),
+    _("Spam complaint"),
+    _("Triggers: {triggers}"),
+)
