@@ -17,7 +17,7 @@ install: $(VENV)/.installed catalogs
 # gettext catalogues: .po files are in git, the .mo files are built here (and shipped in the Lambda package).
 catalogs: $(VENV)/.installed
 	@if ls chalicelib/locales/*/LC_MESSAGES/deskmail.po >/dev/null 2>&1; then \
-		$(VENV)/bin/pybabel compile -q -d chalicelib/locales -D deskmail; fi
+		$(VENV)/bin/pybabel compile -d chalicelib/locales -D deskmail 2>/dev/null; fi
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check app.py chalicelib tests bench scripts

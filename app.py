@@ -149,6 +149,11 @@ def update_trigger(trigger_id):
     )
 
 
+@api("/smtp-codes/{code}")
+def smtp_code(code):
+    return views.describe_code(code, translations())
+
+
 @app.on_sqs_message(queue=FEEDBACK_QUEUE, batch_size=10, maximum_batching_window_in_seconds=5)
 def handle_ses_feedback(event):
     """SES -> SNS -> SQS: records each notification; failed records are retried alone (partial batch response)."""

@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 PYBABEL="${PYBABEL:-$( [ -x .venv/bin/pybabel ] && echo .venv/bin/pybabel || echo pybabel )}"
 LOCALES=(it de es fr)
 
-"$PYBABEL" extract -F babel.cfg -k _ -k gettext --project deskmail --sort-by-file \
+"$PYBABEL" extract -F babel.cfg -k _ -k gettext --project deskmail --sort-by-file --no-location \
     -o chalicelib/locales/deskmail.pot chalicelib app.py
 for locale in "${LOCALES[@]}"; do
     if [ -f "chalicelib/locales/$locale/LC_MESSAGES/deskmail.po" ]; then

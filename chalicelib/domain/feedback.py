@@ -146,6 +146,7 @@ def _failure(klass: classification.FailureClass, **details: object) -> dict:
         "permanent": klass.permanent,
         "smtp_status": klass.smtp_status,
         "smtp_code": klass.smtp_code,
+        "reason_detail": klass.reason_detail,
     }
     failure.update({key: value for key, value in details.items() if value is not None})
     return failure

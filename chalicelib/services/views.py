@@ -6,7 +6,7 @@ import gettext
 
 from chalicelib import validation
 from chalicelib.adapters.dynamo import DeskmailTable, PageTokenError
-from chalicelib.domain import classification, delivery
+from chalicelib.domain import classification, delivery, smtp_codes
 from chalicelib.domain.model import OutcomeEvent, Ticket, User
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.services import failures, workspace
@@ -44,16 +44,27 @@ def failure_view(failure: dict | None, tr: gettext.NullTranslations) -> dict | N
     """A stored failure with the reason and remedy worded for the agent's language."""
     if not failure:
         return None
-    category = failure.get("category") or classification.UNKNOWN
+    explained = classification.explain(
+        classification.FailureClass(
+            category=failure.get("category") or classification.UNKNOWN,
+            permanent=bool(failure.get("permanent")),
+            smtp_status=failure.get("smtp_status"),
+            smtp_code=failure.get("smtp_code"),
+            reason_detail=failure.get("reason_detail"),
+        ),
+        tr,
+    )
     return {
-        "category": category,
-        "reason": classification.failure_reason(category, tr),
+        "category": explained["category"],
+        "reason": explained["reason"],
         "smtp_status": failure.get("smtp_status"),
         "smtp_code": failure.get("smtp_code"),
+        "code_summary": explained["code_summary"],
         "diagnostic": failure.get("diagnostic"),
         "bounce_type": failure.get("bounce_type"),
         "bounce_subtype": failure.get("bounce_subtype"),
-        "remedy": classification.failure_remedy(category, tr),
+        "permanent": bool(failure.get("permanent")),
+        "remedy": explained["remedy"],
         "occurred_at": failure.get("occurred_at"),
     }
 
@@ -214,3 +225,13 @@ def trigger_view(trigger) -> dict:
         "skips_author": trigger.skip_author,
         "position": trigger.position,
     }
+
+
+def describe_code(code: str, tr: gettext.NullTranslations) -> dict:
+    """GET /smtp-codes/{code}: 400 for text that is no SMTP code, 404 for a code the catalogue lacks."""
+    try:
+        return smtp_codes.describe(code, tr)
+    except smtp_codes.UnknownCodeError:
+        raise NotFound(f"{code} is not in deskmail's SMTP code reference.") from None
+    except ValueError:
+        raise InvalidInput(f"'{code}' is not an SMTP code: use a reply code like 550 or a status like 5.1.1.") from None

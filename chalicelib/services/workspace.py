@@ -305,6 +305,7 @@ def _send(
                 "permanent": klass.permanent,
                 "smtp_status": klass.smtp_status,
                 "smtp_code": klass.smtp_code,
+                "reason_detail": klass.reason_detail,
                 "diagnostic": f"{result.error_code}: {result.error_message}",
                 "occurred_at": sent_at,
             }
