@@ -20,6 +20,8 @@ class Settings:
     feedback_queue: str
     default_locale: str
     region: str
+    transient_bounce_threshold: int = 3
+    transient_bounce_window_days: int = 7
 
     @property
     def sender_domain(self) -> str:
@@ -43,4 +45,15 @@ def settings() -> Settings:
         feedback_queue=os.environ.get("DESKMAIL_FEEDBACK_QUEUE", ""),
         default_locale=os.environ.get("DESKMAIL_DEFAULT_LOCALE", "en"),
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+        transient_bounce_threshold=_positive_int("DESKMAIL_TRANSIENT_BOUNCE_THRESHOLD", 3),
+        transient_bounce_window_days=_positive_int("DESKMAIL_TRANSIENT_BOUNCE_WINDOW_DAYS", 7),
     )
+
+
+def _positive_int(name: str, default: int) -> int:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return default
+    if not raw.isdigit() or int(raw) < 1:
+        raise ConfigurationError(f"environment variable {name} must be a positive integer, not {raw!r}")
+    return int(raw)

@@ -76,12 +76,12 @@ def sent_messages():
     ]
 
 
-def people(api):
+def people(api, domain="example.com"):
     """An agent, a requester, a CC and an end-user without an address."""
     return {
         "agent": api.user("Ada Agent", "ada@deskmail.example.com", role="agent"),
-        "requester": api.user("Rita Requester", "rita@example.com"),
-        "cc": api.user("Carl Cc", "carl@example.com"),
+        "requester": api.user("Rita Requester", f"rita@{domain}"),
+        "cc": api.user("Carl Cc", f"carl@{domain}"),
         "nomail": api.user("Nina Nomail"),
     }
 

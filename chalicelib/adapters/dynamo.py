@@ -21,6 +21,11 @@ from chalicelib.domain.model import Comment, Notification, OutcomeEvent, Recipie
 #   MSG#{ses id}     MSG                                  SES message id -> notification (feedback correlation)
 #   TRIGGERS         TRIGGER#{id}                         an agent's active/inactive choice for a trigger
 #   RAW#{day}        {sqs message id}                     unreadable feedback kept for inspection (TTL)
+#   ADDR#{address}   F#{time}#{id}                        a fact SES proved about an address (bounce, complaint, reset)
+#   TICKET#{id}      DLV#{user}                           when a notification of this ticket last reached the user
+# GSI2 (overloaded):
+#   FAILURES                 {time}#{ticket}#{event}     the delivery-problems inbox (failure events)
+#   REP#{SENT|BOUNCE|COMPLAINT}#{day}  {time}#{id}       what the reputation guard counts
 
 
 class PageTokenError(ValueError):
@@ -230,7 +235,7 @@ def _recipient_record(recipient: Recipient) -> dict:
 def notification_items(notification: Notification, subject: str) -> list[dict]:
     """The notification under its comment, and (when SES took it) the message-id lookup the feedback needs."""
     recipients = [_recipient_record(recipient) for recipient in notification.recipients]
-    items = [
+    items: list[dict[str, Any]] = [
         {
             "PK": f"TICKET#{notification.ticket_id}",
             "SK": f"C#{notification.comment_id}#N#{notification.id}",
@@ -247,6 +252,8 @@ def notification_items(notification: Notification, subject: str) -> list[dict]:
         }
     ]
     if notification.message_id:
+        items[0]["sent_count"] = sum(1 for recipient in notification.recipients if recipient.status == "sent")
+        items[0].update(reputation_keys("SENT", notification.sent_at, notification.id))
         items.append(
             {
                 "PK": f"MSG#{notification.message_id}",
@@ -326,6 +333,46 @@ def event_item(ticket_id: str, event_id: str, occurred_at: str, event_type: str,
         "event_type": event_type,
         "occurred_at": occurred_at,
         "data": data,
+    }
+
+
+def failure_inbox_keys(ticket_id: str, event_id: str, occurred_at: str) -> dict:
+    return {"GSI2PK": "FAILURES", "GSI2SK": f"{occurred_at}#{ticket_id}#{event_id}"}
+
+
+def reputation_keys(kind: str, occurred_at: str, item_id: str) -> dict:
+    return {"GSI2PK": f"REP#{kind}#{occurred_at[:10]}", "GSI2SK": f"{occurred_at}#{item_id}"}
+
+
+def address_fact_item(
+    email: str, kind: str, occurred_at: str, source_id: str, ticket_id: str | None, failure: dict | None
+) -> dict:
+    failure = failure or {}
+    item = {
+        "PK": f"ADDR#{email.lower()}",
+        "SK": f"F#{occurred_at}#{source_id}",
+        "type": "address_fact",
+        "kind": kind,
+        "occurred_at": occurred_at,
+        "ticket_id": ticket_id,
+        "category": failure.get("category"),
+        "smtp_status": failure.get("smtp_status"),
+        "smtp_code": failure.get("smtp_code"),
+    }
+    # Hard bounces and complaints are what SES's own reputation figures count.
+    if kind == "permanent_bounce":
+        item.update(reputation_keys("BOUNCE", occurred_at, source_id))
+    elif kind == "complaint":
+        item.update(reputation_keys("COMPLAINT", occurred_at, source_id))
+    return item
+
+
+def delivered_marker_item(ticket_id: str, user_id: str, delivered_at: str) -> dict:
+    return {
+        "PK": f"TICKET#{ticket_id}",
+        "SK": f"DLV#{user_id}",
+        "type": "delivered_marker",
+        "delivered_at": delivered_at,
     }
 
 
@@ -510,6 +557,83 @@ class DeskmailTable:
     def get_notifications_by_message_id(self, message_ids: Iterable[str]) -> dict[str, dict]:
         found = self.get_many([(f"MSG#{message_id}", "MSG") for message_id in message_ids])
         return {attributes["message_id"]: attributes for attributes in found.values()}
+
+    # -- addresses, the inbox, reputation -----------------------------------------------------------------------------
+
+    def list_address_facts(self, email: str, limit: int = 50) -> list[dict]:
+        """Newest first; a reset fact ends what matters, so a short page is enough."""
+        response = self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": f"ADDR#{email.lower()}"}, ":prefix": {"S": "F#"}},
+            ScanIndexForward=False,
+            Limit=limit,
+        )
+        return [from_item(item) for item in response.get("Items", [])]
+
+    def list_failures(
+        self, since: str | None, until: str | None, page_token: str | None, limit: int, category: str | None
+    ) -> tuple[list[dict], str | None]:
+        kwargs: dict[str, Any] = {
+            "IndexName": "GSI2",
+            "KeyConditionExpression": "GSI2PK = :pk AND GSI2SK BETWEEN :low AND :high",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": "FAILURES"},
+                ":low": {"S": since or "0"},
+                ":high": {"S": (until or "9999") + "~"},
+            },
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if category:
+            kwargs["FilterExpression"] = "#data.#category = :category"
+            kwargs["ExpressionAttributeNames"] = {"#data": "data", "#category": "category"}
+            kwargs["ExpressionAttributeValues"][":category"] = {"S": category}
+        if page_token:
+            kwargs["ExclusiveStartKey"] = decode_token(page_token, "FAILURES", "")
+        response = self._query(**kwargs)
+        token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
+        return [from_item(item) for item in response.get("Items", [])], token
+
+    def resolve_failure(self, ticket_id: str, event_sk: str, resolved_at: str, resolved_by: str) -> bool:
+        """Marks one inbox row resolved; False when there is no such failure."""
+        try:
+            self.client.update_item(
+                TableName=self.name,
+                Key={"PK": {"S": f"TICKET#{ticket_id}"}, "SK": {"S": event_sk}},
+                UpdateExpression="SET resolved_at = if_not_exists(resolved_at, :at), resolved_by = "
+                "if_not_exists(resolved_by, :by)",
+                ConditionExpression="attribute_exists(PK) AND event_type = :failure",
+                ExpressionAttributeValues={
+                    ":at": {"S": resolved_at},
+                    ":by": {"S": resolved_by},
+                    ":failure": {"S": "email_delivery_failure"},
+                },
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def count_reputation(self, kind: str, day: str, since: str, attribute: str | None = None) -> int:
+        """Items (or the sum of one numeric attribute) in one day's reputation partition from `since` on."""
+        total = 0
+        kwargs: dict[str, Any] = {
+            "IndexName": "GSI2",
+            "KeyConditionExpression": "GSI2PK = :pk AND GSI2SK >= :since",
+            "ExpressionAttributeValues": {":pk": {"S": f"REP#{kind}#{day}"}, ":since": {"S": since}},
+        }
+        if attribute:
+            kwargs["ProjectionExpression"] = attribute
+        else:
+            kwargs["Select"] = "COUNT"
+        while True:
+            response = self._query(**kwargs)
+            if attribute:
+                total += sum(int(item.get(attribute, {}).get("N", "0")) for item in response.get("Items", []))
+            else:
+                total += response.get("Count", 0)
+            if "LastEvaluatedKey" not in response:
+                return total
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     # -- triggers --------------------------------------------------------------------------------------------------
 

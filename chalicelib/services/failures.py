@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from chalicelib.adapters import dynamo
+from chalicelib.domain import deliverability
 from chalicelib.domain.model import COMPLAINED, FAILED_STATUSES, FAILURE_TAG, Notification, Recipient
 from chalicelib.ids import stable_id
 
@@ -19,6 +20,7 @@ def outcome_event_items(
     failure: dict | None,
     occurred_at: str,
     source_id: str,
+    subject: str = "",
 ) -> list[dict]:
     """The events-log entry for one recipient's failure or complaint (none for other outcomes)."""
     if status not in FAILED_STATUSES and status != COMPLAINED:
@@ -37,9 +39,19 @@ def outcome_event_items(
         "bounce_type": failure.get("bounce_type"),
         "bounce_subtype": failure.get("bounce_subtype"),
         "triggers": [{"id": notification.trigger_id, "title": notification.trigger_title}],
+        "subject": subject,
     }
     event_type = EVENT_COMPLAINT if status == COMPLAINED else EVENT_DELIVERY_FAILURE
-    return [dynamo.event_item(notification.ticket_id, stable_id(event_type, source_id), occurred_at, event_type, data)]
+    item = dynamo.event_item(notification.ticket_id, stable_id(event_type, source_id), occurred_at, event_type, data)
+    if event_type == EVENT_DELIVERY_FAILURE:
+        item.update(dynamo.failure_inbox_keys(notification.ticket_id, item["id"], occurred_at))
+    items = [item]
+    fact = deliverability.fact_for(status, failure)
+    if fact and recipient.email:
+        items.append(
+            dynamo.address_fact_item(recipient.email, fact, occurred_at, source_id, notification.ticket_id, failure)
+        )
+    return items
 
 
 class TagState:

@@ -115,8 +115,19 @@ class FeedbackBatch:
                 continue  # SES named an address this notification was not sent to: nothing of ours to update
             items.append(dynamo.outcome_item(notification, event))
             self.summary.outcomes += 1
+            if event.kind == "delivery":
+                # Lets the delivery-problems inbox close this user's earlier failures on this ticket.
+                items.append(dynamo.delivered_marker_item(notification.ticket_id, recipient.user_id, event.occurred_at))
             items.extend(
-                outcome_event_items(notification, recipient, event.status, event.failure, event.occurred_at, event.id)
+                outcome_event_items(
+                    notification,
+                    recipient,
+                    event.status,
+                    event.failure,
+                    event.occurred_at,
+                    event.id,
+                    lookup.get("subject", ""),
+                )
             )
             if event.status in FAILED_STATUSES:
                 category = (event.failure or {}).get("category", "unknown")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 from collections.abc import Callable
+from dataclasses import replace
+from datetime import timedelta
 
 from chalicelib import validation
 from chalicelib.adapters import dynamo
@@ -10,7 +12,7 @@ from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.addresses import validated_address
 from chalicelib.config import Settings
-from chalicelib.domain import classification, triggers
+from chalicelib.domain import classification, deliverability, triggers
 from chalicelib.domain.messages import (
     OutgoingEmail,
     addresses,
@@ -230,12 +232,13 @@ def _post_comment(
     )
     # The comment is stored before any email leaves, so feedback always finds something to attach to.
     table.write_items([*(extra_items or []), dynamo.comment_item(comment), added_event])
+    states = address_states(table, settings, _fired_addresses(evaluations), stamp)
     items: list[dict] = []
     tag_state: TagState | None = None
     for evaluation in evaluations:
         if not evaluation.fired:
             continue
-        notification = _send(mailer, settings, ticket, comment, evaluation, now)
+        notification = _send(mailer, settings, ticket, comment, evaluation, now, states)
         items.extend(dynamo.notification_items(notification, ticket.subject))
         items.append(_notification_event(notification))
         for recipient in notification.recipients:
@@ -246,7 +249,13 @@ def _post_comment(
                 source = stable_id(notification.id, recipient.user_id)
                 items.extend(
                     outcome_event_items(
-                        notification, recipient, recipient.status, recipient.failure, notification.sent_at, source
+                        notification,
+                        recipient,
+                        recipient.status,
+                        recipient.failure,
+                        notification.sent_at,
+                        source,
+                        ticket.subject,
                     )
                 )
                 items.extend(tag_state.tag_items_for_failure(ticket.id, ticket.subject, notification.sent_at, source))
@@ -262,15 +271,11 @@ def _send(
     comment: Comment,
     evaluation: triggers.TriggerEvaluation,
     now: Clock,
+    states: dict[str, deliverability.AddressState],
 ) -> Notification:
     notification_id = new_id()
     domain = settings.sender_domain
-    recipients = [
-        recipient
-        if recipient.email
-        else Recipient(**{**recipient.__dict__, "status": NOT_SENT, "failure": {"category": classification.NO_ADDRESS}})
-        for recipient in evaluation.recipients
-    ]
+    recipients = [screen_recipient(recipient, states) for recipient in evaluation.recipients]
     reachable = tuple(recipient for recipient in recipients if recipient.status != NOT_SENT)
     rfc_message_id = notification_message_id(ticket.id, notification_id, domain)
     message_id = None
@@ -328,6 +333,38 @@ def _send(
         sent_at=sent_at,
         rfc_message_id=rfc_message_id,
     )
+
+
+def _fired_addresses(evaluations: list[triggers.TriggerEvaluation]) -> set[str]:
+    return {r.email.lower() for e in evaluations if e.fired for r in e.recipients if r.email}
+
+
+def address_states(
+    table: DeskmailTable, settings: Settings, emails: set[str], now: str
+) -> dict[str, deliverability.AddressState]:
+    """Each address's deliverability: one Query per address, newest facts first."""
+    policy = deliverability.Policy(
+        settings.transient_bounce_threshold, timedelta(days=settings.transient_bounce_window_days)
+    )
+    return {email: deliverability.assess(table.list_address_facts(email), now, policy) for email in sorted(emails)}
+
+
+def screen_recipient(recipient: Recipient, states: dict[str, deliverability.AddressState]) -> Recipient:
+    """A recipient deskmail will not email is kept, as not_sent with the reason, never silently dropped."""
+    if not recipient.email:
+        return replace(recipient, status=NOT_SENT, failure={"category": classification.NO_ADDRESS})
+    state = states.get(recipient.email.lower())
+    if state is None or state.sendable:
+        return recipient
+    failure = {
+        "category": deliverability.blocked_category(state),
+        "permanent": True,
+        "smtp_status": state.smtp_status,
+        "smtp_code": state.smtp_code,
+        "since": state.since,
+        "cause": state.category,
+    }
+    return replace(recipient, status=NOT_SENT, failure=failure)
 
 
 def _email_body(ticket: Ticket, comment: Comment, trigger: triggers.Trigger) -> str:

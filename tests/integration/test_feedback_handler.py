@@ -180,16 +180,14 @@ def test_identity_notifications_raw_delivery_and_suppression(client, api, commen
 
 
 def test_tagged_view_lists_newest_failure_first_and_agent_clear_sticks(client, api):
-    who = people(api)
     tickets = []
     for n, when in enumerate([ses.at(-7200), ses.at(-3600), ses.at(-10800)]):
-        ticket = open_ticket(api, who, subject=f"T{n}")
+        # A different requester each time: a hard-bounced address gets no further notification.
+        ticket = open_ticket(api, people(api, f"t{n}.example"), subject=f"T{n}")
         mid = api.comments(ticket["id"])[0]["delivery"]["recipients"][0]["message_id"]
-        feed(
-            client,
-            ses.bounce(mid, ["rita@example.com"], [ses.hard_bounce_recipient("rita@example.com")], timestamp=when),
-        )
-        tickets.append((ticket["id"], mid))
+        address = f"rita@t{n}.example"
+        feed(client, ses.bounce(mid, [address], [ses.hard_bounce_recipient(address)], timestamp=when))
+        tickets.append((ticket["id"], mid, address))
     listed = api.ok("get", f"/tickets?tag={FAILURE_TAG}")["tickets"]
     assert [t["id"] for t in listed] == [tickets[1][0], tickets[0][0], tickets[2][0]]
     # The agent acts and clears the tag; a late replay of the old bounce must not bring it back.
@@ -198,8 +196,8 @@ def test_tagged_view_lists_newest_failure_first_and_agent_clear_sticks(client, a
         client,
         ses.bounce(
             tickets[1][1],
-            ["rita@example.com"],
-            [ses.hard_bounce_recipient("rita@example.com")],
+            [tickets[1][2]],
+            [ses.hard_bounce_recipient(tickets[1][2])],
             timestamp=ses.at(-3600),
         ),
     )

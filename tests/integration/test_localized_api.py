@@ -25,22 +25,15 @@ ALL = {
 def bounced(client):
     """Two tickets: one comment bounced for one of two recipients, one for both."""
     api = Api(client)
-    who = people(api)
     result = {}
-    for name, bounced in (("some", ["carl@example.com"]), ("all", ["rita@example.com", "carl@example.com"])):
+    for name, domain, bounced in (("some", "one.example", ["carl"]), ("all", "two.example", ["rita", "carl"])):
+        who = people(api, domain)
         ticket = open_ticket(api, who)
-        api.ok(
-            "post", f"/tickets/{ticket['id']}/comments", {"author_id": who["agent"]["id"], "body": "Hi", "public": True}
-        )
-        mid = message_ids(api.comments(ticket["id"])[1])["rita@example.com"]
-        feed(
-            client,
-            ses.bounce(
-                mid,
-                ["rita@example.com", "carl@example.com"],
-                [ses.hard_bounce_recipient(address) for address in bounced],
-            ),
-        )
+        comment = {"author_id": who["agent"]["id"], "body": "Hi", "public": True}
+        api.ok("post", f"/tickets/{ticket['id']}/comments", comment)
+        mid = message_ids(api.comments(ticket["id"])[1])[f"rita@{domain}"]
+        destination = [f"rita@{domain}", f"carl@{domain}"]
+        feed(client, ses.bounce(mid, destination, [ses.hard_bounce_recipient(f"{x}@{domain}") for x in bounced]))
         result[name] = ticket["id"]
     return api, result
 
