@@ -212,10 +212,39 @@ class DeskmailStack(cdk.Stack):
             dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.dead_letter_queue),
             enforce_ssl=True,
         )
-        # Not raw delivery: the handler parses the SNS envelope, as the local stack delivers it.
-        self.feedback_topic.add_subscription(
-            subscriptions.SqsSubscription(self.feedback_queue, raw_message_delivery=False)
+        # Written out rather than SqsSubscription: that one lets SNS use the key for any topic, and its
+        # topic-scoped variant makes key -> topic -> key a dependency cycle. Here the key statement names the
+        # topic by its ARN string (known from naming.py), so nothing refers back to the topic resource.
+        topic_arn = self.format_arn(service="sns", resource=self.names["feedback_topic"])
+        self.messaging_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="SnsDeliversToEncryptedQueue",
+                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=["*"],
+                conditions={"ArnEquals": {"aws:SourceArn": topic_arn}},
+            )
         )
+        queue_policy = self.feedback_queue.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="FeedbackTopicDelivers",
+                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+                actions=["sqs:SendMessage"],
+                resources=[self.feedback_queue.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": self.feedback_topic.topic_arn}},
+            )
+        )
+        subscription = sns.Subscription(
+            self,
+            "FeedbackSubscription",
+            topic=self.feedback_topic,
+            protocol=sns.SubscriptionProtocol.SQS,
+            endpoint=self.feedback_queue.queue_arn,
+            # Not raw delivery: the handler parses the SNS envelope, as the local stack delivers it.
+            raw_message_delivery=False,
+        )
+        # SNS delivers as soon as it subscribes: the queue must already accept it.
+        subscription.node.add_dependency(queue_policy.policy_dependable)
 
         alarm = cloudwatch.Alarm(
             self,
