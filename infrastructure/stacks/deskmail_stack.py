@@ -348,10 +348,6 @@ class DeskmailStack(cdk.Stack):
             ),
             removal_policy=retain,
         )
-        self._skip_checkov(
-            self.jwt_secret,
-            [{"id": "CKV2_AWS_57", "comment": "Rotation needs dual-key verification in the authorizer; rotate by hand until then (README)."}],
-        )
 
     # --- Log groups -----------------------------------------------------------------------------------------------
 
@@ -368,10 +364,6 @@ class DeskmailStack(cdk.Stack):
         group = logs.LogGroup(self, construct_id, log_group_name=name, encryption_key=self.data_key, removal_policy=retain)
         # Retention is a number of days from context; the L2 only takes its enum.
         group.node.default_child.retention_in_days = self.settings.log_retention_days
-        self._skip_checkov(
-            group,
-            [{"id": "CKV_AWS_338", "comment": "Retention is a per-stage choice (log_retention_days context); prod sets it."}],
-        )
         return group
 
     # --- The functions' role: least privilege, written out ------------------------------------------------------
@@ -542,11 +534,6 @@ class DeskmailStack(cdk.Stack):
         cdk.CfnOutput(self, "JwtSecretArn", value=self.jwt_secret.secret_arn)
         for i, record in enumerate(self.identity.dkim_records, start=1):
             cdk.CfnOutput(self, f"DkimCname{i}", value=f"{record.name} CNAME {record.value}")
-
-    @staticmethod
-    def _skip_checkov(construct: Construct, skips: list[dict[str, str]]) -> None:
-        resource = construct.node.default_child
-        resource.add_metadata("checkov", {"skip": skips})
 
 
 # API Gateway access log line: enough to trace a request to its Lambda logs and X-Ray trace.
