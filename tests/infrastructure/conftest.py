@@ -13,10 +13,9 @@ from tests.infrastructure.stage_context import CONTEXT
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 
-
 @pytest.fixture(scope="session")
 def synthesized(tmp_path_factory):
-    """(stack, template dict, template path) for the prod stage."""
+    """(stack, Template, template path, synth messages) for the prod stage."""
     from aws_cdk.assertions import Template
 
     from infrastructure.deskmail_cdk import build_app
@@ -33,11 +32,14 @@ def synthesized(tmp_path_factory):
         assembly = app.synth()
         template_path = Path(assembly.get_stack_by_name(stack.stack_name).template_full_path)
         template = Template.from_json(json.loads(template_path.read_text()))
+        messages = [
+            (str(m.level), m.id, str(m.entry.data)) for m in assembly.get_stack_by_name(stack.stack_name).messages
+        ]
     finally:
         os.chdir(saved_cwd)
         os.environ.clear()
         os.environ.update(saved_env)
-    return stack, template, template_path
+    return stack, template, template_path, messages
 
 
 @pytest.fixture(scope="session")
@@ -53,3 +55,8 @@ def resources(template):
 @pytest.fixture(scope="session")
 def template_path(synthesized):
     return synthesized[2]
+
+
+@pytest.fixture(scope="session")
+def synth_messages(synthesized):
+    return synthesized[3]

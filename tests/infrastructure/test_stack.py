@@ -399,7 +399,9 @@ def test_function_role_grants_exactly_the_documented_permissions(resources):
         "SendAsDeskmailOnly", "IdentityDiagnostics", "SuppressionList", "JwtSigningKey", "XRay",
     }
     table = arn_of(resources, "AWS::DynamoDB::Table")
-    assert statements["Table"]["Resource"] == [table, {"Fn::Join": ["", [table, "/index/*"]]}]
+    assert statements["Table"]["Resource"] == [table] + [
+        {"Fn::Join": ["", [table, f"/index/{index}"]]} for index in TABLE_INDEXES
+    ]
     assert statements["FeedbackQueue"]["Resource"] == arn_of(resources, "AWS::SQS::Queue", QueueName=NAMES["feedback_queue"])
     assert statements["JwtSigningKey"] == {
         "Sid": "JwtSigningKey",
