@@ -10,6 +10,11 @@ import pytest
 
 from tests.infrastructure.stage_context import CONTEXT
 
+try:  # `make test` may run without the infra tools: leave this folder to `make test-infra` then.
+    import aws_cdk  # noqa: F401
+except ImportError:
+    collect_ignore_glob = ["test_*.py"]
+
 REPO_ROOT = Path(__file__).resolve().parents[2]
 
 

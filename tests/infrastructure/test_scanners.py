@@ -12,7 +12,7 @@ import pytest
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # checkov pins its own dependencies, so it lives in its own venv (infrastructure/infra.mk creates it).
-CHECKOV = Path(os.environ.get("CHECKOV", REPO_ROOT / ".venv-checkov" / "bin" / "checkov"))
+CHECKOV = Path(os.environ.get("CHECKOV", REPO_ROOT / ".venv-checkov" / "bin" / "checkov")).absolute()
 
 
 def test_cdk_nag_aws_solutions_reports_nothing(synth_messages):
