@@ -36,9 +36,7 @@ def build_app(context: dict[str, Any] | None = None, outdir: str | None = None) 
         f"deskmail-{settings.stage}",
         settings=settings,
         description=f"deskmail help-desk notifications ({settings.stage})",
-        env=cdk.Environment(
-            account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")
-        ),
+        env=cdk.Environment(account=os.environ.get("CDK_DEFAULT_ACCOUNT"), region=os.environ.get("CDK_DEFAULT_REGION")),
     )
     # cdk-nag's AWS Solutions rules report as synth errors; suppressions sit next to their resources with reasons.
     # It cannot see inside the Chalice (SAM) resources: checkov and cfn-lint cover those.

@@ -8,16 +8,38 @@ from pathlib import Path
 import aws_cdk as cdk
 from aws_cdk import (
     aws_cloudwatch as cloudwatch,
+)
+from aws_cdk import (
     aws_cloudwatch_actions as cloudwatch_actions,
+)
+from aws_cdk import (
     aws_dynamodb as dynamodb,
+)
+from aws_cdk import (
     aws_iam as iam,
+)
+from aws_cdk import (
     aws_kms as kms,
+)
+from aws_cdk import (
     aws_logs as logs,
+)
+from aws_cdk import (
     aws_secretsmanager as secretsmanager,
+)
+from aws_cdk import (
     aws_ses as ses,
+)
+from aws_cdk import (
     aws_sns as sns,
+)
+from aws_cdk import (
     aws_sns_subscriptions as subscriptions,
+)
+from aws_cdk import (
     aws_sqs as sqs,
+)
+from aws_cdk import (
     custom_resources as cr,
 )
 from cdk_nag import NagPackSuppression, NagSuppressions
@@ -45,10 +67,21 @@ IDENTITY_NOTIFICATION_TYPES = ["Bounce", "Complaint"]
 
 # Why each checkov check is skipped on the resources it does not fit (see infrastructure/README.md).
 LAMBDA_CHECKOV_SKIPS = [
-    {"id": "CKV_AWS_117", "comment": "No VPC: the functions reach only AWS APIs; a VPC would add NAT cost and cold starts."},
+    {
+        "id": "CKV_AWS_117",
+        "comment": "No VPC: the functions reach only AWS APIs; a VPC would add NAT cost and cold starts.",
+    },
     {"id": "CKV_AWS_116", "comment": "Async failures land in the SQS feedback DLQ; API functions are synchronous."},
-    {"id": "CKV_AWS_115", "comment": "Reserved concurrency can break deploys on small accounts; SQS ScalingConfig and API throttling bound load."},
-    {"id": "CKV_AWS_173", "comment": "Environment holds names and ARNs only (the signing key is in Secrets Manager); Lambda encrypts it at rest."},
+    {
+        "id": "CKV_AWS_115",
+        "comment": "Reserved concurrency can break deploys on small accounts; SQS ScalingConfig and API throttling "
+        "bound the load.",
+    },
+    {
+        "id": "CKV_AWS_173",
+        "comment": "Environment holds names and ARNs only (the signing key is in Secrets Manager); "
+        "Lambda encrypts it at rest.",
+    },
 ]
 
 # The function CDK creates once per stack for AwsCustomResource (the SES identity notification calls).
@@ -120,13 +153,21 @@ class DeskmailStack(cdk.Stack):
             iam.PolicyStatement(
                 sid="CloudWatchLogsEncryptsDeskmailLogGroups",
                 principals=[iam.ServicePrincipal(f"logs.{self.region}.amazonaws.com")],
-                actions=["kms:Encrypt", "kms:Decrypt", "kms:ReEncryptFrom", "kms:ReEncryptTo",
-                         "kms:GenerateDataKey", "kms:DescribeKey"],
+                actions=[
+                    "kms:Encrypt",
+                    "kms:Decrypt",
+                    "kms:ReEncryptFrom",
+                    "kms:ReEncryptTo",
+                    "kms:GenerateDataKey",
+                    "kms:DescribeKey",
+                ],
                 resources=["*"],
                 conditions={
                     "ArnLike": {
                         "kms:EncryptionContext:aws:logs:arn": self.format_arn(
-                            service="logs", resource="log-group", resource_name="*",
+                            service="logs",
+                            resource="log-group",
+                            resource_name="*",
                             arn_format=cdk.ArnFormat.COLON_RESOURCE_NAME,
                         )
                     }
@@ -336,8 +377,10 @@ class DeskmailStack(cdk.Stack):
             [
                 NagPackSuppression(
                     id="AwsSolutions-IAM4",
-                    reason="CDK's AwsCustomResource helper role: AWSLambdaBasicExecutionRole only lets it write its logs.",
-                    applies_to=["Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"],
+                    reason="CDK's AwsCustomResource helper role: AWSLambdaBasicExecutionRole only lets it write logs.",
+                    applies_to=[
+                        "Policy::arn:<AWS::Partition>:iam::aws:policy/service-role/AWSLambdaBasicExecutionRole"
+                    ],
                 )
             ],
             apply_to_children=True,
@@ -356,9 +399,7 @@ class DeskmailStack(cdk.Stack):
             secret_name=f"deskmail/{self.settings.stage}/jwt-signing-key",
             description="Signing key for deskmail agent tokens (read by the API authorizer)",
             encryption_key=self.data_key,
-            generate_secret_string=secretsmanager.SecretStringGenerator(
-                password_length=64, exclude_punctuation=True
-            ),
+            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
             removal_policy=retain,
         )
         NagSuppressions.add_resource_suppressions(
@@ -384,7 +425,9 @@ class DeskmailStack(cdk.Stack):
         self.access_logs = self._log_group("ApiAccessLogs", f"/aws/apigateway/deskmail-{self.settings.stage}", retain)
 
     def _log_group(self, construct_id: str, name: str, retain: cdk.RemovalPolicy) -> logs.LogGroup:
-        group = logs.LogGroup(self, construct_id, log_group_name=name, encryption_key=self.data_key, removal_policy=retain)
+        group = logs.LogGroup(
+            self, construct_id, log_group_name=name, encryption_key=self.data_key, removal_policy=retain
+        )
         # Retention is a number of days from context; the L2 only takes its enum.
         group.node.default_child.retention_in_days = self.settings.log_retention_days
         return group
@@ -409,9 +452,15 @@ class DeskmailStack(cdk.Stack):
             iam.PolicyStatement(
                 sid="Table",
                 actions=[
-                    "dynamodb:GetItem", "dynamodb:BatchGetItem", "dynamodb:Query",
-                    "dynamodb:PutItem", "dynamodb:UpdateItem", "dynamodb:DeleteItem",
-                    "dynamodb:BatchWriteItem", "dynamodb:ConditionCheckItem", "dynamodb:DescribeTable",
+                    "dynamodb:GetItem",
+                    "dynamodb:BatchGetItem",
+                    "dynamodb:Query",
+                    "dynamodb:PutItem",
+                    "dynamodb:UpdateItem",
+                    "dynamodb:DeleteItem",
+                    "dynamodb:BatchWriteItem",
+                    "dynamodb:ConditionCheckItem",
+                    "dynamodb:DescribeTable",
                 ],
                 resources=table_resources,
             ),
@@ -423,8 +472,11 @@ class DeskmailStack(cdk.Stack):
             iam.PolicyStatement(
                 sid="FeedbackQueue",
                 actions=[
-                    "sqs:ReceiveMessage", "sqs:DeleteMessage", "sqs:ChangeMessageVisibility",
-                    "sqs:GetQueueAttributes", "sqs:GetQueueUrl",
+                    "sqs:ReceiveMessage",
+                    "sqs:DeleteMessage",
+                    "sqs:ChangeMessageVisibility",
+                    "sqs:GetQueueAttributes",
+                    "sqs:GetQueueUrl",
                 ],
                 resources=[self.feedback_queue.queue_arn],
             ),
@@ -472,7 +524,8 @@ class DeskmailStack(cdk.Stack):
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
-                    reason="ses:Get/DeleteSuppressedDestination and X-Ray writes have no resource type: AWS requires '*'.",
+                    reason="ses:Get/DeleteSuppressedDestination and X-Ray writes have no resource type: "
+                    "AWS requires '*'.",
                     applies_to=["Resource::*"],
                 ),
             ],

@@ -26,7 +26,9 @@ def test_cfn_lint_reports_nothing(template_path):
     # Suppressions live in the template's Metadata (cfn-lint.config.ignore_checks), next to their reason in code.
     result = subprocess.run(
         [str(Path(sys.executable).parent / "cfn-lint"), "--format", "json", str(template_path)],
-        capture_output=True, text=True, timeout=120,
+        capture_output=True,
+        text=True,
+        timeout=120,
     )
     findings = json.loads(result.stdout or "[]")
     assert findings == [], json.dumps(findings, indent=1)
@@ -38,9 +40,19 @@ def checkov_results(template_path):
     if not CHECKOV.exists():
         pytest.fail(f"checkov not found at {CHECKOV}: make -f infrastructure/infra.mk .venv-checkov/.installed")
     result = subprocess.run(
-        [str(CHECKOV), "--config-file", str(REPO_ROOT / "infrastructure" / "checkov.yaml"),
-         "-f", str(template_path), "-o", "json"],
-        capture_output=True, text=True, timeout=300, cwd=template_path.parent,
+        [
+            str(CHECKOV),
+            "--config-file",
+            str(REPO_ROOT / "infrastructure" / "checkov.yaml"),
+            "-f",
+            str(template_path),
+            "-o",
+            "json",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=template_path.parent,
     )
     report = json.loads(result.stdout)
     assert report["summary"]["parsing_errors"] == 0

@@ -39,7 +39,8 @@ def arn_of(resources: dict, resource_type: str, **where) -> dict:
 
 def key_of(resources: dict, description_start: str) -> str:
     keys = [
-        i for i, r in resources.items()
+        i
+        for i, r in resources.items()
         if r["Type"] == "AWS::KMS::Key" and r["Properties"]["Description"].startswith(description_start)
     ]
     assert len(keys) == 1
@@ -89,7 +90,11 @@ def test_table_is_on_demand_with_pitr_cmk_ttl_and_the_naming_module_indexes(temp
 def test_prod_table_and_keys_survive_deletion(template, resources):
     template.has_resource(
         "AWS::DynamoDB::Table",
-        {"Properties": {"DeletionProtectionEnabled": True}, "DeletionPolicy": "Retain", "UpdateReplacePolicy": "Retain"},
+        {
+            "Properties": {"DeletionProtectionEnabled": True},
+            "DeletionPolicy": "Retain",
+            "UpdateReplacePolicy": "Retain",
+        },
     )
     for key in (r for r in resources.values() if r["Type"] == "AWS::KMS::Key"):
         assert key["DeletionPolicy"] == "Retain"
@@ -117,7 +122,9 @@ def test_feedback_topic_uses_a_cmk_whose_policy_lets_ses_of_this_account_use_it(
 
 def test_topic_policy_lets_only_ses_of_this_account_publish(resources):
     topic = ref(resources, "AWS::SNS::Topic", TopicName=NAMES["feedback_topic"])
-    policies = [r for r in resources.values() if r["Type"] == "AWS::SNS::TopicPolicy" and r["Properties"]["Topics"] == [topic]]
+    policies = [
+        r for r in resources.values() if r["Type"] == "AWS::SNS::TopicPolicy" and r["Properties"]["Topics"] == [topic]
+    ]
     assert len(policies) == 1
     allows = [s for s in policies[0]["Properties"]["PolicyDocument"]["Statement"] if s["Effect"] == "Allow"]
     assert allows, "SES needs an Allow"
@@ -184,7 +191,8 @@ def test_queues_refuse_plain_http(resources):
 
 def test_alarm_fires_on_any_visible_message_in_the_dlq_and_notifies_the_alarm_topic(template, resources):
     alarm_topic = [
-        i for i, r in resources.items()
+        i
+        for i, r in resources.items()
         if r["Type"] == "AWS::SNS::Topic" and r["Properties"].get("TopicName") != NAMES["feedback_topic"]
     ]
     assert len(alarm_topic) == 1
@@ -199,7 +207,15 @@ def test_alarm_fires_on_any_visible_message_in_the_dlq_and_notifies_the_alarm_to
             "Namespace": "AWS/SQS",
             "MetricName": "ApproximateNumberOfMessagesVisible",
             "Dimensions": [
-                {"Name": "QueueName", "Value": {"Fn::GetAtt": [logical_id(resources, "AWS::SQS::Queue", QueueName=NAMES["dead_letter_queue"]), "QueueName"]}}
+                {
+                    "Name": "QueueName",
+                    "Value": {
+                        "Fn::GetAtt": [
+                            logical_id(resources, "AWS::SQS::Queue", QueueName=NAMES["dead_letter_queue"]),
+                            "QueueName",
+                        ]
+                    },
+                }
             ],
             "ComparisonOperator": "GreaterThanThreshold",
             "Threshold": 0,
@@ -389,20 +405,29 @@ def test_no_iam_allow_has_a_wildcard_action_or_resource_unless_aws_requires_it(r
 def test_function_role_grants_exactly_the_documented_permissions(resources):
     role = logical_id(resources, "AWS::IAM::Role", Description="deskmail prod Lambda functions")
     policies = [
-        r for r in resources.values()
-        if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]
+        r for r in resources.values() if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]
     ]
     assert len(policies) == 1
     statements = {s["Sid"]: s for s in policies[0]["Properties"]["PolicyDocument"]["Statement"]}
     assert set(statements) == {
-        "Logs", "Table", "DataKeyForTableAndSecret", "FeedbackQueue", "MessagingKeyForQueue",
-        "SendAsDeskmailOnly", "IdentityDiagnostics", "SuppressionList", "JwtSigningKey", "XRay",
+        "Logs",
+        "Table",
+        "DataKeyForTableAndSecret",
+        "FeedbackQueue",
+        "MessagingKeyForQueue",
+        "SendAsDeskmailOnly",
+        "IdentityDiagnostics",
+        "SuppressionList",
+        "JwtSigningKey",
+        "XRay",
     }
     table = arn_of(resources, "AWS::DynamoDB::Table")
     assert statements["Table"]["Resource"] == [table] + [
         {"Fn::Join": ["", [table, f"/index/{index}"]]} for index in TABLE_INDEXES
     ]
-    assert statements["FeedbackQueue"]["Resource"] == arn_of(resources, "AWS::SQS::Queue", QueueName=NAMES["feedback_queue"])
+    assert statements["FeedbackQueue"]["Resource"] == arn_of(
+        resources, "AWS::SQS::Queue", QueueName=NAMES["feedback_queue"]
+    )
     assert statements["JwtSigningKey"] == {
         "Sid": "JwtSigningKey",
         "Effect": "Allow",
