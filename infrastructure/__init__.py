@@ -1,0 +1,1 @@
+"""deskmail's infrastructure as code (CDK v2, Python)."""

@@ -1,0 +1,1 @@
+"""CDK stacks for deskmail."""

@@ -1,0 +1,131 @@
+"""Per-stage settings read from CDK context (cdk.json defaults, `-c key=value` overrides), checked once."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from email.utils import parseaddr
+from typing import Any
+
+from constructs import Node
+
+# The only retention periods CloudWatch Logs accepts.
+LOG_RETENTION_DAYS = (
+    1,
+    3,
+    5,
+    7,
+    14,
+    30,
+    60,
+    90,
+    120,
+    150,
+    180,
+    365,
+    400,
+    545,
+    731,
+    1096,
+    1827,
+    2192,
+    2557,
+    2922,
+    3288,
+    3653,
+)
+
+
+class SettingsError(ValueError):
+    pass
+
+
+@dataclass(frozen=True)
+class StageSettings:
+    stage: str
+    sender: str
+    sender_domain: str
+    default_locale: str
+    alarm_email: str
+    log_retention_days: int
+    lambda_timeout_seconds: int
+    lambda_memory_mb: int
+    feedback_batch_size: int
+    feedback_batching_window_seconds: int
+    feedback_max_concurrency: int
+    api_throttle_rate: int
+    api_throttle_burst: int
+    powertools_layer_version: int
+    powertools_service_name: str
+    powertools_metrics_namespace: str
+    powertools_log_level: str
+    deletion_protection: bool
+
+    @property
+    def sender_address(self) -> str:
+        """The bare address of DESKMAIL_SENDER: what SES compares with ses:FromAddress."""
+        return parseaddr(self.sender)[1].lower()
+
+    @property
+    def is_production(self) -> bool:
+        return self.stage == "prod"
+
+    @classmethod
+    def from_context(cls, node: Node) -> StageSettings:
+        def get(key: str) -> Any:
+            value = node.try_get_context(key)
+            if value is None:
+                raise SettingsError(f"CDK context {key!r} is missing (see cdk.json)")
+            return value
+
+        # `-c key=value` on the command line always arrives as a string.
+        def integer(key: str) -> int:
+            try:
+                return int(get(key))
+            except (TypeError, ValueError) as exc:
+                raise SettingsError(f"CDK context {key!r} must be an integer") from exc
+
+        stage = str(get("stage"))
+        protection = node.try_get_context("deletion_protection")
+        settings = cls(
+            stage=stage,
+            sender=str(get("sender")),
+            sender_domain=str(get("sender_domain")).lower(),
+            default_locale=str(get("default_locale")),
+            alarm_email=str(node.try_get_context("alarm_email") or ""),
+            log_retention_days=integer("log_retention_days"),
+            lambda_timeout_seconds=integer("lambda_timeout_seconds"),
+            lambda_memory_mb=integer("lambda_memory_mb"),
+            feedback_batch_size=integer("feedback_batch_size"),
+            feedback_batching_window_seconds=integer("feedback_batching_window_seconds"),
+            feedback_max_concurrency=integer("feedback_max_concurrency"),
+            api_throttle_rate=integer("api_throttle_rate"),
+            api_throttle_burst=integer("api_throttle_burst"),
+            powertools_layer_version=integer("powertools_layer_version"),
+            powertools_service_name=str(get("powertools_service_name")),
+            powertools_metrics_namespace=str(get("powertools_metrics_namespace")),
+            powertools_log_level=str(get("powertools_log_level")),
+            # Production tables are protected unless the operator explicitly says otherwise.
+            deletion_protection=(
+                stage == "prod" if protection is None else str(protection).lower() in ("1", "true", "yes")
+            ),
+        )
+        settings.validate()
+        return settings
+
+    def validate(self) -> None:
+        if not self.sender_address or "@" not in self.sender_address:
+            raise SettingsError(f"sender {self.sender!r} has no email address")
+        if self.sender_address.rsplit("@", 1)[1] != self.sender_domain:
+            raise SettingsError(f"sender {self.sender!r} is not in sender_domain {self.sender_domain!r}")
+        if not 1 <= self.feedback_batch_size <= 10_000:
+            raise SettingsError("feedback_batch_size must be between 1 and 10000")
+        if self.feedback_batch_size > 10 and self.feedback_batching_window_seconds < 1:
+            raise SettingsError("SQS needs a batching window of at least 1 s for batches above 10")
+        if not 0 <= self.feedback_batching_window_seconds <= 300:
+            raise SettingsError("feedback_batching_window_seconds must be between 0 and 300")
+        if not 2 <= self.feedback_max_concurrency <= 1000:
+            raise SettingsError("feedback_max_concurrency must be between 2 and 1000 (SQS ScalingConfig)")
+        if not 1 <= self.lambda_timeout_seconds <= 900:
+            raise SettingsError("lambda_timeout_seconds must be between 1 and 900 (Lambda's limit)")
+        if self.log_retention_days not in LOG_RETENTION_DAYS:
+            raise SettingsError(f"log_retention_days must be one of CloudWatch's values {LOG_RETENTION_DAYS}")
