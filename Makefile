@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install catalogs lint typecheck test test-unit run bench clean
+.PHONY: install catalogs lint test test-unit run bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -23,7 +23,7 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check app.py chalicelib tests bench scripts
 	$(VENV)/bin/mypy chalicelib
 
-test: install lint
+test: install lint test-infra
 	$(VENV)/bin/pytest -q -n 2 tests --ignore=tests/infrastructure
 
 test-unit: install
@@ -37,3 +37,5 @@ bench: install
 
 clean:
 	rm -rf $(VENV) .local cdk.out chalice.out .pytest_cache .mypy_cache .ruff_cache
+
+include infrastructure/infra.mk

@@ -18,13 +18,13 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 1
 .PHONY: synth test-infra infra-locales
 
 $(VENV)/.infra-installed: $(VENV)/.installed requirements-infra.txt
-	$(VENV)/bin/pip install -r requirements-infra.txt
+	$(VENV)/bin/pip install -q -r requirements-infra.txt
 	touch $@
 
 # checkov pins many libraries of its own: a venv of its own keeps them away from the app's.
 $(CHECKOV_VENV)/.installed: requirements-checkov.txt
-	python3 -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install -r requirements-checkov.txt
+	$(PYTHON) -m venv $(CHECKOV_VENV)
+	$(CHECKOV_VENV)/bin/pip install -q -r requirements-checkov.txt
 	touch $@
 
 # The gettext catalogues ship in the Lambda package that synth builds (no catalogues yet is fine).
