@@ -11,7 +11,7 @@ from chalicelib.config import settings
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.ids import utc_now
 from chalicelib.observability import logger
-from chalicelib.services import feedback_handler, views, workspace
+from chalicelib.services import feedback_handler, protection, views, workspace
 
 app = Chalice(app_name="deskmail")
 
@@ -65,6 +65,10 @@ def translations():
     return i18n.translations(i18n.negotiate_locale((request.headers or {}).get("accept-language"), explicit))
 
 
+def agent_id():
+    return (app.current_request.context.get("authorizer") or {}).get("principalId", "unknown-agent")
+
+
 def query(name):
     return (app.current_request.query_params or {}).get(name)
 
@@ -81,7 +85,14 @@ def create_user():
 
 @api("/users/{user_id}")
 def get_user(user_id):
-    return views.user_view(workspace.get_user(runtime.table(), user_id))
+    user = views.user_view(workspace.get_user(runtime.table(), user_id))
+    return {**user, "deliverability": protection.user_deliverability(runtime.table(), settings(), user_id, utc_now())}
+
+
+@api("/users/{user_id}/deliverability/reset", methods=["POST"])
+def reset_deliverability(user_id):
+    protection.reset_deliverability(runtime.table(), user_id, agent_id(), utc_now)
+    return {"deliverability": protection.user_deliverability(runtime.table(), settings(), user_id, utc_now())}
 
 
 @api("/users/{user_id}", methods=["PATCH"])
@@ -135,6 +146,34 @@ def list_comments(ticket_id):
 @api("/tickets/{ticket_id}/events")
 def list_events(ticket_id):
     return views.ticket_events(runtime.table(), ticket_id, translations())
+
+
+@api("/tickets/{ticket_id}/recipient-check", methods=["POST"])
+def recipient_check(ticket_id):
+    return protection.recipient_check(
+        runtime.table(), settings(), ticket_id, app.current_request.json_body, utc_now(), translations()
+    )
+
+
+@api("/delivery-failures")
+def list_delivery_failures():
+    return protection.list_failures(runtime.table(), app.current_request.query_params or {}, translations())
+
+
+@api("/delivery-failures/resolve", methods=["POST"])
+def resolve_delivery_failures():
+    return protection.resolve_failures(runtime.table(), app.current_request.json_body, agent_id(), utc_now)
+
+
+@api("/reputation")
+def get_reputation():
+    return protection.reputation_report(runtime.table(), utc_now())
+
+
+@app.schedule("rate(15 minutes)")
+def publish_reputation(event):
+    """Bounce and complaint rates as metrics, for alarms that fire before SES reviews the account."""
+    protection.publish_reputation_metrics(protection.reputation_windows(runtime.table(), utc_now()))
 
 
 @api("/triggers")

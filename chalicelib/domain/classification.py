@@ -21,6 +21,10 @@ from chalicelib.domain.smtp_codes import (
     UNKNOWN,
 )
 
+# deskmail itself held the email back: the address failed before (see domain/deliverability.py).
+ADDRESS_UNDELIVERABLE = "address_undeliverable"
+ADDRESS_COMPLAINED = "address_complained"
+
 CATEGORIES = (
     INVALID_ADDRESS,
     MAILBOX_FULL,
@@ -32,6 +36,8 @@ CATEGORIES = (
     AUTO_REPLY,
     UNKNOWN,
     NO_ADDRESS,
+    ADDRESS_UNDELIVERABLE,
+    ADDRESS_COMPLAINED,
 )
 
 # Finer reasons, kept in FailureClass.reason_detail where the remedy differs from the category's.
@@ -351,6 +357,8 @@ def failure_reason(category: str, tr: gettext.NullTranslations) -> str:
         AUTO_REPLY: _("The recipient answered with an automatic reply"),
         NO_ADDRESS: _("The user has no email address"),
         TRIGGER_INACTIVE: _("The notification trigger is inactive"),
+        ADDRESS_UNDELIVERABLE: _("Not sent: this address is marked undeliverable after earlier bounces"),
+        ADDRESS_COMPLAINED: _("Not sent: the recipient marked earlier emails as spam"),
         UNKNOWN: _("The email could not be delivered"),
     }
     return reasons.get(category, reasons[UNKNOWN])
@@ -374,6 +382,12 @@ def failure_remedy(category: str, tr: gettext.NullTranslations) -> str:
         AUTO_REPLY: _("No action needed: the email was delivered."),
         NO_ADDRESS: _("Add an email address to the user's profile."),
         TRIGGER_INACTIVE: _("Activate the trigger if this notification should be sent."),
+        ADDRESS_UNDELIVERABLE: _(
+            "Correct the address in the user's profile, or reset its deliverability once the end-user confirms it."
+        ),
+        ADDRESS_COMPLAINED: _(
+            "Contact the end-user another way; reset the address's deliverability only if they want these emails."
+        ),
         UNKNOWN: _("Check the diagnostic and contact the end-user another way if needed."),
     }
     return remedies.get(category, remedies[UNKNOWN])

@@ -5,6 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
+from chalicelib.domain.classification import ADDRESS_COMPLAINED, ADDRESS_UNDELIVERABLE
+
 OK = "ok"
 UNDELIVERABLE = "undeliverable"
 COMPLAINED = "complained"
@@ -17,8 +19,8 @@ FACT_COMPLAINT = "complaint"
 FACT_RESET = "reset"
 
 # The categories a recipient gets when deskmail itself holds the email back.
-BLOCKED_UNDELIVERABLE = "address_undeliverable"
-BLOCKED_COMPLAINED = "address_complained"
+BLOCKED_UNDELIVERABLE = ADDRESS_UNDELIVERABLE
+BLOCKED_COMPLAINED = ADDRESS_COMPLAINED
 
 
 @dataclass(frozen=True)

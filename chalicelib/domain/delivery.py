@@ -52,6 +52,7 @@ class RecipientDelivery:
     status: str
     failure: dict | None
     timeline: tuple[OutcomeEvent, ...]
+    sent_at: str = ""
 
     @property
     def failed(self) -> bool:
@@ -93,6 +94,7 @@ def recipient_deliveries(notification: Notification, events: list[OutcomeEvent])
                 status=outcome.status,
                 failure=outcome.failure if outcome.status not in (SENT, DELIVERED) else None,
                 timeline=tuple(own_events),
+                sent_at=notification.sent_at,
             )
         )
     return deliveries

@@ -81,6 +81,24 @@ def _timeline_view(event: OutcomeEvent) -> dict:
     }
 
 
+def _timeline(recipient: delivery.RecipientDelivery) -> list[dict]:
+    """The SES events for one recipient in order, starting with the send deskmail itself recorded."""
+    entries = [_timeline_view(event) for event in recipient.timeline]
+    if recipient.message_id and not any(entry["kind"] == "send" for entry in entries):
+        entries.insert(
+            0,
+            {
+                "kind": "send",
+                "status": "sent",
+                "occurred_at": recipient.sent_at,
+                "smtp_status": None,
+                "smtp_code": None,
+                "category": None,
+            },
+        )
+    return entries
+
+
 def conversation(table: DeskmailTable, ticket_id: str, page_token: str | None, tr: gettext.NullTranslations) -> dict:
     if not validation.ID_PATTERN.match(ticket_id):
         raise NotFound(f"There is no ticket {ticket_id}.")
@@ -109,7 +127,7 @@ def conversation(table: DeskmailTable, ticket_id: str, page_token: str | None, t
                         "message_id": recipient.message_id,
                         "status": recipient.status,
                         "failure": failure_view(recipient.failure, tr),
-                        "timeline": [_timeline_view(event) for event in recipient.timeline],
+                        "timeline": _timeline(recipient),
                     }
                     for recipient in recipients
                 ],

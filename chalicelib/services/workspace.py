@@ -135,7 +135,7 @@ def _comment_fields(body: object) -> tuple[str, str, bool]:
     )
 
 
-def _known_users(table: DeskmailTable, user_ids: list[str]) -> dict[str, User]:
+def known_users(table: DeskmailTable, user_ids: list[str]) -> dict[str, User]:
     users = table.get_users(user_ids)
     missing = [user_id for user_id in user_ids if user_id not in users]
     if missing:
@@ -152,7 +152,7 @@ def create_ticket(table: DeskmailTable, mailer: SesMailer, settings: Settings, b
     if "comment" not in body:
         raise InvalidInput("'comment' is required: the ticket's first message.")
     author_id, text, public = _comment_fields(body["comment"])
-    users = _known_users(table, [requester_id, *cc_ids, *([assignee_id] if assignee_id else []), author_id])
+    users = known_users(table, [requester_id, *cc_ids, *([assignee_id] if assignee_id else []), author_id])
     if assignee_id and users[assignee_id].role != AGENT:
         raise InvalidInput("The assignee must be an agent.")
     stamp = now()
@@ -202,7 +202,7 @@ def add_comment(
     author_id, text, public = _comment_fields(body)
     ticket, _ = get_ticket(table, ticket_id)
     user_ids = [ticket.requester_id, *ticket.cc_ids, *([ticket.assignee_id] if ticket.assignee_id else []), author_id]
-    users = _known_users(table, list(dict.fromkeys(user_ids)))
+    users = known_users(table, list(dict.fromkeys(user_ids)))
     return _post_comment(table, mailer, settings, ticket, users, author_id, text, public, triggers.COMMENT_ADDED, now)
 
 
@@ -232,7 +232,7 @@ def _post_comment(
     )
     # The comment is stored before any email leaves, so feedback always finds something to attach to.
     table.write_items([*(extra_items or []), dynamo.comment_item(comment), added_event])
-    states = address_states(table, settings, _fired_addresses(evaluations), stamp)
+    states = address_states(table, settings, fired_addresses(evaluations), stamp)
     items: list[dict] = []
     tag_state: TagState | None = None
     for evaluation in evaluations:
@@ -335,7 +335,7 @@ def _send(
     )
 
 
-def _fired_addresses(evaluations: list[triggers.TriggerEvaluation]) -> set[str]:
+def fired_addresses(evaluations: list[triggers.TriggerEvaluation]) -> set[str]:
     return {r.email.lower() for e in evaluations if e.fired for r in e.recipients if r.email}
 
 

@@ -5,7 +5,17 @@ def test_create_get_and_fix_a_typo_in_an_address(client):
     api = Api(client)
     user = api.user("Rita", "Rita@GMIAL.com", locale="it")
     assert user["email"] == "Rita@gmial.com" and user["locale"] == "it" and user["role"] == "end-user"
-    assert api.ok("get", f"/users/{user['id']}") == user
+    assert api.ok("get", f"/users/{user['id']}") == {
+        **user,
+        "deliverability": {
+            "state": "ok",
+            "since": None,
+            "category": None,
+            "smtp_status": None,
+            "smtp_code": None,
+            "reason": None,
+        },
+    }
     fixed = api.ok("patch", f"/users/{user['id']}", {"email": "rita@gmail.com"})
     assert fixed["email"] == "rita@gmail.com"
     assert api.ok("get", f"/users/{user['id']}")["email"] == "rita@gmail.com"
