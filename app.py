@@ -139,3 +139,29 @@ def handle_ses_feedback(event):
 
 
 __all__ = ["app", "logger"]
+
+
+# ---- the agent workspace page
+from chalicelib import web  # noqa: E402  (kept with its routes so this block merges as one piece)
+
+
+def _page_asset(name):
+    found = web.asset(name)
+    if found is None:
+        raise NotFoundError(f"There is no asset {name}.")
+    return Response(body=found[0].decode("utf-8"), status_code=200, headers=web.headers(name))
+
+
+@app.route("/")
+def workspace_page():
+    return _page_asset("index.html")
+
+
+@app.route("/static/{name}")
+def workspace_asset(name):
+    return _page_asset(name)
+
+
+@app.route("/static/i18n/{name}")
+def workspace_strings(name):
+    return _page_asset(f"i18n/{name}")
