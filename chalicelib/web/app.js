@@ -46,7 +46,7 @@ function h(tag, attrs = {}, ...children) {
     if (name.startsWith("on")) el.addEventListener(name.slice(2), value);
     else el.setAttribute(name, value === true ? "" : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : String(child));
   }
@@ -382,11 +382,12 @@ function renderRecipient(comment, recipient, index) {
   if (!failed) {
     const note = recipient.failure && recipient.status !== "delivered" ? recipient.failure.reason : null;
     item.append(
+      h("span", { class: "icon-slot", "aria-hidden": "true" }),
       name,
       email,
       h("span", { class: `badge ${recipient.status}` }, statusText(recipient.status)),
-      note ? h("span", { class: "hint" }, note) : null,
     );
+    if (note) item.append(h("span", { class: "hint note" }, note));
     return item;
   }
   const popoverId = `popover-${comment.id}-${index}`;
@@ -469,7 +470,8 @@ function wireDisclosure(item, button, popover, recipient) {
   button.addEventListener("click", () => setOpen(button, button.getAttribute("aria-expanded") !== "true"));
   // Keyboard users get the details as soon as they reach the icon; a mouse click toggles (no :focus-visible then).
   button.addEventListener("focus", () => {
-    if (button.matches(":focus-visible")) setOpen(button, true);
+    if (button.noAutoOpen) button.noAutoOpen = false;
+    else if (button.matches(":focus-visible")) setOpen(button, true);
   });
   item.addEventListener("focusout", (event) => {
     if (!item.contains(event.relatedTarget) && event.relatedTarget) setOpen(button, false);
@@ -478,6 +480,7 @@ function wireDisclosure(item, button, popover, recipient) {
     if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true") {
       event.stopPropagation();
       setOpen(button, false);
+      button.noAutoOpen = document.activeElement !== button; // focus goes back to the icon without opening it again
       button.focus();
     }
   });
@@ -700,7 +703,7 @@ function renderEvent(event) {
   return h(
     "li",
     { class: `event${failure ? " failure" : ""}`, "data-type": event.type },
-    h("div", { class: "event-head" }, h("h3", {}, failure ? [icon("warning"), " ", event.description] : event.description), timeEl(event.occurred_at)),
+    h("div", { class: "event-head" }, h("h3", {}, failure ? [icon("warning"), h("span", {}, event.description)] : event.description), timeEl(event.occurred_at)),
     rows.length ? h("dl", {}, rows.map(([term, value]) => [h("dt", {}, term), h("dd", {}, value)])) : null,
     triggers.length
       ? h(
@@ -718,7 +721,7 @@ function renderEvent(event) {
 
 function route() {
   const ticket = new URLSearchParams(location.hash.slice(1)).get("ticket");
-  if (ticket !== state.ticketId) openTicket(ticket);
+  return ticket !== state.ticketId ? openTicket(ticket) : Promise.resolve();
 }
 
 async function changeLanguage(locale) {
@@ -751,8 +754,7 @@ async function start() {
   });
   window.addEventListener("hashchange", route);
   document.body.dataset.ready = "false";
-  await loadList();
-  route();
+  await Promise.all([loadList(), route()]);
   document.body.dataset.ready = "true";
 }
 
