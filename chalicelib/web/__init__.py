@@ -57,5 +57,6 @@ def asset(name: str) -> tuple[bytes, str] | None:
 
 
 def headers(name: str) -> dict[str, str]:
-    content_type = asset(name)[1] if asset(name) else "text/plain"
+    found = asset(name)
+    content_type = found[1] if found else "text/plain"
     return {"Content-Type": content_type, **(SHELL_HEADERS if name == "index.html" else ASSET_HEADERS)}

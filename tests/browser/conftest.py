@@ -129,7 +129,9 @@ def _feed(moto_url, *bodies):
         runtime.reset()
         try:
             with Client(app, stage_name="dev") as client:
-                event = client.events.generate_sqs_event(message_bodies=list(bodies), queue_name="deskmail-feedback-dev")
+                event = client.events.generate_sqs_event(
+                    message_bodies=list(bodies), queue_name="deskmail-feedback-dev"
+                )
                 for record in event["Records"]:
                     record["messageId"] = str(uuid.uuid4())
                 result = client.lambda_.invoke("handle_ses_feedback", event).payload
@@ -177,8 +179,14 @@ def _demo_data(api_url, moto_url, token):
         ses.bounce(
             mid,
             ["olga.ortiz@example.org"],
-            [ses.hard_bounce_recipient("olga.ortiz@example.org", "5.1.1", "smtp; 550 5.1.1 <olga.ortiz@example.org>: "
-                                       "Recipient address rejected: User unknown in virtual mailbox table")],
+            [
+                ses.hard_bounce_recipient(
+                    "olga.ortiz@example.org",
+                    "5.1.1",
+                    "smtp; 550 5.1.1 <olga.ortiz@example.org>: "
+                    "Recipient address rejected: User unknown in virtual mailbox table",
+                )
+            ],
         ),
     )
 
@@ -218,7 +226,9 @@ def _demo_data(api_url, moto_url, token):
             destination,
             [
                 ses.hard_bounce_recipient(
-                    "carl@exmaple.com", "5.1.2", "smtp; 550 5.1.2 Host unknown (Name server: exmaple.com: host not found)"
+                    "carl@exmaple.com",
+                    "5.1.2",
+                    "smtp; 550 5.1.2 Host unknown (Name server: exmaple.com: host not found)",
                 )
             ],
         ),
@@ -256,8 +266,17 @@ def running_stack():
         log = open(local_dir / "browser-chalice.log", "w")
         logs.append(log)
         chalice = subprocess.Popen(
-            [str(bin_dir / "chalice"), "local", "--stage", "dev", "--host", "127.0.0.1", "--port", str(api_port),
-             "--no-autoreload"],
+            [
+                str(bin_dir / "chalice"),
+                "local",
+                "--stage",
+                "dev",
+                "--host",
+                "127.0.0.1",
+                "--port",
+                str(api_port),
+                "--no-autoreload",
+            ],
             cwd=ROOT,
             stdout=log,
             stderr=subprocess.STDOUT,
