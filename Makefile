@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install catalogs lint test test-unit run bench clean
+.PHONY: install catalogs browser lint test test-unit test-browser run bench clean
 
 $(VENV)/.installed: requirements.txt requirements-dev.txt
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
@@ -19,12 +19,19 @@ catalogs: $(VENV)/.installed
 	@if ls chalicelib/locales/*/LC_MESSAGES/deskmail.po >/dev/null 2>&1; then \
 		$(VENV)/bin/pybabel compile -d chalicelib/locales -D deskmail 2>/dev/null; fi
 
+# Debian's Chromium for the browser tests (Playwright drives it; `playwright install` cannot download browsers here).
+browser:
+	@command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
+
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check app.py chalicelib tests bench scripts
 	$(VENV)/bin/mypy chalicelib
 
-test: install lint test-infra
-	$(VENV)/bin/pytest -q -n 2 tests --ignore=tests/infrastructure
+test: install lint browser test-infra
+	$(VENV)/bin/pytest -q -n 2 --dist loadgroup tests --ignore=tests/infrastructure
+
+test-browser: install browser
+	$(VENV)/bin/pytest -q tests/browser
 
 test-unit: install
 	$(VENV)/bin/pytest -q tests/unit

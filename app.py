@@ -6,7 +6,7 @@ from functools import wraps
 
 from chalice import BadRequestError, Chalice, ConflictError, NotFoundError, Response
 
-from chalicelib import auth, i18n, runtime
+from chalicelib import auth, i18n, runtime, web
 from chalicelib.config import settings
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.ids import utc_now
@@ -200,3 +200,28 @@ def handle_ses_feedback(event):
 
 
 __all__ = ["app", "logger"]
+
+
+# ---- the agent workspace page (open: the page asks for the token, the API checks it)
+
+
+def _page_asset(name):
+    found = web.asset(name)
+    if found is None:
+        raise NotFoundError(f"There is no asset {name}.")
+    return Response(body=found[0].decode("utf-8"), status_code=200, headers=web.headers(name))
+
+
+@app.route("/")
+def workspace_page():
+    return _page_asset("index.html")
+
+
+@app.route("/static/{name}")
+def workspace_asset(name):
+    return _page_asset(name)
+
+
+@app.route("/static/i18n/{name}")
+def workspace_strings(name):
+    return _page_asset(f"i18n/{name}")

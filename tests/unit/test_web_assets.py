@@ -1,0 +1,30 @@
+"""The workspace page's assets: a whitelist, content types, the version stamped into the shell, UI strings."""
+
+import json
+
+from chalicelib import web
+
+
+def test_only_whitelisted_names_are_served_with_their_types():
+    assert web.asset("app.js")[1].startswith("text/javascript")
+    assert web.asset("app.css")[1].startswith("text/css")
+    assert web.asset("warning.svg")[1] == "image/svg+xml"
+    assert web.asset("i18n/de.json")[1].startswith("application/json")
+    for name in ("../app.py", "__init__.py", "i18n/xx.json", "", "APP.JS", "static/app.js"):
+        assert web.asset(name) is None
+
+
+def test_the_shell_names_versioned_assets_and_is_not_cached():
+    body, content_type = web.asset("index.html")
+    assert content_type.startswith("text/html")
+    assert f"static/app.js?v={web.version()}".encode() in body and b"{{version}}" not in body
+    assert web.headers("index.html")["Cache-Control"] == "no-cache"
+    assert "max-age" in web.headers("app.js")["Cache-Control"]
+
+
+def test_every_language_has_every_ui_string():
+    strings = {locale: json.loads(web.asset(f"i18n/{locale}.json")[0]) for locale in web.UI_LOCALES}
+    for locale, table in strings.items():
+        assert table.keys() == strings["en"].keys(), locale
+        assert all(value.strip() for value in table.values()), locale
+    assert strings["it"]["delivery_failed"] == "Recapito non riuscito"
