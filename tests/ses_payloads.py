@@ -87,7 +87,7 @@ def bounce(
             "bounceType": bounce_type,
             "bounceSubType": subtype,
             "bouncedRecipients": recipients,
-            "timestamp": timestamp or at(5),
+            "timestamp": timestamp or at(0),
             "feedbackId": feedback_id or f"0100{uuid.uuid4().hex}-000000",
             "reportingMTA": "dsn; a8-70.smtp-out.amazonses.com",
         },
@@ -104,7 +104,7 @@ def delivery(message_id, destination, recipients=None, fmt="event", wrap="sns", 
     document = {
         _type_key(fmt): "Delivery",
         "delivery": {
-            "timestamp": timestamp or at(3),
+            "timestamp": timestamp or at(0),
             "processingTimeMillis": 546,
             "recipients": list(recipients if recipients is not None else destination),
             "smtpResponse": "250 2.6.0 Message received",
@@ -127,7 +127,7 @@ def complaint(
 ):
     body = {
         "complainedRecipients": [{"emailAddress": address} for address in recipients],
-        "timestamp": timestamp or at(60),
+        "timestamp": timestamp or at(0),
         "feedbackId": f"0100{uuid.uuid4().hex}-000000",
         "complaintSubType": subtype,
     }
@@ -146,7 +146,7 @@ def delay(message_id, destination, recipients, delay_type="MailboxFull", timesta
     document = {
         "eventType": "DeliveryDelay",
         "deliveryDelay": {
-            "timestamp": timestamp or at(2),
+            "timestamp": timestamp or at(0),
             "delayType": delay_type,
             "expirationTime": "2026-11-23T22:00:00.000Z",
             "delayedRecipients": [
