@@ -20,7 +20,7 @@ catalogs: $(VENV)/.installed
 		$(VENV)/bin/pybabel compile -q -d chalicelib/locales -D deskmail; fi
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check app.py chalicelib tests bench scripts
+	$(VENV)/bin/ruff check app.py chalicelib tests bench scripts deskmail_local
 	$(VENV)/bin/mypy chalicelib
 
 test: install lint
@@ -30,7 +30,7 @@ test-unit: install
 	$(VENV)/bin/pytest -q tests/unit
 
 run: install
-	$(PY) -m scripts.local_stack
+	$(PY) -m deskmail_local
 
 bench: install
 	$(PY) -m bench.run
