@@ -390,7 +390,8 @@ class MailboxSimulator:
         for raw_message in sent[self.handled :]:
             self.pending.append(SentMessage.from_moto(raw_message, now))
         self.handled = len(sent)
-        due, waiting = [], []
+        due: list[SentMessage] = []
+        waiting: list[SentMessage] = []
         for message in self.pending:
             settled = (now - message.sent_at).total_seconds() >= self.settle_seconds
             (due if settled else waiting).append(message)

@@ -125,7 +125,7 @@ class LocalStack:
             self._write_stack_file(description)
             self._print_banner(description, time.monotonic() - started)
             self.stop.wait()
-            print("\nStopping deskmail…", flush=True)
+            print("\nStopping deskmail...", flush=True)
             return 0
         except Stopping:
             print("\nStopped while starting.", flush=True)
