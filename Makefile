@@ -21,7 +21,7 @@ catalogs: $(VENV)/.installed
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check app.py chalicelib tests bench scripts deskmail_local
-	$(VENV)/bin/mypy chalicelib
+	$(VENV)/bin/mypy chalicelib deskmail_local
 
 test: install lint
 	$(VENV)/bin/pytest -q -n 2 tests --ignore=tests/infrastructure
