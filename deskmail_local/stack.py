@@ -112,7 +112,7 @@ class LocalStack:
         self.api_process: subprocess.Popen | None = None
         self.moto_server = None
         self.clients: dict = {}
-        self.threads: list = []
+        self.threads: list = []  # the feedback worker and the mailbox simulator
 
     # ---- lifecycle --------------------------------------------------------------------------------------------------
 
@@ -159,7 +159,6 @@ class LocalStack:
         self._start_feedback_pipeline(resources)
         self._wait_for_api()
         demo_tickets = self._load_demo() if options.demo else {}
-        sender = os.environ["DESKMAIL_SENDER"]
         return {
             "api_url": options.api_url,
             "aws_endpoint_url": options.aws_endpoint_url,
@@ -169,7 +168,7 @@ class LocalStack:
             "dead_letter_queue_url": resources.dead_letter_queue_url,
             "table_name": resources.table_name,
             "configuration_set": resources.configuration_set,
-            "sender": sender,
+            "sender": os.environ["DESKMAIL_SENDER"],
             "stage": options.stage,
             "demo": demo_tickets,
             "pid": os.getpid(),
@@ -216,6 +215,7 @@ class LocalStack:
         import boto3
         from moto.server import ThreadedMotoServer
 
+        from chalicelib.config import settings
         from deskmail_local.resources import create_resources
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per AWS call drowns the rest
@@ -223,8 +223,6 @@ class LocalStack:
         self.moto_server.start()
         session = boto3.session.Session()
         self.clients = {name: session.client(name) for name in ("dynamodb", "sesv2", "ses", "sns", "sqs")}
-        from chalicelib.config import settings
-
         return create_resources(self.clients, self.options.stage, settings().sender_domain)
 
     def _start_feedback_pipeline(self, resources) -> None:

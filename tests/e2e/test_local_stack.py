@@ -4,7 +4,7 @@ running the Lambda handler -> what agents read."""
 from __future__ import annotations
 
 from chalicelib.domain.model import FAILURE_TAG
-from tests.e2e.conftest import wait_for
+from tests.e2e.stack import wait_for
 
 COMMENT_TRIGGER = {"id": "notify-requester-ccs-comment", "title": "Notify requester and CCs of comment update"}
 
