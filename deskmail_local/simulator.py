@@ -162,7 +162,8 @@ def destination(message: SentMessage) -> list[str]:
 
 
 def _unfold(value: str) -> str:
-    return re.sub(r"\r?\n(?=[ \t])", "", value)
+    # A long header is folded onto continuation lines, sometimes from its first character: SES reports it on one.
+    return re.sub(r"\r?\n(?=[ \t])", "", value).strip()
 
 
 def message_tags(header_value: str | None) -> dict[str, list[str]]:
