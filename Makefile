@@ -24,8 +24,8 @@ browser:
 	@command -v chromium >/dev/null || (apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q chromium)
 
 lint: $(VENV)/.installed
-	$(VENV)/bin/ruff check app.py chalicelib tests bench scripts
-	$(VENV)/bin/mypy chalicelib
+	$(VENV)/bin/ruff check app.py chalicelib tests bench scripts deskmail_local
+	$(VENV)/bin/mypy chalicelib deskmail_local
 
 test: install lint browser test-infra
 	$(VENV)/bin/pytest -q -n 2 --dist loadgroup tests --ignore=tests/infrastructure
@@ -37,7 +37,7 @@ test-unit: install
 	$(VENV)/bin/pytest -q tests/unit
 
 run: install
-	$(PY) -m scripts.local_stack
+	$(PY) -m deskmail_local
 
 bench: install
 	$(PY) -m bench.run

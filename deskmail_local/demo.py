@@ -1,0 +1,66 @@
+"""Demo data for the local stack, created through the HTTP API like an agent would: people, and one ticket per
+delivery scenario, each answered by an agent so its notification meets the mailbox simulator."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from deskmail_local.client import DeskmailApi
+
+AGENTS = {
+    "ada": ("Ada Agent", "ada@deskmail.example.com"),
+    "bob": ("Bob Agent", "bob@deskmail.example.com"),
+}
+END_USERS = {
+    "sam": ("Sam Success", "success@simulator.amazonses.com"),
+    "nora": ("Nora Nowhere", "someone@nowhere.invalid"),
+    "carl": ("Carl Bounce", "bounce@simulator.amazonses.com"),
+    "bea": ("Bea Bounce", "bounce+all@simulator.amazonses.com"),
+    "elsa": ("Elsa Elsewhere", "someone-else@nowhere.invalid"),
+    "sue": ("Sue Suppressed", "suppressionlist@simulator.amazonses.com"),
+    "cole": ("Cole Complainer", "complaint@simulator.amazonses.com"),
+    "fiona": ("Fiona Full", "full-mailbox@example.com"),
+    "otto": ("Otto Away", "ooto@simulator.amazonses.com"),
+    "nina": ("Nina Nomail", None),
+}
+
+
+@dataclass(frozen=True)
+class Scenario:
+    name: str
+    subject: str
+    requester: str
+    ccs: tuple[str, ...] = ()
+    assignee: str = "ada"
+
+
+# Ada answers every ticket publicly: "Notify requester and CCs of comment update" mails the requester and CCs, and
+# where Bob is the assignee, "Notify assignee of comment update" mails him too.
+SCENARIOS = (
+    Scenario("delivered", "Password reset link", "sam", assignee="bob"),
+    Scenario("bounced_one", "Invoice 2041 is wrong", "nora"),
+    Scenario("bounced_some", "VPN drops every hour", "sam", ccs=("carl",)),
+    Scenario("bounced_all", "Office move: new desks", "bea", ccs=("elsa", "sue")),
+    Scenario("complained", "Newsletter settings", "cole"),
+    Scenario("mailbox_full", "Shared drive quota", "fiona"),
+    Scenario("out_of_office", "Laptop replacement", "otto"),
+    Scenario("no_address", "Called in: broken badge", "nina"),
+)
+
+
+def load(api: DeskmailApi) -> dict[str, str]:
+    """Creates the demo; returns ticket ids by scenario name."""
+    people = {key: api.user(name, email, role="agent") for key, (name, email) in AGENTS.items()}
+    people.update({key: api.user(name, email) for key, (name, email) in END_USERS.items()})
+    tickets = {}
+    for scenario in SCENARIOS:
+        ticket = api.ticket(
+            scenario.subject,
+            people[scenario.requester],
+            f"Hello, {scenario.subject.lower()}. Can you help?",
+            cc=tuple(people[cc] for cc in scenario.ccs),
+            assignee=people[scenario.assignee],
+        )
+        api.comment(ticket["id"], people["ada"], "Thanks, we are on it. I will update you here.")
+        tickets[scenario.name] = ticket["id"]
+    return tickets

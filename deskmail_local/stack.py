@@ -1,0 +1,329 @@
+"""`make run`: moto as AWS, the production resources, `chalice local` as the API, the feedback worker and the SES
+mailbox simulator, in the foreground until Ctrl-C (SIGINT) or SIGTERM, which stop everything cleanly.
+
+Settings (environment): PORT (API, 8000), MOTO_PORT (5000), DESKMAIL_DEMO (1; 0 skips the demo data),
+DESKMAIL_LOCAL_DIR (.local; where stack.json goes).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import json
+import logging
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from dataclasses import dataclass
+from pathlib import Path
+
+from deskmail_local import demo
+from deskmail_local.client import ApiError, DeskmailApi
+
+PROJECT_DIR = Path(__file__).resolve().parent.parent
+HOST = "127.0.0.1"
+REGION = "us-east-1"
+STARTUP_TIMEOUT_SECONDS = 40
+FEEDBACK_FUNCTION = "handle_ses_feedback"
+
+log = logging.getLogger("deskmail_local")
+
+
+class Stopping(Exception):
+    """Ctrl-C or SIGTERM arrived while the stack was starting."""
+
+
+class StartupError(Exception):
+    """The stack cannot start; the message says why and what to do."""
+
+
+@dataclass(frozen=True)
+class Options:
+    stage: str
+    api_port: int
+    moto_port: int
+    local_dir: Path
+    demo: bool
+
+    @classmethod
+    def from_environment(cls) -> Options:
+        return cls(
+            stage="dev",  # the stage whose settings .chalice/config.json keeps for local use and tests
+            api_port=int(os.environ.get("PORT", "8000")),
+            moto_port=int(os.environ.get("MOTO_PORT", "5000")),
+            local_dir=Path(os.environ.get("DESKMAIL_LOCAL_DIR", PROJECT_DIR / ".local")),
+            demo=os.environ.get("DESKMAIL_DEMO", "1").strip().lower() not in ("0", "false", "no", "off"),
+        )
+
+    @property
+    def api_url(self) -> str:
+        return f"http://{HOST}:{self.api_port}"
+
+    @property
+    def aws_endpoint_url(self) -> str:
+        return f"http://{HOST}:{self.moto_port}"
+
+    @property
+    def stack_file(self) -> Path:
+        return self.local_dir / "stack.json"
+
+
+def stage_environment(stage: str) -> dict[str, str]:
+    """The Lambda environment of a stage: .chalice/config.json's top-level variables, then the stage's."""
+    config = json.loads((PROJECT_DIR / ".chalice" / "config.json").read_text())
+    return {**config.get("environment_variables", {}), **config["stages"][stage].get("environment_variables", {})}
+
+
+def local_aws_environment(endpoint_url: str) -> dict[str, str]:
+    # boto3 honours AWS_ENDPOINT_URL for every service: the app reaches moto without a line of local-only code.
+    return {
+        "AWS_ENDPOINT_URL": endpoint_url,
+        "AWS_ACCESS_KEY_ID": "testing",
+        "AWS_SECRET_ACCESS_KEY": "testing",
+        "AWS_DEFAULT_REGION": REGION,
+        "AWS_REGION": REGION,
+    }
+
+
+def _port_in_use(port: int) -> bool:
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
+        probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        try:
+            probe.bind((HOST, port))
+        except OSError:
+            return True
+    return False
+
+
+def _die_with_parent() -> None:
+    # Runs in the API's child process: should the stack be killed outright (SIGKILL), the API goes too.
+    if sys.platform.startswith("linux"):
+        ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGTERM)  # 1 = PR_SET_PDEATHSIG
+
+
+class LocalStack:
+    def __init__(self, options: Options):
+        self.options = options
+        self.stop = threading.Event()
+        self.api_process: subprocess.Popen | None = None
+        self.moto_server = None
+        self.clients: dict = {}
+        self.threads: list = []  # the feedback worker and the mailbox simulator
+
+    # ---- lifecycle --------------------------------------------------------------------------------------------------
+
+    def run(self) -> int:
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            signal.signal(signal_number, lambda *_: self.stop.set())
+        started = time.monotonic()
+        try:
+            description = self.start()
+            self._write_stack_file(description)
+            self._print_banner(description, time.monotonic() - started)
+            self.stop.wait()
+            print("\nStopping deskmail...", flush=True)
+            return 0
+        except Stopping:
+            print("\nStopped while starting.", flush=True)
+            return 0
+        except StartupError as error:
+            print(f"deskmail could not start: {error}", file=sys.stderr, flush=True)
+            return 1
+        finally:
+            self.shutdown()
+
+    def checkpoint(self) -> None:
+        if self.stop.is_set():
+            raise Stopping()
+
+    def start(self) -> dict:
+        options = self.options
+        for name, port in (("PORT", options.api_port), ("MOTO_PORT", options.moto_port)):
+            if _port_in_use(port):
+                raise StartupError(f"port {port} on {HOST} is in use; stop what uses it or set {name}=<another port>")
+        options.stack_file.unlink(missing_ok=True)  # whoever waits for it must not read a previous run's
+        os.environ.update(stage_environment(options.stage))
+        os.environ.update(local_aws_environment(options.aws_endpoint_url))
+        os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF blobs are noise on a terminal
+        os.environ["PYTHONUNBUFFERED"] = "1"
+
+        # The API first: its imports take the longest, and they overlap with setting up moto below.
+        self.api_process = self._start_api()
+        self.checkpoint()
+        resources = self._start_aws()
+        self.checkpoint()
+        self._start_feedback_pipeline(resources)
+        self._wait_for_api()
+        demo_tickets = self._load_demo() if options.demo else {}
+        return {
+            "api_url": options.api_url,
+            "aws_endpoint_url": options.aws_endpoint_url,
+            "region": REGION,
+            "feedback_topic_arn": resources.feedback_topic_arn,
+            "feedback_queue_url": resources.feedback_queue_url,
+            "dead_letter_queue_url": resources.dead_letter_queue_url,
+            "table_name": resources.table_name,
+            "configuration_set": resources.configuration_set,
+            "sender": os.environ["DESKMAIL_SENDER"],
+            "stage": options.stage,
+            "demo": demo_tickets,
+            "pid": os.getpid(),
+        }
+
+    def shutdown(self) -> None:
+        self.stop.set()
+        if self.api_process and self.api_process.poll() is None:
+            # Its own process group (see _start_api): signal the whole group, so nothing it started survives.
+            os.killpg(self.api_process.pid, signal.SIGTERM)
+            try:
+                self.api_process.wait(timeout=5)
+            except subprocess.TimeoutExpired:
+                os.killpg(self.api_process.pid, signal.SIGKILL)
+                self.api_process.wait()
+        for thread in self.threads:
+            thread.join(timeout=5)
+        if self.moto_server is not None:
+            self.moto_server.stop()
+        self.options.stack_file.unlink(missing_ok=True)
+
+    # ---- the pieces -------------------------------------------------------------------------------------------------
+
+    def _start_api(self) -> subprocess.Popen:
+        chalice = Path(sys.executable).parent / "chalice"
+        command = [
+            str(chalice),
+            "local",
+            "--stage",
+            self.options.stage,
+            "--host",
+            HOST,
+            "--port",
+            str(self.options.api_port),
+            # The stat-based reloader would walk .venv every second; restart the stack to pick up code changes.
+            "--no-autoreload",
+        ]
+        # A new session: Ctrl-C reaches the stack only, which then stops the API itself, quietly.
+        return subprocess.Popen(
+            command, cwd=PROJECT_DIR, env=dict(os.environ), start_new_session=True, preexec_fn=_die_with_parent
+        )
+
+    def _start_aws(self):
+        import boto3
+        from moto.server import ThreadedMotoServer
+
+        from chalicelib.config import settings
+        from deskmail_local.resources import create_resources
+
+        logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per AWS call drowns the rest
+        self.moto_server = ThreadedMotoServer(ip_address=HOST, port=self.options.moto_port, verbose=False)
+        self.moto_server.start()
+        session = boto3.session.Session()
+        self.clients = {name: session.client(name) for name in ("dynamodb", "sesv2", "ses", "sns", "sqs")}
+        return create_resources(self.clients, self.options.stage, settings().sender_domain)
+
+    def _start_feedback_pipeline(self, resources) -> None:
+        from moto.core import DEFAULT_ACCOUNT_ID
+        from moto.ses.models import ses_backends
+
+        import app  # the Chalice app, with the stage's environment in place; its handler is what Lambda runs
+        from deskmail_local.simulator import MailboxSimulator
+        from deskmail_local.worker import FeedbackWorker
+
+        worker = FeedbackWorker(
+            sqs=self.clients["sqs"],
+            queue_url=resources.feedback_queue_url,
+            queue_arn=resources.feedback_queue_arn,
+            handler=app.handle_ses_feedback,
+            function_name=f"deskmail-{self.options.stage}-{FEEDBACK_FUNCTION}",
+            region=REGION,
+            account_id=DEFAULT_ACCOUNT_ID,
+            stop=self.stop,
+        )
+        simulator = MailboxSimulator(
+            ses_backend=ses_backends[DEFAULT_ACCOUNT_ID][REGION],
+            sns_client=self.clients["sns"],
+            stop=self.stop,
+            region=REGION,
+            account_id=DEFAULT_ACCOUNT_ID,
+        )
+        for part in (worker, simulator):
+            part.start()
+            self.threads.append(part)
+
+    def _wait_for_api(self) -> None:
+        deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
+        while time.monotonic() < deadline:
+            self.checkpoint()
+            assert self.api_process is not None
+            if self.api_process.poll() is not None:
+                raise StartupError(f"`chalice local` exited with code {self.api_process.returncode} (see above)")
+            try:
+                with urllib.request.urlopen(f"{self.options.api_url}/health", timeout=1) as response:
+                    if response.status == 200:
+                        return
+            except OSError:
+                pass
+            self.stop.wait(0.1)
+        raise StartupError(f"the API did not answer {self.options.api_url}/health within {STARTUP_TIMEOUT_SECONDS} s")
+
+    def _load_demo(self) -> dict[str, str]:
+        stack = {"api_url": self.options.api_url}  # the API's token goes here too once it has auth
+        try:
+            return demo.load(DeskmailApi.from_stack(stack))
+        except (ApiError, OSError) as error:
+            log.error("the demo data could not be loaded (the stack runs without it): %s", error)
+            return {}
+
+    def _write_stack_file(self, description: dict) -> None:
+        path = self.options.stack_file
+        path.parent.mkdir(parents=True, exist_ok=True)
+        temporary = path.with_suffix(".json.tmp")
+        temporary.write_text(json.dumps(description, indent=2) + "\n")
+        temporary.replace(path)  # atomic: a reader sees no file or the whole file
+
+    def _print_banner(self, description: dict, startup_seconds: float) -> None:
+        api, aws = description["api_url"], description["aws_endpoint_url"]
+        ticket = next(iter(description["demo"].values()), "<ticket id>")
+        lines = [
+            "",
+            f"deskmail is running locally (stage {description['stage']}), up in {startup_seconds:.1f} s.",
+            f"  API               {api}",
+            f"  AWS (moto)        {aws}   (dashboard: {aws}/moto-api/)",
+            f"  stack description {self.options.stack_file}",
+            f"  feedback queue    {description['feedback_queue_url']}",
+            f"  dead-letter queue {description['dead_letter_queue_url']}",
+        ]
+        if description["demo"]:
+            lines.append("  demo tickets:")
+            lines += [f"    {name:<14} {ticket_id}" for name, ticket_id in description["demo"].items()]
+        lines += [
+            "",
+            "Try:",
+            f"  curl -s {api}/tickets/{ticket}/comments | python3 -m json.tool",
+            f"  curl -s {api}/tickets/{ticket}/events | python3 -m json.tool",
+            f"  curl -s '{api}/tickets?tag=system_email_notification_failure' | python3 -m json.tool",
+            f"  curl -s -X POST {api}/users -H 'Content-Type: application/json' \\",
+            '       -d \'{"name": "Rita", "email": "bounce@simulator.amazonses.com", "role": "end-user"}\'',
+            f"  aws --endpoint-url {aws} sqs get-queue-attributes --attribute-names ApproximateNumberOfMessages \\",
+            f"       --queue-url {description['dead_letter_queue_url']}",
+            "",
+            "Mail to success@, bounce@, ooto@, complaint@, suppressionlist@simulator.amazonses.com, any *.invalid",
+            "domain, full*@ or big*@ any domain gets what real SES would report (docs/local-stack.md).",
+            "Ctrl-C stops everything.",
+            "",
+        ]
+        print("\n".join(lines), flush=True)
+
+
+def main() -> int:
+    handler = logging.StreamHandler()
+    handler.setFormatter(logging.Formatter("%(asctime)s %(name)s: %(message)s", "%H:%M:%S"))
+    log.addHandler(handler)
+    log.setLevel(logging.INFO)
+    log.propagate = False
+    sys.path.insert(0, str(PROJECT_DIR))  # app.py and chalicelib, wherever this is started from
+    return LocalStack(Options.from_environment()).run()

@@ -1,0 +1,562 @@
+"""The local stack's SES mailbox simulator, field by field: what it publishes must be what real SES publishes and
+what deskmail's own parser reads."""
+
+from __future__ import annotations
+
+import json
+import re
+import threading
+from datetime import UTC, datetime, timedelta
+from types import SimpleNamespace
+
+import pytest
+
+from chalicelib.domain.feedback import parse
+from chalicelib.domain.messages import OutgoingEmail, to_mime
+from deskmail_local import simulator
+from deskmail_local.simulator import MailboxSimulator, SentMessage, events_for, sns_message
+
+MESSAGE_ID = "0100018b8375d149-b3a90120-37e5-4873-a60d-b64f70e677cb-000000"
+SENT_AT = datetime(2026, 11, 23, 8, 0, 0, 123000, tzinfo=UTC)
+REGION, ACCOUNT = "us-east-1", "123456789012"
+TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:deskmail-feedback-dev"
+ISO_MILLIS = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d\.\d{3}Z$")
+FEEDBACK_ID = re.compile(r"^0100[0-9a-f]{12}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}-000000$")
+DSN_MTA = "dsn; a8-70.smtp-out.amazonses.com"
+
+
+def raw_email(to=("success@simulator.amazonses.com",), cc=(), subject="[4TDV9V] Printer on fire") -> str:
+    email = OutgoingEmail(
+        sender="Deskmail Support <support@deskmail.example.com>",
+        to=tuple(to),
+        cc=tuple(cc),
+        subject=subject,
+        body="Ada Agent wrote:\nOn my way.\n",
+        rfc_message_id="<ticket-t1-n1@deskmail.example.com>",
+        thread_root_id="<ticket-t1@deskmail.example.com>",
+        tags={"ticket_id": "t1", "comment_id": "c1", "trigger_id": "notify-requester-ccs-comment"},
+        configuration_set="deskmail-dev",
+    )
+    return to_mime(email).decode()
+
+
+def sent(to=("success@simulator.amazonses.com",), cc=(), destinations=None, **mime) -> SentMessage:
+    return SentMessage(
+        message_id=MESSAGE_ID,
+        source="Deskmail Support <support@deskmail.example.com>",
+        destinations=tuple(destinations if destinations is not None else (*to, *cc)),
+        raw_data=raw_email(to, cc, **mime),
+        sent_at=SENT_AT,
+    )
+
+
+def events(message: SentMessage) -> list[dict]:
+    return events_for(message, "deskmail-dev", REGION, ACCOUNT)
+
+
+def summary(message: SentMessage) -> list[tuple]:
+    """(eventType, the addresses it names) in publishing order."""
+    named = []
+    for event in events(message):
+        kind = event["eventType"]
+        if kind == "Send":
+            named.append((kind,))
+        elif kind == "Delivery":
+            named.append((kind, *event["delivery"]["recipients"]))
+        elif kind == "DeliveryDelay":
+            named.append((kind, *(r["emailAddress"] for r in event["deliveryDelay"]["delayedRecipients"])))
+        elif kind == "Bounce":
+            bounce = event["bounce"]
+            addresses = (r["emailAddress"] for r in bounce["bouncedRecipients"])
+            named.append((kind, f"{bounce['bounceType']}/{bounce['bounceSubType']}", *addresses))
+        else:
+            named.append((kind, *(r["emailAddress"] for r in event["complaint"]["complainedRecipients"])))
+    return named
+
+
+def only(message: SentMessage, event_type: str) -> dict:
+    found = [event for event in events(message) if event["eventType"] == event_type]
+    assert len(found) == 1, found
+    return found[0]
+
+
+# ---- the mail object ----------------------------------------------------------------------------------------------
+
+
+def test_mail_object_names_the_message_and_its_headers_as_ses_does():
+    message = sent(to=("Sam Success <success@simulator.amazonses.com>",), cc=("Carl <bounce@simulator.amazonses.com>",))
+    mail = only(message, "Send")["mail"]
+
+    assert mail["messageId"] == MESSAGE_ID
+    assert mail["timestamp"] == "2026-11-23T08:00:00.123Z"
+    assert mail["source"] == "support@deskmail.example.com"
+    assert mail["sourceArn"] == f"arn:aws:ses:{REGION}:{ACCOUNT}:identity/deskmail.example.com"
+    assert mail["sendingAccountId"] == ACCOUNT
+    assert mail["destination"] == ["success@simulator.amazonses.com", "bounce@simulator.amazonses.com"]
+    assert mail["headersTruncated"] is False
+    assert [header["name"] for header in mail["headers"]] == [
+        "From",
+        "To",
+        "Cc",
+        "Subject",
+        "Message-ID",
+        "In-Reply-To",
+        "References",
+        "X-Auto-Response-Suppress",
+        "X-SES-CONFIGURATION-SET",
+        "X-SES-MESSAGE-TAGS",
+        "Content-Type",
+        "Content-Transfer-Encoding",
+        "MIME-Version",
+    ]
+    assert mail["headers"][0] == {"name": "From", "value": "Deskmail Support <support@deskmail.example.com>"}
+    assert mail["headers"][1] == {"name": "To", "value": "Sam Success <success@simulator.amazonses.com>"}
+    # Folded in the MIME (it is long), unfolded in the notification.
+    assert "X-SES-MESSAGE-TAGS:\n " in message.raw_data
+    assert mail["headers"][9] == {
+        "name": "X-SES-MESSAGE-TAGS",
+        "value": "ticket_id=t1, comment_id=c1, trigger_id=notify-requester-ccs-comment",
+    }
+    assert mail["commonHeaders"] == {
+        "from": ["Deskmail Support <support@deskmail.example.com>"],
+        "to": ["Sam Success <success@simulator.amazonses.com>"],
+        "cc": ["Carl <bounce@simulator.amazonses.com>"],
+        "date": "Mon, 23 Nov 2026 08:00:00 +0000",  # the message has no Date: SES stamps the send time
+        "messageId": "<ticket-t1-n1@deskmail.example.com>",
+        "subject": "[4TDV9V] Printer on fire",
+    }
+
+
+def test_tags_are_the_configuration_sets_and_the_messages_own_each_a_list_of_strings():
+    message = sent()
+    send_tags = only(message, "Send")["mail"]["tags"]
+    assert send_tags == {
+        "ses:operation": ["SendEmail"],
+        "ses:configuration-set": ["deskmail-dev"],
+        "ses:source-ip": ["127.0.0.1"],
+        "ses:from-domain": ["deskmail.example.com"],
+        "ses:caller-identity": ["deskmail-local"],
+        "ticket_id": ["t1"],
+        "comment_id": ["c1"],
+        "trigger_id": ["notify-requester-ccs-comment"],
+    }
+    # Only a delivery says which SES address it left from.
+    assert only(message, "Delivery")["mail"]["tags"] == {**send_tags, "ses:outgoing-ip": ["54.240.8.70"]}
+
+
+@pytest.mark.parametrize(
+    "header, tags",
+    [
+        ("ticket_id=t1, comment_id=c1", {"ticket_id": ["t1"], "comment_id": ["c1"]}),
+        ("a=1,b=2", {"a": ["1"], "b": ["2"]}),
+        ("", {}),
+        (None, {}),
+        ("no-equals-sign, =orphan, ok=yes", {"ok": ["yes"]}),
+    ],
+)
+def test_message_tags_header(header, tags):
+    assert simulator.message_tags(header) == tags
+
+
+def test_destination_is_bare_addresses_each_once_as_moto_may_list_one_twice():
+    message = sent(
+        to=("Sam <success@simulator.amazonses.com>",),
+        destinations=(
+            "success@simulator.amazonses.com",
+            "Sam <success@simulator.amazonses.com>",
+            "Success@Simulator.AmazonSES.com",
+            "Carl <bounce@simulator.amazonses.com>",
+        ),
+    )
+    assert only(message, "Send")["mail"]["destination"] == [
+        "success@simulator.amazonses.com",
+        "bounce@simulator.amazonses.com",
+    ]
+
+
+def test_timestamps_are_iso_8601_with_milliseconds_and_z_and_come_after_the_send():
+    message = sent(to=("success@simulator.amazonses.com", "complaint@simulator.amazonses.com"), cc=("full@x.org",))
+    stamps = []
+    for event in events(message):
+        assert ISO_MILLIS.match(event["mail"]["timestamp"])
+        detail = event[simulator_detail_key(event["eventType"])]
+        for key in ("timestamp", "expirationTime", "arrivalDate"):
+            if key in detail:
+                assert ISO_MILLIS.match(detail[key]), (key, detail[key])
+                stamps.append(detail[key])
+    assert stamps and all(stamp > "2026-11-23T08:00:00.123Z" for stamp in stamps)
+    assert max(stamps) <= "2026-11-23T08:00:01.500Z"  # everything within the simulator's settle delay
+
+
+def simulator_detail_key(event_type: str) -> str:
+    return {"DeliveryDelay": "deliveryDelay"}.get(event_type, event_type.lower())
+
+
+def test_sns_message_is_the_event_as_a_json_string_with_a_trailing_newline():
+    event = only(sent(), "Send")
+    text = sns_message(event)
+    assert text.endswith("}\n")
+    assert json.loads(text) == event
+    assert event["send"] == {}
+
+
+# ---- one rule per mailbox -----------------------------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "address, expected",
+    [
+        ("success@simulator.amazonses.com", [("Send",), ("Delivery", "success@simulator.amazonses.com")]),
+        (
+            "bounce@simulator.amazonses.com",
+            [("Send",), ("Bounce", "Permanent/General", "bounce@simulator.amazonses.com")],
+        ),
+        (
+            "ooto@simulator.amazonses.com",
+            [
+                ("Send",),
+                ("Delivery", "ooto@simulator.amazonses.com"),
+                ("Bounce", "Transient/General", "ooto@simulator.amazonses.com"),
+            ],
+        ),
+        (
+            "complaint@simulator.amazonses.com",
+            [
+                ("Send",),
+                ("Delivery", "complaint@simulator.amazonses.com"),
+                ("Complaint", "complaint@simulator.amazonses.com"),
+            ],
+        ),
+        (
+            "suppressionlist@simulator.amazonses.com",
+            [("Send",), ("Bounce", "Permanent/General", "suppressionlist@simulator.amazonses.com")],
+        ),
+        ("someone@nowhere.invalid", [("Send",), ("Bounce", "Permanent/General", "someone@nowhere.invalid")]),
+        ("x@invalid", [("Send",), ("Bounce", "Permanent/General", "x@invalid")]),
+        (
+            "full-mailbox@example.com",
+            [
+                ("Send",),
+                ("DeliveryDelay", "full-mailbox@example.com"),
+                ("Bounce", "Transient/MailboxFull", "full-mailbox@example.com"),
+            ],
+        ),
+        ("big.files@example.com", [("Send",), ("Bounce", "Transient/MessageTooLarge", "big.files@example.com")]),
+        ("rita@example.com", [("Send",), ("Delivery", "rita@example.com")]),
+        # Labels, and any case, as SES allows: the address is reported as it was written.
+        (
+            "Bounce+Ticket42@Simulator.AmazonSES.com",
+            [("Send",), ("Bounce", "Permanent/General", "Bounce+Ticket42@Simulator.AmazonSES.com")],
+        ),
+        ("success+x@simulator.amazonses.com", [("Send",), ("Delivery", "success+x@simulator.amazonses.com")]),
+        (
+            "FULL@example.com",
+            [("Send",), ("DeliveryDelay", "FULL@example.com"), ("Bounce", "Transient/MailboxFull", "FULL@example.com")],
+        ),
+    ],
+)
+def test_each_mailbox_gets_the_events_real_ses_sends(address, expected):
+    assert summary(sent(to=(address,))) == expected
+
+
+def test_success_is_a_delivery_with_the_smtp_response():
+    delivery = only(sent(), "Delivery")["delivery"]
+    assert delivery == {
+        "timestamp": "2026-11-23T08:00:00.603Z",
+        "processingTimeMillis": 480,
+        "recipients": ["success@simulator.amazonses.com"],
+        "smtpResponse": "250 2.6.0 Message received",
+        "reportingMTA": "a8-70.smtp-out.amazonses.com",
+    }
+
+
+def test_bounce_is_a_permanent_general_bounce_with_a_dsn():
+    bounce = only(sent(to=("bounce@simulator.amazonses.com",)), "Bounce")["bounce"]
+    assert FEEDBACK_ID.match(bounce.pop("feedbackId"))
+    assert bounce == {
+        "bounceType": "Permanent",
+        "bounceSubType": "General",
+        "bouncedRecipients": [
+            {
+                "emailAddress": "bounce@simulator.amazonses.com",
+                "action": "failed",
+                "status": "5.1.1",
+                "diagnosticCode": "smtp; 550 5.1.1 user unknown",
+            }
+        ],
+        "timestamp": "2026-11-23T08:00:01.023Z",
+        "reportingMTA": DSN_MTA,
+    }
+
+
+def test_feedback_id_starts_with_the_region_prefix_and_the_bounce_time_in_hex_milliseconds():
+    bounce = only(sent(to=("bounce@simulator.amazonses.com",)), "Bounce")["bounce"]
+    bounced_at = SENT_AT + timedelta(milliseconds=900)
+    assert bounce["feedbackId"].startswith(f"0100{int(bounced_at.timestamp() * 1000):012x}-")
+    assert bounce["feedbackId"] == only(sent(to=("bounce@simulator.amazonses.com",)), "Bounce")["bounce"]["feedbackId"]
+
+
+def test_out_of_office_is_delivered_then_a_transient_bounce_naming_only_the_address():
+    message = sent(to=("ooto@simulator.amazonses.com",))
+    bounce = only(message, "Bounce")["bounce"]
+    assert bounce["bounceType"] == "Transient" and bounce["bounceSubType"] == "General"
+    assert bounce["bouncedRecipients"] == [{"emailAddress": "ooto@simulator.amazonses.com"}]
+    assert "reportingMTA" not in bounce
+    assert only(message, "Delivery")["delivery"]["recipients"] == ["ooto@simulator.amazonses.com"]
+
+
+def test_complaint_is_delivered_then_an_abuse_report_from_the_simulator():
+    message = sent(to=("complaint@simulator.amazonses.com",))
+    complaint = only(message, "Complaint")["complaint"]
+    assert FEEDBACK_ID.match(complaint.pop("feedbackId"))
+    assert complaint == {
+        "complaintSubType": None,
+        "complainedRecipients": [{"emailAddress": "complaint@simulator.amazonses.com"}],
+        "timestamp": "2026-11-23T08:00:01.323Z",
+        "userAgent": "Amazon SES Mailbox Simulator",
+        "complaintFeedbackType": "abuse",
+        "arrivalDate": only(message, "Delivery")["delivery"]["timestamp"],
+    }
+
+
+def test_suppression_list_is_a_permanent_general_bounce_quoting_the_address():
+    bounce = only(sent(to=("suppressionlist@simulator.amazonses.com",)), "Bounce")["bounce"]
+    assert (bounce["bounceType"], bounce["bounceSubType"], bounce["reportingMTA"]) == ("Permanent", "General", DSN_MTA)
+    assert bounce["bouncedRecipients"] == [
+        {
+            "emailAddress": "suppressionlist@simulator.amazonses.com",
+            "action": "failed",
+            "status": "5.1.1",
+            "diagnosticCode": "smtp; 550 5.1.1 user unknown "
+            "( blacklisted address: suppressionlist@simulator.amazonses.com )",
+        }
+    ]
+
+
+def test_an_invalid_domain_is_rejected_by_the_receiving_server():
+    bounce = only(sent(to=("someone@nowhere.invalid",)), "Bounce")["bounce"]
+    assert (bounce["bounceType"], bounce["bounceSubType"], bounce["reportingMTA"]) == ("Permanent", "General", DSN_MTA)
+    assert bounce["bouncedRecipients"] == [
+        {
+            "emailAddress": "someone@nowhere.invalid",
+            "action": "failed",
+            "status": "5.1.1",
+            "diagnosticCode": "smtp; 550 5.1.1 <someone@nowhere.invalid>: Recipient address rejected: "
+            "User unknown in virtual mailbox table",
+        }
+    ]
+
+
+def test_a_full_mailbox_is_delayed_then_bounces_as_mailbox_full():
+    message = sent(to=("full-mailbox@example.com",))
+    delay = only(message, "DeliveryDelay")["deliveryDelay"]
+    assert delay == {
+        "timestamp": "2026-11-23T08:00:00.723Z",
+        "delayType": "MailboxFull",
+        "expirationTime": "2026-11-23T08:00:01.023Z",
+        "delayedRecipients": [
+            {
+                "emailAddress": "full-mailbox@example.com",
+                "status": "4.2.2",
+                "diagnosticCode": "smtp; 452 4.2.2 Mailbox full",
+            }
+        ],
+    }
+    bounce = only(message, "Bounce")["bounce"]
+    assert (bounce["bounceType"], bounce["bounceSubType"]) == ("Transient", "MailboxFull")
+    assert bounce["bouncedRecipients"] == [
+        {
+            "emailAddress": "full-mailbox@example.com",
+            "action": "failed",
+            "status": "5.2.2",
+            "diagnosticCode": "smtp; 552 5.2.2 Mailbox full",
+        }
+    ]
+    assert bounce["timestamp"] > delay["timestamp"]
+
+
+def test_a_big_mailbox_refuses_the_message_as_too_large():
+    bounce = only(sent(to=("big@example.com",)), "Bounce")["bounce"]
+    assert (bounce["bounceType"], bounce["bounceSubType"]) == ("Transient", "MessageTooLarge")
+    assert bounce["bouncedRecipients"][0]["status"] == "5.3.4"
+    assert bounce["bouncedRecipients"][0]["diagnosticCode"] == (
+        "smtp; 552 5.3.4 Message size exceeds fixed maximum message size"
+    )
+
+
+def test_bounces_of_one_type_from_one_send_are_combined_into_one_notification():
+    message = sent(
+        to=("bounce@simulator.amazonses.com",),
+        cc=(
+            "someone-else@nowhere.invalid",
+            "success@simulator.amazonses.com",
+            "suppressionlist@simulator.amazonses.com",
+            "full@example.com",
+        ),
+    )
+    assert summary(message) == [
+        ("Send",),
+        ("Delivery", "success@simulator.amazonses.com"),
+        ("DeliveryDelay", "full@example.com"),
+        (
+            "Bounce",
+            "Permanent/General",
+            "bounce@simulator.amazonses.com",
+            "someone-else@nowhere.invalid",
+            "suppressionlist@simulator.amazonses.com",
+        ),
+        ("Bounce", "Transient/MailboxFull", "full@example.com"),
+    ]
+    bounces = [event["bounce"] for event in events(message) if event["eventType"] == "Bounce"]
+    assert len({bounce["feedbackId"] for bounce in bounces}) == 2
+    assert all(event["mail"]["destination"] == list(message.destinations) for event in events(message))
+
+
+# ---- what deskmail's parser makes of it ---------------------------------------------------------------------------
+
+
+def sns_envelope(event: dict) -> str:
+    """The SQS body moto delivers from the SNS subscription (not raw delivery)."""
+    return json.dumps(
+        {
+            "Type": "Notification",
+            "MessageId": "3132e8df-5b69-47af-9af0-d5efe2c14642",
+            "TopicArn": TOPIC,
+            "Subject": simulator.EVENT_SUBJECT,
+            "Message": sns_message(event),
+            "Timestamp": "2026-11-23T08:00:02.000Z",
+            "SignatureVersion": "1",
+            "Signature": "EXAMPLE==",
+            "SigningCertURL": "https://sns.us-east-1.amazonaws.com/SimpleNotificationService-0000.pem",
+            "UnsubscribeURL": "https://sns.us-east-1.amazonaws.com/?Action=Unsubscribe&SubscriptionArn=x",
+        }
+    )
+
+
+def parsed_outcomes(message: SentMessage) -> list[tuple]:
+    outcomes = []
+    for event in events(message):
+        feedback = parse(sns_envelope(event), "2026-11-23T08:00:05.000Z")
+        assert feedback.message_id == MESSAGE_ID
+        assert feedback.source_format == "event"
+        assert feedback.mail_timestamp == "2026-11-23T08:00:00.123Z"
+        assert feedback.tags["ticket_id"] == ["t1"]
+        assert not feedback.unattributed
+        for outcome in feedback.events:
+            outcomes.append((outcome.email, outcome.kind, outcome.status, (outcome.failure or {}).get("category")))
+    return outcomes
+
+
+@pytest.mark.parametrize(
+    "address, expected",
+    [
+        ("success@simulator.amazonses.com", [("delivery", "delivered", None)]),
+        ("bounce@simulator.amazonses.com", [("bounce", "bounced", "invalid_address")]),
+        ("ooto@simulator.amazonses.com", [("delivery", "delivered", None), ("auto_reply", "delivered", "auto_reply")]),
+        (
+            "complaint@simulator.amazonses.com",
+            [("delivery", "delivered", None), ("complaint", "complained", "complaint")],
+        ),
+        ("suppressionlist@simulator.amazonses.com", [("bounce", "bounced", "invalid_address")]),
+        ("someone@nowhere.invalid", [("bounce", "bounced", "invalid_address")]),
+        (
+            "full-mailbox@example.com",
+            [("delivery_delay", "delayed", "mailbox_full"), ("bounce", "bounced", "mailbox_full")],
+        ),
+        ("big@example.com", [("bounce", "bounced", "message_too_large")]),
+        ("rita@example.com", [("delivery", "delivered", None)]),
+    ],
+)
+def test_the_parser_reads_every_event_to_the_expected_outcome(address, expected):
+    outcomes = parsed_outcomes(sent(to=(address,)))
+    assert outcomes[0] == (address, "send", "sent", None)
+    assert outcomes[1:] == [(address, *outcome) for outcome in expected]
+
+
+def test_the_parser_reads_a_combined_bounce_to_one_outcome_per_recipient():
+    message = sent(to=("success@simulator.amazonses.com",), cc=("bounce@simulator.amazonses.com", "x@y.invalid"))
+    outcomes = parsed_outcomes(message)
+    assert [o for o in outcomes if o[1] == "bounce"] == [
+        ("bounce@simulator.amazonses.com", "bounce", "bounced", "invalid_address"),
+        ("x@y.invalid", "bounce", "bounced", "invalid_address"),
+    ]
+    assert ("success@simulator.amazonses.com", "delivery", "delivered", None) in outcomes
+
+
+# ---- the watcher --------------------------------------------------------------------------------------------------
+
+
+class FakeSns:
+    def __init__(self):
+        self.published: list[dict] = []
+
+    def publish(self, **request):
+        self.published.append(request)
+
+
+def fake_backend(messages=(), matching=("send", "delivery", "bounce", "complaint", "deliveryDelay"), enabled=True):
+    destination = {
+        "Name": "feedback-sns",
+        "Enabled": enabled,
+        "MatchingEventTypes": list(matching),
+        "SNSDestination": {"TopicARN": TOPIC},
+    }
+    return SimpleNamespace(sent_messages=list(messages), config_set_event_destination={"deskmail-dev": destination})
+
+
+def moto_message(message_id="m1", to=("success@simulator.amazonses.com",), raw=None):
+    return SimpleNamespace(
+        id=message_id,
+        source="Deskmail Support <support@deskmail.example.com>",
+        destinations=list(to),
+        raw_data=raw or raw_email(to),
+    )
+
+
+def watcher(backend, sns):
+    return MailboxSimulator(backend, sns, threading.Event(), REGION, ACCOUNT, settle_seconds=1.0)
+
+
+def test_the_watcher_publishes_each_new_message_once_after_it_settles():
+    backend, sns = fake_backend([moto_message("m1")]), FakeSns()
+    simulator_thread = watcher(backend, sns)
+
+    assert simulator_thread.step(SENT_AT) == 0  # seen, not yet due
+    assert simulator_thread.step(SENT_AT + timedelta(seconds=1)) == 1
+    assert [json.loads(p["Message"])["eventType"] for p in sns.published] == ["Send", "Delivery"]
+    assert {p["TopicArn"] for p in sns.published} == {TOPIC}
+    assert {p["Subject"] for p in sns.published} == {"Amazon SES Email Event Notification"}
+    assert json.loads(sns.published[0]["Message"])["mail"]["messageId"] == "m1"
+    assert json.loads(sns.published[0]["Message"])["mail"]["timestamp"] == "2026-11-23T08:00:00.123Z"
+
+    backend.sent_messages.append(moto_message("m2", to=("bounce@simulator.amazonses.com",)))
+    assert simulator_thread.step(SENT_AT + timedelta(seconds=2)) == 0
+    assert simulator_thread.step(SENT_AT + timedelta(seconds=3)) == 1
+    assert [json.loads(p["Message"])["mail"]["messageId"] for p in sns.published] == ["m1", "m1", "m2", "m2"]
+
+
+def test_the_watcher_publishes_only_the_event_types_the_destination_matches():
+    backend, sns = fake_backend([moto_message(to=("ooto@simulator.amazonses.com",))], matching=("BOUNCE",)), FakeSns()
+    watcher(backend, sns).step(SENT_AT)
+    assert sns.published == []
+    simulator_thread = watcher(backend, sns)
+    simulator_thread.settle_seconds = 0
+    simulator_thread.step(SENT_AT)
+    assert [json.loads(p["Message"])["eventType"] for p in sns.published] == ["Bounce"]
+
+
+@pytest.mark.parametrize(
+    "backend",
+    [
+        fake_backend([moto_message()], enabled=False),
+        SimpleNamespace(sent_messages=[moto_message()], config_set_event_destination={}),
+        fake_backend([moto_message(raw=raw_email().replace("X-SES-CONFIGURATION-SET: deskmail-dev\n", ""))]),
+    ],
+    ids=["disabled destination", "no destination", "no configuration set header"],
+)
+def test_without_an_sns_event_destination_nothing_is_published(backend):
+    sns = FakeSns()
+    simulator_thread = watcher(backend, sns)
+    simulator_thread.settle_seconds = 0
+    assert simulator_thread.step(SENT_AT) == 1
+    assert sns.published == []
