@@ -21,6 +21,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from chalicelib.auth import issue_token
 from deskmail_local import demo
 from deskmail_local.client import ApiError, DeskmailApi
 
@@ -158,9 +159,13 @@ class LocalStack:
         self.checkpoint()
         self._start_feedback_pipeline(resources)
         self._wait_for_api()
+        # A development agent token, signed with the dev stage's key, for curl, scripts and the page.
+        self.agent_token = issue_token("local-agent", ttl_seconds=7 * 24 * 3600, key=os.environ["DESKMAIL_JWT_SECRET"])
         demo_tickets = self._load_demo() if options.demo else {}
         return {
             "api_url": options.api_url,
+            "page_url": f"{options.api_url}/#token={self.agent_token}",
+            "agent_token": self.agent_token,
             "aws_endpoint_url": options.aws_endpoint_url,
             "region": REGION,
             "feedback_topic_arn": resources.feedback_topic_arn,
@@ -271,7 +276,7 @@ class LocalStack:
         raise StartupError(f"the API did not answer {self.options.api_url}/health within {STARTUP_TIMEOUT_SECONDS} s")
 
     def _load_demo(self) -> dict[str, str]:
-        stack = {"api_url": self.options.api_url}  # the API's token goes here too once it has auth
+        stack = {"api_url": self.options.api_url, "agent_token": self.agent_token}
         try:
             return demo.load(DeskmailApi.from_stack(stack))
         except (ApiError, OSError) as error:
@@ -291,7 +296,9 @@ class LocalStack:
         lines = [
             "",
             f"deskmail is running locally (stage {description['stage']}), up in {startup_seconds:.1f} s.",
-            f"  API               {api}",
+            f"  agent page        {description['page_url']}",
+            f'  API               {api}   (send: -H "Authorization: Bearer $TOKEN")',
+            f"  agent token       export TOKEN={description['agent_token']}",
             f"  AWS (moto)        {aws}   (dashboard: {aws}/moto-api/)",
             f"  stack description {self.options.stack_file}",
             f"  feedback queue    {description['feedback_queue_url']}",
@@ -303,10 +310,10 @@ class LocalStack:
         lines += [
             "",
             "Try:",
-            f"  curl -s {api}/tickets/{ticket}/comments | python3 -m json.tool",
-            f"  curl -s {api}/tickets/{ticket}/events | python3 -m json.tool",
-            f"  curl -s '{api}/tickets?tag=system_email_notification_failure' | python3 -m json.tool",
-            f"  curl -s -X POST {api}/users -H 'Content-Type: application/json' \\",
+            f'  curl -s -H "Authorization: Bearer $TOKEN" {api}/tickets/{ticket}/comments | python3 -m json.tool',
+            f'  curl -s -H "Authorization: Bearer $TOKEN" {api}/tickets/{ticket}/events | python3 -m json.tool',
+            f"  curl -s -H \"Authorization: Bearer $TOKEN\" '{api}/tickets?tag=system_email_notification_failure'",
+            f"  curl -s -H \"Authorization: Bearer $TOKEN\" -X POST {api}/users -H 'Content-Type: application/json' \\",
             '       -d \'{"name": "Rita", "email": "bounce@simulator.amazonses.com", "role": "end-user"}\'',
             f"  aws --endpoint-url {aws} sqs get-queue-attributes --attribute-names ApproximateNumberOfMessages \\",
             f"       --queue-url {description['dead_letter_queue_url']}",
