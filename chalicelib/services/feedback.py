@@ -13,6 +13,7 @@ from chalicelib.adapters import dynamo
 from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.domain.feedback import Ignored, MalformedFeedback, SesFeedback, parse
 from chalicelib.domain.model import FAILED_STATUSES, FAILURE_TAG, Recipient
+from chalicelib.observability import logger, mask_address
 from chalicelib.services.failures import TagState, outcome_event_items
 
 RAW_RETENTION_SECONDS = 30 * 24 * 3600
@@ -131,6 +132,17 @@ class FeedbackBatch:
             )
             if event.status in FAILED_STATUSES:
                 category = (event.failure or {}).get("category", "unknown")
+                # Failures are rare and worth a line each; the address is masked (no PII in logs).
+                logger.info(
+                    "delivery failure recorded",
+                    extra={
+                        "ses_message_id": feedback.message_id,
+                        "ticket_id": notification.ticket_id,
+                        "recipient": mask_address(event.email),
+                        "category": category,
+                        "smtp_status": (event.failure or {}).get("smtp_status"),
+                    },
+                )
                 self.summary.failures_by_category[category] = self.summary.failures_by_category.get(category, 0) + 1
                 items.extend(
                     self.tags.tag_items_for_failure(

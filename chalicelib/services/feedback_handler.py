@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+from aws_lambda_powertools.metrics import single_metric
 from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
 from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
@@ -66,6 +67,10 @@ def _publish(batch: FeedbackBatch, received: int, failed: int) -> None:
         metrics.add_metric(name="MalformedFeedback", unit=MetricUnit.Count, value=summary.malformed)
     if summary.unknown_message:
         metrics.add_metric(name="FeedbackForUnknownMessage", unit=MetricUnit.Count, value=summary.unknown_message)
-    for category, count in summary.failures_by_category.items():
-        metrics.add_metric(name=f"DeliveryFailures.{category}", unit=MetricUnit.Count, value=count)
     metrics.flush_metrics()
+    for category, count in summary.failures_by_category.items():
+        # One EMF document per category, so the category is a dimension an alarm or a dashboard can split on.
+        with single_metric(
+            name="DeliveryFailures", unit=MetricUnit.Count, value=count, default_dimensions=metrics.default_dimensions
+        ) as metric:
+            metric.add_dimension(name="category", value=category)

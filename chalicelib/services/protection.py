@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import gettext
 from collections.abc import Callable
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from chalicelib import validation
@@ -14,9 +15,10 @@ from chalicelib.config import Settings
 from chalicelib.domain import classification, deliverability, reputation, triggers
 from chalicelib.domain.model import NOT_SENT, Comment
 from chalicelib.errors import InvalidInput, NotFound
-from chalicelib.ids import new_id
+from chalicelib.ids import format_timestamp, new_id
 from chalicelib.observability import logger
 from chalicelib.services import workspace
+from chalicelib.services.views import failure_view
 
 Clock = Callable[[], str]
 INBOX_PAGE = 25
@@ -62,7 +64,7 @@ def recipient_check(
     configured = workspace.list_triggers(table)
     actual = triggers.evaluate(configured, triggers.COMMENT_ADDED, ticket, draft, users)
     # The same evaluation with every trigger on tells who an inactive trigger would have reached.
-    everyone_on = tuple(t.__class__(**{**t.__dict__, "active": True}) for t in configured)
+    everyone_on = tuple(replace(t, active=True) for t in configured)
     potential = triggers.evaluate(everyone_on, triggers.COMMENT_ADDED, ticket, draft, users)
     states = workspace.address_states(table, settings, workspace.fired_addresses(actual), now)
     rows: dict[str, dict] = {}
@@ -85,8 +87,6 @@ def recipient_check(
 
 
 def _check_row(recipient, trigger, failure: dict | None, tr: gettext.NullTranslations) -> dict:
-    from chalicelib.services.views import failure_view
-
     return {
         "user_id": recipient.user_id,
         "name": recipient.name,
@@ -105,8 +105,6 @@ def _row_id(item: dict) -> str:
 
 
 def list_failures(table: DeskmailTable, query: dict, tr: gettext.NullTranslations) -> dict:
-    from chalicelib.services.views import failure_view
-
     category = query.get("category")
     if category is not None and category not in classification.CATEGORIES:
         raise InvalidInput(f"'category' must be one of {', '.join(classification.CATEGORIES)}.")
@@ -162,8 +160,6 @@ def _time_bound(query: dict, name: str) -> str | None:
         moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
     except ValueError:
         raise InvalidInput(f"'{name}' must be an ISO 8601 time such as 2026-11-23T08:00:00Z.") from None
-    from chalicelib.ids import format_timestamp
-
     return format_timestamp(moment)
 
 
