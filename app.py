@@ -4,7 +4,7 @@ import os
 import time
 from functools import wraps
 
-from chalice import BadRequestError, Chalice, ConflictError, NotFoundError, Response
+from chalice import BadRequestError, Chalice, ConflictError, ConvertToMiddleware, NotFoundError, Response
 
 from chalicelib import auth, i18n, runtime, web
 from chalicelib.config import settings
@@ -14,6 +14,9 @@ from chalicelib.observability import logger
 from chalicelib.services import feedback_handler, protection, views, workspace
 
 app = Chalice(app_name="deskmail")
+# Powertools' Lambda context keys (request id, cold start, function) on every log line; clear_state keeps one
+# invocation's keys from leaking into the next.
+app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
 
 FEEDBACK_QUEUE = os.environ.get("DESKMAIL_FEEDBACK_QUEUE", "deskmail-feedback-dev")
 
