@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from chalicelib.domain import smtp_codes
+from chalicelib.domain.rate_limit import RATE_LIMITED
 from chalicelib.domain.smtp_codes import (
     AUTO_REPLY,
     COMPLAINT,
@@ -32,6 +33,7 @@ CATEGORIES = (
     AUTO_REPLY,
     UNKNOWN,
     NO_ADDRESS,
+    RATE_LIMITED,
 )
 
 # Finer reasons, kept in FailureClass.reason_detail where the remedy differs from the category's.
@@ -351,6 +353,7 @@ def failure_reason(category: str, tr: gettext.NullTranslations) -> str:
         AUTO_REPLY: _("The recipient answered with an automatic reply"),
         NO_ADDRESS: _("The user has no email address"),
         TRIGGER_INACTIVE: _("The notification trigger is inactive"),
+        RATE_LIMITED: _("Held: this address already got too many notifications from this ticket in a short time"),
         UNKNOWN: _("The email could not be delivered"),
     }
     return reasons.get(category, reasons[UNKNOWN])
@@ -369,11 +372,18 @@ def failure_remedy(category: str, tr: gettext.NullTranslations) -> str:
             "Ask your email administrator to check SPF, DKIM and DMARC for the sending domain and the message content."
         ),
         COMPLAINT: _("The recipient does not want these emails: contact them another way before emailing again."),
-        SUPPRESSED: _("Fix the cause with the end-user, then remove the address from the suppression list and resend."),
+        SUPPRESSED: _(
+            "Fix the cause with the end-user, then remove the address from the suppression list "
+            "(DELETE /suppressions/<address>) and resend the notification (POST .../comments/<id>/resend)."
+        ),
         TEMPORARY: _("Nothing to do yet: wait and resend later if the problem persists."),
         AUTO_REPLY: _("No action needed: the email was delivered."),
         NO_ADDRESS: _("Add an email address to the user's profile."),
         TRIGGER_INACTIVE: _("Activate the trigger if this notification should be sent."),
+        RATE_LIMITED: _(
+            "Probably an email loop with an auto-responder: check the ticket's recent comments, then resend the "
+            "notification once the loop has stopped."
+        ),
         UNKNOWN: _("Check the diagnostic and contact the end-user another way if needed."),
     }
     return remedies.get(category, remedies[UNKNOWN])
@@ -388,8 +398,8 @@ def _detail_remedy(reason_detail: str | None, tr: gettext.NullTranslations) -> s
             "comment."
         ),
         ACCOUNT_SUPPRESSION_LIST: _(
-            "Confirm the address with the end-user another way, then ask your email administrator to remove it from "
-            "the account's suppression list in Amazon SES and resend by adding a public comment."
+            "Confirm the address with the end-user another way, then remove it from the account's suppression list "
+            "in Amazon SES (DELETE /suppressions/<address>) and resend the notification."
         ),
         SENDER_NOT_VERIFIED: _(
             "Ask your email administrator to verify the sending address or domain in Amazon SES, then resend."
