@@ -16,7 +16,8 @@ from chalicelib.services.events import EVENT_SUPPRESSION_REMOVED
 
 def _address(raw: str) -> str:
     # API Gateway may hand the path parameter over still percent-encoded (%40 for "@").
-    return validated_address(unquote(raw or ""))
+    # Lower-cased: SES compares addresses without case, and so does the users-by-address index.
+    return validated_address(unquote(raw or "")).lower()
 
 
 def lookup(suppressions: SuppressionList, raw_email: str) -> dict:

@@ -5,26 +5,7 @@ import dns.resolver
 import pytest
 
 from chalicelib.adapters.dns import DnsUnavailable, SpfLookup, spf_includes_amazonses
-
-
-class TxtRecord:
-    def __init__(self, *chunks: str):
-        self.strings = tuple(chunk.encode() for chunk in chunks)
-
-
-class FakeResolver:
-    """dnspython's Resolver.resolve(), answering from a dict; an exception class as the answer is raised."""
-
-    def __init__(self, answers):
-        self.answers = answers
-        self.asked = []
-
-    def resolve(self, name, rdtype, lifetime=None):
-        self.asked.append((name, rdtype))
-        answer = self.answers.get(name, dns.resolver.NXDOMAIN)
-        if isinstance(answer, type) and issubclass(answer, Exception):
-            raise answer()
-        return answer
+from tests.dns_fakes import FakeResolver, TxtRecord
 
 
 def test_finds_the_spf_record_among_txt_records():
