@@ -1,12 +1,14 @@
 """Issue 7 through the API: diagnostics, the suppression list, resend and typo suggestions."""
 
+import json
+
 import dns.exception
 import pytest
 
 from chalicelib import runtime
 from chalicelib.adapters.dns import SpfLookup
 from tests import ses_payloads as ses
-from tests.dns_fakes import HEALTHY_IDENTITY, SPF_OK, FakeIdentities, FakeResolver
+from tests.dns_fakes import HEALTHY_IDENTITY, SPF_OK, FakeIdentities, FakeResolver, TxtRecord
 from tests.helpers import Api, feed, open_ticket, people, sent_messages
 
 CHECKS = ["email_address", "triggers", "deliveries", "suppression", "sending_domain"]
@@ -138,7 +140,7 @@ def test_bounce_suppression_and_domain_problems(api, client, monkeypatch):
 def test_spf_without_amazonses_is_a_problem_and_unreachable_dns_unknown(api, monkeypatch):
     who = people(api)
     ticket = open_ticket(api, who, cc=())
-    wrong = {"mail.deskmail.example.com": [ses_record("v=spf1 include:_spf.google.com ~all")]}
+    wrong = {"mail.deskmail.example.com": [TxtRecord("v=spf1 include:_spf.google.com ~all")]}
     monkeypatch.setattr(runtime, "spf_lookup", lambda: SpfLookup(FakeResolver(wrong)))
     check = diagnose(api, ticket["id"], who["requester"]["id"])["sending_domain"]
     assert check["status"] == "problem" and "does not include amazonses.com" in check["detail"]
@@ -147,12 +149,6 @@ def test_spf_without_amazonses_is_a_problem_and_unreachable_dns_unknown(api, mon
     monkeypatch.setattr(runtime, "spf_lookup", lambda: SpfLookup(FakeResolver(unreachable)))
     check = diagnose(api, ticket["id"], who["requester"]["id"])["sending_domain"]
     assert check["status"] == "unknown" and check["spf_record"] is None
-
-
-def ses_record(text):
-    from tests.dns_fakes import TxtRecord
-
-    return TxtRecord(text)
 
 
 def test_diagnostics_are_localized(api):
@@ -192,14 +188,9 @@ def test_suppression_lookup_and_removal_recorded_on_the_tickets(api, client):
     listed = api.ok("get", "/suppressions/rita%40example.com")
     assert listed["suppressed"] is True and listed["reason"] == "COMPLAINT" and listed["last_update"]
 
-    status, removed = (
-        client.http.delete("/suppressions/Rita@Example.com", headers={"Authorization": f"Bearer {api.token}"}),
-        None,
-    )
-    assert status.status_code == 200, status.body
-    import json
-
-    removed = json.loads(status.body)
+    response = client.http.delete("/suppressions/Rita@Example.com", headers={"Authorization": f"Bearer {api.token}"})
+    assert response.status_code == 200, response.body
+    removed = json.loads(response.body)
     assert removed["suppressed"] is False and removed["removed"] is True
     assert removed["tickets"] == sorted([first["id"], second["id"]])
     assert api.ok("get", "/suppressions/rita@example.com")["suppressed"] is False
@@ -256,7 +247,8 @@ def test_resend_refused_while_the_bounced_address_is_unchanged_then_sent_after_t
     ]
     assert rows[-1]["message_id"] == notification["message_id"]
     events = api.ok("get", f"/tickets/{ticket['id']}/events")["events"]
-    assert events[-1]["type"] == "email_notification_sent" and events[-1]["trigger"]["id"] == "resend"
+    resent = [e for e in events if e["type"] == "email_notification_sent" and e["trigger"]["id"] == "resend"]
+    assert [e["message_id"] for e in resent] == [notification["message_id"]]
 
 
 def test_resend_input_rules(api):

@@ -3,8 +3,8 @@
 import pytest
 
 from chalicelib.domain import rate_limit
-from chalicelib.ids import format_timestamp
 from chalicelib.domain.rate_limit import DEFAULT_WINDOWS, SendCounter, Window, window_start, windows_from
+from chalicelib.ids import format_timestamp
 
 NOW = "2026-11-23T10:00:00.000Z"
 
