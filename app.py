@@ -11,7 +11,16 @@ from chalicelib.config import settings
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.ids import utc_now
 from chalicelib.observability import logger
-from chalicelib.services import feedback_handler, protection, views, workspace
+from chalicelib.services import (
+    diagnostics,
+    feedback_handler,
+    inbound,
+    protection,
+    resend,
+    suppression,
+    views,
+    workspace,
+)
 
 app = Chalice(app_name="deskmail")
 # Powertools' Lambda context keys (request id, cold start, function) on every log line; clear_state keeps one
@@ -228,3 +237,55 @@ def workspace_asset(name):
 @app.route("/static/i18n/{name}")
 def workspace_strings(name):
     return _page_asset(f"i18n/{name}")
+
+
+# ---- "my customer got no email": diagnostics, suppression list, resend, inbound replies (loop-safe) ---------------
+
+INBOUND_QUEUE = os.environ.get("DESKMAIL_INBOUND_QUEUE", "deskmail-inbound-dev")
+
+
+@api("/tickets/{ticket_id}/diagnostics")
+def ticket_diagnostics(ticket_id):
+    return diagnostics.diagnose(
+        runtime.table(),
+        runtime.suppression_list(),
+        runtime.ses_identities(),
+        runtime.spf_lookup(),
+        settings(),
+        ticket_id,
+        query("user_id"),
+        translations(),
+    )
+
+
+@api("/suppressions/{email}")
+def get_suppression(email):
+    return suppression.lookup(runtime.suppression_list(), email)
+
+
+@api("/suppressions/{email}", methods=["DELETE"])
+def delete_suppression(email):
+    return suppression.remove(runtime.suppression_list(), runtime.table(), email, agent_id(), utc_now)
+
+
+@api("/tickets/{ticket_id}/comments/{comment_id}/resend", methods=["POST"])
+def resend_comment(ticket_id, comment_id):
+    return created(
+        resend.resend(
+            runtime.table(),
+            runtime.mailer(),
+            settings(),
+            ticket_id,
+            comment_id,
+            app.current_request.json_body,
+            utc_now,
+        )
+    )
+
+
+@app.on_sqs_message(queue=INBOUND_QUEUE, batch_size=10, maximum_batching_window_in_seconds=5)
+def handle_inbound_email(event):
+    """SES receipt rule -> SNS -> SQS: replies become comments; automated mail is only recorded (no loops)."""
+    return inbound.handle(
+        event.to_dict(), event.context, runtime.table(), runtime.mailer(), settings(), utc_now, int(time.time())
+    )

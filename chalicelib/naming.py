@@ -23,6 +23,7 @@ def resource_names(stage: str) -> dict[str, str]:
         "dead_letter_queue": f"deskmail-feedback-dlq-{stage}",
         "configuration_set": f"deskmail-{stage}",
         "inbound_topic": f"deskmail-inbound-{stage}",
+        "inbound_queue": f"deskmail-inbound-{stage}",
     }
 
 

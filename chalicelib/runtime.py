@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import os
 from functools import lru_cache
 
+from chalicelib.adapters import ses_account
+from chalicelib.adapters.dns import SpfLookup
 from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.adapters.ses import SesMailer
+from chalicelib.adapters.ses_account import SesIdentities, SuppressionList
 from chalicelib.config import settings
 
 
@@ -31,9 +35,25 @@ def mailer() -> SesMailer:
     return SesMailer(_session().client("sesv2", region_name=settings().region))
 
 
+@lru_cache(maxsize=1)
+def suppression_list() -> SuppressionList:
+    """SES's account-level list, or the local stack's own one when DESKMAIL_SUPPRESSION_BACKEND=local."""
+    return ses_account.suppression_list(os.environ, lambda: mailer().client)
+
+
+@lru_cache(maxsize=1)
+def ses_identities() -> SesIdentities:
+    return SesIdentities(mailer().client)
+
+
+@lru_cache(maxsize=1)
+def spf_lookup() -> SpfLookup:
+    return SpfLookup()
+
+
 def reset() -> None:
     """Forget the cached clients and settings (tests, after changing the environment)."""
     from chalicelib.config import settings as cached_settings
 
-    for cached in (_session, table, mailer, cached_settings):
+    for cached in (_session, table, mailer, cached_settings, suppression_list, ses_identities, spf_lookup):
         cached.cache_clear()

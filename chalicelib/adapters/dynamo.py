@@ -23,6 +23,9 @@ from chalicelib.domain.model import Comment, Notification, OutcomeEvent, Recipie
 #   RAW#{day}        {sqs message id}                     unreadable feedback kept for inspection (TTL)
 #   ADDR#{address}   F#{time}#{id}                        a fact SES proved about an address (bounce, complaint, reset)
 #   TICKET#{id}      DLV#{user}                           when a notification of this ticket last reached the user
+#   USER#{id}        TICKET#{ticket}                      the user takes part in the ticket (their tickets)
+#   TICKET#{id}      SENT#{time}#{notification}           addresses one notification went to (rate limit, TTL)
+#   INBOUND#{ses id} INBOUND                              an inbound email already handled (replays, TTL)
 # GSI2 (overloaded):
 #   FAILURES                 {time}#{ticket}#{event}     the delivery-problems inbox (failure events)
 #   REP#{SENT|BOUNCE|COMPLAINT}#{day}  {time}#{id}       what the reputation guard counts
@@ -376,6 +379,32 @@ def delivered_marker_item(ticket_id: str, user_id: str, delivered_at: str) -> di
     }
 
 
+def participation_item(user_id: str, ticket_id: str, subject: str, at: str) -> dict:
+    """Who takes part in which ticket, so an address's tickets are one Query away (USER#{id}, TICKET#...)."""
+    return {
+        "PK": f"USER#{user_id}",
+        "SK": f"TICKET#{ticket_id}",
+        "type": "participation",
+        "user_id": user_id,
+        "ticket_id": ticket_id,
+        "subject": subject,
+        "last_activity_at": at,
+    }
+
+
+def send_log_item(notification: Notification, addresses: list[str], expires_at: int) -> dict:
+    """The addresses one notification was sent to, by time, for the per-address rate limit; expires by TTL."""
+    return {
+        "PK": f"TICKET#{notification.ticket_id}",
+        "SK": f"SENT#{notification.sent_at}#{notification.id}",
+        "type": "send_log",
+        "notification_id": notification.id,
+        "sent_at": notification.sent_at,
+        "addresses": sorted({address.lower() for address in addresses}),
+        "expires_at": expires_at,
+    }
+
+
 class DeskmailTable:
     """DynamoDB access for deskmail; created once per Lambda container around one boto3 client."""
 
@@ -653,4 +682,91 @@ class DeskmailTable:
                     "updated_at": updated_at,
                 }
             ),
+        )
+
+    # -- "my customer got no email": participation, recent sends, inbound replays ------------------------------------
+
+    def list_user_ticket_ids(self, user_id: str) -> list[str]:
+        """The tickets a user takes part in (requester, CC, assignee or author): Query USER#{id}, SK TICKET#."""
+        ticket_ids: list[str] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {":pk": {"S": f"USER#{user_id}"}, ":prefix": {"S": "TICKET#"}},
+            "ProjectionExpression": "ticket_id",
+        }
+        while True:
+            response = self._query(**kwargs)
+            ticket_ids.extend(from_item(item)["ticket_id"] for item in response.get("Items", []))
+            if "LastEvaluatedKey" not in response:
+                return ticket_ids
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def list_recent_sends(self, ticket_id: str, since: str) -> list[tuple[str, str]]:
+        """(address, sent_at) for each address a ticket's notifications went to since a time: one Query."""
+        sends: list[tuple[str, str]] = []
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"TICKET#{ticket_id}"},
+                ":low": {"S": f"SENT#{since}"},
+                ":high": {"S": "SENT#~"},
+            },
+        }
+        while True:
+            response = self._query(**kwargs)
+            for item in response.get("Items", []):
+                attributes = from_item(item)
+                sends.extend((address, attributes["sent_at"]) for address in attributes.get("addresses") or ())
+            if "LastEvaluatedKey" not in response:
+                return sends
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def list_comment_notifications(
+        self, ticket_id: str, comment_id: str
+    ) -> list[tuple[Notification, list[OutcomeEvent]]]:
+        """A comment's notifications with their outcomes: Query TICKET#{id}, SK begins with C#{comment}#N#."""
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"TICKET#{ticket_id}"},
+                ":prefix": {"S": f"C#{comment_id}#N#"},
+            },
+        }
+        notifications: dict[str, tuple[Notification, list[OutcomeEvent]]] = {}
+        while True:
+            response = self._query(**kwargs)
+            for item in response.get("Items", []):
+                attributes = from_item(item)
+                if attributes.get("type") == "notification":
+                    notifications[attributes["id"]] = (notification_from_lookup(attributes), [])
+                elif attributes.get("type") == "outcome":
+                    notification_id = attributes["SK"].split("#N#", 1)[1].split("#E#", 1)[0]
+                    if notification_id in notifications:
+                        notifications[notification_id][1].append(_outcome(attributes))
+            if "LastEvaluatedKey" not in response:
+                return list(notifications.values())
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+
+    def claim_inbound_message(self, ses_message_id: str, ticket_id: str, claimed_at: str, expires_at: int) -> bool:
+        """False when this inbound email was already handled (SQS redelivers): a conditional PutItem."""
+        item = {
+            "PK": f"INBOUND#{ses_message_id}",
+            "SK": "INBOUND",
+            "type": "inbound",
+            "ticket_id": ticket_id,
+            "claimed_at": claimed_at,
+            "expires_at": expires_at,
+        }
+        try:
+            self.client.put_item(
+                TableName=self.name, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def release_inbound_message(self, ses_message_id: str) -> None:
+        """Handling failed: let SQS's next delivery try again."""
+        self.client.delete_item(
+            TableName=self.name, Key={"PK": {"S": f"INBOUND#{ses_message_id}"}, "SK": {"S": "INBOUND"}}
         )

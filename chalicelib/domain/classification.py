@@ -7,6 +7,7 @@ import re
 from dataclasses import dataclass
 
 from chalicelib.domain import smtp_codes
+from chalicelib.domain.rate_limit import RATE_LIMITED
 from chalicelib.domain.smtp_codes import (
     AUTO_REPLY,
     COMPLAINT,
@@ -38,6 +39,7 @@ CATEGORIES = (
     NO_ADDRESS,
     ADDRESS_UNDELIVERABLE,
     ADDRESS_COMPLAINED,
+    RATE_LIMITED,
 )
 
 # Finer reasons, kept in FailureClass.reason_detail where the remedy differs from the category's.
@@ -359,6 +361,7 @@ def failure_reason(category: str, tr: gettext.NullTranslations) -> str:
         TRIGGER_INACTIVE: _("The notification trigger is inactive"),
         ADDRESS_UNDELIVERABLE: _("Not sent: this address is marked undeliverable after earlier bounces"),
         ADDRESS_COMPLAINED: _("Not sent: the recipient marked earlier emails as spam"),
+        RATE_LIMITED: _("Held: this address already got too many notifications from this ticket in a short time"),
         UNKNOWN: _("The email could not be delivered"),
     }
     return reasons.get(category, reasons[UNKNOWN])
@@ -377,7 +380,10 @@ def failure_remedy(category: str, tr: gettext.NullTranslations) -> str:
             "Ask your email administrator to check SPF, DKIM and DMARC for the sending domain and the message content."
         ),
         COMPLAINT: _("The recipient does not want these emails: contact them another way before emailing again."),
-        SUPPRESSED: _("Fix the cause with the end-user, then remove the address from the suppression list and resend."),
+        SUPPRESSED: _(
+            "Fix the cause with the end-user, then remove the address from the suppression list "
+            "(DELETE /suppressions/<address>) and resend the notification (POST .../comments/<id>/resend)."
+        ),
         TEMPORARY: _("Nothing to do yet: wait and resend later if the problem persists."),
         AUTO_REPLY: _("No action needed: the email was delivered."),
         NO_ADDRESS: _("Add an email address to the user's profile."),
@@ -387,6 +393,10 @@ def failure_remedy(category: str, tr: gettext.NullTranslations) -> str:
         ),
         ADDRESS_COMPLAINED: _(
             "Contact the end-user another way; reset the address's deliverability only if they want these emails."
+        ),
+        RATE_LIMITED: _(
+            "Probably an email loop with an auto-responder: check the ticket's recent comments, then resend the "
+            "notification once the loop has stopped."
         ),
         UNKNOWN: _("Check the diagnostic and contact the end-user another way if needed."),
     }
@@ -402,8 +412,8 @@ def _detail_remedy(reason_detail: str | None, tr: gettext.NullTranslations) -> s
             "comment."
         ),
         ACCOUNT_SUPPRESSION_LIST: _(
-            "Confirm the address with the end-user another way, then ask your email administrator to remove it from "
-            "the account's suppression list in Amazon SES and resend by adding a public comment."
+            "Confirm the address with the end-user another way, then remove it from the account's suppression list "
+            "in Amazon SES (DELETE /suppressions/<address>) and resend the notification."
         ),
         SENDER_NOT_VERIFIED: _(
             "Ask your email administrator to verify the sending address or domain in Amazon SES, then resend."

@@ -6,10 +6,16 @@ import gettext
 
 from chalicelib import validation
 from chalicelib.adapters.dynamo import DeskmailTable, PageTokenError
-from chalicelib.domain import classification, delivery, smtp_codes
+from chalicelib.domain import classification, delivery, smtp_codes, typos
 from chalicelib.domain.model import OutcomeEvent, Ticket, User
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.services import failures, workspace
+from chalicelib.services.events import (
+    EVENT_AUTOMATED_REPLY,
+    EVENT_INBOUND_UNKNOWN_SENDER,
+    EVENT_NOTIFICATION_HELD,
+    EVENT_SUPPRESSION_REMOVED,
+)
 
 PAGE_SIZE = 20
 
@@ -40,10 +46,11 @@ def ticket_view(ticket: Ticket, tags: list[str]) -> dict:
     }
 
 
-def failure_view(failure: dict | None, tr: gettext.NullTranslations) -> dict | None:
-    """A stored failure with the reason and remedy worded for the agent's language."""
+def failure_view(failure: dict | None, tr: gettext.NullTranslations, email: str | None = None) -> dict | None:
+    """A stored failure with the reason and remedy worded for the agent's language (and a likely typo fixed)."""
     if not failure:
         return None
+    suggestion = typos.suggest_address(email) if failure.get("category") == classification.INVALID_ADDRESS else None
     explained = classification.explain(
         classification.FailureClass(
             category=failure.get("category") or classification.UNKNOWN,
@@ -64,7 +71,9 @@ def failure_view(failure: dict | None, tr: gettext.NullTranslations) -> dict | N
         "bounce_type": failure.get("bounce_type"),
         "bounce_subtype": failure.get("bounce_subtype"),
         "permanent": bool(failure.get("permanent")),
-        "remedy": explained["remedy"],
+        "remedy": explained["remedy"]
+        + (" " + tr.gettext("Did you mean {address}?").format(address=suggestion) if suggestion else ""),
+        "suggestion": suggestion,
         "occurred_at": failure.get("occurred_at"),
     }
 
@@ -126,7 +135,7 @@ def conversation(table: DeskmailTable, ticket_id: str, page_token: str | None, t
                         "email": recipient.email,
                         "message_id": recipient.message_id,
                         "status": recipient.status,
-                        "failure": failure_view(recipient.failure, tr),
+                        "failure": failure_view(recipient.failure, tr, recipient.email),
                         "timeline": _timeline(recipient),
                     }
                     for recipient in recipients
@@ -157,6 +166,10 @@ def _describe(event_type: str, data: dict, tr: gettext.NullTranslations) -> str:
         failures.EVENT_COMPLAINT: _("Spam complaint"),
         failures.EVENT_TAG_ADDED: _("Tag added"),
         failures.EVENT_TAG_REMOVED: _("Tag removed"),
+        EVENT_SUPPRESSION_REMOVED: _("Email address removed from the suppression list"),
+        EVENT_AUTOMATED_REPLY: _("Automated reply received: no comment added, no notification sent"),
+        EVENT_INBOUND_UNKNOWN_SENDER: _("Email from an unknown sender: no comment added"),
+        EVENT_NOTIFICATION_HELD: _("Notification held: too many emails to this address from this ticket"),
     }
     return descriptions.get(event_type, event_type)
 
@@ -173,7 +186,7 @@ def ticket_events(table: DeskmailTable, ticket_id: str, tr: gettext.NullTranslat
             "description": _describe(item["event_type"], data, tr),
         }
         if item["event_type"] in (failures.EVENT_DELIVERY_FAILURE, failures.EVENT_COMPLAINT):
-            failure = failure_view(data, tr) or {}
+            failure = failure_view(data, tr, (data.get("recipient") or {}).get("email")) or {}
             view.update(
                 {
                     "comment_id": data.get("comment_id"),

@@ -36,6 +36,7 @@ from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.i18n import SUPPORTED_LOCALES
 from chalicelib.ids import new_id, stable_id
 from chalicelib.services.failures import EVENT_TAG_ADDED, EVENT_TAG_REMOVED, TagState, outcome_event_items
+from chalicelib.services.rate_limits import NotificationBrake
 
 Clock = Callable[[], str]
 
@@ -230,17 +231,38 @@ def _post_comment(
         EVENT_COMMENT_ADDED,
         {"comment_id": comment.id, "author_id": author_id, "author_name": comment.author_name, "public": public},
     )
-    # The comment is stored before any email leaves, so feedback always finds something to attach to.
-    table.write_items([*(extra_items or []), dynamo.comment_item(comment), added_event])
-    states = address_states(table, settings, fired_addresses(evaluations), stamp)
+    # The comment is stored before any email leaves, so feedback always finds something to attach to. The
+    # participation items let an address's tickets be found later (suppression removal) without a Scan.
+    participations = [dynamo.participation_item(user_id, ticket.id, ticket.subject, stamp) for user_id in users]
+    table.write_items([*(extra_items or []), dynamo.comment_item(comment), added_event, *participations])
+    send_notifications(table, mailer, settings, ticket, comment, evaluations, now)
+    return comment
+
+
+def send_notifications(
+    table: DeskmailTable,
+    mailer: SesMailer,
+    settings: Settings,
+    ticket: Ticket,
+    comment: Comment,
+    evaluations: list[triggers.TriggerEvaluation],
+    now: Clock,
+) -> list[Notification]:
+    """Sends what the fired evaluations ask for (a trigger's, or an agent's resend) and records it."""
+    states = address_states(table, settings, fired_addresses(evaluations), now())
     items: list[dict] = []
+    notifications: list[Notification] = []
     tag_state: TagState | None = None
+    brake = NotificationBrake(table, ticket.id, now())
     for evaluation in evaluations:
         if not evaluation.fired:
             continue
+        evaluation, holds = brake.hold_over_limit(evaluation)
         notification = _send(mailer, settings, ticket, comment, evaluation, now, states)
+        notifications.append(notification)
         items.extend(dynamo.notification_items(notification, ticket.subject))
         items.append(_notification_event(notification))
+        items.extend(brake.items_after_send(notification, holds))
         for recipient in notification.recipients:
             if recipient.status in FAILED_STATUSES:
                 if tag_state is None:
@@ -261,7 +283,7 @@ def _post_comment(
                 items.extend(tag_state.tag_items_for_failure(ticket.id, ticket.subject, notification.sent_at, source))
     if items:
         table.write_items(items)
-    return comment
+    return notifications
 
 
 def _send(

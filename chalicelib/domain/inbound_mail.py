@@ -1,0 +1,184 @@
+"""Reads SES inbound ("Received") notifications: who wrote, about which ticket, what they said. No I/O."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import re
+from dataclasses import dataclass
+from email import policy
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.utils import getaddresses, parseaddr
+
+MAX_BODY = 65536
+
+
+class MalformedInbound(ValueError):
+    """A message body that is no SES inbound notification."""
+
+
+@dataclass(frozen=True)
+class NotInbound:
+    """A well-formed message with nothing to do (an SNS subscription notice, another notification type)."""
+
+    reason: str
+
+
+@dataclass(frozen=True)
+class InboundEmail:
+    ses_message_id: str
+    sender: str  # the From address, lower-cased
+    sender_name: str
+    recipients: tuple[str, ...]  # the envelope recipients SES received it for
+    subject: str
+    headers: tuple[tuple[str, str], ...]
+    text: str  # the new text of the message, without the quoted history
+    received_at: str
+    spam_or_virus: bool = False
+
+    def header(self, name: str) -> str:
+        return " ".join(value for key, value in self.headers if key.lower() == name.lower())
+
+
+def _unwrap(body: str) -> dict:
+    try:
+        document = json.loads(body)
+    except (TypeError, ValueError) as error:
+        raise MalformedInbound(f"not JSON: {error}") from None
+    if isinstance(document, dict) and document.get("Type") in ("Notification", "SubscriptionConfirmation"):
+        if document["Type"] != "Notification":
+            return {"notificationType": document["Type"]}
+        message = document.get("Message")
+        if isinstance(message, dict):
+            return message
+        try:
+            document = json.loads(message or "")
+        except (TypeError, ValueError) as error:
+            raise MalformedInbound(f"SNS Message is not JSON: {error}") from None
+    if not isinstance(document, dict):
+        raise MalformedInbound("not a JSON object")
+    return document
+
+
+def _raw_mime(notification: dict) -> bytes | None:
+    content = notification.get("content")
+    if not isinstance(content, str) or not content:
+        return None
+    encoding = str((notification.get("receipt") or {}).get("action", {}).get("encoding") or "UTF8").upper()
+    if encoding == "BASE64":
+        try:
+            return base64.b64decode(content, validate=False)
+        except (binascii.Error, ValueError) as error:
+            raise MalformedInbound(f"content is not Base64: {error}") from None
+    return content.encode("utf-8", "surrogateescape")
+
+
+# Where a mail client starts quoting the message it answers (en, it, de, es, fr and Outlook's separator).
+_QUOTE_START = re.compile(
+    r"^\s*(On .+ wrote:|Il giorno .+ ha scritto:|Am .+ schrieb .+:|El .+ escribi[oó]:|Le .+ a [ée]crit\s?:"
+    r"|-{2,}\s*(Original Message|Messaggio originale|Urspr[üu]ngliche Nachricht|Mensaje original|Message d'origine)"
+    r"\s*-{2,}|From: .+)\s*$",
+    re.IGNORECASE,
+)
+
+
+def reply_text(text: str) -> str:
+    """The text above the quoted history, without '>' lines."""
+    kept = []
+    for line in text.replace("\r\n", "\n").split("\n"):
+        if _QUOTE_START.match(line):
+            break
+        if not line.lstrip().startswith(">"):
+            kept.append(line.rstrip())
+    return "\n".join(kept).strip()[:MAX_BODY]
+
+
+def _body_text(message: EmailMessage) -> str:
+    part = message.get_body(preferencelist=("plain", "html"))
+    if part is None:
+        return ""
+    try:
+        text = part.get_content()
+    except (LookupError, ValueError):
+        text = part.get_payload(decode=True).decode("utf-8", "replace")  # type: ignore[union-attr]
+    if part.get_content_subtype() == "html":
+        text = re.sub(r"(?is)<(script|style).*?</\1>", "", text)
+        text = re.sub(r"(?i)<br\s*/?>|</p>|</div>", "\n", text)
+        text = re.sub(r"<[^>]+>", "", text)
+    return text
+
+
+def parse(body: str, received_at: str) -> InboundEmail | NotInbound:
+    notification = _unwrap(body)
+    kind = notification.get("notificationType")
+    if kind != "Received":
+        return NotInbound(f"notificationType {kind!r}")
+    mail = notification.get("mail")
+    if not isinstance(mail, dict) or not mail.get("messageId"):
+        raise MalformedInbound("no mail.messageId")
+    receipt = notification.get("receipt") or {}
+    common = mail.get("commonHeaders") or {}
+    headers = [
+        (str(h.get("name", "")), str(h.get("value", ""))) for h in mail.get("headers") or [] if isinstance(h, dict)
+    ]
+    text = ""
+    raw = _raw_mime(notification)
+    if raw is not None:
+        message = BytesParser(policy=policy.default).parsebytes(raw)
+        # The raw message is complete where the notification's header list may be truncated.
+        headers = [(name, str(value)) for name, value in message.items()]
+        text = _body_text(message)  # type: ignore[arg-type]
+    header_map: dict[str, str] = {}
+    for name, value in headers:
+        header_map.setdefault(name.lower(), value)
+    from_header = header_map.get("from") or ", ".join(common.get("from") or []) or mail.get("source", "")
+    sender_name, sender = parseaddr(from_header)
+    subject = header_map.get("subject") or common.get("subject") or ""
+    verdicts = [(receipt.get(name) or {}).get("status") for name in ("spamVerdict", "virusVerdict")]
+    return InboundEmail(
+        ses_message_id=str(mail["messageId"]),
+        sender=sender.lower(),
+        sender_name=sender_name,
+        recipients=tuple(str(r).lower() for r in receipt.get("recipients") or mail.get("destination") or []),
+        subject=subject,
+        headers=tuple(headers),
+        text=reply_text(text),
+        received_at=str(mail.get("timestamp") or received_at),
+        spam_or_virus="FAIL" in verdicts,
+    )
+
+
+_ANGLE_IDS = re.compile(r"<([^<>\s]+)>")
+_TICKET_ID = r"([0-9a-z]{26})"
+
+
+def referenced_ticket_ids(email: InboundEmail, domain: str) -> list[str]:
+    """Ticket ids in In-Reply-To/References (<ticket-{id}...@domain>) and in plus-addressed recipients."""
+    found: list[str] = []
+    own = re.compile(rf"^ticket-{_TICKET_ID}(?:-[0-9a-z]+)?@{re.escape(domain)}$", re.IGNORECASE)
+    for message_id in _ANGLE_IDS.findall(f"{email.header('In-Reply-To')} {email.header('References')}"):
+        match = own.match(message_id)
+        if match:
+            found.append(match.group(1).lower())
+    plus = re.compile(rf"^[^@+]+\+{_TICKET_ID}@{re.escape(domain)}$", re.IGNORECASE)
+    addresses = [address for _, address in getaddresses([email.header("To"), email.header("Cc")])]
+    for address in [*email.recipients, *addresses]:
+        match = plus.match(address.strip())
+        if match:
+            found.append(match.group(1).lower())
+    return list(dict.fromkeys(found))
+
+
+_SES_MESSAGE_ID = re.compile(r"^([0-9a-zA-Z\-]+)@(?:email\.|[a-z0-9\-]+\.)?amazonses\.com$", re.IGNORECASE)
+
+
+def referenced_ses_message_ids(email: InboundEmail) -> list[str]:
+    """SES message ids of our notifications this answers: SES rewrites Message-ID to <{id}@email.amazonses.com>."""
+    found = []
+    for message_id in _ANGLE_IDS.findall(f"{email.header('In-Reply-To')} {email.header('References')}"):
+        match = _SES_MESSAGE_ID.match(message_id)
+        if match:
+            found.append(match.group(1))
+    return list(dict.fromkeys(found))

@@ -1,0 +1,85 @@
+"""SES inbound ("Received") notifications as an SNS -> SQS subscription delivers them, after the SES guide's example."""
+
+from __future__ import annotations
+
+import base64
+import json
+import uuid
+from email.message import EmailMessage
+
+SUPPORT = "support@deskmail.example.com"
+TOPIC = "arn:aws:sns:us-east-1:123456789012:deskmail-inbound-dev"
+
+
+def mime(
+    sender="Rita Requester <rita@example.com>",
+    to=SUPPORT,
+    subject="Re: [ABCDEF] Printer on fire",
+    body="Thanks, it works again.\n\nOn Mon, 23 Nov 2026 at 08:00, Deskmail Support wrote:\n> On my way.\n",
+    in_reply_to=None,
+    references=None,
+    extra_headers=(),
+) -> EmailMessage:
+    message = EmailMessage()
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Message-ID"] = f"<{uuid.uuid4()}@mail.example.com>"
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+    if references:
+        message["References"] = references
+    for name, value in extra_headers:
+        message[name] = value
+    message.set_content(body)
+    return message
+
+
+def received(message: EmailMessage, encoding="UTF8", recipients=(SUPPORT,), spam="PASS", wrap=True) -> str:
+    raw = message.as_bytes()
+    notification = {
+        "notificationType": "Received",
+        "mail": {
+            "timestamp": "2026-11-23T08:05:00.000Z",
+            "source": message["From"],
+            "messageId": uuid.uuid4().hex + "0000abcd",
+            "destination": list(recipients),
+            "headersTruncated": False,
+            "headers": [{"name": name, "value": str(value)} for name, value in message.items()],
+            "commonHeaders": {"from": [message["From"]], "to": [message["To"]], "subject": message["Subject"]},
+        },
+        "receipt": {
+            "timestamp": "2026-11-23T08:05:00.000Z",
+            "processingTimeMillis": 420,
+            "recipients": list(recipients),
+            "spamVerdict": {"status": spam},
+            "virusVerdict": {"status": "PASS"},
+            "spfVerdict": {"status": "PASS"},
+            "dkimVerdict": {"status": "PASS"},
+            "dmarcVerdict": {"status": "PASS"},
+            "action": {"type": "SNS", "topicArn": TOPIC, "encoding": encoding},
+        },
+        "content": base64.b64encode(raw).decode() if encoding == "Base64" else raw.decode("utf-8"),
+    }
+    if not wrap:
+        return json.dumps(notification)
+    return json.dumps(
+        {
+            "Type": "Notification",
+            "MessageId": str(uuid.uuid4()),
+            "TopicArn": TOPIC,
+            "Subject": "Amazon SES Email Receipt Notification",
+            "Message": json.dumps(notification),
+            "Timestamp": "2026-11-23T08:05:01.000Z",
+            "SignatureVersion": "1",
+            "Signature": "EXAMPLE==",
+        }
+    )
+
+
+def feed_inbound(client, *bodies):
+    """Hands SQS bodies to the inbound handler as one Lambda SQS event; returns the partial-batch response."""
+    event = client.events.generate_sqs_event(message_bodies=list(bodies), queue_name="deskmail-inbound-dev")
+    for record in event["Records"]:
+        record["messageId"] = str(uuid.uuid4())
+    return client.lambda_.invoke("handle_inbound_email", event).payload
