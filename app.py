@@ -28,6 +28,7 @@ app = Chalice(app_name="deskmail")
 app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
 
 FEEDBACK_QUEUE = os.environ.get("DESKMAIL_FEEDBACK_QUEUE", "deskmail-feedback-dev")
+INBOUND_QUEUE = os.environ.get("DESKMAIL_INBOUND_QUEUE", "deskmail-inbound-dev")
 
 
 @app.middleware("http")
@@ -211,9 +212,6 @@ def handle_ses_feedback(event):
     return feedback_handler.handle(event.to_dict(), event.context, runtime.table(), utc_now(), int(time.time()))
 
 
-__all__ = ["app", "logger"]
-
-
 # ---- the agent workspace page (open: the page asks for the token, the API checks it)
 
 
@@ -240,8 +238,6 @@ def workspace_strings(name):
 
 
 # ---- "my customer got no email": diagnostics, suppression list, resend, inbound replies (loop-safe) ---------------
-
-INBOUND_QUEUE = os.environ.get("DESKMAIL_INBOUND_QUEUE", "deskmail-inbound-dev")
 
 
 @api("/tickets/{ticket_id}/diagnostics")
