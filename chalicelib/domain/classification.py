@@ -147,6 +147,18 @@ class FailureClass:
     smtp_code: str | None = None
     reason_detail: str | None = None
 
+    def as_record(self, **details: object) -> dict:
+        """The failure as stored on an outcome, with whatever evidence came with it (None values left out)."""
+        record: dict = {
+            "category": self.category,
+            "permanent": self.permanent,
+            "smtp_status": self.smtp_status,
+            "smtp_code": self.smtp_code,
+            "reason_detail": self.reason_detail,
+        }
+        record.update({key: value for key, value in details.items() if value is not None})
+        return record
+
 
 @dataclass(frozen=True)
 class _Codes:

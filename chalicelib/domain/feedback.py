@@ -2,10 +2,9 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 
-from chalicelib.domain import classification
+from chalicelib.domain import classification, sns
 from chalicelib.domain.model import (
     BOUNCED,
     COMPLAINED,
@@ -46,25 +45,11 @@ class SesFeedback:
 
 def _unwrap(body: str) -> dict:
     try:
-        document = json.loads(body)
-    except (TypeError, ValueError) as error:
-        raise MalformedFeedback(f"body is not JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise MalformedFeedback("body is not a JSON object")
-    if "Type" in document and ("Message" in document or "TopicArn" in document):
-        if document.get("Type") != "Notification":
-            return {"__ignored__": f"SNS {document.get('Type')}"}
-        message = document.get("Message")
-        if isinstance(message, dict):
-            return message
-        if not isinstance(message, str):
-            raise MalformedFeedback("SNS envelope has no Message")
-        try:
-            document = json.loads(message)
-        except ValueError as error:
-            raise MalformedFeedback(f"SNS Message is not JSON: {error}") from None
-        if not isinstance(document, dict):
-            raise MalformedFeedback("SNS Message is not a JSON object")
+        document = sns.unwrap(body)
+    except sns.UnreadableBody as error:
+        raise MalformedFeedback(str(error)) from None
+    if isinstance(document, sns.ControlMessage):
+        return {"__ignored__": f"SNS {document.type}"}
     return document
 
 
@@ -140,18 +125,6 @@ def _bare_address(address: str) -> str:
     return address.strip().lower()
 
 
-def _failure(klass: classification.FailureClass, **details: object) -> dict:
-    failure = {
-        "category": klass.category,
-        "permanent": klass.permanent,
-        "smtp_status": klass.smtp_status,
-        "smtp_code": klass.smtp_code,
-        "reason_detail": klass.reason_detail,
-    }
-    failure.update({key: value for key, value in details.items() if value is not None})
-    return failure
-
-
 def _read_send(message_id, detail, destination, mail_timestamp):
     return [
         OutcomeEvent(stable_id(message_id, "send", email), email, "send", SENT, mail_timestamp) for email in destination
@@ -182,8 +155,7 @@ def _read_delay(message_id, detail, destination, mail_timestamp):
     for email, entry in _addresses(detail.get("delayedRecipients")):
         diagnostic = _text(entry.get("diagnosticCode"))
         klass = classification.classify_delay(delay_type, status=_text(entry.get("status")), diagnostic=diagnostic)
-        failure = _failure(
-            klass,
+        failure = klass.as_record(
             diagnostic=diagnostic,
             delay_type=delay_type,
             occurred_at=occurred_at,
@@ -223,8 +195,7 @@ def _read_bounce(message_id, detail, destination, mail_timestamp):
         klass = classification.classify_bounce(
             bounce_type, bounce_subtype, action=action, status=status, diagnostic=diagnostic
         )
-        failure = _failure(
-            klass,
+        failure = klass.as_record(
             diagnostic=diagnostic,
             bounce_type=bounce_type,
             bounce_subtype=bounce_subtype,
@@ -258,8 +229,8 @@ def _read_complaint(message_id, detail, destination, mail_timestamp):
     status = SUPPRESSED if klass.category == classification.SUPPRESSED else COMPLAINED
     events = []
     for email, _ in _addresses(detail.get("complainedRecipients")):
-        failure = _failure(
-            klass, feedback_type=feedback_type, occurred_at=occurred_at, user_agent=_text(detail.get("userAgent"))
+        failure = klass.as_record(
+            feedback_type=feedback_type, occurred_at=occurred_at, user_agent=_text(detail.get("userAgent"))
         )
         events.append(
             OutcomeEvent(
@@ -276,8 +247,8 @@ def _read_complaint(message_id, detail, destination, mail_timestamp):
 
 def _read_reject(message_id, detail, destination, mail_timestamp):
     reason = _text(detail.get("reason")) or "Bad content"
-    failure = _failure(
-        classification.FailureClass(classification.SPAM_OR_POLICY, True), diagnostic=reason, occurred_at=mail_timestamp
+    failure = classification.FailureClass(classification.SPAM_OR_POLICY, True).as_record(
+        diagnostic=reason, occurred_at=mail_timestamp
     )
     # SES rejected the whole message (a virus): no recipient got it.
     return [

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import base64
 import binascii
-import json
 import re
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
+
+from chalicelib.domain import sns
 
 MAX_BODY = 65536
 
@@ -44,21 +45,11 @@ class InboundEmail:
 
 def _unwrap(body: str) -> dict:
     try:
-        document = json.loads(body)
-    except (TypeError, ValueError) as error:
-        raise MalformedInbound(f"not JSON: {error}") from None
-    if isinstance(document, dict) and document.get("Type") in ("Notification", "SubscriptionConfirmation"):
-        if document["Type"] != "Notification":
-            return {"notificationType": document["Type"]}
-        message = document.get("Message")
-        if isinstance(message, dict):
-            return message
-        try:
-            document = json.loads(message or "")
-        except (TypeError, ValueError) as error:
-            raise MalformedInbound(f"SNS Message is not JSON: {error}") from None
-    if not isinstance(document, dict):
-        raise MalformedInbound("not a JSON object")
+        document = sns.unwrap(body)
+    except sns.UnreadableBody as error:
+        raise MalformedInbound(str(error)) from None
+    if isinstance(document, sns.ControlMessage):
+        return {"notificationType": document.type}
     return document
 
 

@@ -327,15 +327,7 @@ def _send(
             message_id = result.message_id
         else:
             klass = classification.classify_send_error(result.error_code or "Unknown", result.error_message or "")
-            failure = {
-                "category": klass.category,
-                "permanent": klass.permanent,
-                "smtp_status": klass.smtp_status,
-                "smtp_code": klass.smtp_code,
-                "reason_detail": klass.reason_detail,
-                "diagnostic": f"{result.error_code}: {result.error_message}",
-                "occurred_at": sent_at,
-            }
+            failure = klass.as_record(diagnostic=f"{result.error_code}: {result.error_message}", occurred_at=sent_at)
             recipients = [
                 Recipient(**{**recipient.__dict__, "status": REJECTED, "failure": failure})
                 if recipient.status != NOT_SENT
