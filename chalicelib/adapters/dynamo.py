@@ -31,6 +31,10 @@ class WriteError(RuntimeError):
     """Items DynamoDB did not take after retries; the caller retries the whole unit (the writes are idempotent)."""
 
 
+class ReadError(RuntimeError):
+    """Keys DynamoDB left unprocessed after retries: an answer without them would read as "not there"."""
+
+
 def _marshal(value: Any) -> dict:
     if value is None:
         return {"NULL": True}
@@ -158,7 +162,10 @@ def _ticket(attributes: dict) -> Ticket:
     )
 
 
-def tag_item(ticket_id: str, subject: str, tag: str, sort_time: str, tagged_at: str) -> dict:
+def tag_item(
+    ticket_id: str, subject: str, tag: str, sort_time: str, tagged_at: str, added_by: str | None = None
+) -> dict:
+    # added_by: the failure that added the tag, so a retry of that failure can rewrite its "tag added" event.
     return {
         "PK": f"TICKET#{ticket_id}",
         "SK": f"TAG#{tag}",
@@ -171,6 +178,7 @@ def tag_item(ticket_id: str, subject: str, tag: str, sort_time: str, tagged_at: 
         "active": True,
         "GSI1PK": f"TAG#{tag}",
         "GSI1SK": f"{sort_time}#{ticket_id}",
+        "added_by": added_by,
     }
 
 
@@ -373,6 +381,8 @@ class DeskmailTable:
                 if not request:
                     break
                 self._sleep(0.05 * 2**attempt)
+            if request:
+                raise ReadError(f"{len(request[self.name]['Keys'])} keys were not read")
         return found
 
     def _get(self, pk: str, sk: str) -> dict | None:
