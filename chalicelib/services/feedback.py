@@ -15,6 +15,7 @@ from chalicelib.adapters import dynamo
 from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.domain.feedback import Ignored, MalformedFeedback, SesFeedback, parse
 from chalicelib.domain.model import FAILED_STATUSES, FAILURE_TAG, Recipient
+from chalicelib.observability import logger, mask_address
 from chalicelib.services.failures import TagState, outcome_event_items
 
 RAW_RETENTION_SECONDS = 30 * 24 * 3600
@@ -127,7 +128,12 @@ class FeedbackBatch:
         for event in feedback.events:
             recipient = recipients.get(event.email)
             if recipient is None:
-                continue  # SES named an address this notification was not sent to: nothing of ours to update
+                # SES named an address this notification was not sent to: nothing of ours to update.
+                logger.debug(
+                    "feedback names an address the notification was not sent to",
+                    extra={"ses_message_id": feedback.message_id, "recipient": mask_address(event.email)},
+                )
+                continue
             items.append(dynamo.outcome_item(notification, event))
             self.summary.outcomes += 1
             items.extend(
