@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.domain.model import Comment, Notification, OutcomeEvent, Recipient, Ticket, User
+from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 
 # Key layout (PK / SK):
 #   USER#{id}        PROFILE                              user (GSI1: EMAIL#{address} / USER#{id})
@@ -82,8 +83,13 @@ def encode_token(key: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(from_item(key), separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_token(token: str, expected_pk: str, sk_prefix: str) -> dict:
-    """A token back to an ExclusiveStartKey, refusing anything that does not point into the expected partition."""
+def decode_token(token: str, expected_pk: str, sk_prefix: str, index: str | None = None) -> dict:
+    """A token back to an ExclusiveStartKey, refusing anything that does not point into the expected partition.
+
+    The key must have exactly the attributes DynamoDB expects for the table or the index queried (PK, SK, and the
+    index's own pair): a start key with others is a ValidationException (a 500) there, not an empty page.
+    """
+    partition, sort = TABLE_INDEXES[index] if index else TABLE_KEY
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         key = json.loads(raw)
@@ -91,9 +97,10 @@ def decode_token(token: str, expected_pk: str, sk_prefix: str) -> dict:
         raise PageTokenError("next_page is not a token this API issued") from None
     if (
         not isinstance(key, dict)
+        or set(key) != {*TABLE_KEY, partition, sort}
         or not all(isinstance(value, str) for value in key.values())
-        or key.get("PK", key.get("GSI1PK")) != expected_pk
-        or not str(key.get("SK", key.get("GSI1SK", ""))).startswith(sk_prefix)
+        or key[partition] != expected_pk
+        or not key[sort].startswith(sk_prefix)
     ):
         raise PageTokenError("next_page is not a token this API issued")
     return to_item(key)
@@ -512,7 +519,7 @@ class DeskmailTable:
             "Limit": limit,
         }
         if page_token:
-            kwargs["ExclusiveStartKey"] = decode_token(page_token, pk, "")
+            kwargs["ExclusiveStartKey"] = decode_token(page_token, pk, "", index="GSI1")
         response = self._query(**kwargs)
         token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
         return [from_item(item) for item in response.get("Items", [])], token
