@@ -37,8 +37,24 @@ class ReadError(RuntimeError):
 
 
 def _marshal(value: Any) -> dict:
+    # The hot path of every write: exact-type checks first (strings are most attributes), then the general chain.
+    kind = type(value)
+    if kind is str:
+        return {"S": value}
+    if kind is dict:
+        return {"M": {key: _marshal(item) for key, item in value.items()}}
     if value is None:
         return {"NULL": True}
+    if kind is bool:
+        return {"BOOL": value}
+    if kind is list:
+        return {"L": [_marshal(item) for item in value]}
+    if kind is int:
+        return {"N": repr(value)}
+    return _marshal_other(value)
+
+
+def _marshal_other(value: Any) -> dict:
     if isinstance(value, bool):
         return {"BOOL": value}
     if isinstance(value, str):
@@ -53,9 +69,13 @@ def _marshal(value: Any) -> dict:
 
 
 def _unmarshal(value: dict) -> Any:
+    if len(value) != 1:
+        raise ValueError(f"a DynamoDB value has one type, not {len(value)}")
+    if "S" in value:
+        return value["S"]
+    if "M" in value:
+        return {key: _unmarshal(item) for key, item in value["M"].items()}
     ((kind, data),) = value.items()
-    if kind == "S":
-        return data
     if kind == "N":
         return int(data) if data.lstrip("-").isdigit() else float(data)
     if kind == "BOOL":
@@ -64,8 +84,6 @@ def _unmarshal(value: dict) -> Any:
         return None
     if kind == "L":
         return [_unmarshal(item) for item in data]
-    if kind == "M":
-        return {key: _unmarshal(item) for key, item in data.items()}
     if kind == "SS":
         return sorted(data)
     raise TypeError(f"unexpected DynamoDB type {kind}")
