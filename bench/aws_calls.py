@@ -23,6 +23,7 @@ class CallCounter:
     def __init__(self):
         self.calls: Counter[str] = Counter()
         self.item_sizes: list[int] = []
+        self.index_puts = 0  # items that carry GSI1 keys: each also writes the index (more WRU)
         self.read_keys = 0
 
     def __call__(self, event_name: str, **kwargs):
@@ -32,15 +33,19 @@ class CallCounter:
         """provide-client-params: the API parameters as the caller gave them (before-call sees serialized bytes)."""
         if model.name == "BatchWriteItem":
             for requests in params["RequestItems"].values():
-                self.item_sizes += [item_size(r["PutRequest"]["Item"]) for r in requests if "PutRequest" in r]
+                puts = [r["PutRequest"]["Item"] for r in requests if "PutRequest" in r]
+                self.item_sizes += [item_size(item) for item in puts]
+                self.index_puts += sum("GSI1PK" in item for item in puts)
         elif model.name == "PutItem":
             self.item_sizes.append(item_size(params["Item"]))
+            self.index_puts += "GSI1PK" in params["Item"]
         elif model.name == "BatchGetItem":
             self.read_keys += sum(len(request["Keys"]) for request in params["RequestItems"].values())
 
     def reset(self):
         self.calls.clear()
         self.item_sizes.clear()
+        self.index_puts = 0
         self.read_keys = 0
 
 
@@ -136,6 +141,7 @@ def feedback_calls() -> dict:
                 "read_keys_per_notification": counter.read_keys / processed,
                 "items_per_notification": len(counter.item_sizes) / processed,
                 "write_units_per_notification": sum(write_units(s) for s in counter.item_sizes) / processed,
+                "index_puts_per_notification": counter.index_puts / processed,
                 "item_bytes_mean": sum(counter.item_sizes) / max(1, len(counter.item_sizes)),
                 "item_bytes_max": max(counter.item_sizes, default=0),
             }

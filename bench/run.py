@@ -37,6 +37,7 @@ def report(results: dict) -> str:
                 "scans",
                 "items/notif",
                 "WRU/notif",
+                "GSI puts/notif",
                 "item bytes mean",
                 "max",
             ],
@@ -49,6 +50,7 @@ def report(results: dict) -> str:
                     f["scans"],
                     f["items_per_notification"],
                     f["write_units_per_notification"],
+                    f["index_puts_per_notification"],
                     round(f["item_bytes_mean"]),
                     f["item_bytes_max"],
                 ]
