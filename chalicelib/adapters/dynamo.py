@@ -9,6 +9,7 @@ from collections.abc import Iterable
 from typing import Any
 
 from chalicelib.domain.model import Comment, Notification, OutcomeEvent, Recipient, Ticket, User
+from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 
 # Key layout (PK / SK):
 #   USER#{id}        PROFILE                              user (GSI1: EMAIL#{address} / USER#{id})
@@ -39,9 +40,29 @@ class WriteError(RuntimeError):
     """Items DynamoDB did not take after retries; the caller retries the whole unit (the writes are idempotent)."""
 
 
+class ReadError(RuntimeError):
+    """Keys DynamoDB left unprocessed after retries: an answer without them would read as "not there"."""
+
+
 def _marshal(value: Any) -> dict:
+    # The hot path of every write: exact-type checks first (strings are most attributes), then the general chain.
+    kind = type(value)
+    if kind is str:
+        return {"S": value}
+    if kind is dict:
+        return {"M": {key: _marshal(item) for key, item in value.items()}}
     if value is None:
         return {"NULL": True}
+    if kind is bool:
+        return {"BOOL": value}
+    if kind is list:
+        return {"L": [_marshal(item) for item in value]}
+    if kind is int:
+        return {"N": repr(value)}
+    return _marshal_other(value)
+
+
+def _marshal_other(value: Any) -> dict:
     if isinstance(value, bool):
         return {"BOOL": value}
     if isinstance(value, str):
@@ -56,9 +77,13 @@ def _marshal(value: Any) -> dict:
 
 
 def _unmarshal(value: dict) -> Any:
+    if len(value) != 1:
+        raise ValueError(f"a DynamoDB value has one type, not {len(value)}")
+    if "S" in value:
+        return value["S"]
+    if "M" in value:
+        return {key: _unmarshal(item) for key, item in value["M"].items()}
     ((kind, data),) = value.items()
-    if kind == "S":
-        return data
     if kind == "N":
         return int(data) if data.lstrip("-").isdigit() else float(data)
     if kind == "BOOL":
@@ -67,8 +92,6 @@ def _unmarshal(value: dict) -> Any:
         return None
     if kind == "L":
         return [_unmarshal(item) for item in data]
-    if kind == "M":
-        return {key: _unmarshal(item) for key, item in data.items()}
     if kind == "SS":
         return sorted(data)
     raise TypeError(f"unexpected DynamoDB type {kind}")
@@ -86,8 +109,13 @@ def encode_token(key: dict) -> str:
     return base64.urlsafe_b64encode(json.dumps(from_item(key), separators=(",", ":")).encode()).decode().rstrip("=")
 
 
-def decode_token(token: str, expected_pk: str, sk_prefix: str) -> dict:
-    """A token back to an ExclusiveStartKey, refusing anything that does not point into the expected partition."""
+def decode_token(token: str, expected_pk: str, sk_prefix: str, index: str | None = None) -> dict:
+    """A token back to an ExclusiveStartKey, refusing anything that does not point into the expected partition.
+
+    The key must have exactly the attributes DynamoDB expects for the table or the index queried (PK, SK, and the
+    index's own pair): a start key with others is a ValidationException (a 500) there, not an empty page.
+    """
+    partition, sort = TABLE_INDEXES[index] if index else TABLE_KEY
     try:
         raw = base64.urlsafe_b64decode(token + "=" * (-len(token) % 4))
         key = json.loads(raw)
@@ -95,9 +123,10 @@ def decode_token(token: str, expected_pk: str, sk_prefix: str) -> dict:
         raise PageTokenError("next_page is not a token this API issued") from None
     if (
         not isinstance(key, dict)
+        or set(key) != {*TABLE_KEY, partition, sort}
         or not all(isinstance(value, str) for value in key.values())
-        or key.get("PK", key.get("GSI1PK")) != expected_pk
-        or not str(key.get("SK", key.get("GSI1SK", ""))).startswith(sk_prefix)
+        or key[partition] != expected_pk
+        or not key[sort].startswith(sk_prefix)
     ):
         raise PageTokenError("next_page is not a token this API issued")
     return to_item(key)
@@ -166,7 +195,10 @@ def _ticket(attributes: dict) -> Ticket:
     )
 
 
-def tag_item(ticket_id: str, subject: str, tag: str, sort_time: str, tagged_at: str) -> dict:
+def tag_item(
+    ticket_id: str, subject: str, tag: str, sort_time: str, tagged_at: str, added_by: str | None = None
+) -> dict:
+    # added_by: the failure that added the tag, so a retry of that failure can rewrite its "tag added" event.
     return {
         "PK": f"TICKET#{ticket_id}",
         "SK": f"TAG#{tag}",
@@ -179,6 +211,7 @@ def tag_item(ticket_id: str, subject: str, tag: str, sort_time: str, tagged_at: 
         "active": True,
         "GSI1PK": f"TAG#{tag}",
         "GSI1SK": f"{sort_time}#{ticket_id}",
+        "added_by": added_by,
     }
 
 
@@ -449,6 +482,8 @@ class DeskmailTable:
                 if not request:
                     break
                 self._sleep(0.05 * 2**attempt)
+            if request:
+                raise ReadError(f"{len(request[self.name]['Keys'])} keys were not read")
         return found
 
     def _get(self, pk: str, sk: str) -> dict | None:
@@ -578,7 +613,7 @@ class DeskmailTable:
             "Limit": limit,
         }
         if page_token:
-            kwargs["ExclusiveStartKey"] = decode_token(page_token, pk, "")
+            kwargs["ExclusiveStartKey"] = decode_token(page_token, pk, "", index="GSI1")
         response = self._query(**kwargs)
         token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
         return [from_item(item) for item in response.get("Items", [])], token

@@ -65,20 +65,23 @@ class TagState:
         if current and not current.get("active") and current.get("cleared_at", "") >= occurred_at:
             return []  # an agent cleared the tag after this failure: a late replay must not bring it back
         if current and current.get("active") and current.get("sort_time", "") >= occurred_at:
-            return []
+            # A later failure is already recorded. If this failure is the one that added the tag, this is a retry
+            # or replay of it: its "tag added" event may be the part of an earlier write that did not land.
+            return [_tag_added_event(current)] if current.get("added_by") == source_id else []
         newly_tagged = not (current and current.get("active"))
         tagged_at = occurred_at if newly_tagged else current.get("tagged_at", occurred_at)  # type: ignore[union-attr]
-        item = dynamo.tag_item(ticket_id, subject, FAILURE_TAG, occurred_at, tagged_at)
+        added_by = source_id if newly_tagged else current.get("added_by")  # type: ignore[union-attr]
+        item = dynamo.tag_item(ticket_id, subject, FAILURE_TAG, occurred_at, tagged_at, added_by)
         self._items[ticket_id] = item
-        items = [item]
-        if newly_tagged:
-            items.append(
-                dynamo.event_item(
-                    ticket_id,
-                    stable_id(EVENT_TAG_ADDED, ticket_id, source_id),
-                    occurred_at,
-                    EVENT_TAG_ADDED,
-                    {"tag": FAILURE_TAG, "by": "system"},
-                )
-            )
-        return items
+        return [item, _tag_added_event(item)] if newly_tagged else [item]
+
+
+def _tag_added_event(tag: dict) -> dict:
+    """The events-log entry of the failure that added the tag: same key and content however often it is written."""
+    return dynamo.event_item(
+        tag["ticket_id"],
+        stable_id(EVENT_TAG_ADDED, tag["ticket_id"], tag["added_by"]),
+        tag["tagged_at"],
+        EVENT_TAG_ADDED,
+        {"tag": FAILURE_TAG, "by": "system"},
+    )

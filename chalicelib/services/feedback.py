@@ -9,6 +9,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from chalicelib.adapters import dynamo
 from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.domain.feedback import Ignored, MalformedFeedback, SesFeedback, parse
@@ -17,6 +19,10 @@ from chalicelib.observability import logger, mask_address
 from chalicelib.services.failures import TagState, outcome_event_items
 
 RAW_RETENTION_SECONDS = 30 * 24 * 3600
+
+
+class BatchReadFailed(RuntimeError):
+    """The batch read failed (throttled, say): each record that needed it is retried, the others are settled."""
 
 
 class NotificationNotRecorded(LookupError):
@@ -49,6 +55,7 @@ class FeedbackBatch:
         self.lookups: dict[str, dict] = {}
         self.tags = TagState({})
         self.summary = BatchSummary()
+        self.read_error: Exception | None = None
 
     def prepare(self, records: list[tuple[str, str]]) -> None:
         """records: (SQS message id, body). Parses each and batch-reads what applying them needs."""
@@ -60,6 +67,12 @@ class FeedbackBatch:
         feedbacks = [item for item in self.parsed.values() if isinstance(item, SesFeedback)]
         if not feedbacks:
             return
+        try:
+            self._read(feedbacks)
+        except (ClientError, BotoCoreError, dynamo.ReadError) as error:
+            self.read_error = error
+
+    def _read(self, feedbacks: list[SesFeedback]) -> None:
         self.lookups = self.table.get_notifications_by_message_id({f.message_id for f in feedbacks})
         failing_tickets = {
             self.lookups[f.message_id]["ticket_id"]
@@ -84,6 +97,8 @@ class FeedbackBatch:
         if isinstance(parsed, Ignored):
             self.summary.ignored += 1
             return "ignored"
+        if self.read_error is not None:
+            raise BatchReadFailed(f"the batch read failed: {self.read_error}") from self.read_error
         lookup = self.lookups.get(parsed.message_id)
         if lookup is None:
             # Feedback can overtake the write that records the send; SQS redelivers it until it is there.
@@ -113,7 +128,12 @@ class FeedbackBatch:
         for event in feedback.events:
             recipient = recipients.get(event.email)
             if recipient is None:
-                continue  # SES named an address this notification was not sent to: nothing of ours to update
+                # SES named an address this notification was not sent to: nothing of ours to update.
+                logger.debug(
+                    "feedback names an address the notification was not sent to",
+                    extra={"ses_message_id": feedback.message_id, "recipient": mask_address(event.email)},
+                )
+                continue
             items.append(dynamo.outcome_item(notification, event))
             self.summary.outcomes += 1
             if event.kind == "delivery":

@@ -20,6 +20,10 @@ def handle(event: dict, context: Any, table: DeskmailTable, received_at: str, ep
     records = event.get("Records") or []
     batch = FeedbackBatch(table, received_at, epoch_seconds)
     batch.prepare([(record.get("messageId", ""), record.get("body", "")) for record in records])
+    if batch.read_error is not None:
+        logger.warning(
+            "batch read failed; the records that need it will be retried", extra={"error": str(batch.read_error)}
+        )
 
     def record_handler(record: SQSRecord) -> str:
         try:

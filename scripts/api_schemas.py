@@ -1,0 +1,129 @@
+"""What the OpenAPI document needs that Chalice's routes do not say: bodies, query parameters, answers.
+
+Kept by hand beside app.py; scripts/export_openapi.py refuses to write a document if a route has no entry here.
+"""
+
+from __future__ import annotations
+
+from chalicelib.domain.model import ROLES
+from chalicelib.i18n import SUPPORTED_LOCALES
+from chalicelib.validation import ID_PATTERN, TAG_PATTERN
+
+AN_ID = {"type": "string", "pattern": ID_PATTERN.pattern, "example": "01jd2x7r9m8v3k4q5w6e7t8y9z"}
+A_TAG = {"type": "string", "pattern": TAG_PATTERN.pattern, "example": "system_email_notification_failure"}
+A_LOCALE = {"type": "string", "enum": list(SUPPORTED_LOCALES)}
+
+COMMENT = {
+    "type": "object",
+    "required": ["author_id", "body", "public"],
+    "properties": {
+        "author_id": AN_ID,
+        "body": {"type": "string", "minLength": 1, "maxLength": 65536},
+        "public": {"type": "boolean"},
+    },
+}
+
+# Request bodies, by (method, Chalice route).
+BODIES: dict[tuple[str, str], dict] = {
+    ("POST", "/users"): {
+        "type": "object",
+        "required": ["name", "role"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "email": {"type": "string", "format": "email", "nullable": True},
+            "locale": {**A_LOCALE, "nullable": True},
+            "role": {"type": "string", "enum": list(ROLES)},
+        },
+    },
+    ("PATCH", "/users/{user_id}"): {
+        "type": "object",
+        "minProperties": 1,
+        "additionalProperties": False,
+        "properties": {
+            "email": {"type": "string", "format": "email", "nullable": True},
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "locale": {**A_LOCALE, "nullable": True},
+        },
+    },
+    ("POST", "/tickets"): {
+        "type": "object",
+        "required": ["subject", "requester_id", "comment"],
+        "properties": {
+            "subject": {"type": "string", "minLength": 1, "maxLength": 250},
+            "requester_id": AN_ID,
+            "cc_ids": {"type": "array", "maxItems": 50, "items": AN_ID},
+            "assignee_id": {**AN_ID, "nullable": True},
+            "comment": COMMENT,
+        },
+    },
+    ("PUT", "/tickets/{ticket_id}/tags"): {
+        "type": "object",
+        "required": ["tags"],
+        "properties": {"tags": {"type": "array", "maxItems": 50, "items": A_TAG}},
+    },
+    ("POST", "/tickets/{ticket_id}/comments"): COMMENT,
+    ("PATCH", "/triggers/{trigger_id}"): {
+        "type": "object",
+        "required": ["active"],
+        "properties": {"active": {"type": "boolean"}},
+    },
+}
+
+NEXT_PAGE = {
+    "name": "next_page",
+    "in": "query",
+    "required": False,
+    "description": "The token a previous page returned as next_page.",
+    "schema": {"type": "string"},
+}
+LOCALE = {
+    "name": "locale",
+    "in": "query",
+    "required": False,
+    "description": "The agent's language; wins over Accept-Language.",
+    "schema": A_LOCALE,
+}
+ACCEPT_LANGUAGE = {
+    "name": "Accept-Language",
+    "in": "header",
+    "required": False,
+    "description": "q-values honoured; unsupported languages fall back to English.",
+    "schema": {"type": "string", "example": "it-IT,it;q=0.9,en;q=0.5"},
+}
+TAG = {
+    "name": "tag",
+    "in": "query",
+    "required": True,
+    "description": "The tag to list tickets by, newest failure first.",
+    "schema": A_TAG,
+}
+LOCALIZED = [LOCALE, ACCEPT_LANGUAGE]
+
+# Query and header parameters, by (method, Chalice route).
+PARAMETERS: dict[tuple[str, str], list[dict]] = {
+    ("GET", "/tickets"): [TAG, NEXT_PAGE],
+    ("GET", "/tickets/{ticket_id}/comments"): [NEXT_PAGE, *LOCALIZED],
+    ("GET", "/tickets/{ticket_id}/events"): LOCALIZED,
+    ("GET", "/smtp-codes/{code}"): LOCALIZED,
+}
+
+# Path parameters that are ids (the others are free text, such as an SMTP code).
+ID_PATH_PARAMETERS = {"user_id", "ticket_id"}
+
+# What each operation answers besides 401 (every route but the open ones) and 400 (every route with input).
+SUMMARIES: dict[tuple[str, str], tuple[str, tuple[int, ...]]] = {
+    ("GET", "/health"): ("The service is up", (200,)),
+    ("POST", "/users"): ("Create a user (an end-user may have no address)", (201, 400)),
+    ("GET", "/users/{user_id}"): ("Read a user", (200, 404)),
+    ("PATCH", "/users/{user_id}"): ("Fix a user's profile (addresses are validated)", (200, 400, 404)),
+    ("POST", "/tickets"): ("Open a ticket: fires 'Notify requester of received request'", (201, 400)),
+    ("GET", "/tickets"): ("Tickets with a tag, newest failure first", (200, 400)),
+    ("GET", "/tickets/{ticket_id}"): ("A ticket with its tags", (200, 404)),
+    ("PUT", "/tickets/{ticket_id}/tags"): ("Set a ticket's tags", (200, 400, 404)),
+    ("POST", "/tickets/{ticket_id}/comments"): ("Add a comment: fires the comment triggers", (201, 400, 404)),
+    ("GET", "/tickets/{ticket_id}/comments"): ("The conversation, each comment with its delivery", (200, 400, 404)),
+    ("GET", "/tickets/{ticket_id}/events"): ("The ticket's events log, oldest first", (200, 404)),
+    ("GET", "/triggers"): ("The notification triggers", (200,)),
+    ("PATCH", "/triggers/{trigger_id}"): ("Turn a trigger on or off", (200, 400, 404)),
+    ("GET", "/smtp-codes/{code}"): ("What an SMTP reply code or enhanced status means", (200, 400, 404)),
+}

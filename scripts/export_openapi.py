@@ -1,0 +1,134 @@
+"""Writes docs/openapi.json, the API's OpenAPI 3.0 document, from app.py's routes and scripts/api_schemas.py.
+
+Run `python -m scripts.export_openapi` after changing a route; tests/reliability/test_openapi.py checks the
+committed document is current.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+from pathlib import Path
+
+from scripts import api_schemas
+
+DOCUMENT_PATH = Path(__file__).resolve().parent.parent / "docs" / "openapi.json"
+REFRESH_COMMAND = "python -m scripts.export_openapi"
+
+ERROR = {
+    "type": "object",
+    "required": ["Code", "Message"],
+    "properties": {"Code": {"type": "string"}, "Message": {"type": "string"}},
+}
+STATUS_TEXT = {
+    200: "OK",
+    201: "Created",
+    400: "Invalid input (the message says what)",
+    401: "No valid bearer token",
+    404: "No such id",
+    409: "Conflict",
+}
+
+
+class MissingSchema(LookupError):
+    """A route app.py serves that api_schemas.py does not describe."""
+
+
+def _operation(method: str, path: str, entry, is_open: bool) -> dict:
+    key = (method, path)
+    if key not in api_schemas.SUMMARIES:
+        raise MissingSchema(f"{method} {path} has no entry in scripts/api_schemas.py SUMMARIES")
+    summary, statuses = api_schemas.SUMMARIES[key]
+    parameters = [
+        {
+            "name": name,
+            "in": "path",
+            "required": True,
+            "schema": api_schemas.AN_ID if name in api_schemas.ID_PATH_PARAMETERS else {"type": "string"},
+        }
+        for name in entry.view_args
+    ] + list(api_schemas.PARAMETERS.get(key, []))
+    responses: dict[str, dict] = {}
+    for status in sorted({*statuses, *(() if is_open else (401,))}):
+        if status < 300:
+            responses[str(status)] = {
+                "description": STATUS_TEXT[status],
+                "content": {"application/json": {"schema": {"type": "object"}}},
+            }
+        else:
+            responses[str(status)] = {"$ref": f"#/components/responses/{status}"}
+    operation: dict = {"operationId": entry.view_name, "summary": summary}
+    if parameters:
+        operation["parameters"] = parameters
+    if key in api_schemas.BODIES:
+        operation["requestBody"] = {
+            "required": True,
+            "content": {"application/json": {"schema": api_schemas.BODIES[key]}},
+        }
+    operation["responses"] = responses
+    if is_open:
+        operation["security"] = []  # the health check needs no token
+    return operation
+
+
+def build_document() -> dict:
+    """The OpenAPI 3.0 document for every route and method app.py registers, in a stable order."""
+    from app import app
+    from chalicelib import auth
+
+    paths: dict[str, dict] = {}
+    for path in sorted(app.routes):
+        for method in sorted(app.routes[path]):
+            paths.setdefault(path, {})[method.lower()] = _operation(
+                method, path, app.routes[path][method], auth.is_open(path)
+            )
+    described = set(api_schemas.SUMMARIES)
+    served = {(method, path) for path in app.routes for method in app.routes[path]}
+    if described - served:
+        raise MissingSchema(f"api_schemas.py describes routes app.py no longer has: {sorted(described - served)}")
+    return {
+        "openapi": "3.0.3",
+        "info": {
+            "title": "deskmail",
+            "version": "1.0.0",
+            "description": "A help desk's ticket notifications through Amazon SES, and every email that did not "
+            "arrive, recipient by recipient. Errors are {Code, Message}.",
+        },
+        "security": [{"bearerAuth": []}],
+        "paths": paths,
+        "components": {
+            "securitySchemes": {
+                "bearerAuth": {
+                    "type": "http",
+                    "scheme": "bearer",
+                    "bearerFormat": "JWT",
+                    "description": "HS256, issuer 'deskmail', audience 'deskmail-agents'.",
+                }
+            },
+            "schemas": {"Error": ERROR},
+            "responses": {
+                str(status): {
+                    "description": STATUS_TEXT[status],
+                    "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
+                }
+                for status in (400, 401, 404, 409)
+            },
+        },
+    }
+
+
+def render(document: dict) -> str:
+    return json.dumps(document, indent=2, ensure_ascii=False) + "\n"
+
+
+def main() -> int:
+    DOCUMENT_PATH.parent.mkdir(parents=True, exist_ok=True)
+    DOCUMENT_PATH.write_text(render(build_document()), encoding="utf-8")
+    print(
+        f"wrote {DOCUMENT_PATH.relative_to(Path.cwd()) if DOCUMENT_PATH.is_relative_to(Path.cwd()) else DOCUMENT_PATH}"
+    )
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

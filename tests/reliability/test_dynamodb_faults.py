@@ -1,0 +1,229 @@
+"""DynamoDB faults in the middle of a feedback batch: the hit records are retried and the table converges.
+
+The feedback path uses no transactions: each record is one BatchWriteItem of idempotent puts. These tests put a
+fault (throttling, unprocessed items, a failed or timed-out write, a throttled read) in front of the moto-backed
+client, check that exactly the hit records come back in batchItemFailures, feed those again as SQS would, and
+compare the whole table with what a fault-free run of the same batch leaves.
+"""
+
+from __future__ import annotations
+
+import pytest
+from botocore.exceptions import ClientError, ReadTimeoutError
+
+from chalicelib import runtime
+from tests.helpers import Api
+from tests.reliability.scenario import (
+    describe_difference,
+    failed_bodies,
+    feed,
+    mixed_batch,
+    restore_table,
+    table_items,
+    two_tickets_with_replies,
+)
+
+# The second record of the batch: Carl's hard bounce, the failure that adds the tag to ticket A.
+TAGGING_BOUNCE = 2
+
+
+def client_error(code: str, operation: str) -> ClientError:
+    return ClientError({"Error": {"Code": code, "Message": f"injected {code}"}}, operation)
+
+
+class FaultyDynamoClient:
+    """The moto-backed client, except that chosen calls answer with a fault (botocore's retries already spent).
+
+    `faults` maps a 1-based call number of an operation ("batch_write_item", "batch_get_item") to a fault: a
+    function (real client, request kwargs) -> response, which may raise.
+    """
+
+    def __init__(self, client, faults: dict[tuple[str, int], object]):
+        self._client = client
+        self._faults = faults
+        self.calls: dict[str, int] = {}
+
+    def __getattr__(self, name):
+        return getattr(self._client, name)
+
+    def _call(self, operation: str, **kwargs):
+        self.calls[operation] = self.calls.get(operation, 0) + 1
+        fault = self._faults.get((operation, self.calls[operation]))
+        if fault is None:
+            return getattr(self._client, operation)(**kwargs)
+        return fault(self._client, kwargs)
+
+    def batch_write_item(self, **kwargs):
+        return self._call("batch_write_item", **kwargs)
+
+    def batch_get_item(self, **kwargs):
+        return self._call("batch_get_item", **kwargs)
+
+
+def raise_error(code: str, operation: str = "BatchWriteItem"):
+    def fault(client, kwargs):
+        raise client_error(code, operation)
+
+    return fault
+
+
+def written_then_timed_out(client, kwargs):
+    """The write reached DynamoDB but the answer was lost: the caller cannot tell it apart from a failure."""
+    client.batch_write_item(**kwargs)
+    raise ReadTimeoutError(endpoint_url="https://dynamodb.us-east-1.amazonaws.com")
+
+
+def unprocessed(left_out: str):
+    """DynamoDB takes only part of the request and hands the rest back as UnprocessedItems."""
+
+    def fault(client, kwargs):
+        ((table, requests),) = kwargs["RequestItems"].items()
+        if left_out == "all":
+            kept, rest = [], requests
+        elif left_out == "first":
+            kept, rest = requests[1:], requests[:1]
+        else:  # "last"
+            kept, rest = requests[:-1], requests[-1:]
+        if kept:
+            client.batch_write_item(RequestItems={table: kept})
+        return {"UnprocessedItems": {table: rest} if rest else {}}
+
+    return fault
+
+
+def persistent(fault, call: int, attempts: int = 5) -> dict:
+    """The fault on one record's write and on every retry the adapter makes of what is left (5 attempts)."""
+    return {
+        ("batch_write_item", call): fault,
+        **{("batch_write_item", call + n): unprocessed("all") for n in range(1, attempts)},
+    }
+
+
+@pytest.fixture
+def batch(client):
+    """The mixed batch, the table before it, and the table a fault-free run of it leaves (then reset)."""
+    api = Api(client)
+    bodies = [body for _, body in mixed_batch(two_tickets_with_replies(api))]
+    before = table_items()
+    response, _ = feed(client, bodies)
+    assert response == {"batchItemFailures": []}
+    fault_free = table_items()
+    restore_table(before)
+    assert table_items() == before
+    return {"bodies": bodies, "before": before, "fault_free": fault_free}
+
+
+@pytest.fixture
+def inject():
+    """Installs a FaultyDynamoClient on the handler's table adapter (no real sleeps between its retries)."""
+    table = runtime.table()
+    real_client, real_sleep = table.client, table._sleep
+    installed = []
+
+    def install(faults):
+        proxy = FaultyDynamoClient(real_client, faults)
+        table.client, table._sleep = proxy, lambda seconds: None
+        installed.append(proxy)
+        return proxy
+
+    def remove():
+        table.client, table._sleep = real_client, real_sleep
+
+    install.remove = remove
+    yield install
+    remove()
+
+
+def run_with_fault_then_retry(client, batch, inject, faults):
+    """Feeds the batch with the faults, then the failed records again without; returns the failed positions."""
+    inject(faults)
+    response, event = feed(client, batch["bodies"])
+    inject.remove()
+    positions = [
+        n + 1
+        for n, record in enumerate(event["Records"])
+        if record["messageId"] in {f["itemIdentifier"] for f in response["batchItemFailures"]}
+    ]
+    halfway = table_items()
+    retry = failed_bodies(response, event)
+    if retry:
+        assert feed(client, retry)[0] == {"batchItemFailures": []}
+    return positions, halfway
+
+
+FAULTS = {
+    "ProvisionedThroughputExceededException": {
+        ("batch_write_item", TAGGING_BOUNCE): raise_error("ProvisionedThroughputExceededException")
+    },
+    "ThrottlingException": {("batch_write_item", TAGGING_BOUNCE): raise_error("ThrottlingException")},
+    "InternalServerError": {("batch_write_item", TAGGING_BOUNCE): raise_error("InternalServerError")},
+    "written, then the answer timed out": {("batch_write_item", TAGGING_BOUNCE): written_then_timed_out},
+    "unprocessed: the last item, on every retry": persistent(unprocessed("last"), TAGGING_BOUNCE),
+    "unprocessed: the first item, on every retry": persistent(unprocessed("first"), TAGGING_BOUNCE),
+}
+
+
+@pytest.mark.parametrize("faults", FAULTS.values(), ids=FAULTS.keys())
+def test_a_failed_write_mid_batch_is_retried_alone_and_the_table_converges(client, batch, inject, faults):
+    positions, _ = run_with_fault_then_retry(client, batch, inject, faults)
+    assert positions == [TAGGING_BOUNCE]
+    after = table_items()
+    assert after == batch["fault_free"], describe_difference(batch["fault_free"], after)
+
+
+def test_unprocessed_items_that_a_retry_takes_are_not_a_failure(client, batch, inject):
+    # DynamoDB hands back part of a request under load; the adapter's own retry (with backoff) settles it.
+    proxy_faults = {("batch_write_item", TAGGING_BOUNCE): unprocessed("last")}
+    positions, _ = run_with_fault_then_retry(client, batch, inject, proxy_faults)
+    assert positions == []
+    assert table_items() == batch["fault_free"]
+
+
+@pytest.mark.parametrize("left_out", ["first", "last"])
+def test_a_half_applied_record_at_any_position_converges_after_its_retry(client, batch, inject, left_out):
+    """Each record in turn is left half-written (one item of its request never taken): retry, compare."""
+    for position in range(1, len(batch["bodies"]) + 1):
+        restore_table(batch["before"])
+        positions, halfway = run_with_fault_then_retry(
+            client, batch, inject, persistent(unprocessed(left_out), position)
+        )
+        # Records whose write had a single item have nothing left once it is dropped ("first" of one is "all").
+        assert positions == [position], f"fault on write {position}: failed records {positions}"
+        assert halfway != batch["fault_free"], f"write {position}: the fault changed nothing"
+        after = table_items()
+        assert after == batch["fault_free"], f"write {position}:\n" + describe_difference(batch["fault_free"], after)
+
+
+def test_two_faults_in_one_batch(client, batch, inject):
+    faults = {
+        ("batch_write_item", 4): raise_error("ThrottlingException"),
+        ("batch_write_item", 7): raise_error("ProvisionedThroughputExceededException"),
+    }
+    positions, _ = run_with_fault_then_retry(client, batch, inject, faults)
+    assert positions == [4, 7]
+    after = table_items()
+    assert after == batch["fault_free"], describe_difference(batch["fault_free"], after)
+
+
+def unprocessed_keys(client, kwargs):
+    return {"Responses": {}, "UnprocessedKeys": kwargs["RequestItems"]}
+
+
+READ_FAULTS = {
+    "ProvisionedThroughputExceededException": {
+        ("batch_get_item", 1): raise_error("ProvisionedThroughputExceededException", "BatchGetItem")
+    },
+    "ThrottlingException": {("batch_get_item", 1): raise_error("ThrottlingException", "BatchGetItem")},
+    "unprocessed keys on every retry": {("batch_get_item", n): unprocessed_keys for n in range(1, 6)},
+    "the tag read throttled": {("batch_get_item", 2): raise_error("ThrottlingException", "BatchGetItem")},
+}
+
+
+@pytest.mark.parametrize("faults", READ_FAULTS.values(), ids=READ_FAULTS.keys())
+def test_a_failed_batch_read_fails_the_records_that_need_it_and_the_retry_converges(client, batch, inject, faults):
+    """The batch read (BatchGetItem of the MSG# lookups and tags) fails: nothing is written, every record retried."""
+    positions, halfway = run_with_fault_then_retry(client, batch, inject, faults)
+    assert positions == list(range(1, 11))
+    assert halfway == batch["before"]
+    after = table_items()
+    assert after == batch["fault_free"], describe_difference(batch["fault_free"], after)
