@@ -67,6 +67,28 @@ BODIES: dict[tuple[str, str], dict] = {
         "required": ["active"],
         "properties": {"active": {"type": "boolean"}},
     },
+    ("POST", "/tickets/{ticket_id}/recipient-check"): {
+        "type": "object",
+        "required": ["comment"],
+        "properties": {
+            "comment": {
+                "type": "object",
+                "required": ["author_id", "public"],
+                "properties": {"author_id": AN_ID, "public": {"type": "boolean"}},
+            }
+        },
+    },
+    ("POST", "/delivery-failures/resolve"): {
+        "type": "object",
+        "required": ["ids"],
+        "properties": {"ids": {"type": "array", "minItems": 1, "maxItems": 100, "items": {"type": "string"}}},
+    },
+    ("POST", "/tickets/{ticket_id}/comments/{comment_id}/resend"): {
+        "type": "object",
+        "required": ["user_ids"],
+        "properties": {"user_ids": {"type": "array", "minItems": 1, "maxItems": 50, "items": AN_ID}},
+    },
+    ("POST", "/users/{user_id}/deliverability/reset"): {"type": "object"},
 }
 
 NEXT_PAGE = {
@@ -99,16 +121,33 @@ TAG = {
 }
 LOCALIZED = [LOCALE, ACCEPT_LANGUAGE]
 
+
+def _query(name: str, description: str, schema: dict, required: bool = False) -> dict:
+    return {"name": name, "in": "query", "required": required, "description": description, "schema": schema}
+
+
+A_TIME = {"type": "string", "format": "date-time", "example": "2026-11-23T08:00:00Z"}
+FAILURE_FILTERS = [
+    _query("category", "Only failures of this category.", {"type": "string"}),
+    _query("since", "Only failures at or after this time.", A_TIME),
+    _query("until", "Only failures at or before this time.", A_TIME),
+    _query("status", "open, resolved or all (default).", {"type": "string", "enum": ["open", "resolved", "all"]}),
+]
+USER_ID = _query("user_id", "The user whose notifications to explain.", AN_ID, required=True)
+
 # Query and header parameters, by (method, Chalice route).
 PARAMETERS: dict[tuple[str, str], list[dict]] = {
     ("GET", "/tickets"): [TAG, NEXT_PAGE],
     ("GET", "/tickets/{ticket_id}/comments"): [NEXT_PAGE, *LOCALIZED],
     ("GET", "/tickets/{ticket_id}/events"): LOCALIZED,
     ("GET", "/smtp-codes/{code}"): LOCALIZED,
+    ("GET", "/delivery-failures"): [*FAILURE_FILTERS, NEXT_PAGE, *LOCALIZED],
+    ("POST", "/tickets/{ticket_id}/recipient-check"): LOCALIZED,
+    ("GET", "/tickets/{ticket_id}/diagnostics"): [USER_ID, *LOCALIZED],
 }
 
 # Path parameters that are ids (the others are free text, such as an SMTP code).
-ID_PATH_PARAMETERS = {"user_id", "ticket_id"}
+ID_PATH_PARAMETERS = {"user_id", "ticket_id", "comment_id"}
 
 # What each operation answers besides 401 (every route but the open ones) and 400 (every route with input).
 SUMMARIES: dict[tuple[str, str], tuple[str, tuple[int, ...]]] = {
@@ -126,4 +165,25 @@ SUMMARIES: dict[tuple[str, str], tuple[str, tuple[int, ...]]] = {
     ("GET", "/triggers"): ("The notification triggers", (200,)),
     ("PATCH", "/triggers/{trigger_id}"): ("Turn a trigger on or off", (200, 400, 404)),
     ("GET", "/smtp-codes/{code}"): ("What an SMTP reply code or enhanced status means", (200, 400, 404)),
+    ("POST", "/users/{user_id}/deliverability/reset"): (
+        "An agent lets a failed address be emailed again",
+        (200, 400, 404),
+    ),
+    ("POST", "/tickets/{ticket_id}/recipient-check"): (
+        "Who a comment would email, and who not and why",
+        (200, 400, 404),
+    ),
+    ("GET", "/delivery-failures"): ("The delivery-problems inbox: failed recipients across tickets", (200, 400)),
+    ("POST", "/delivery-failures/resolve"): ("Close inbox rows in bulk", (200, 400, 404)),
+    ("GET", "/reputation"): ("Bounce and complaint rates beside SES's review and pause levels", (200,)),
+    ("GET", "/tickets/{ticket_id}/diagnostics"): (
+        "Why a user did or did not get the ticket's notifications",
+        (200, 400, 404),
+    ),
+    ("GET", "/suppressions/{email}"): ("Is the address on the SES account-level suppression list?", (200, 400)),
+    ("DELETE", "/suppressions/{email}"): ("Take the address off the suppression list", (200, 400, 404)),
+    ("POST", "/tickets/{ticket_id}/comments/{comment_id}/resend"): ("Send a comment again", (201, 400, 404, 409)),
+    ("GET", "/"): ("The agent workspace page (HTML)", (200,)),
+    ("GET", "/static/{name}"): ("The page's assets", (200, 404)),
+    ("GET", "/static/i18n/{name}"): ("The page's own strings", (200, 404)),
 }

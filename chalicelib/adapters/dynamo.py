@@ -23,7 +23,7 @@ from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 #   TRIGGERS         TRIGGER#{id}                         an agent's active/inactive choice for a trigger
 #   RAW#{day}        {sqs message id}                     unreadable feedback kept for inspection (TTL)
 #   ADDR#{address}   F#{time}#{id}                        a fact SES proved about an address (bounce, complaint, reset)
-#   TICKET#{id}      DLV#{user}                           when a notification of this ticket last reached the user
+#   TICKET#{id}      DLV#{user}#{time}                    a notification of this ticket reached the user then
 #   USER#{id}        TICKET#{ticket}                      the user takes part in the ticket (their tickets)
 #   TICKET#{id}      SENT#{time}#{notification}           addresses one notification went to (rate limit, TTL)
 #   INBOUND#{ses id} INBOUND                              an inbound email already handled (replays, TTL)
@@ -404,9 +404,11 @@ def address_fact_item(
 
 
 def delivered_marker_item(ticket_id: str, user_id: str, delivered_at: str) -> dict:
+    # One item per delivery, not one overwritten "last delivery": a replay of an older delivery must not hide a
+    # newer one (puts cannot keep a maximum), and each replay writes the very same item again.
     return {
         "PK": f"TICKET#{ticket_id}",
-        "SK": f"DLV#{user_id}",
+        "SK": f"DLV#{user_id}#{delivered_at}",
         "type": "delivered_marker",
         "delivered_at": delivered_at,
     }
@@ -657,6 +659,20 @@ class DeskmailTable:
         response = self._query(**kwargs)
         token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
         return [from_item(item) for item in response.get("Items", [])], token
+
+    def delivered_since(self, ticket_id: str, user_id: str, since: str) -> bool:
+        """Did a notification of the ticket reach the user after `since`? (Query, at most one item read.)"""
+        response = self._query(
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
+            ExpressionAttributeValues={
+                ":pk": {"S": f"TICKET#{ticket_id}"},
+                ":low": {"S": f"DLV#{user_id}#{since}~"},
+                ":high": {"S": f"DLV#{user_id}#~"},
+            },
+            Limit=1,
+            ProjectionExpression="SK",
+        )
+        return bool(response.get("Items"))
 
     def resolve_failure(self, ticket_id: str, event_sk: str, resolved_at: str, resolved_by: str) -> bool:
         """Marks one inbox row resolved; False when there is no such failure."""

@@ -116,16 +116,14 @@ def list_failures(table: DeskmailTable, query: dict, tr: gettext.NullTranslation
         items, next_page = table.list_failures(since, until, query.get("next_page"), INBOX_PAGE, category)
     except PageTokenError as error:
         raise InvalidInput(str(error)) from None
-    # A later delivery to the same user on the same ticket resolves the row: one BatchGetItem per page.
-    markers = table.get_many(
-        [(item["PK"], f"DLV#{(item['data'].get('recipient') or {}).get('user_id')}") for item in items]
-    )
     rows = []
     for item in items:
         data = item.get("data") or {}
         recipient = data.get("recipient") or {}
-        marker = markers.get((item["PK"], f"DLV#{recipient.get('user_id')}"))
-        delivered_later = bool(marker and marker.get("delivered_at", "") > item["occurred_at"])
+        # A later delivery to the same user on the same ticket resolves the row (one small Query, open rows only).
+        delivered_later = not item.get("resolved_at") and table.delivered_since(
+            item["PK"].removeprefix("TICKET#"), str(recipient.get("user_id")), item["occurred_at"]
+        )
         resolved = bool(item.get("resolved_at")) or delivered_later
         if (status == "open" and resolved) or (status == "resolved" and not resolved):
             continue
