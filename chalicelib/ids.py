@@ -59,5 +59,5 @@ def normalize_timestamp(value: str | None, default: str) -> str:
         text = text[:-1] + "+00:00"
     try:
         return format_timestamp(datetime.fromisoformat(text))
-    except ValueError:
+    except (ValueError, OverflowError):
         return default

@@ -155,10 +155,9 @@ def _time_bound(query: dict, name: str) -> str | None:
     if value is None:
         return None
     try:
-        moment = datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
+        return format_timestamp(datetime.fromisoformat(value.replace("Z", "+00:00")))
+    except (ValueError, OverflowError):  # OverflowError: a valid time that leaves datetime's range in UTC
         raise InvalidInput(f"'{name}' must be an ISO 8601 time such as 2026-11-23T08:00:00Z.") from None
-    return format_timestamp(moment)
 
 
 def resolve_failures(table: DeskmailTable, body: object, agent_id: str, now: Clock) -> dict:

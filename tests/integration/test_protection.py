@@ -202,3 +202,9 @@ def test_reputation_matches_a_hand_count(client, api):
     # 2/12 bounces is above the 10 % pause level.
     assert report["state"] == "at-risk" and day["state"] == "at-risk"
     assert report["thresholds"]["bounce"] == {"review": 0.05, "pause": 0.10}
+
+
+def test_inbox_time_bounds_out_of_range_are_a_400(api):
+    # Found by the fuzzer: valid ISO 8601 that leaves datetime's range once converted to UTC.
+    status, payload = api.get("/delivery-failures?until=0001-01-01T00%3A00%3A00%2B00%3A10")
+    assert status == 400 and "until" in payload["Message"]

@@ -150,3 +150,10 @@ def test_untracked_types_and_subscription_confirmations_are_ignored():
     )
     assert isinstance(parse(open_event, NOW), Ignored)
     assert isinstance(parse(confirmation, NOW), Ignored)
+
+
+def test_a_timestamp_outside_datetimes_range_falls_back_to_the_mail_time():
+    document = json.loads(json.loads(ses.delivery("m-1", DEST))["Message"])
+    document["delivery"]["timestamp"] = "0001-01-01T00:00:00+00:10"
+    first, _ = parse(json.dumps(document), NOW).events
+    assert first.occurred_at == parse(json.dumps(document), NOW).mail_timestamp
