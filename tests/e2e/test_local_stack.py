@@ -175,6 +175,9 @@ def test_a_hard_bounce_suppresses_the_address_until_an_agent_removes_it(stack):
     assert entry["suppressed"] and entry["reason"] == "BOUNCE" and entry["last_update"]
 
     # deskmail itself holds back mail to an address that hard-bounced; after a reset it sends, and SES refuses.
+    held = api.comment(ticket["id"], agent, "Still checking.")
+    held_nora = next(r for r in delivery_of(api, ticket["id"], held["id"])["recipients"] if r["email"] == address)
+    assert (held_nora["status"], held_nora["failure"]["category"]) == ("not_sent", "address_undeliverable")
     api.ok("POST", f"/users/{nora['id']}/deliverability/reset")
     second = api.comment(ticket["id"], agent, "Fixed, see the new invoice.")
     delivery = wait_for(
