@@ -16,6 +16,12 @@ MAX_RECEIVE_COUNT = 5
 VISIBILITY_TIMEOUT_SECONDS = 5
 
 
+def inbound_dead_letter_queue_name(stage: str) -> str:
+    # chalicelib.naming names no inbound dead-letter queue (the CDK app has no inbound pipeline yet): this follows
+    # the feedback queue's pattern, deskmail-feedback-dlq-{stage}.
+    return f"deskmail-inbound-dlq-{stage}"
+
+
 @dataclass(frozen=True)
 class Resources:
     table_name: str
@@ -25,6 +31,10 @@ class Resources:
     feedback_queue_url: str
     feedback_queue_arn: str
     dead_letter_queue_url: str
+    inbound_topic_arn: str
+    inbound_queue_url: str
+    inbound_queue_arn: str
+    inbound_dead_letter_queue_url: str
 
 
 def _queue_arn(sqs: Any, queue_url: str) -> str:
@@ -41,10 +51,53 @@ def create_resources(clients: dict[str, Any], stage: str, sender_domain: str) ->
     clients["sesv2"].create_email_identity(EmailIdentity=sender_domain)
 
     sns, sqs = clients["sns"], clients["sqs"]
-    topic_arn = sns.create_topic(Name=names["feedback_topic"])["TopicArn"]
-    dead_letter_url = sqs.create_queue(QueueName=names["dead_letter_queue"])["QueueUrl"]
+    feedback = _subscribed_queue(sns, sqs, names["feedback_topic"], names["feedback_queue"], names["dead_letter_queue"])
+    # SES receipt rule -> SNS -> SQS -> handle_inbound_email. moto has no receipt rules that deliver anything: the
+    # mailbox simulator publishes the "Received" notifications to this topic itself.
+    inbound = _subscribed_queue(
+        sns, sqs, names["inbound_topic"], names["inbound_queue"], inbound_dead_letter_queue_name(stage)
+    )
+
+    ses = clients["ses"]
+    ses.create_configuration_set(ConfigurationSet={"Name": names["configuration_set"]})
+    ses.create_configuration_set_event_destination(
+        ConfigurationSetName=names["configuration_set"],
+        EventDestination={
+            "Name": EVENT_DESTINATION_NAME,
+            "Enabled": True,
+            "MatchingEventTypes": MATCHING_EVENT_TYPES,
+            "SNSDestination": {"TopicARN": feedback.topic_arn},
+        },
+    )
+    return Resources(
+        table_name=names["table"],
+        sender_domain=sender_domain,
+        configuration_set=names["configuration_set"],
+        feedback_topic_arn=feedback.topic_arn,
+        feedback_queue_url=feedback.queue_url,
+        feedback_queue_arn=feedback.queue_arn,
+        dead_letter_queue_url=feedback.dead_letter_queue_url,
+        inbound_topic_arn=inbound.topic_arn,
+        inbound_queue_url=inbound.queue_url,
+        inbound_queue_arn=inbound.queue_arn,
+        inbound_dead_letter_queue_url=inbound.dead_letter_queue_url,
+    )
+
+
+@dataclass(frozen=True)
+class SubscribedQueue:
+    topic_arn: str
+    queue_url: str
+    queue_arn: str
+    dead_letter_queue_url: str
+
+
+def _subscribed_queue(sns: Any, sqs: Any, topic_name: str, queue_name: str, dead_letter_name: str) -> SubscribedQueue:
+    """An SNS topic, an SQS queue subscribed to it and the queue's dead-letter queue (maxReceiveCount 5)."""
+    topic_arn = sns.create_topic(Name=topic_name)["TopicArn"]
+    dead_letter_url = sqs.create_queue(QueueName=dead_letter_name)["QueueUrl"]
     queue_url = sqs.create_queue(
-        QueueName=names["feedback_queue"],
+        QueueName=queue_name,
         Attributes={
             "VisibilityTimeout": str(VISIBILITY_TIMEOUT_SECONDS),
             "RedrivePolicy": json.dumps(
@@ -58,27 +111,7 @@ def create_resources(clients: dict[str, Any], stage: str, sender_domain: str) ->
     )
     # Not raw delivery: the queue receives SNS envelopes, as the production subscription does.
     sns.subscribe(TopicArn=topic_arn, Protocol="sqs", Endpoint=queue_arn)
-
-    ses = clients["ses"]
-    ses.create_configuration_set(ConfigurationSet={"Name": names["configuration_set"]})
-    ses.create_configuration_set_event_destination(
-        ConfigurationSetName=names["configuration_set"],
-        EventDestination={
-            "Name": EVENT_DESTINATION_NAME,
-            "Enabled": True,
-            "MatchingEventTypes": MATCHING_EVENT_TYPES,
-            "SNSDestination": {"TopicARN": topic_arn},
-        },
-    )
-    return Resources(
-        table_name=names["table"],
-        sender_domain=sender_domain,
-        configuration_set=names["configuration_set"],
-        feedback_topic_arn=topic_arn,
-        feedback_queue_url=queue_url,
-        feedback_queue_arn=queue_arn,
-        dead_letter_queue_url=dead_letter_url,
-    )
+    return SubscribedQueue(topic_arn, queue_url, queue_arn, dead_letter_url)
 
 
 def _topic_may_send(queue_arn: str, topic_arn: str) -> dict:

@@ -5,6 +5,11 @@ moto's sent messages and publishes, to the configuration set's SNS event destina
 sends: a Send event, then per recipient what its mailbox does (docs/local-stack.md lists the rules). The payload
 builders are pure functions; `MailboxSimulator` is the thread that watches moto and publishes through boto3, so
 SNS -> SQS delivery and the feedback worker downstream are the real thing.
+
+It also stands in for two things outside moto: the account-level suppression list (SES suppresses addresses that
+hard-bounced or complained, and refuses to send to them), kept in the `LocalSuppressionList` the API reads too; and
+the mailboxes that answer (an out-of-office responder, a customer who replies), whose mail it hands to deskmail as
+an SES receipt rule would: a "Received" notification on the inbound SNS topic.
 """
 
 from __future__ import annotations
@@ -14,14 +19,19 @@ import hashlib
 import json
 import logging
 import re
+import string
 import threading
 import uuid
+from collections.abc import Collection
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
+from email import policy
 from email.header import decode_header, make_header
+from email.message import EmailMessage, Message
 from email.utils import format_datetime, formataddr, getaddresses, parseaddr
 from typing import Any
 
+from chalicelib.adapters.ses_account import BOUNCE, COMPLAINT, SuppressionList
 from chalicelib.ids import format_timestamp
 
 log = logging.getLogger("deskmail_local.simulator")
@@ -42,6 +52,16 @@ DELIVERY_AFTER_MS = 480
 DELAY_AFTER_MS = 600
 BOUNCE_AFTER_MS = 900
 COMPLAINT_AFTER_MS = 1200
+REPLY_AFTER_MS = 1500
+
+RECEIPT_SUBJECT = "Amazon SES Email Receipt Notification"
+SUPPRESSION_LIST_DIAGNOSTIC = (
+    "Amazon SES did not send the message to this address because it is on the suppression list for your account. "
+    "For more information about removing addresses from the suppression list, see the Amazon SES Developer Guide at "
+    "https://docs.aws.amazon.com/ses/latest/DeveloperGuide/sending-email-suppression-list.html"
+)
+OUT_OF_OFFICE_TEXT = "I am out of the office and will answer your message when I am back.\n"
+THANKS_TEXT = "Thanks!"
 
 
 # ---- what each recipient's mailbox does ---------------------------------------------------------------------------
@@ -70,9 +90,18 @@ class Bounced:
     subtype: str
     status: str | None = None  # None: no DSN came back (an auto-reply), so SES names only the address
     diagnostic: str | None = None
+    reporting_mta: str = f"dsn; {REPORTING_MTA}"  # only published with a DSN (a status)
 
 
-Outcome = Delivered | Complained | Delayed | Bounced
+@dataclass(frozen=True)
+class Answers:
+    """After delivery the mailbox writes back to the sender: an automatic (out-of-office) reply or a person's."""
+
+    automatic: bool
+    text: str
+
+
+Outcome = Delivered | Complained | Delayed | Bounced | Answers
 
 DELIVERED = Delivered()
 COMPLAINED = Complained()
@@ -83,6 +112,12 @@ MAILBOX_FULL = Bounced("Transient", "MailboxFull", "5.2.2", "smtp; 552 5.2.2 Mai
 MESSAGE_TOO_LARGE = Bounced(
     "Transient", "MessageTooLarge", "5.3.4", "smtp; 552 5.3.4 Message size exceeds fixed maximum message size"
 )
+# SES itself refuses the address: nothing left Amazon, hence "dns; amazonses.com" rather than a DSN's MTA.
+ON_ACCOUNT_SUPPRESSION_LIST = Bounced(
+    "Permanent", "OnAccountSuppressionList", "5.1.1", SUPPRESSION_LIST_DIAGNOSTIC, reporting_mta="dns; amazonses.com"
+)
+OUT_OF_OFFICE_REPLY = Answers(automatic=True, text=OUT_OF_OFFICE_TEXT)
+THANKS_REPLY = Answers(automatic=False, text=THANKS_TEXT)
 
 
 def bare_address(address: str) -> str:
@@ -99,7 +134,9 @@ def simulated_outcomes(address: str) -> tuple[Outcome, ...]:
         if mailbox == "bounce":
             return (UNKNOWN_USER,)
         if mailbox == "ooto":
-            return (DELIVERED, AUTO_REPLY)
+            # SES reports the auto-reply that reached its own MAIL FROM as a transient bounce, and the responder
+            # also answers the sender's address, which deskmail receives as inbound mail.
+            return (DELIVERED, AUTO_REPLY, OUT_OF_OFFICE_REPLY)
         if mailbox == "complaint":
             return (DELIVERED, COMPLAINED)
         if mailbox == "suppressionlist":
@@ -114,6 +151,8 @@ def simulated_outcomes(address: str) -> tuple[Outcome, ...]:
         return (MAILBOX_FULL_DELAY, MAILBOX_FULL)
     if mailbox.startswith("big"):
         return (MESSAGE_TOO_LARGE,)
+    if mailbox.startswith("reply"):
+        return (DELIVERED, THANKS_REPLY)
     return (DELIVERED,)
 
 
@@ -228,6 +267,37 @@ def mail_object(message: SentMessage, configuration_set: str, region: str, accou
     }
 
 
+# ---- the account-level suppression list ---------------------------------------------------------------------------
+
+
+def recipient_outcomes(message: SentMessage, suppressed: Collection[str] = ()) -> dict[str, tuple[Outcome, ...]]:
+    """Each recipient's fate, by bare address. `suppressed`: the recipients that were on the account-level
+    suppression list when SES accepted the message; SES sends them nothing and bounces them itself."""
+    on_list = {address.lower() for address in suppressed}
+    return {
+        address: (ON_ACCOUNT_SUPPRESSION_LIST,) if address.lower() in on_list else simulated_outcomes(address)
+        for address in destination(message)
+    }
+
+
+def suppression_list_additions(outcomes: dict[str, tuple[Outcome, ...]]) -> dict[str, str]:
+    """What SES, with account-level suppression on for BOUNCE and COMPLAINT, puts on the list after these outcomes:
+    address -> reason. Hard bounces and complaints, but never a mailbox simulator address (AWS: mail to the simulator
+    does not add to the suppression list), and not an address the list refused (it is on it already)."""
+    additions: dict[str, str] = {}
+    for address, fates in outcomes.items():
+        if address.lower().rpartition("@")[2] == SIMULATOR_DOMAIN:
+            continue
+        bounces = [fate for fate in fates if isinstance(fate, Bounced)]
+        if any(bounce == ON_ACCOUNT_SUPPRESSION_LIST for bounce in bounces):
+            continue
+        if any(bounce.bounce_type == "Permanent" for bounce in bounces):
+            additions[address] = BOUNCE
+        elif COMPLAINED in fates:
+            additions[address] = COMPLAINT
+    return additions
+
+
 # ---- the events ---------------------------------------------------------------------------------------------------
 
 
@@ -251,11 +321,13 @@ def _bounced_recipient(address: str, bounce: Bounced) -> dict:
     return {"emailAddress": address, "action": "failed", "status": bounce.status, "diagnosticCode": bounce.diagnostic}
 
 
-def events_for(message: SentMessage, configuration_set: str, region: str, account_id: str) -> list[dict]:
+def events_for(
+    message: SentMessage, configuration_set: str, region: str, account_id: str, suppressed: Collection[str] = ()
+) -> list[dict]:
     """Every event SES publishes about one message, in publishing order: Send; deliveries and delays; bounces, one
-    notification per bounce type and subtype (SES combines them); complaints."""
+    notification per bounce type and subtype (SES combines them); complaints. `suppressed`: see recipient_outcomes."""
     mail = mail_object(message, configuration_set, region, account_id)
-    outcomes = {address: simulated_outcomes(address) for address in mail["destination"]}
+    outcomes = recipient_outcomes(message, suppressed)
     events: list[dict] = [{"eventType": "Send", "mail": mail, "send": {}}]
     delivered_at: dict[str, datetime] = {}
     for index, (address, fates) in enumerate(outcomes.items()):
@@ -282,9 +354,12 @@ def events_for(message: SentMessage, configuration_set: str, region: str, accoun
             }
             events.append({"eventType": "DeliveryDelay", "mail": mail, "deliveryDelay": delay_detail})
     bounces: dict[tuple[str, str], list[dict]] = {}
+    reporting_mtas: dict[tuple[str, str], str] = {}
     for address, fates in outcomes.items():
         for bounce in (fate for fate in fates if isinstance(fate, Bounced)):
-            bounces.setdefault((bounce.bounce_type, bounce.subtype), []).append(_bounced_recipient(address, bounce))
+            kind = (bounce.bounce_type, bounce.subtype)
+            bounces.setdefault(kind, []).append(_bounced_recipient(address, bounce))
+            reporting_mtas.setdefault(kind, bounce.reporting_mta)
     bounced_at = _later(message, BOUNCE_AFTER_MS)
     for (bounce_type, subtype), recipients in bounces.items():
         bounce_detail: dict[str, Any] = {
@@ -295,7 +370,7 @@ def events_for(message: SentMessage, configuration_set: str, region: str, accoun
             "timestamp": timestamp(bounced_at),
         }
         if any("status" in recipient for recipient in recipients):
-            bounce_detail["reportingMTA"] = f"dsn; {REPORTING_MTA}"  # only when a DSN came back
+            bounce_detail["reportingMTA"] = reporting_mtas[(bounce_type, subtype)]  # only with a DSN
         events.append({"eventType": "Bounce", "mail": mail, "bounce": bounce_detail})
     complained_at = _later(message, COMPLAINT_AFTER_MS)
     for address, fates in outcomes.items():
@@ -344,11 +419,196 @@ def sns_destination(ses_backend: Any, configuration_set: str | None) -> SnsDesti
     return SnsDestination(topic_arn, types)
 
 
+# ---- mail the recipients' mailboxes send back: SES inbound "Received" notifications ------------------------------
+
+
+@dataclass(frozen=True)
+class Reply:
+    """A message a recipient's mailbox sends back to deskmail, as it arrives at SES's inbound MTA."""
+
+    mailbox: str  # who answers: the recipient of the sent message
+    envelope_sender: str  # MAIL FROM; "" is the null reverse-path
+    recipient: str  # the address it is for: the sent message's Reply-To, else its From
+    automatic: bool
+    mime: EmailMessage
+
+
+@dataclass(frozen=True)
+class InboundRoute:
+    """The receipt rule: mail for `domain` is published to `topic_arn` (SNS action, UTF-8)."""
+
+    topic_arn: str
+    domain: str
+
+    def accepts(self, address: str) -> bool:
+        return address.lower().rpartition("@")[2] == self.domain.lower()
+
+
+def _stable_token(length: int, *parts: str) -> str:
+    """Lower-case letters and digits, the same for the same inputs (SES inbound ids look like this)."""
+    number = int(hashlib.sha256("\x1f".join(parts).encode()).hexdigest(), 16)
+    alphabet = string.digits + string.ascii_lowercase
+    token = ""
+    while len(token) < length:
+        number, digit = divmod(number, len(alphabet))
+        token += alphabet[digit]
+    return token
+
+
+def reply_address(message: SentMessage) -> str:
+    """Where an answer goes: Reply-To, else From (what Exchange, Gmail and people's mail clients answer)."""
+    mime = message.mime
+    return bare_address(_unfold(mime.get("Reply-To") or mime.get("From") or message.source))
+
+
+def thread_references(original: Message) -> tuple[str | None, str]:
+    """In-Reply-To and References of an answer (RFC 5322 3.6.4): the message's own id, after its References (which
+    carry deskmail's ticket thread id)."""
+    message_id = _unfold(original["Message-ID"]) if original.get("Message-ID") else None
+    references = _unfold(original.get("References") or original.get("In-Reply-To") or "").split()
+    chain = list(dict.fromkeys([*references, *([message_id] if message_id else [])]))
+    return message_id, " ".join(chain)
+
+
+def thread_root(original: Message) -> str:
+    """The first message of the thread the message belongs to (deskmail's <ticket-{id}@domain>)."""
+    _, references = thread_references(original)
+    return references.split()[0] if references else ""
+
+
+def _is_auto_submitted(original: Message) -> bool:
+    value = (original.get("Auto-Submitted") or "").split(";")[0].strip().lower()
+    return value not in ("", "no")
+
+
+def _original_text(message: SentMessage) -> str:
+    parsed = email.message_from_string(message.raw_data, policy=policy.default)
+    body = parsed.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
+    return body.get_content() if body is not None else ""
+
+
+def _display_name(original: Message, address: str) -> str:
+    headers = [_unfold(original.get(name, "")) for name in ("To", "Cc")]
+    return next((name for name, found in getaddresses(headers) if found.lower() == address.lower()), "")
+
+
+def answer(message: SentMessage, mailbox: str, reply: Answers, replied_at: datetime) -> Reply:
+    """What `mailbox` writes back: threaded on the message (In-Reply-To, References), to its Reply-To or From."""
+    original = message.mime
+    in_reply_to, references = thread_references(original)
+    subject = str(make_header(decode_header(_unfold(original.get("Subject", "")))))
+    domain = mailbox.rpartition("@")[2]
+    answer_mime = EmailMessage()
+    if reply.automatic:
+        answer_mime["From"] = mailbox
+        answer_mime["Subject"] = f"Automatic reply: {subject}"
+    else:
+        answer_mime["From"] = formataddr((_display_name(original, mailbox), mailbox))
+        answer_mime["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}"
+    answer_mime["To"] = _unfold(original.get("Reply-To") or original.get("From") or message.source)
+    answer_mime["Date"] = format_datetime(replied_at)
+    answer_mime["Message-ID"] = f"<{_stable_token(24, message.message_id, mailbox, 'reply')}@{domain}>"
+    if in_reply_to:
+        answer_mime["In-Reply-To"] = in_reply_to
+    if references:
+        answer_mime["References"] = references
+    if reply.automatic:
+        answer_mime["Auto-Submitted"] = "auto-replied"  # RFC 3834 section 5
+        answer_mime.set_content(reply.text)
+    else:
+        # A person's mail client quotes the message it answers; deskmail keeps only the text above the quote.
+        sender_name = parseaddr(_unfold(original.get("From", message.source)))[0] or reply_address(message)
+        quoted = "".join(f"> {line}\n" for line in _original_text(message).splitlines())
+        answer_mime.set_content(f"{reply.text}\n\nOn {original.get('Date', '')}, {sender_name} wrote:\n{quoted}")
+    return Reply(
+        mailbox=mailbox,
+        # RFC 3834 section 3.3: automatic responses are sent with a null reverse-path, so nothing answers them.
+        envelope_sender="" if reply.automatic else mailbox,
+        recipient=reply_address(message),
+        automatic=reply.automatic,
+        mime=answer_mime,
+    )
+
+
+def replies_for(message: SentMessage, outcomes: dict[str, tuple[Outcome, ...]], now: datetime) -> list[Reply]:
+    """The answers the delivered recipients' mailboxes send. None to mail marked Auto-Submitted (deskmail's
+    acknowledgements): RFC 3834 section 2 forbids auto-responses to it, and nobody thanks a robot either."""
+    if _is_auto_submitted(message.mime):
+        return []
+    return [
+        answer(message, address, fate, now)
+        for address, fates in outcomes.items()
+        if DELIVERED in fates
+        for fate in fates
+        if isinstance(fate, Answers)
+    ]
+
+
+def received_notification(reply: Reply, topic_arn: str, received_at: datetime, region: str) -> dict:
+    """The SES receipt rule's SNS action notification for the reply: notificationType "Received", the mail and
+    receipt objects, and `content`, the raw message with the trace headers SES's inbound MTA prepends."""
+    message_id = _stable_token(40, reply.mailbox, str(reply.mime["Message-ID"]), "received")
+    trace = [
+        ("Return-Path", f"<{reply.envelope_sender}>"),
+        (
+            "Received",
+            f"from {reply.mailbox.rpartition('@')[2]} by inbound-smtp.{region}.amazonaws.com with SMTP id "
+            f"{message_id} for {reply.recipient}; {format_datetime(received_at)}",
+        ),
+        ("X-SES-Spam-Verdict", "PASS"),
+        ("X-SES-Virus-Verdict", "PASS"),
+    ]
+    content = "".join(f"{name}: {value}\r\n" for name, value in trace) + reply.mime.as_string(policy=policy.SMTP)
+    received = email.message_from_string(content, policy=policy.compat32)
+    common: dict[str, Any] = {"returnPath": reply.envelope_sender} if reply.envelope_sender else {}
+    common.update(
+        {
+            "from": _address_list(received["From"]),
+            "date": _unfold(received["Date"]),
+            "to": _address_list(received["To"]),
+            "messageId": _unfold(received["Message-ID"]),
+            "subject": str(make_header(decode_header(_unfold(received["Subject"])))),
+        }
+    )
+    stamp = timestamp(received_at)
+    return {
+        "notificationType": "Received",
+        "mail": {
+            "timestamp": stamp,
+            "source": reply.envelope_sender,
+            "messageId": message_id,
+            "destination": [reply.recipient],
+            "headersTruncated": False,
+            "headers": [{"name": name, "value": _unfold(value)} for name, value in received.items()],
+            "commonHeaders": common,
+        },
+        "receipt": {
+            "timestamp": stamp,
+            "processingTimeMillis": 312,
+            "recipients": [reply.recipient],
+            "spamVerdict": {"status": "PASS"},
+            "virusVerdict": {"status": "PASS"},
+            "spfVerdict": {"status": "PASS"},
+            "dkimVerdict": {"status": "PASS"},
+            "dmarcVerdict": {"status": "PASS"},
+            "action": {"type": "SNS", "topicArn": topic_arn, "encoding": "UTF8"},
+        },
+        "content": content,
+    }
+
+
 # ---- the thread that watches moto ---------------------------------------------------------------------------------
 
 
+@dataclass(frozen=True)
+class PendingMessage:
+    message: SentMessage
+    suppressed: frozenset[str]  # its recipients that were on the account-level suppression list when SES took it
+
+
 class MailboxSimulator:
-    """Watches moto's SES backend (in this process) and publishes each new message's events to SNS through boto3."""
+    """Watches moto's SES backend (in this process) and, for each new message, publishes its events to SNS through
+    boto3, keeps the account-level suppression list, and publishes the recipients' answers to the inbound topic."""
 
     def __init__(
         self,
@@ -359,6 +619,8 @@ class MailboxSimulator:
         account_id: str,
         settle_seconds: float = 1.0,
         poll_seconds: float = 0.2,
+        suppression_list: SuppressionList | None = None,
+        inbound: InboundRoute | None = None,
     ):
         self.ses_backend = ses_backend
         self.sns = sns_client
@@ -369,8 +631,13 @@ class MailboxSimulator:
         # also gives the API time to record the send, as real SES latency does.
         self.settle_seconds = settle_seconds
         self.poll_seconds = poll_seconds
+        self.suppression_list = suppression_list  # None: the account has suppression off
+        self.inbound = inbound  # None: no receipt rule, answers go nowhere
         self.handled = 0  # index into moto's sent_messages
-        self.pending: list[SentMessage] = []
+        self.pending: list[PendingMessage] = []
+        # (mailbox, thread) pairs a person already answered: people write back once, and two reply* recipients of
+        # one ticket must not thank each other's comments forever.
+        self.answered_threads: set[tuple[str, str]] = set()
         self.thread = threading.Thread(target=self._run, name="ses-mailbox-simulator", daemon=True)
 
     def start(self) -> None:
@@ -384,27 +651,43 @@ class MailboxSimulator:
             self.step(datetime.now(UTC))
 
     def step(self, now: datetime) -> int:
-        """Notices new messages and publishes those that have settled; returns how many it published."""
+        """Notices new messages and handles those that have settled; returns how many it handled."""
         sent = self.ses_backend.sent_messages
         if len(sent) < self.handled:
             self.handled = 0  # moto was reset
         for raw_message in sent[self.handled :]:
-            self.pending.append(SentMessage.from_moto(raw_message, now))
+            message = SentMessage.from_moto(raw_message, now)
+            # SES checks the list when it accepts the message, so this is read now, not when the events go out.
+            self.pending.append(PendingMessage(message, self._on_suppression_list(message)))
         self.handled = len(sent)
-        due: list[SentMessage] = []
-        waiting: list[SentMessage] = []
-        for message in self.pending:
-            settled = (now - message.sent_at).total_seconds() >= self.settle_seconds
-            (due if settled else waiting).append(message)
+        due: list[PendingMessage] = []
+        waiting: list[PendingMessage] = []
+        for pending in self.pending:
+            settled = (now - pending.message.sent_at).total_seconds() >= self.settle_seconds
+            (due if settled else waiting).append(pending)
         self.pending = waiting
-        for message in due:
+        for pending in due:
             try:
-                self.publish(message)
+                self.handle(pending)
             except Exception:  # one message SNS refused must not stop the simulator for the others
-                log.exception("ses %s: publishing its events failed", message.message_id)
+                log.exception("ses %s: publishing its events failed", pending.message.message_id)
         return len(due)
 
-    def publish(self, message: SentMessage) -> None:
+    def _on_suppression_list(self, message: SentMessage) -> frozenset[str]:
+        if self.suppression_list is None:
+            return frozenset()
+        return frozenset(address for address in destination(message) if self.suppression_list.get(address))
+
+    def handle(self, pending: PendingMessage) -> None:
+        message, outcomes = pending.message, recipient_outcomes(pending.message, pending.suppressed)
+        self.publish(message, pending.suppressed)
+        if self.suppression_list is not None:
+            for address, reason in suppression_list_additions(outcomes).items():
+                self.suppression_list.put(address, reason)
+                log.info("ses: %s added to the account-level suppression list (%s)", address, reason)
+        self.send_replies(message, outcomes)
+
+    def publish(self, message: SentMessage, suppressed: Collection[str] = ()) -> None:
         configuration_set = message.configuration_set
         target = sns_destination(self.ses_backend, configuration_set)
         if configuration_set is None or target is None:
@@ -413,11 +696,33 @@ class MailboxSimulator:
             )
             return
         published = []
-        for event in events_for(message, configuration_set, self.region, self.account_id):
+        for event in events_for(message, configuration_set, self.region, self.account_id, suppressed):
             if target.matches(event["eventType"]):
                 self.sns.publish(TopicArn=target.topic_arn, Subject=EVENT_SUBJECT, Message=sns_message(event))
                 published.append(_describe(event))
         log.info("ses %s -> %s", message.message_id, "; ".join(published))
+
+    def send_replies(self, message: SentMessage, outcomes: dict[str, tuple[Outcome, ...]]) -> None:
+        replied_at = _later(message, REPLY_AFTER_MS)
+        for reply in replies_for(message, outcomes, replied_at):
+            if not reply.automatic:
+                thread = (reply.mailbox.lower(), thread_root(message.mime))
+                if thread in self.answered_threads:
+                    continue
+                self.answered_threads.add(thread)
+            if self.inbound is None or not self.inbound.accepts(reply.recipient):
+                log.info("ses: %s answered %s, for which no receipt rule exists", reply.mailbox, reply.recipient)
+                continue
+            notification = received_notification(reply, self.inbound.topic_arn, replied_at, self.region)
+            self.sns.publish(TopicArn=self.inbound.topic_arn, Subject=RECEIPT_SUBJECT, Message=json.dumps(notification))
+            kind = "automatic reply" if reply.automatic else "reply"
+            log.info(
+                "ses: %s -> %s (%s, inbound %s)",
+                reply.mailbox,
+                reply.recipient,
+                kind,
+                notification["mail"]["messageId"],
+            )
 
 
 def _describe(event: dict) -> str:

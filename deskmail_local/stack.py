@@ -21,6 +21,7 @@ import urllib.request
 from dataclasses import dataclass
 from pathlib import Path
 
+from chalicelib.adapters.ses_account import BACKEND_ENV, LOCAL_FILE_ENV
 from chalicelib.auth import issue_token
 from deskmail_local import demo
 from deskmail_local.client import ApiError, DeskmailApi
@@ -30,6 +31,8 @@ HOST = "127.0.0.1"
 REGION = "us-east-1"
 STARTUP_TIMEOUT_SECONDS = 40
 FEEDBACK_FUNCTION = "handle_ses_feedback"
+INBOUND_FUNCTION = "handle_inbound_email"
+SUPPRESSION_LIST_FILE = "suppression-list.json"
 
 log = logging.getLogger("deskmail_local")
 
@@ -72,6 +75,10 @@ class Options:
     def stack_file(self) -> Path:
         return self.local_dir / "stack.json"
 
+    @property
+    def suppression_list_file(self) -> Path:
+        return self.local_dir / SUPPRESSION_LIST_FILE
+
 
 def stage_environment(stage: str) -> dict[str, str]:
     """The Lambda environment of a stage: .chalice/config.json's top-level variables, then the stage's."""
@@ -88,6 +95,12 @@ def local_aws_environment(endpoint_url: str) -> dict[str, str]:
         "AWS_DEFAULT_REGION": REGION,
         "AWS_REGION": REGION,
     }
+
+
+def local_suppression_environment(path: Path) -> dict[str, str]:
+    # The account-level suppression list moto lacks: the API (GET/DELETE /suppressions, diagnostics) and the mailbox
+    # simulator (which adds hard bounces and complaints, and refuses listed addresses) share one JSON file.
+    return {BACKEND_ENV: "local", LOCAL_FILE_ENV: str(path)}
 
 
 def _port_in_use(port: int) -> bool:
@@ -113,7 +126,7 @@ class LocalStack:
         self.api_process: subprocess.Popen | None = None
         self.moto_server = None
         self.clients: dict = {}
-        self.threads: list = []  # the feedback worker and the mailbox simulator
+        self.threads: list = []  # the feedback and inbound workers and the mailbox simulator
 
     # ---- lifecycle --------------------------------------------------------------------------------------------------
 
@@ -147,8 +160,12 @@ class LocalStack:
             if _port_in_use(port):
                 raise StartupError(f"port {port} on {HOST} is in use; stop what uses it or set {name}=<another port>")
         options.stack_file.unlink(missing_ok=True)  # whoever waits for it must not read a previous run's
+        # moto starts empty, and so does the account: a previous run's suppressed addresses would change outcomes.
+        options.suppression_list_file.unlink(missing_ok=True)
+        options.local_dir.mkdir(parents=True, exist_ok=True)
         os.environ.update(stage_environment(options.stage))
         os.environ.update(local_aws_environment(options.aws_endpoint_url))
+        os.environ.update(local_suppression_environment(options.suppression_list_file))
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF blobs are noise on a terminal
         os.environ["PYTHONUNBUFFERED"] = "1"
 
@@ -157,7 +174,7 @@ class LocalStack:
         self.checkpoint()
         resources = self._start_aws()
         self.checkpoint()
-        self._start_feedback_pipeline(resources)
+        self._start_mail_pipelines(resources)
         self._wait_for_api()
         # A development agent token, signed with the dev stage's key, for curl, scripts and the page.
         self.agent_token = issue_token("local-agent", ttl_seconds=7 * 24 * 3600, key=os.environ["DESKMAIL_JWT_SECRET"])
@@ -171,6 +188,10 @@ class LocalStack:
             "feedback_topic_arn": resources.feedback_topic_arn,
             "feedback_queue_url": resources.feedback_queue_url,
             "dead_letter_queue_url": resources.dead_letter_queue_url,
+            "inbound_topic_arn": resources.inbound_topic_arn,
+            "inbound_queue_url": resources.inbound_queue_url,
+            "inbound_dead_letter_queue_url": resources.inbound_dead_letter_queue_url,
+            "suppression_list_file": str(options.suppression_list_file),
             "table_name": resources.table_name,
             "configuration_set": resources.configuration_set,
             "sender": os.environ["DESKMAIL_SENDER"],
@@ -230,23 +251,45 @@ class LocalStack:
         self.clients = {name: session.client(name) for name in ("dynamodb", "sesv2", "ses", "sns", "sqs")}
         return create_resources(self.clients, self.options.stage, settings().sender_domain)
 
-    def _start_feedback_pipeline(self, resources) -> None:
+    def _start_mail_pipelines(self, resources) -> None:
         from moto.core import DEFAULT_ACCOUNT_ID
         from moto.ses.models import ses_backends
 
-        import app  # the Chalice app, with the stage's environment in place; its handler is what Lambda runs
-        from deskmail_local.simulator import MailboxSimulator
-        from deskmail_local.worker import FeedbackWorker
+        import app  # the Chalice app, with the stage's environment in place; its handlers are what Lambda runs
+        from chalicelib.adapters.ses_account import LocalSuppressionList
+        from chalicelib.config import settings
+        from deskmail_local.simulator import InboundRoute, MailboxSimulator
+        from deskmail_local.worker import QueueWorker
 
-        worker = FeedbackWorker(
-            sqs=self.clients["sqs"],
-            queue_url=resources.feedback_queue_url,
-            queue_arn=resources.feedback_queue_arn,
-            handler=app.handle_ses_feedback,
-            function_name=f"deskmail-{self.options.stage}-{FEEDBACK_FUNCTION}",
-            region=REGION,
-            account_id=DEFAULT_ACCOUNT_ID,
-            stop=self.stop,
+        one_invocation_at_a_time = threading.Lock()
+
+        def worker(name: str, queue_url: str, queue_arn: str, handler, function: str) -> QueueWorker:
+            return QueueWorker(
+                sqs=self.clients["sqs"],
+                queue_url=queue_url,
+                queue_arn=queue_arn,
+                handler=handler,
+                function_name=f"deskmail-{self.options.stage}-{function}",
+                region=REGION,
+                account_id=DEFAULT_ACCOUNT_ID,
+                stop=self.stop,
+                name=name,
+                invocation_lock=one_invocation_at_a_time,
+            )
+
+        feedback_worker = worker(
+            "feedback",
+            resources.feedback_queue_url,
+            resources.feedback_queue_arn,
+            app.handle_ses_feedback,
+            FEEDBACK_FUNCTION,
+        )
+        inbound_worker = worker(
+            "inbound",
+            resources.inbound_queue_url,
+            resources.inbound_queue_arn,
+            app.handle_inbound_email,
+            INBOUND_FUNCTION,
         )
         simulator = MailboxSimulator(
             ses_backend=ses_backends[DEFAULT_ACCOUNT_ID][REGION],
@@ -254,8 +297,11 @@ class LocalStack:
             stop=self.stop,
             region=REGION,
             account_id=DEFAULT_ACCOUNT_ID,
+            suppression_list=LocalSuppressionList(str(self.options.suppression_list_file)),
+            # The receipt rule production would have: mail to the sender's domain goes to the inbound topic.
+            inbound=InboundRoute(resources.inbound_topic_arn, settings().sender_domain),
         )
-        for part in (worker, simulator):
+        for part in (feedback_worker, inbound_worker, simulator):
             part.start()
             self.threads.append(part)
 
@@ -303,6 +349,8 @@ class LocalStack:
             f"  stack description {self.options.stack_file}",
             f"  feedback queue    {description['feedback_queue_url']}",
             f"  dead-letter queue {description['dead_letter_queue_url']}",
+            f"  inbound queue     {description['inbound_queue_url']}",
+            f"  suppression list  {description['suppression_list_file']}",
         ]
         if description["demo"]:
             lines.append("  demo tickets:")
@@ -319,7 +367,8 @@ class LocalStack:
             f"       --queue-url {description['dead_letter_queue_url']}",
             "",
             "Mail to success@, bounce@, ooto@, complaint@, suppressionlist@simulator.amazonses.com, any *.invalid",
-            "domain, full*@ or big*@ any domain gets what real SES would report (docs/local-stack.md).",
+            "domain, full*@, big*@ or reply*@ any domain gets what real SES would report (docs/local-stack.md);",
+            "hard bounces and complaints go on the account-level suppression list (GET/DELETE /suppressions/{email}).",
             "Ctrl-C stops everything.",
             "",
         ]

@@ -1,5 +1,6 @@
-"""The local stand-in for Lambda's SQS event source mapping: long-polls the feedback queue and hands each batch to
-the very handler Lambda runs (app.handle_ses_feedback), then deletes what the partial batch response did not name."""
+"""The local stand-in for Lambda's SQS event source mapping: long-polls a queue (the feedback queue, the inbound
+queue) and hands each batch to the very handler Lambda runs for it (app.handle_ses_feedback,
+app.handle_inbound_email), then deletes what the partial batch response did not name."""
 
 from __future__ import annotations
 
@@ -83,9 +84,10 @@ def sqs_event(messages: list[dict], queue_arn: str, region: str) -> dict:
     }
 
 
-class FeedbackWorker:
-    """One thread: receive up to ten, invoke, delete the successes; failures come back after the visibility timeout
-    and, after maxReceiveCount receives, move to the dead-letter queue (moto applies the redrive policy)."""
+class QueueWorker:
+    """One thread per queue: receive up to ten, invoke, delete the successes; failures come back after the visibility
+    timeout and, after maxReceiveCount receives, move to the dead-letter queue (moto applies the redrive policy).
+    `name` says which queue in thread names and log lines ("feedback", "inbound")."""
 
     def __init__(
         self,
@@ -97,7 +99,13 @@ class FeedbackWorker:
         region: str,
         account_id: str,
         stop: threading.Event,
+        name: str = "feedback",
+        invocation_lock: threading.Lock | None = None,
     ):
+        self.name = name
+        # Lambda runs each function in its own process; here the handlers share one Powertools logger (its Lambda
+        # context keys are module state), so workers that share this lock never invoke at the same time.
+        self.invocation_lock = invocation_lock or threading.Lock()
         self.sqs = sqs
         self.queue_url = queue_url
         self.queue_arn = queue_arn
@@ -106,7 +114,7 @@ class FeedbackWorker:
         self.region = region
         self.account_id = account_id
         self.stop = stop
-        self.thread = threading.Thread(target=self._run, name="feedback-worker", daemon=True)
+        self.thread = threading.Thread(target=self._run, name=f"{name}-worker", daemon=True)
 
     def start(self) -> None:
         self.thread.start()
@@ -119,7 +127,7 @@ class FeedbackWorker:
             try:
                 self.poll_once()
             except Exception:  # keep polling, as the event source mapping does; the traceback says what broke
-                log.exception("feedback worker: receiving or deleting failed")
+                log.exception("%s worker: receiving or deleting failed", self.name)
                 self.stop.wait(1)
 
     def poll_once(self) -> int:
@@ -135,10 +143,11 @@ class FeedbackWorker:
             return 0
         event = sqs_event(messages, self.queue_arn, self.region)
         try:
-            response = self.handler(event, lambda_context(self.function_name, self.region, self.account_id))
+            with self.invocation_lock:
+                response = self.handler(event, lambda_context(self.function_name, self.region, self.account_id))
         except Exception:
             # A failed invocation fails the whole batch: nothing is deleted, SQS redelivers every record.
-            log.exception("feedback handler raised; all %d records will be retried", len(messages))
+            log.exception("%s handler raised; all %d records will be retried", self.name, len(messages))
             return 0
         failed = {item["itemIdentifier"] for item in (response or {}).get("batchItemFailures", [])}
         done = [message for message in messages if message["MessageId"] not in failed]
@@ -148,5 +157,5 @@ class FeedbackWorker:
                 Entries=[{"Id": str(index), "ReceiptHandle": m["ReceiptHandle"]} for index, m in enumerate(done)],
             )
         if failed:
-            log.info("feedback worker: %d of %d records failed; SQS retries them", len(failed), len(messages))
+            log.info("%s worker: %d of %d records failed; SQS retries them", self.name, len(failed), len(messages))
         return len(done)

@@ -3,8 +3,13 @@ running the Lambda handler -> what agents read."""
 
 from __future__ import annotations
 
+import json
+import time
+import urllib.request
+import uuid
+
 from chalicelib.domain.model import FAILURE_TAG
-from tests.e2e.stack import wait_for
+from tests.e2e.stack import RunningStack, wait_for
 
 COMMENT_TRIGGER = {"id": "notify-requester-ccs-comment", "title": "Notify requester and CCs of comment update"}
 
@@ -92,3 +97,104 @@ def test_the_demo_tickets_reach_their_scenarios_outcomes(demo_stack):
     tagged = {ticket["id"] for ticket in api.get(f"/tickets?tag={FAILURE_TAG}")["tickets"]}
     failing = {"bounced_one", "bounced_some", "bounced_all", "mailbox_full"}
     assert tagged == {tickets[name] for name in failing}
+
+
+# ---- mail that comes back, and the account-level suppression list ------------------------------------------------
+
+
+def ses_messages_about(stack: RunningStack, ticket_id: str) -> int:
+    """How many messages moto's SES accepted for this ticket (its id is in every notification's tags header)."""
+    url = f"{stack.description['aws_endpoint_url']}/moto-api/data.json"
+    with urllib.request.urlopen(url, timeout=10) as response:
+        sent = json.load(response)["ses"]["RawMessage"]
+    return sum(1 for message in sent if f"ticket_id={ticket_id}" in message.get("raw_data", ""))
+
+
+def events_of(api, ticket_id: str, event_type: str) -> list[dict]:
+    return [event for event in api.get(f"/tickets/{ticket_id}/events")["events"] if event["type"] == event_type]
+
+
+def test_an_out_of_office_reply_is_recorded_on_the_ticket_and_answered_by_nothing(stack):
+    api = stack.api
+    agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
+    otto = api.user("Otto Away", "ooto@simulator.amazonses.com")
+    ticket = api.ticket("Laptop replacement", otto, "My laptop is dead.", assignee=agent)
+    api.comment(ticket["id"], agent, "A new one is on its way.")
+
+    (automated,) = wait_for(
+        lambda: events_of(api, ticket["id"], "automated_reply_received"), bool, timeout=20, stack=stack
+    )
+    assert automated["from"] == "ooto@simulator.amazonses.com"
+    assert automated["subject"].startswith("Automatic reply: ")
+    assert len(api.comments(ticket["id"])) == 2  # the request and the agent's reply: no comment from the reply
+
+    # No loop: nothing deskmail sends answers the auto-reply, so SES sends nothing more about this ticket.
+    sent = ses_messages_about(stack, ticket["id"])
+    assert sent == 2  # the acknowledgement of the request (not auto-answered: Auto-Submitted) and the agent's reply
+    time.sleep(3)
+    assert ses_messages_about(stack, ticket["id"]) == sent
+    assert len(events_of(api, ticket["id"], "automated_reply_received")) == 1
+
+
+def test_a_customers_reply_becomes_her_comment_and_notifies_the_assignee(stack):
+    api = stack.api
+    agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
+    rita = api.user("Rita Replies", f"reply-{uuid.uuid4().hex[:8]}@example.com")
+    ticket = api.ticket("Printer on fire", rita, "It smokes.", assignee=agent)
+    api.comment(ticket["id"], agent, "Unplug it, please.")
+
+    comments = wait_for(lambda: api.comments(ticket["id"]), lambda found: len(found) == 3, timeout=20, stack=stack)
+    thanks = comments[-1]
+    assert thanks["author_id"] == rita["id"] and thanks["body"] == "Thanks!" and thanks["public"]
+    delivery = wait_for(
+        lambda: delivery_of(api, ticket["id"], thanks["id"]),
+        lambda found: statuses(found) == {"ada@deskmail.example.com": "delivered"},
+        timeout=20,
+        stack=stack,
+    )
+    assert delivery["scope"] == "none"
+    assert events_of(api, ticket["id"], "automated_reply_received") == []
+
+
+def test_a_hard_bounce_suppresses_the_address_until_an_agent_removes_it(stack):
+    api = stack.api
+    agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
+    requester = api.user("Sam Success", "success@simulator.amazonses.com")
+    address = f"gone-{uuid.uuid4().hex[:8]}@nowhere.invalid"
+    nora = api.user("Nora Nowhere", address)
+    ticket = api.ticket("Invoice 2041 is wrong", requester, "Please check.", cc=(nora,), assignee=agent)
+
+    first = api.comment(ticket["id"], agent, "Checking.")
+    wait_for(
+        lambda: statuses(delivery_of(api, ticket["id"], first["id"])).get(address),
+        lambda status: status == "bounced",
+        timeout=20,
+        stack=stack,
+    )
+    entry = api.get(f"/suppressions/{address}")
+    assert entry["suppressed"] and entry["reason"] == "BOUNCE" and entry["last_update"]
+
+    # deskmail itself holds back mail to an address that hard-bounced; after a reset it sends, and SES refuses.
+    held = api.comment(ticket["id"], agent, "Still checking.")
+    held_nora = next(r for r in delivery_of(api, ticket["id"], held["id"])["recipients"] if r["email"] == address)
+    assert (held_nora["status"], held_nora["failure"]["category"]) == ("not_sent", "address_undeliverable")
+    api.ok("POST", f"/users/{nora['id']}/deliverability/reset")
+    second = api.comment(ticket["id"], agent, "Fixed, see the new invoice.")
+    delivery = wait_for(
+        lambda: delivery_of(api, ticket["id"], second["id"]),
+        lambda found: statuses(found).get(address) == "suppressed",
+        timeout=20,
+        stack=stack,
+    )
+    failure = next(r for r in delivery["recipients"] if r["email"] == address)["failure"]
+    assert failure["category"] == "suppressed"
+    assert (failure["bounce_type"], failure["bounce_subtype"]) == ("Permanent", "OnAccountSuppressionList")
+    assert failure["smtp_status"] == "5.1.1"
+    assert "on the suppression list for your account" in failure["diagnostic"]
+
+    removed = api.ok("DELETE", f"/suppressions/{address}")
+    assert removed["removed"] and ticket["id"] in removed["tickets"]
+    assert api.get(f"/suppressions/{address}")["suppressed"] is False
+    assert [event["email"] for event in events_of(api, ticket["id"], "suppression_removed")] == [address]
+    status, _ = api.call("DELETE", f"/suppressions/{address}")
+    assert status == 404

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import threading
 
-from deskmail_local.worker import FeedbackWorker, lambda_context, sqs_event
+from deskmail_local.worker import QueueWorker, lambda_context, sqs_event
 
 QUEUE_ARN = "arn:aws:sqs:us-east-1:123456789012:deskmail-feedback-dev"
 
@@ -81,8 +81,8 @@ class FakeSqs:
         self.deleted += [entry["ReceiptHandle"] for entry in Entries]
 
 
-def worker(sqs, handler) -> FeedbackWorker:
-    return FeedbackWorker(sqs, "url", QUEUE_ARN, handler, "fn", "us-east-1", "123456789012", threading.Event())
+def worker(sqs, handler) -> QueueWorker:
+    return QueueWorker(sqs, "url", QUEUE_ARN, handler, "fn", "us-east-1", "123456789012", threading.Event())
 
 
 def test_only_the_records_the_handler_did_not_fail_are_deleted():

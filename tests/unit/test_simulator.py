@@ -3,6 +3,8 @@ what deskmail's own parser reads."""
 
 from __future__ import annotations
 
+import email
+import email.policy
 import json
 import re
 import threading
@@ -11,10 +13,22 @@ from types import SimpleNamespace
 
 import pytest
 
+from chalicelib.adapters.ses_account import LocalSuppressionList
+from chalicelib.domain import inbound_mail, loops
 from chalicelib.domain.feedback import parse
 from chalicelib.domain.messages import OutgoingEmail, to_mime
 from deskmail_local import simulator
-from deskmail_local.simulator import MailboxSimulator, SentMessage, events_for, sns_message
+from deskmail_local.simulator import (
+    InboundRoute,
+    MailboxSimulator,
+    SentMessage,
+    events_for,
+    received_notification,
+    recipient_outcomes,
+    replies_for,
+    sns_message,
+    suppression_list_additions,
+)
 
 MESSAGE_ID = "0100018b8375d149-b3a90120-37e5-4873-a60d-b64f70e677cb-000000"
 SENT_AT = datetime(2026, 11, 23, 8, 0, 0, 123000, tzinfo=UTC)
@@ -25,17 +39,24 @@ FEEDBACK_ID = re.compile(r"^0100[0-9a-f]{12}-[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}
 DSN_MTA = "dsn; a8-70.smtp-out.amazonses.com"
 
 
-def raw_email(to=("success@simulator.amazonses.com",), cc=(), subject="[4TDV9V] Printer on fire") -> str:
+def raw_email(
+    to=("success@simulator.amazonses.com",),
+    cc=(),
+    subject="[4TDV9V] Printer on fire",
+    ticket_id="t1",
+    auto_submitted=False,
+) -> str:
     email = OutgoingEmail(
         sender="Deskmail Support <support@deskmail.example.com>",
         to=tuple(to),
         cc=tuple(cc),
         subject=subject,
         body="Ada Agent wrote:\nOn my way.\n",
-        rfc_message_id="<ticket-t1-n1@deskmail.example.com>",
-        thread_root_id="<ticket-t1@deskmail.example.com>",
-        tags={"ticket_id": "t1", "comment_id": "c1", "trigger_id": "notify-requester-ccs-comment"},
+        rfc_message_id=f"<ticket-{ticket_id}-n1@deskmail.example.com>",
+        thread_root_id=f"<ticket-{ticket_id}@deskmail.example.com>",
+        tags={"ticket_id": ticket_id, "comment_id": "c1", "trigger_id": "notify-requester-ccs-comment"},
         configuration_set="deskmail-dev",
+        auto_submitted=auto_submitted,
     )
     return to_mime(email).decode()
 
@@ -243,6 +264,7 @@ def test_sns_message_is_the_event_as_a_json_string_with_a_trailing_newline():
         ),
         ("big.files@example.com", [("Send",), ("Bounce", "Transient/MessageTooLarge", "big.files@example.com")]),
         ("rita@example.com", [("Send",), ("Delivery", "rita@example.com")]),
+        ("reply-rita@example.com", [("Send",), ("Delivery", "reply-rita@example.com")]),  # and she answers, below
         # Labels, and any case, as SES allows: the address is reported as it was written.
         (
             "Bounce+Ticket42@Simulator.AmazonSES.com",
@@ -433,9 +455,9 @@ def sns_envelope(event: dict) -> str:
     )
 
 
-def parsed_outcomes(message: SentMessage) -> list[tuple]:
+def parsed_outcomes(message: SentMessage, suppressed=()) -> list[tuple]:
     outcomes = []
-    for event in events(message):
+    for event in events_for(message, "deskmail-dev", REGION, ACCOUNT, suppressed):
         feedback = parse(sns_envelope(event), "2026-11-23T08:00:05.000Z")
         assert feedback.message_id == MESSAGE_ID
         assert feedback.source_format == "event"
@@ -465,6 +487,7 @@ def parsed_outcomes(message: SentMessage) -> list[tuple]:
         ),
         ("big@example.com", [("bounce", "bounced", "message_too_large")]),
         ("rita@example.com", [("delivery", "delivered", None)]),
+        ("reply-rita@example.com", [("delivery", "delivered", None)]),
     ],
 )
 def test_the_parser_reads_every_event_to_the_expected_outcome(address, expected):
@@ -560,3 +583,255 @@ def test_without_an_sns_event_destination_nothing_is_published(backend):
     simulator_thread.settle_seconds = 0
     assert simulator_thread.step(SENT_AT) == 1
     assert sns.published == []
+
+
+# ---- the account-level suppression list ---------------------------------------------------------------------------
+
+SUPPRESSION_DIAGNOSTIC = (
+    "Amazon SES did not send the message to this address because it is on the suppression list for your account. "
+    "For more information about removing addresses from the suppression list, see the Amazon SES Developer Guide at "
+    "https://docs.aws.amazon.com/ses/latest/DeveloperGuide/sending-email-suppression-list.html"
+)
+
+
+def test_an_address_on_the_account_list_is_not_sent_to_and_bounces_on_account_suppression_list():
+    message = sent(to=("someone@nowhere.invalid",), cc=("success@simulator.amazonses.com",))
+    published = events_for(message, "deskmail-dev", REGION, ACCOUNT, suppressed={"Someone@Nowhere.invalid"})
+
+    assert [event["eventType"] for event in published] == ["Send", "Delivery", "Bounce"]
+    bounce = published[-1]["bounce"]
+    assert bounce["bounceType"] == "Permanent"
+    assert bounce["bounceSubType"] == "OnAccountSuppressionList"
+    assert bounce["bouncedRecipients"] == [
+        {
+            "emailAddress": "someone@nowhere.invalid",
+            "action": "failed",
+            "status": "5.1.1",
+            "diagnosticCode": SUPPRESSION_DIAGNOSTIC,
+        }
+    ]
+    assert bounce["reportingMTA"] == "dns; amazonses.com"
+    assert FEEDBACK_ID.match(bounce["feedbackId"])
+    assert published[1]["delivery"]["recipients"] == ["success@simulator.amazonses.com"]
+
+
+def test_the_parser_reads_an_account_suppression_bounce_as_suppressed():
+    outcomes = parsed_outcomes(sent(to=("someone@nowhere.invalid",)), suppressed={"someone@nowhere.invalid"})
+    assert outcomes[1:] == [("someone@nowhere.invalid", "bounce", "suppressed", "suppressed")]
+
+
+@pytest.mark.parametrize(
+    "address, suppressed, added",
+    [
+        ("someone@nowhere.invalid", (), {"someone@nowhere.invalid": "BOUNCE"}),
+        # The mailbox simulator's bounces and complaints never reach the account list (AWS documents it).
+        ("bounce@simulator.amazonses.com", (), {}),
+        ("suppressionlist@simulator.amazonses.com", (), {}),
+        ("complaint@simulator.amazonses.com", (), {}),
+        # Soft bounces and deliveries say nothing that suppresses.
+        ("full-mailbox@example.com", (), {}),
+        ("big@example.com", (), {}),
+        ("rita@example.com", (), {}),
+        # Already on the list: SES refused it, nothing new to add.
+        ("someone@nowhere.invalid", ("someone@nowhere.invalid",), {}),
+    ],
+)
+def test_hard_bounces_go_on_the_account_list_but_not_the_simulators(address, suppressed, added):
+    assert suppression_list_additions(recipient_outcomes(sent(to=(address,)), suppressed)) == added
+
+
+def test_a_complaint_outside_the_simulator_goes_on_the_account_list():
+    outcomes = {"rita@example.com": (simulator.DELIVERED, simulator.COMPLAINED)}
+    assert suppression_list_additions(outcomes) == {"rita@example.com": "COMPLAINT"}
+
+
+def bounce_subtypes(sns: FakeSns, message_id: str) -> list[str]:
+    found = []
+    for request in sns.published:
+        event = json.loads(request["Message"])
+        if event.get("eventType") == "Bounce" and event["mail"]["messageId"] == message_id:
+            found.append(event["bounce"]["bounceSubType"])
+    return found
+
+
+def test_the_watcher_keeps_the_account_list_and_refuses_listed_addresses_until_they_are_removed(tmp_path):
+    backend, sns = fake_backend([moto_message("m1", to=("someone@nowhere.invalid",))]), FakeSns()
+    suppression_list = LocalSuppressionList(str(tmp_path / "suppression-list.json"))
+    watching = MailboxSimulator(backend, sns, threading.Event(), REGION, ACCOUNT, suppression_list=suppression_list)
+
+    watching.step(SENT_AT)
+    # Sent before the first bounce came back: SES checked the list when it took m2, and it was empty then.
+    backend.sent_messages.append(moto_message("m2", to=("someone@nowhere.invalid",)))
+    watching.step(SENT_AT + timedelta(seconds=0.5))
+    watching.step(SENT_AT + timedelta(seconds=2))
+    assert bounce_subtypes(sns, "m1") == bounce_subtypes(sns, "m2") == ["General"]
+    entry = suppression_list.get("someone@nowhere.invalid")
+    assert entry is not None and entry.reason == "BOUNCE"
+
+    backend.sent_messages.append(moto_message("m3", to=("someone@nowhere.invalid",)))
+    watching.step(SENT_AT + timedelta(seconds=3))
+    watching.step(SENT_AT + timedelta(seconds=4))
+    assert bounce_subtypes(sns, "m3") == ["OnAccountSuppressionList"]
+
+    assert suppression_list.delete("someone@nowhere.invalid")
+    backend.sent_messages.append(moto_message("m4", to=("someone@nowhere.invalid",)))
+    watching.step(SENT_AT + timedelta(seconds=5))
+    watching.step(SENT_AT + timedelta(seconds=6))
+    assert bounce_subtypes(sns, "m4") == ["General"]
+
+
+# ---- the mailboxes that answer: SES inbound "Received" notifications ----------------------------------------------
+
+TICKET_ID = "01m83r9ky21vp71zr2jjmzfg83"  # deskmail's ids: 26 lower-case letters and digits
+SUPPORT = "support@deskmail.example.com"
+INBOUND_TOPIC = f"arn:aws:sns:{REGION}:{ACCOUNT}:deskmail-inbound-dev"
+REPLIED_AT = SENT_AT + timedelta(seconds=1.5)
+
+
+def answered(to: str, **mime) -> list:
+    message = sent(to=(to,), ticket_id=TICKET_ID, **mime)
+    return replies_for(message, recipient_outcomes(message), REPLIED_AT)
+
+
+def received(to: str) -> dict:
+    (reply,) = answered(to)
+    return received_notification(reply, INBOUND_TOPIC, REPLIED_AT, REGION)
+
+
+def inbound_sqs_body(notification: dict) -> str:
+    """The inbound queue's SQS body: the receipt rule's SNS notification in its envelope (not raw delivery)."""
+    return json.dumps(
+        {
+            "Type": "Notification",
+            "MessageId": "b6c2a1f0-5b69-47af-9af0-d5efe2c14642",
+            "TopicArn": INBOUND_TOPIC,
+            "Subject": simulator.RECEIPT_SUBJECT,
+            "Message": json.dumps(notification),
+            "Timestamp": "2026-11-23T08:00:02.000Z",
+            "SignatureVersion": "1",
+            "Signature": "EXAMPLE==",
+        }
+    )
+
+
+def test_out_of_office_answers_the_sender_with_a_received_notification_as_a_receipt_rule_publishes_it():
+    notification = received("ooto@simulator.amazonses.com")
+
+    assert notification["notificationType"] == "Received"
+    receipt = notification["receipt"]
+    assert receipt["recipients"] == [SUPPORT]
+    assert receipt["spamVerdict"] == receipt["virusVerdict"] == {"status": "PASS"}
+    assert receipt["action"] == {"type": "SNS", "topicArn": INBOUND_TOPIC, "encoding": "UTF8"}
+    assert ISO_MILLIS.match(receipt["timestamp"])
+    mail = notification["mail"]
+    assert re.fullmatch(r"[0-9a-z]{40}", mail["messageId"])
+    assert mail["destination"] == [SUPPORT]
+    assert mail["source"] == ""  # RFC 3834 3.3: a null reverse-path
+    assert mail["timestamp"] == "2026-11-23T08:00:01.623Z"
+    headers = {header["name"]: header["value"] for header in mail["headers"]}
+    assert headers["Return-Path"] == "<>"
+    assert headers["Auto-Submitted"] == "auto-replied"
+    common = mail["commonHeaders"]
+    assert common["from"] == ["ooto@simulator.amazonses.com"]
+    assert common["to"] == ["Deskmail Support <support@deskmail.example.com>"]
+    assert common["subject"] == "Automatic reply: [4TDV9V] Printer on fire"
+    assert common["messageId"] == headers["Message-ID"]
+
+    content = email.message_from_string(notification["content"], policy=email.policy.default)
+    assert content["From"] == "ooto@simulator.amazonses.com"
+    assert content["To"] == "Deskmail Support <support@deskmail.example.com>"
+    assert content["Auto-Submitted"] == "auto-replied"
+    assert content["In-Reply-To"] == f"<ticket-{TICKET_ID}-n1@deskmail.example.com>"
+    assert content["References"] == (
+        f"<ticket-{TICKET_ID}@deskmail.example.com> <ticket-{TICKET_ID}-n1@deskmail.example.com>"
+    )
+    assert content["Subject"] == "Automatic reply: [4TDV9V] Printer on fire"
+    assert "\r\n" in notification["content"]  # as it came over SMTP
+
+
+def test_deskmail_reads_the_out_of_office_reply_as_automated_mail_about_the_ticket():
+    inbound = inbound_mail.parse(inbound_sqs_body(received("ooto@simulator.amazonses.com")), "2026-11-23T08:00:05Z")
+
+    assert isinstance(inbound, inbound_mail.InboundEmail)
+    assert inbound.sender == "ooto@simulator.amazonses.com"
+    assert inbound.recipients == (SUPPORT,)
+    assert not inbound.spam_or_virus
+    assert inbound_mail.referenced_ticket_ids(inbound, "deskmail.example.com") == [TICKET_ID]
+    automated = loops.automated_reason(inbound.headers, inbound.subject, own_addresses=[SUPPORT])
+    # The receiving MTA's Return-Path comes first; Auto-Submitted and the subject would each say the same.
+    assert automated == loops.AutomatedMail(loops.EMPTY_RETURN_PATH, "Return-Path: <>")
+    without_return_path = [(name, value) for name, value in inbound.headers if name != "Return-Path"]
+    assert loops.automated_reason(without_return_path, inbound.subject).rule == loops.AUTO_SUBMITTED
+
+
+def test_a_reply_mailbox_answers_as_a_person_whom_deskmail_reads_as_a_genuine_reply():
+    notification = received("Rita <reply-rita@example.com>")
+    content = email.message_from_string(notification["content"], policy=email.policy.default)
+    assert content["From"] == "Rita <reply-rita@example.com>"  # her name as the notification addressed her
+    assert content["Auto-Submitted"] is None
+    assert content["Subject"] == "Re: [4TDV9V] Printer on fire"
+    assert content["In-Reply-To"] == f"<ticket-{TICKET_ID}-n1@deskmail.example.com>"
+    assert notification["mail"]["source"] == "reply-rita@example.com"
+    assert notification["receipt"]["recipients"] == [SUPPORT]
+
+    inbound = inbound_mail.parse(inbound_sqs_body(notification), "2026-11-23T08:00:05Z")
+    assert isinstance(inbound, inbound_mail.InboundEmail)
+    assert inbound.sender == "reply-rita@example.com"
+    assert inbound.text == "Thanks!"  # the quoted notification cut off
+    assert inbound_mail.referenced_ticket_ids(inbound, "deskmail.example.com") == [TICKET_ID]
+    assert loops.automated_reason(inbound.headers, inbound.subject, own_addresses=[SUPPORT]) is None
+
+
+@pytest.mark.parametrize("address", ["ooto@simulator.amazonses.com", "reply-rita@example.com"])
+def test_nobody_answers_mail_marked_auto_submitted(address):
+    assert answered(address, auto_submitted=True) == []  # RFC 3834 section 2
+
+
+@pytest.mark.parametrize(
+    "address", ["success@simulator.amazonses.com", "bounce@simulator.amazonses.com", "rita@example.com"]
+)
+def test_other_mailboxes_do_not_answer(address):
+    assert answered(address) == []
+
+
+def inbound_watcher(backend, sns, domain="deskmail.example.com"):
+    watching = MailboxSimulator(
+        backend, sns, threading.Event(), REGION, ACCOUNT, inbound=InboundRoute(INBOUND_TOPIC, domain)
+    )
+    watching.settle_seconds = 0
+    return watching
+
+
+def inbound_published(sns: FakeSns) -> list[dict]:
+    return [json.loads(p["Message"]) for p in sns.published if p["TopicArn"] == INBOUND_TOPIC]
+
+
+def test_the_watcher_publishes_answers_to_the_inbound_topic_and_a_person_answers_a_thread_once():
+    ticket_mail = raw_email(("reply-rita@example.com", "ooto@simulator.amazonses.com"), ticket_id=TICKET_ID)
+    to = ("reply-rita@example.com", "ooto@simulator.amazonses.com")
+    backend, sns = fake_backend([moto_message("m1", to=to, raw=ticket_mail)]), FakeSns()
+    watching = inbound_watcher(backend, sns)
+
+    watching.step(SENT_AT)
+    first = inbound_published(sns)
+    assert [(n["mail"]["commonHeaders"]["from"], n["receipt"]["recipients"]) for n in first] == [
+        (["reply-rita@example.com"], [SUPPORT]),
+        (["ooto@simulator.amazonses.com"], [SUPPORT]),
+    ]
+    assert {p["Subject"] for p in sns.published if p["TopicArn"] == INBOUND_TOPIC} == {
+        "Amazon SES Email Receipt Notification"
+    }
+
+    # The next notification on the same ticket: the out-of-office responder answers again, Rita does not.
+    backend.sent_messages.append(moto_message("m2", to=to, raw=ticket_mail))
+    watching.step(SENT_AT + timedelta(seconds=1))
+    assert [n["mail"]["commonHeaders"]["from"] for n in inbound_published(sns)[2:]] == [
+        ["ooto@simulator.amazonses.com"]
+    ]
+
+
+def test_answers_to_a_domain_without_a_receipt_rule_go_nowhere():
+    backend = fake_backend([moto_message("m1", to=("ooto@simulator.amazonses.com",))])
+    sns = FakeSns()
+    inbound_watcher(backend, sns, domain="elsewhere.example.com").step(SENT_AT)
+    assert inbound_published(sns) == []
