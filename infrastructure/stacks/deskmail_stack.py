@@ -1,4 +1,5 @@
-"""deskmail's production stack: data, SES feedback pipeline, secret, and the Chalice app with least privilege."""
+"""deskmail's production stack: data, SES feedback and inbound pipelines, reputation alarms, secret, and the Chalice
+app with least privilege."""
 
 from __future__ import annotations
 
@@ -31,6 +32,9 @@ from aws_cdk import (
     aws_ses as ses,
 )
 from aws_cdk import (
+    aws_ses_actions as ses_actions,
+)
+from aws_cdk import (
     aws_sns as sns,
 )
 from aws_cdk import (
@@ -46,6 +50,8 @@ from cdk_nag import NagPackSuppression, NagSuppressions
 from chalice.cdk import Chalice
 from constructs import Construct
 
+from chalicelib.adapters.ses_account import BACKEND_ENV as SUPPRESSION_BACKEND_ENV
+from chalicelib.domain.rate_limit import ENV_PER_10_MINUTES, ENV_PER_HOUR
 from chalicelib.naming import TABLE_INDEXES, TABLE_KEY, TTL_ATTRIBUTE, resource_names
 from infrastructure.stacks.settings import StageSettings
 
@@ -54,6 +60,9 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 # The Chalice handler that consumes SES feedback (app.py) and the logical ids `chalice package` gives it.
 FEEDBACK_FUNCTION = "HandleSesFeedback"
 FEEDBACK_EVENT = f"Events.{FEEDBACK_FUNCTION}SqsEventSource.Properties"
+# The handler that turns inbound replies into comments (app.handle_inbound_email).
+INBOUND_FUNCTION = "HandleInboundEmail"
+INBOUND_EVENT = f"Events.{INBOUND_FUNCTION}SqsEventSource.Properties"
 REST_API = "RestAPI"
 
 # Official Powertools layer (Powertools 3.37.0 for python3.11 x86_64); the layer version is context.
@@ -64,6 +73,30 @@ SES_EVENT_TYPES = ["SEND", "REJECT", "BOUNCE", "COMPLAINT", "DELIVERY", "DELIVER
 
 # Feedback notifications of the identity itself: they arrive even for mail sent without the configuration set.
 IDENTITY_NOTIFICATION_TYPES = ["Bounce", "Complaint"]
+
+# The rates app.publish_reputation emits (Powertools metrics, unit Percent, 0-100) and the levels at which SES puts
+# an account under review (chalicelib/domain/reputation.py: 5 % bounces, 0.1 % complaints).
+REPUTATION_WINDOWS = ("24h", "7d")
+REPUTATION_REVIEW_PERCENT = {"BounceRate": 5.0, "ComplaintRate": 0.1}
+
+# The DynamoDB calls the app makes on the base table (chalicelib/adapters/dynamo.py); the indexes only get Query.
+TABLE_ACTIONS = [
+    "dynamodb:GetItem",
+    "dynamodb:BatchGetItem",
+    "dynamodb:Query",
+    "dynamodb:PutItem",
+    "dynamodb:UpdateItem",
+    "dynamodb:DeleteItem",
+    "dynamodb:BatchWriteItem",
+]
+# What a Lambda SQS event source mapping needs on its queue.
+QUEUE_CONSUMER_ACTIONS = [
+    "sqs:ReceiveMessage",
+    "sqs:DeleteMessage",
+    "sqs:ChangeMessageVisibility",
+    "sqs:GetQueueAttributes",
+    "sqs:GetQueueUrl",
+]
 
 # Why each checkov check is skipped on the resources it does not fit (see infrastructure/README.md).
 LAMBDA_CHECKOV_SKIPS = [
@@ -100,11 +133,19 @@ class DeskmailStack(cdk.Stack):
         self.names = resource_names(settings.stage)
         retain = cdk.RemovalPolicy.RETAIN if settings.is_production else cdk.RemovalPolicy.DESTROY
 
+        self.alarms: list[cloudwatch.Alarm] = []
+        self.topic_policies: dict[str, iam.AddToResourcePolicyResult] = {}
+        self.sns_delivery_topic_arns: list[str] = []
+
         self._keys(retain)
         self._table(retain)
         self._feedback_pipeline()
         self._log_groups(retain)
         self._email_sending()
+        self._inbound_pipeline()
+        self._sns_delivers_to_encrypted_queues()
+        self._reputation_alarms()
+        self._alarm_notifications()
         self._jwt_secret(retain)
         self._function_role()
         self._chalice_app()
@@ -118,7 +159,7 @@ class DeskmailStack(cdk.Stack):
         self.messaging_key = kms.Key(
             self,
             "MessagingKey",
-            description=f"deskmail {self.settings.stage}: SES feedback topic, queue and DLQ",
+            description=f"deskmail {self.settings.stage}: SES feedback and inbound topics, queues, DLQs; alarms",
             enable_key_rotation=True,
             removal_policy=retain,
         )
@@ -211,98 +252,241 @@ class DeskmailStack(cdk.Stack):
             service="ses", resource="configuration-set", resource_name=self.names["configuration_set"]
         )
         self.identity_arn = self.format_arn(service="ses", resource="identity", resource_name=s.sender_domain)
-
-        self.feedback_topic = sns.Topic(
-            self,
-            "FeedbackTopic",
+        # Only SES of this account, and only for our configuration set or sending identity, may publish.
+        self.feedback_topic, self.feedback_queue, self.dead_letter_queue = self._topic_to_queue(
+            "Feedback",
             topic_name=self.names["feedback_topic"],
+            queue_name=self.names["feedback_queue"],
+            dead_letter_queue_name=self.names["dead_letter_queue"],
+            publishers=[self.configuration_set_arn, self.identity_arn],
+            dlq_alarm_description="SES feedback messages failed 5 times and wait in the DLQ",
+        )
+
+    def _topic_to_queue(
+        self,
+        prefix: str,
+        *,
+        topic_name: str,
+        queue_name: str,
+        dead_letter_queue_name: str,
+        publishers: list[str],
+        dlq_alarm_description: str,
+    ) -> tuple[sns.Topic, sqs.Queue, sqs.Queue]:
+        """SES -> encrypted topic -> encrypted queue (SNS envelope) with a DLQ and its alarm."""
+        topic = sns.Topic(
+            self,
+            f"{prefix}Topic",
+            topic_name=topic_name,
             master_key=self.messaging_key,
             enforce_ssl=True,
         )
-        # Only SES of this account, and only for our configuration set or sending identity, may publish.
-        self.feedback_topic.add_to_resource_policy(
+        # Only SES of this account, and only for the given SES resources (aws:SourceArn), may publish.
+        self.topic_policies[prefix] = topic.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="OnlySesOfThisAccountPublishes",
                 principals=[iam.ServicePrincipal("ses.amazonaws.com")],
                 actions=["sns:Publish"],
-                resources=[self.feedback_topic.topic_arn],
+                resources=[topic.topic_arn],
                 conditions={
                     "StringEquals": {"aws:SourceAccount": self.account},
-                    "ArnLike": {"aws:SourceArn": [self.configuration_set_arn, self.identity_arn]},
+                    "ArnLike": {"aws:SourceArn": publishers},
                 },
             )
         )
 
-        self.dead_letter_queue = sqs.Queue(
+        dead_letter_queue = sqs.Queue(
             self,
-            "FeedbackDeadLetterQueue",
-            queue_name=self.names["dead_letter_queue"],
+            f"{prefix}DeadLetterQueue",
+            queue_name=dead_letter_queue_name,
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=self.messaging_key,
             retention_period=cdk.Duration.days(14),  # SQS's maximum: time to find and replay a poison message
             enforce_ssl=True,
         )
-        self.feedback_queue = sqs.Queue(
+        queue = sqs.Queue(
             self,
-            "FeedbackQueue",
-            queue_name=self.names["feedback_queue"],
+            f"{prefix}Queue",
+            queue_name=queue_name,
             encryption=sqs.QueueEncryption.KMS,
             encryption_master_key=self.messaging_key,
             # AWS's rule for Lambda event sources: at least 6x the function timeout, so retries of a slow batch
             # never see a message reappear while it is still being processed.
-            visibility_timeout=cdk.Duration.seconds(6 * s.lambda_timeout_seconds),
-            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=self.dead_letter_queue),
+            visibility_timeout=cdk.Duration.seconds(6 * self.settings.lambda_timeout_seconds),
+            dead_letter_queue=sqs.DeadLetterQueue(max_receive_count=5, queue=dead_letter_queue),
             enforce_ssl=True,
         )
         # Written out rather than SqsSubscription: that one lets SNS use the key for any topic, and its
-        # topic-scoped variant makes key -> topic -> key a dependency cycle. Here the key statement names the
-        # topic by its ARN string (known from naming.py), so nothing refers back to the topic resource.
-        topic_arn = self.format_arn(service="sns", resource=self.names["feedback_topic"])
-        self.messaging_key.add_to_resource_policy(
+        # topic-scoped variant makes key -> topic -> key a dependency cycle. The key statement names the topics by
+        # their ARN strings (known from naming.py), so nothing refers back to the topic resources.
+        self.sns_delivery_topic_arns.append(self.format_arn(service="sns", resource=topic_name))
+        queue_policy = queue.add_to_resource_policy(
             iam.PolicyStatement(
-                sid="SnsDeliversToEncryptedQueue",
-                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
-                actions=["kms:GenerateDataKey", "kms:Decrypt"],
-                resources=["*"],
-                conditions={"ArnEquals": {"aws:SourceArn": topic_arn}},
-            )
-        )
-        queue_policy = self.feedback_queue.add_to_resource_policy(
-            iam.PolicyStatement(
-                sid="FeedbackTopicDelivers",
+                sid=f"{prefix}TopicDelivers",
                 principals=[iam.ServicePrincipal("sns.amazonaws.com")],
                 actions=["sqs:SendMessage"],
-                resources=[self.feedback_queue.queue_arn],
-                conditions={"ArnEquals": {"aws:SourceArn": self.feedback_topic.topic_arn}},
+                resources=[queue.queue_arn],
+                conditions={"ArnEquals": {"aws:SourceArn": topic.topic_arn}},
             )
         )
         subscription = sns.Subscription(
             self,
-            "FeedbackSubscription",
-            topic=self.feedback_topic,
+            f"{prefix}Subscription",
+            topic=topic,
             protocol=sns.SubscriptionProtocol.SQS,
-            endpoint=self.feedback_queue.queue_arn,
+            endpoint=queue.queue_arn,
             # Not raw delivery: the handler parses the SNS envelope, as the local stack delivers it.
             raw_message_delivery=False,
         )
         # SNS delivers as soon as it subscribes: the queue must already accept it.
         subscription.node.add_dependency(queue_policy.policy_dependable)
 
-        alarm = cloudwatch.Alarm(
-            self,
-            "FeedbackDeadLetterAlarm",
-            alarm_description="SES feedback messages failed 5 times and wait in the DLQ",
-            metric=self.dead_letter_queue.metric_approximate_number_of_messages_visible(
-                period=cdk.Duration.minutes(1), statistic="Maximum"
-            ),
-            threshold=0,
-            comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
-            evaluation_periods=1,
-            treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+        self.alarms.append(
+            cloudwatch.Alarm(
+                self,
+                f"{prefix}DeadLetterAlarm",
+                alarm_description=dlq_alarm_description,
+                metric=dead_letter_queue.metric_approximate_number_of_messages_visible(
+                    period=cdk.Duration.minutes(1), statistic="Maximum"
+                ),
+                threshold=0,
+                comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_THRESHOLD,
+                evaluation_periods=1,
+                treat_missing_data=cloudwatch.TreatMissingData.NOT_BREACHING,
+            )
         )
-        if s.alarm_email:
-            alarm_topic = sns.Topic(self, "AlarmTopic", master_key=self.messaging_key, enforce_ssl=True)
-            alarm_topic.add_subscription(subscriptions.EmailSubscription(s.alarm_email))
+        return topic, queue, dead_letter_queue
+
+    def _sns_delivers_to_encrypted_queues(self) -> None:
+        # SNS may use the messaging key to deliver to our encrypted queues, only on behalf of our topics.
+        self.messaging_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="SnsDeliversToEncryptedQueue",
+                principals=[iam.ServicePrincipal("sns.amazonaws.com")],
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=["*"],
+                conditions={"ArnEquals": {"aws:SourceArn": self.sns_delivery_topic_arns}},
+            )
+        )
+
+    # --- SES inbound: receipt rule set -> topic -> queue -> handler ------------------------------------------------
+
+    def _inbound_pipeline(self) -> None:
+        s = self.settings
+        self.receipt_rule_set_name = f"deskmail-{s.stage}"
+        self.receipt_rule_name = f"deskmail-{s.stage}-inbound"
+        receipt_rule_arn = self.format_arn(
+            service="ses",
+            resource="receipt-rule-set",
+            resource_name=f"{self.receipt_rule_set_name}:receipt-rule/{self.receipt_rule_name}",
+        )
+        self.inbound_topic, self.inbound_queue, self.inbound_dead_letter_queue = self._topic_to_queue(
+            "Inbound",
+            topic_name=self.names["inbound_topic"],
+            queue_name=self.names["inbound_queue"],
+            dead_letter_queue_name=f"deskmail-inbound-dlq-{s.stage}",
+            publishers=[receipt_rule_arn],
+            dlq_alarm_description="Inbound emails (customer replies) failed 5 times and wait in the DLQ",
+        )
+
+        self.receipt_rule_set = ses.ReceiptRuleSet(
+            self, "InboundRuleSet", receipt_rule_set_name=self.receipt_rule_set_name
+        )
+        rule = self.receipt_rule_set.add_rule(
+            "Inbound",
+            receipt_rule_name=self.receipt_rule_name,
+            recipients=list(s.inbound_recipients),
+            # The whole message in the notification (up to 150 KB), UTF-8: what the handler parses.
+            actions=[ses_actions.Sns(topic=self.inbound_topic, encoding=ses_actions.EmailEncoding.UTF8)],
+            # The handler reads the spam and virus verdicts to drop such mail (loop protection and abuse).
+            scan_enabled=True,
+            # Optional, as for sending: a help desk cannot refuse a customer's reply because their server lacks TLS.
+            tls_policy=ses.TlsPolicy.OPTIONAL,
+            enabled=True,
+        )
+        # SES must be allowed to publish before the rule exists.
+        rule.node.add_dependency(self.topic_policies["Inbound"].policy_dependable)
+
+        if s.activate_receipt_rule_set:
+            self._activate_receipt_rule_set(rule)
+
+    def _activate_receipt_rule_set(self, rule: ses.ReceiptRule) -> None:
+        # One receipt rule set is active per account and region, and CloudFormation cannot activate one: an SES API
+        # call does, on create/update; on delete (stack deletion or activation switched off) it deactivates the
+        # active set, because SES refuses to delete an active set.
+        activate = cr.AwsSdkCall(
+            service="SES",
+            action="setActiveReceiptRuleSet",
+            parameters={"RuleSetName": self.receipt_rule_set_name},
+            physical_resource_id=cr.PhysicalResourceId.of(f"{self.receipt_rule_set_name}-active"),
+        )
+        deactivate = cr.AwsSdkCall(service="SES", action="setActiveReceiptRuleSet", parameters={})
+        activation = cr.AwsCustomResource(
+            self,
+            "ActivateInboundRuleSet",
+            on_create=activate,
+            on_update=activate,
+            on_delete=deactivate,
+            policy=cr.AwsCustomResourcePolicy.from_statements(
+                [
+                    iam.PolicyStatement(
+                        actions=["ses:SetActiveReceiptRuleSet"],
+                        resources=["*"],  # AWS requires it: the action has no resource type
+                    )
+                ]
+            ),
+            install_latest_aws_sdk=False,
+            log_group=self.custom_resource_logs,
+        )
+        # Activate the complete set; on deletion, deactivate before the set and its rule go.
+        activation.node.add_dependency(rule)
+        NagSuppressions.add_resource_suppressions(
+            activation,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="ses:SetActiveReceiptRuleSet has no resource type: AWS requires '*'.",
+                    applies_to=["Resource::*"],
+                )
+            ],
+            apply_to_children=True,
+        )
+
+    # --- Alarms: DLQs and the sender's reputation -----------------------------------------------------------------
+
+    def _reputation_alarms(self) -> None:
+        s = self.settings
+        for rate, review_percent in REPUTATION_REVIEW_PERCENT.items():
+            for window in REPUTATION_WINDOWS:
+                metric = cloudwatch.Metric(
+                    namespace=s.powertools_metrics_namespace,
+                    metric_name=f"{rate}{window}",
+                    dimensions_map={"service": s.powertools_service_name},  # Powertools' default dimension
+                    statistic="Maximum",
+                    unit=cloudwatch.Unit.PERCENT,
+                    # Published every 15 minutes: an hour holds four values, so one late run does not flap it.
+                    period=cdk.Duration.hours(1),
+                )
+                self.alarms.append(
+                    cloudwatch.Alarm(
+                        self,
+                        f"{rate}{window}Alarm",
+                        alarm_description=f"{rate} over {window} at or above {review_percent:g} %: the level at which "
+                        "SES puts the account under review (app.publish_reputation)",
+                        metric=metric,
+                        threshold=review_percent,
+                        comparison_operator=cloudwatch.ComparisonOperator.GREATER_THAN_OR_EQUAL_TO_THRESHOLD,
+                        evaluation_periods=1,
+                        # No value means the scheduled function did not run: shown as INSUFFICIENT_DATA, not OK.
+                        treat_missing_data=cloudwatch.TreatMissingData.MISSING,
+                    )
+                )
+
+    def _alarm_notifications(self) -> None:
+        if not self.settings.alarm_email:
+            return
+        alarm_topic = sns.Topic(self, "AlarmTopic", master_key=self.messaging_key, enforce_ssl=True)
+        alarm_topic.add_subscription(subscriptions.EmailSubscription(self.settings.alarm_email))
+        for alarm in self.alarms:
             alarm.add_alarm_action(cloudwatch_actions.SnsAction(alarm_topic))
             alarm.add_ok_action(cloudwatch_actions.SnsAction(alarm_topic))
 
@@ -442,27 +626,24 @@ class DeskmailStack(cdk.Stack):
             assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
             description=f"deskmail {s.stage} Lambda functions",
         )
-        table_resources = [self.table.table_arn] + [f"{self.table.table_arn}/index/{index}" for index in TABLE_INDEXES]
+        index_arns = [f"{self.table.table_arn}/index/{index}" for index in TABLE_INDEXES]
         statements = [
             iam.PolicyStatement(
                 sid="Logs",
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[f"{self.function_logs.log_group_arn}:log-stream:*", self.function_logs.log_group_arn],
             ),
+            # Exactly the calls chalicelib/adapters/dynamo.py makes (conditional PutItem for inbound claims,
+            # DeleteItem to release one, UpdateItem to resolve a failure); TTL deletes need no grant.
             iam.PolicyStatement(
                 sid="Table",
-                actions=[
-                    "dynamodb:GetItem",
-                    "dynamodb:BatchGetItem",
-                    "dynamodb:Query",
-                    "dynamodb:PutItem",
-                    "dynamodb:UpdateItem",
-                    "dynamodb:DeleteItem",
-                    "dynamodb:BatchWriteItem",
-                    "dynamodb:ConditionCheckItem",
-                    "dynamodb:DescribeTable",
-                ],
-                resources=table_resources,
+                actions=TABLE_ACTIONS,
+                resources=[self.table.table_arn],
+            ),
+            iam.PolicyStatement(
+                sid="TableIndexes",
+                actions=["dynamodb:Query"],
+                resources=index_arns,
             ),
             iam.PolicyStatement(
                 sid="DataKeyForTableAndSecret",
@@ -471,14 +652,13 @@ class DeskmailStack(cdk.Stack):
             ),
             iam.PolicyStatement(
                 sid="FeedbackQueue",
-                actions=[
-                    "sqs:ReceiveMessage",
-                    "sqs:DeleteMessage",
-                    "sqs:ChangeMessageVisibility",
-                    "sqs:GetQueueAttributes",
-                    "sqs:GetQueueUrl",
-                ],
+                actions=QUEUE_CONSUMER_ACTIONS,
                 resources=[self.feedback_queue.queue_arn],
+            ),
+            iam.PolicyStatement(
+                sid="InboundQueue",
+                actions=QUEUE_CONSUMER_ACTIONS,
+                resources=[self.inbound_queue.queue_arn],
             ),
             iam.PolicyStatement(
                 sid="MessagingKeyForQueue",
@@ -543,10 +723,17 @@ class DeskmailStack(cdk.Stack):
             # A plain string, not the queue's token: Chalice exports the environment before importing app.py, and the
             # decorator's queue name lands in an Fn::Sub where a token breaks synth. Same value (naming.py).
             "DESKMAIL_FEEDBACK_QUEUE": self.names["feedback_queue"],
+            "DESKMAIL_INBOUND_QUEUE": self.names["inbound_queue"],
             "DESKMAIL_SENDER": s.sender,
             "DESKMAIL_CONFIGURATION_SET": self.configuration_set.configuration_set_name,
             "DESKMAIL_DEFAULT_LOCALE": s.default_locale,
             "DESKMAIL_JWT_SECRET_ARN": self.jwt_secret.secret_arn,
+            # The account's SES suppression list ("local" is the local stack's stand-in only).
+            SUPPRESSION_BACKEND_ENV: "ses",
+            "DESKMAIL_TRANSIENT_BOUNCE_THRESHOLD": str(s.transient_bounce_threshold),
+            "DESKMAIL_TRANSIENT_BOUNCE_WINDOW_DAYS": str(s.transient_bounce_window_days),
+            ENV_PER_10_MINUTES: str(s.max_notifications_per_10_minutes),
+            ENV_PER_HOUR: str(s.max_notifications_per_hour),
             # Powertools reads its settings from these variables (docs: "Environment variables").
             "POWERTOOLS_SERVICE_NAME": s.powertools_service_name,
             "POWERTOOLS_METRICS_NAMESPACE": s.powertools_metrics_namespace,
@@ -570,17 +757,32 @@ class DeskmailStack(cdk.Stack):
             },
         )
 
-        feedback = self.chalice.get_resource(FEEDBACK_FUNCTION)
-        # Point the mapping at the real queue (the decorator only knows a name) and report partial failures.
-        feedback.add_property_override(f"{FEEDBACK_EVENT}.Queue", self.feedback_queue.queue_arn)
-        feedback.add_property_override(f"{FEEDBACK_EVENT}.BatchSize", s.feedback_batch_size)
-        feedback.add_property_override(
-            f"{FEEDBACK_EVENT}.MaximumBatchingWindowInSeconds", s.feedback_batching_window_seconds
-        )
-        feedback.add_property_override(f"{FEEDBACK_EVENT}.FunctionResponseTypes", ["ReportBatchItemFailures"])
-        feedback.add_property_override(
-            f"{FEEDBACK_EVENT}.ScalingConfig", {"MaximumConcurrency": s.feedback_max_concurrency}
-        )
+        # Point each mapping at the real queue (the decorator only knows a name) and report partial failures: both
+        # handlers return Powertools' process_partial_response (batchItemFailures).
+        for function_id, event, queue, batch_size, window, concurrency in (
+            (
+                FEEDBACK_FUNCTION,
+                FEEDBACK_EVENT,
+                self.feedback_queue,
+                s.feedback_batch_size,
+                s.feedback_batching_window_seconds,
+                s.feedback_max_concurrency,
+            ),
+            (
+                INBOUND_FUNCTION,
+                INBOUND_EVENT,
+                self.inbound_queue,
+                s.inbound_batch_size,
+                s.inbound_batching_window_seconds,
+                s.inbound_max_concurrency,
+            ),
+        ):
+            function = self.chalice.get_resource(function_id)
+            function.add_property_override(f"{event}.Queue", queue.queue_arn)
+            function.add_property_override(f"{event}.BatchSize", batch_size)
+            function.add_property_override(f"{event}.MaximumBatchingWindowInSeconds", window)
+            function.add_property_override(f"{event}.FunctionResponseTypes", ["ReportBatchItemFailures"])
+            function.add_property_override(f"{event}.ScalingConfig", {"MaximumConcurrency": concurrency})
 
         for function in self._chalice_functions():
             function.add_property_override("LoggingConfig", {"LogGroup": self.function_logs.log_group_name})
@@ -625,6 +827,24 @@ class DeskmailStack(cdk.Stack):
         cdk.CfnOutput(self, "TableName", value=self.table.table_name)
         cdk.CfnOutput(self, "FeedbackTopicArn", value=self.feedback_topic.topic_arn)
         cdk.CfnOutput(self, "FeedbackQueueUrl", value=self.feedback_queue.queue_url)
+        cdk.CfnOutput(self, "InboundTopicArn", value=self.inbound_topic.topic_arn)
+        cdk.CfnOutput(self, "InboundQueueUrl", value=self.inbound_queue.queue_url)
+        cdk.CfnOutput(
+            self,
+            "ReceiptRuleSetName",
+            value=self.receipt_rule_set.receipt_rule_set_name,
+            description="Active only with -c activate_receipt_rule_set=true (one active set per account and region)",
+        )
+        # SES receives only for domains whose MX record points at it (and that are verified SES identities).
+        inbound_domains = sorted(
+            {"*" + r if r.startswith(".") else r.rsplit("@", 1)[-1] for r in self.settings.inbound_recipients}
+        )
+        cdk.CfnOutput(
+            self,
+            "InboundMxRecord",
+            value=f"10 inbound-smtp.{self.region}.amazonaws.com",
+            description="MX record to publish for: " + ", ".join(inbound_domains),
+        )
         cdk.CfnOutput(self, "ConfigurationSetName", value=self.configuration_set.configuration_set_name)
         cdk.CfnOutput(self, "JwtSecretArn", value=self.jwt_secret.secret_arn)
         for i, record in enumerate(self.identity.dkim_records, start=1):

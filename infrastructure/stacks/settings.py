@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from email.utils import parseaddr
 from typing import Any
@@ -35,8 +36,33 @@ LOG_RETENTION_DAYS = (
 )
 
 
+# What an SES receipt rule accepts as a recipient: a domain (example.com, .example.com for its subdomains) or an
+# address in one.
+_DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
+_RECIPIENT = re.compile(rf"[^@\s]+@{_DOMAIN}|\.?{_DOMAIN}")
+
+
 class SettingsError(ValueError):
     pass
+
+
+def _recipients(value: object) -> tuple[str, ...]:
+    """A list from cdk.json, or a comma-separated string from `-c inbound_recipients=a,b`."""
+    if value is None:
+        return ()
+    items = value if isinstance(value, (list, tuple)) else str(value).split(",")
+    return tuple(str(item).strip().lower() for item in items if str(item).strip())
+
+
+def _validate_sqs_mapping(queue: str, batch_size: int, window_seconds: int, max_concurrency: int) -> None:
+    if not 1 <= batch_size <= 10_000:
+        raise SettingsError(f"{queue}_batch_size must be between 1 and 10000")
+    if batch_size > 10 and window_seconds < 1:
+        raise SettingsError("SQS needs a batching window of at least 1 s for batches above 10")
+    if not 0 <= window_seconds <= 300:
+        raise SettingsError(f"{queue}_batching_window_seconds must be between 0 and 300")
+    if not 2 <= max_concurrency <= 1000:
+        raise SettingsError(f"{queue}_max_concurrency must be between 2 and 1000 (SQS ScalingConfig)")
 
 
 @dataclass(frozen=True)
@@ -52,6 +78,15 @@ class StageSettings:
     feedback_batch_size: int
     feedback_batching_window_seconds: int
     feedback_max_concurrency: int
+    inbound_batch_size: int
+    inbound_batching_window_seconds: int
+    inbound_max_concurrency: int
+    inbound_recipients: tuple[str, ...]
+    activate_receipt_rule_set: bool
+    transient_bounce_threshold: int
+    transient_bounce_window_days: int
+    max_notifications_per_10_minutes: int
+    max_notifications_per_hour: int
     api_throttle_rate: int
     api_throttle_burst: int
     powertools_layer_version: int
@@ -84,12 +119,18 @@ class StageSettings:
             except (TypeError, ValueError) as exc:
                 raise SettingsError(f"CDK context {key!r} must be an integer") from exc
 
+        def flag(key: str, default: bool) -> bool:
+            value = node.try_get_context(key)
+            if value is None or value == "":
+                return default
+            return str(value).strip().lower() in ("1", "true", "yes")
+
         stage = str(get("stage"))
-        protection = node.try_get_context("deletion_protection")
+        sender_domain = str(get("sender_domain")).lower()
         settings = cls(
             stage=stage,
             sender=str(get("sender")),
-            sender_domain=str(get("sender_domain")).lower(),
+            sender_domain=sender_domain,
             default_locale=str(get("default_locale")),
             alarm_email=str(node.try_get_context("alarm_email") or ""),
             log_retention_days=integer("log_retention_days"),
@@ -98,6 +139,17 @@ class StageSettings:
             feedback_batch_size=integer("feedback_batch_size"),
             feedback_batching_window_seconds=integer("feedback_batching_window_seconds"),
             feedback_max_concurrency=integer("feedback_max_concurrency"),
+            inbound_batch_size=integer("inbound_batch_size"),
+            inbound_batching_window_seconds=integer("inbound_batching_window_seconds"),
+            inbound_max_concurrency=integer("inbound_max_concurrency"),
+            # The receipt rule's recipients: the sender's domain unless the operator names domains or addresses.
+            inbound_recipients=_recipients(node.try_get_context("inbound_recipients")) or (sender_domain,),
+            # Only one receipt rule set can be active per account and region: activating ours is opt-in.
+            activate_receipt_rule_set=flag("activate_receipt_rule_set", False),
+            transient_bounce_threshold=integer("transient_bounce_threshold"),
+            transient_bounce_window_days=integer("transient_bounce_window_days"),
+            max_notifications_per_10_minutes=integer("max_notifications_per_10_minutes"),
+            max_notifications_per_hour=integer("max_notifications_per_hour"),
             api_throttle_rate=integer("api_throttle_rate"),
             api_throttle_burst=integer("api_throttle_burst"),
             powertools_layer_version=integer("powertools_layer_version"),
@@ -105,9 +157,7 @@ class StageSettings:
             powertools_metrics_namespace=str(get("powertools_metrics_namespace")),
             powertools_log_level=str(get("powertools_log_level")),
             # Production tables are protected unless the operator explicitly says otherwise.
-            deletion_protection=(
-                stage == "prod" if protection is None else str(protection).lower() in ("1", "true", "yes")
-            ),
+            deletion_protection=flag("deletion_protection", stage == "prod"),
         )
         settings.validate()
         return settings
@@ -117,14 +167,26 @@ class StageSettings:
             raise SettingsError(f"sender {self.sender!r} has no email address")
         if self.sender_address.rsplit("@", 1)[1] != self.sender_domain:
             raise SettingsError(f"sender {self.sender!r} is not in sender_domain {self.sender_domain!r}")
-        if not 1 <= self.feedback_batch_size <= 10_000:
-            raise SettingsError("feedback_batch_size must be between 1 and 10000")
-        if self.feedback_batch_size > 10 and self.feedback_batching_window_seconds < 1:
-            raise SettingsError("SQS needs a batching window of at least 1 s for batches above 10")
-        if not 0 <= self.feedback_batching_window_seconds <= 300:
-            raise SettingsError("feedback_batching_window_seconds must be between 0 and 300")
-        if not 2 <= self.feedback_max_concurrency <= 1000:
-            raise SettingsError("feedback_max_concurrency must be between 2 and 1000 (SQS ScalingConfig)")
+        for queue in ("feedback", "inbound"):
+            _validate_sqs_mapping(
+                queue,
+                getattr(self, f"{queue}_batch_size"),
+                getattr(self, f"{queue}_batching_window_seconds"),
+                getattr(self, f"{queue}_max_concurrency"),
+            )
+        if len(self.inbound_recipients) > 100:
+            raise SettingsError("inbound_recipients: an SES receipt rule takes at most 100 recipients")
+        for recipient in self.inbound_recipients:
+            if not _RECIPIENT.fullmatch(recipient):
+                raise SettingsError(f"inbound_recipients: {recipient!r} is neither a domain nor an email address")
+        for key in (
+            "transient_bounce_threshold",
+            "transient_bounce_window_days",
+            "max_notifications_per_10_minutes",
+            "max_notifications_per_hour",
+        ):
+            if getattr(self, key) < 1:
+                raise SettingsError(f"{key} must be a positive integer (the app refuses anything else)")
         if not 1 <= self.lambda_timeout_seconds <= 900:
             raise SettingsError("lambda_timeout_seconds must be between 1 and 900 (Lambda's limit)")
         if self.log_retention_days not in LOG_RETENTION_DAYS:

@@ -20,6 +20,12 @@ def test_cdk_json_defaults_describe_the_dev_stage():
     assert dev.sender_address == "support@deskmail.example.com"
     assert dev.deletion_protection is False
     assert dev.alarm_email == ""
+    # Inbound: a rule for the sender's domain, created but not activated (one active set per account and region).
+    assert dev.inbound_recipients == ("deskmail.example.com",)
+    assert dev.activate_receipt_rule_set is False
+    # The app's own defaults (chalicelib/config.py, chalicelib/domain/rate_limit.py).
+    assert (dev.transient_bounce_threshold, dev.transient_bounce_window_days) == (3, 7)
+    assert (dev.max_notifications_per_10_minutes, dev.max_notifications_per_hour) == (10, 25)
 
 
 def test_prod_tables_are_protected_unless_explicitly_not():
@@ -29,8 +35,18 @@ def test_prod_tables_are_protected_unless_explicitly_not():
 
 
 def test_command_line_context_arrives_as_strings():
-    s = settings(feedback_batch_size="25", log_retention_days="90")
-    assert (s.feedback_batch_size, s.log_retention_days) == (25, 90)
+    s = settings(feedback_batch_size="25", log_retention_days="90", inbound_max_concurrency="7")
+    assert (s.feedback_batch_size, s.log_retention_days, s.inbound_max_concurrency) == (25, 90, 7)
+    s = settings(activate_receipt_rule_set="true", inbound_recipients="Help@Deskmail.example.com, .replies.example.com")
+    assert s.activate_receipt_rule_set is True
+    assert s.inbound_recipients == ("help@deskmail.example.com", ".replies.example.com")
+    assert settings(activate_receipt_rule_set="false").activate_receipt_rule_set is False
+
+
+def test_inbound_recipients_from_cdk_json_are_a_list():
+    assert settings(inbound_recipients=["support@deskmail.example.com"]).inbound_recipients == (
+        "support@deskmail.example.com",
+    )
 
 
 @pytest.mark.parametrize(
@@ -42,6 +58,13 @@ def test_command_line_context_arrives_as_strings():
         ({"feedback_batch_size": "many"}, "integer"),
         ({"feedback_batch_size": 50, "feedback_batching_window_seconds": 0}, "batching window"),
         ({"feedback_max_concurrency": 1}, "feedback_max_concurrency"),
+        ({"inbound_max_concurrency": 1}, "inbound_max_concurrency"),
+        ({"inbound_batch_size": 0}, "inbound_batch_size"),
+        ({"inbound_batching_window_seconds": 301}, "inbound_batching_window_seconds"),
+        ({"inbound_recipients": ["not a domain"]}, "inbound_recipients"),
+        ({"inbound_recipients": "@example.com"}, "inbound_recipients"),
+        ({"transient_bounce_threshold": 0}, "transient_bounce_threshold"),
+        ({"max_notifications_per_hour": "0"}, "max_notifications_per_hour"),
     ],
 )
 def test_mistakes_are_reported_before_synth(overrides, message):
