@@ -21,6 +21,7 @@ def resource_names(stage: str) -> dict[str, str]:
         "feedback_topic": f"deskmail-feedback-{stage}",
         "feedback_queue": f"deskmail-feedback-{stage}",
         "dead_letter_queue": f"deskmail-feedback-dlq-{stage}",
+        "inbound_dead_letter_queue": f"deskmail-inbound-dlq-{stage}",
         "configuration_set": f"deskmail-{stage}",
         "inbound_topic": f"deskmail-inbound-{stage}",
         "inbound_queue": f"deskmail-inbound-{stage}",

@@ -16,12 +16,6 @@ MAX_RECEIVE_COUNT = 5
 VISIBILITY_TIMEOUT_SECONDS = 5
 
 
-def inbound_dead_letter_queue_name(stage: str) -> str:
-    # chalicelib.naming names no inbound dead-letter queue (the CDK app has no inbound pipeline yet): this follows
-    # the feedback queue's pattern, deskmail-feedback-dlq-{stage}.
-    return f"deskmail-inbound-dlq-{stage}"
-
-
 @dataclass(frozen=True)
 class Resources:
     table_name: str
@@ -55,7 +49,7 @@ def create_resources(clients: dict[str, Any], stage: str, sender_domain: str) ->
     # SES receipt rule -> SNS -> SQS -> handle_inbound_email. moto has no receipt rules that deliver anything: the
     # mailbox simulator publishes the "Received" notifications to this topic itself.
     inbound = _subscribed_queue(
-        sns, sqs, names["inbound_topic"], names["inbound_queue"], inbound_dead_letter_queue_name(stage)
+        sns, sqs, names["inbound_topic"], names["inbound_queue"], names["inbound_dead_letter_queue"]
     )
 
     ses = clients["ses"]

@@ -383,7 +383,7 @@ class DeskmailStack(cdk.Stack):
             "Inbound",
             topic_name=self.names["inbound_topic"],
             queue_name=self.names["inbound_queue"],
-            dead_letter_queue_name=f"deskmail-inbound-dlq-{s.stage}",
+            dead_letter_queue_name=self.names["inbound_dead_letter_queue"],
             publishers=[receipt_rule_arn],
             dlq_alarm_description="Inbound emails (customer replies) failed 5 times and wait in the DLQ",
         )
