@@ -6,21 +6,23 @@ from functools import wraps
 
 from chalice import BadRequestError, Chalice, ConflictError, ConvertToMiddleware, NotFoundError, Response
 
-from chalicelib import auth, i18n, runtime, web
+from chalicelib import auth, i18n, runtime
 from chalicelib.config import settings
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.ids import utc_now
+from chalicelib.lazy import lazy_module
 from chalicelib.observability import logger
-from chalicelib.services import (
-    diagnostics,
-    feedback_handler,
-    inbound,
-    protection,
-    resend,
-    suppression,
-    views,
-    workspace,
-)
+from chalicelib.services import feedback_handler
+
+# Loaded on first use: the feedback function imports this module too, and its cold start needs none of them.
+diagnostics = lazy_module("chalicelib.services.diagnostics")
+inbound = lazy_module("chalicelib.services.inbound")
+protection = lazy_module("chalicelib.services.protection")
+resend = lazy_module("chalicelib.services.resend")
+suppression = lazy_module("chalicelib.services.suppression")
+views = lazy_module("chalicelib.services.views")
+workspace = lazy_module("chalicelib.services.workspace")
+web = lazy_module("chalicelib.web")
 
 app = Chalice(app_name="deskmail")
 # Powertools' Lambda context keys (request id, cold start, function) on every log line; clear_state keeps one

@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import os
 from functools import lru_cache
+from typing import TYPE_CHECKING
 
-from chalicelib.adapters import ses_account
-from chalicelib.adapters.dns import SpfLookup
 from chalicelib.adapters.dynamo import DeskmailTable
-from chalicelib.adapters.ses import SesMailer
-from chalicelib.adapters.ses_account import SesIdentities, SuppressionList
 from chalicelib.config import settings
+
+if TYPE_CHECKING:  # the SES-side adapters are imported when first created: the feedback function never needs them
+    from chalicelib.adapters.dns import SpfLookup
+    from chalicelib.adapters.ses import SesMailer
+    from chalicelib.adapters.ses_account import SesIdentities, SuppressionList
 
 
 @lru_cache(maxsize=1)
@@ -32,22 +34,30 @@ def table() -> DeskmailTable:
 
 @lru_cache(maxsize=1)
 def mailer() -> SesMailer:
+    from chalicelib.adapters.ses import SesMailer
+
     return SesMailer(_session().client("sesv2", region_name=settings().region))
 
 
 @lru_cache(maxsize=1)
 def suppression_list() -> SuppressionList:
     """SES's account-level list, or the local stack's own one when DESKMAIL_SUPPRESSION_BACKEND=local."""
+    from chalicelib.adapters import ses_account
+
     return ses_account.suppression_list(os.environ, lambda: mailer().client)
 
 
 @lru_cache(maxsize=1)
 def ses_identities() -> SesIdentities:
+    from chalicelib.adapters.ses_account import SesIdentities
+
     return SesIdentities(mailer().client)
 
 
 @lru_cache(maxsize=1)
 def spf_lookup() -> SpfLookup:
+    from chalicelib.adapters.dns import SpfLookup
+
     return SpfLookup()
 
 

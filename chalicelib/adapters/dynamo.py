@@ -32,6 +32,9 @@ from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 #   REP#{SENT|BOUNCE|COMPLAINT}#{day}  {time}#{id}       what the reputation guard counts
 
 
+RAW_RETENTION_SECONDS = 30 * 24 * 3600
+
+
 class PageTokenError(ValueError):
     """A next_page token that this API did not issue."""
 
@@ -466,6 +469,22 @@ class DeskmailTable:
                 self._sleep(0.05 * 2**attempt)
             if chunk:
                 raise WriteError(f"{len(chunk)} items were not written")
+
+    def keep_raw(self, source: str, record_id: str, body: str, reason: str, received_at: str, epoch: int) -> None:
+        """An unreadable message, kept for inspection (RAW#{day}) until its TTL: nothing is lost silently."""
+        self.write_items(
+            [
+                {
+                    "PK": f"RAW#{received_at[:10]}",
+                    "SK": record_id,
+                    "type": f"raw_{source}",
+                    "reason": reason[:500],
+                    "body": body[:300_000],
+                    "received_at": received_at,
+                    "expires_at": epoch + RAW_RETENTION_SECONDS,
+                }
+            ]
+        )
 
     def get_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
         """BatchGetItem for up to 100 keys a request; missing items are simply absent from the answer."""

@@ -18,8 +18,6 @@ from chalicelib.domain.model import FAILED_STATUSES, FAILURE_TAG, Recipient
 from chalicelib.observability import logger, mask_address
 from chalicelib.services.failures import TagState, outcome_event_items
 
-RAW_RETENTION_SECONDS = 30 * 24 * 3600
-
 
 class BatchReadFailed(RuntimeError):
     """The batch read failed (throttled, say): each record that needed it is retried, the others are settled."""
@@ -41,6 +39,7 @@ class BatchSummary:
     unknown_message: int = 0
     outcomes: int = 0
     failures_by_category: dict[str, int] = field(default_factory=dict)
+    failures: list[dict] = field(default_factory=list)
     by_type: dict[str, int] = field(default_factory=dict)
 
 
@@ -152,16 +151,16 @@ class FeedbackBatch:
             )
             if event.status in FAILED_STATUSES:
                 category = (event.failure or {}).get("category", "unknown")
-                # Failures are rare and worth a line each; the address is masked (no PII in logs).
-                logger.info(
-                    "delivery failure recorded",
-                    extra={
+                # Named in the batch summary's one log line (address masked): per-record logging costs more CPU
+                # than the rest of the record's work.
+                self.summary.failures.append(
+                    {
                         "ses_message_id": feedback.message_id,
                         "ticket_id": notification.ticket_id,
                         "recipient": mask_address(event.email),
                         "category": category,
                         "smtp_status": (event.failure or {}).get("smtp_status"),
-                    },
+                    }
                 )
                 self.summary.failures_by_category[category] = self.summary.failures_by_category.get(category, 0) + 1
                 items.extend(
@@ -172,16 +171,4 @@ class FeedbackBatch:
         return items
 
     def _keep_raw(self, record_id: str, body: str, reason: str) -> None:
-        self.table.write_items(
-            [
-                {
-                    "PK": f"RAW#{self.received_at[:10]}",
-                    "SK": record_id,
-                    "type": "raw_feedback",
-                    "reason": reason[:500],
-                    "body": body[:300_000],
-                    "received_at": self.received_at,
-                    "expires_at": self.epoch_seconds + RAW_RETENTION_SECONDS,
-                }
-            ]
-        )
+        self.table.keep_raw("feedback", record_id, body, reason, self.received_at, self.epoch_seconds)

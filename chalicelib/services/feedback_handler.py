@@ -1,31 +1,27 @@
-"""The SQS feedback handler's body: Powertools partial-batch processing around one FeedbackBatch."""
+"""The SQS feedback handler's body: one FeedbackBatch, applied record by record with a partial batch response."""
 
 from __future__ import annotations
 
 from typing import Any
 
 from aws_lambda_powertools.metrics import single_metric
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
 
 from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.observability import MetricUnit, logger, metrics
 from chalicelib.services.feedback import FeedbackBatch, NotificationNotRecorded
-
-# Report every failed record, even when all fail: SQS then retries exactly those, as it does for some.
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
+from chalicelib.sqs_batch import SqsMessage, messages, process_partial_batch
 
 
 def handle(event: dict, context: Any, table: DeskmailTable, received_at: str, epoch_seconds: int) -> dict:
-    records = event.get("Records") or []
+    records = messages(event)
     batch = FeedbackBatch(table, received_at, epoch_seconds)
-    batch.prepare([(record.get("messageId", ""), record.get("body", "")) for record in records])
+    batch.prepare([(record.message_id, record.body) for record in records])
     if batch.read_error is not None:
         logger.warning(
             "batch read failed; the records that need it will be retried", extra={"error": str(batch.read_error)}
         )
 
-    def record_handler(record: SQSRecord) -> str:
+    def record_handler(record: SqsMessage) -> str:
         try:
             outcome = batch.apply(record.message_id, record.body)
         except NotificationNotRecorded as error:
@@ -43,11 +39,9 @@ def handle(event: dict, context: Any, table: DeskmailTable, received_at: str, ep
             logger.debug("feedback applied", extra={"sqs_message_id": record.message_id, "outcome": outcome})
         return outcome
 
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
-    _publish(batch, len(records), len(response.get("batchItemFailures", [])))
-    return dict(response)
+    response = process_partial_batch(records, record_handler)
+    _publish(batch, len(records), len(response["batchItemFailures"]))
+    return response
 
 
 def _publish(batch: FeedbackBatch, received: int, failed: int) -> None:
@@ -57,6 +51,7 @@ def _publish(batch: FeedbackBatch, received: int, failed: int) -> None:
         extra={
             "received": received,
             "failed": failed,
+            "failures": summary.failures,
             "recorded": summary.recorded,
             "ignored": summary.ignored,
             "malformed": summary.malformed,

@@ -5,9 +5,6 @@ from __future__ import annotations
 from email.utils import parseaddr
 from typing import Any
 
-from aws_lambda_powertools.utilities.batch import BatchProcessor, EventType, process_partial_response
-from aws_lambda_powertools.utilities.data_classes.sqs_event import SQSRecord
-
 from chalicelib.adapters import dynamo
 from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.adapters.ses import SesMailer
@@ -27,6 +24,7 @@ from chalicelib.ids import stable_id
 from chalicelib.observability import MetricUnit, logger, mask_address, metrics
 from chalicelib.services import workspace
 from chalicelib.services.events import EVENT_AUTOMATED_REPLY, EVENT_INBOUND_UNKNOWN_SENDER
+from chalicelib.sqs_batch import SqsMessage, messages, process_partial_batch
 
 INBOUND_MEMORY_SECONDS = 7 * 24 * 3600  # SQS keeps a message 4 days at most: replays come well within this
 
@@ -37,8 +35,6 @@ NO_TICKET = "no_ticket"
 DUPLICATE = "duplicate"
 IGNORED = "ignored"
 MALFORMED = "malformed"
-
-processor = BatchProcessor(event_type=EventType.SQS, raise_on_entire_batch_failure=False)
 
 
 def _ticket_for(table: DeskmailTable, settings: Settings, email: InboundEmail) -> Ticket | None:
@@ -136,24 +132,24 @@ def handle(
 ) -> dict:
     outcomes: dict[str, int] = {}
 
-    def record_handler(record: SQSRecord) -> str:
+    def record_handler(record: SqsMessage) -> str:
         try:
             outcome = receive(table, mailer, settings, record.body, now, epoch_seconds)
         except MalformedInbound as error:
-            # Retrying cannot make it readable: log it and let it go rather than loop it through SQS.
+            # Retrying cannot make it readable: keep it for inspection rather than loop it through SQS.
+            table.keep_raw("inbound", record.message_id, record.body, str(error), now(), epoch_seconds)
             logger.warning(
-                "malformed inbound notification", extra={"sqs_message_id": record.message_id, "reason": str(error)}
+                "malformed inbound notification kept for inspection",
+                extra={"sqs_message_id": record.message_id, "reason": str(error)},
             )
             outcome = MALFORMED
         outcomes[outcome] = outcomes.get(outcome, 0) + 1
         return outcome
 
-    response = process_partial_response(
-        event=event, record_handler=record_handler, processor=processor, context=context
-    )
-    failed = len(response.get("batchItemFailures", []))
+    response = process_partial_batch(messages(event), record_handler)
+    failed = len(response["batchItemFailures"])
     logger.info("inbound batch processed", extra={"outcomes": outcomes, "failed": failed})
     for outcome, count in outcomes.items():
         metrics.add_metric(name=f"InboundEmails.{outcome}", unit=MetricUnit.Count, value=count)
     metrics.flush_metrics()
-    return dict(response)
+    return response

@@ -150,3 +150,22 @@ def test_the_limit_follows_the_environment(client, monkeypatch):
 
     statuses = [c["delivery"]["recipients"][0]["status"] for c in api.comments(ticket["id"])]
     assert statuses == ["sent", "sent", "not_sent", "not_sent"]
+
+
+def test_an_unreadable_inbound_message_is_kept_and_the_batch_goes_on(client):
+    import boto3
+
+    api = Api(client)
+    who = people(api)
+    ticket = open_ticket(api, who, cc=())
+    ses_id = notified_message_id(api, ticket["id"], "rita@example.com")
+    reply = inbound.mime(in_reply_to=f"<{ses_id}@email.amazonses.com>", references=f"<{ses_id}@email.amazonses.com>")
+    assert inbound.feed_inbound(client, "{not json", inbound.received(reply)) == {"batchItemFailures": []}
+    assert len(api.comments(ticket["id"])) == 2
+    raw = boto3.client("dynamodb").scan(
+        TableName="deskmail-dev",
+        FilterExpression="begins_with(PK, :raw)",
+        ExpressionAttributeValues={":raw": {"S": "RAW#"}},
+    )["Items"]
+    assert [(item["type"]["S"], item["body"]["S"]) for item in raw] == [("raw_inbound", "{not json")]
+    assert int(raw[0]["expires_at"]["N"]) > 0

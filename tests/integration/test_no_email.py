@@ -7,6 +7,7 @@ import pytest
 
 from chalicelib import runtime
 from chalicelib.adapters.dns import SpfLookup
+from chalicelib.adapters.ses_account import SesIdentities
 from tests import ses_payloads as ses
 from tests.dns_fakes import HEALTHY_IDENTITY, SPF_OK, FakeIdentities, FakeResolver, TxtRecord
 from tests.helpers import Api, feed, open_ticket, people, sent_messages
@@ -117,7 +118,7 @@ def test_bounce_suppression_and_domain_problems(api, client, monkeypatch):
     message_id = message_to(api, ticket["id"], "carl@gmial.com")
     feed(client, ses.bounce(message_id, ["carl@gmial.com"], [ses.hard_bounce_recipient("carl@gmial.com")]))
     runtime.suppression_list().put("carl@gmial.com", "BOUNCE")
-    monkeypatch.setattr(runtime, "ses_identities", lambda: runtime.SesIdentities(runtime.mailer().client))  # moto
+    monkeypatch.setattr(runtime, "ses_identities", lambda: SesIdentities(runtime.mailer().client))  # moto
     monkeypatch.setattr(runtime, "spf_lookup", lambda: SpfLookup(FakeResolver({})))
 
     checks = diagnose(api, ticket["id"], carl["id"])

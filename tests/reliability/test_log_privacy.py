@@ -8,8 +8,8 @@ import time
 
 import pytest
 
+from chalicelib.adapters.dynamo import RAW_RETENTION_SECONDS
 from chalicelib.observability import logger, mask_address
-from chalicelib.services.feedback import RAW_RETENTION_SECONDS
 from tests import ses_payloads as ses
 from tests.helpers import Api, message_ids, open_ticket, people
 from tests.reliability.scenario import CARL, RITA, feed, table_items
