@@ -384,9 +384,18 @@ function renderDelivery(comment) {
     h(
       "ul",
       { class: "recipients" },
-      delivery.recipients.map((recipient, index) => renderRecipient(comment, recipient, index)),
+      // Recipients who need the agent come first (failed, then not sent): the first warning icon is the first stop.
+      delivery.recipients
+        .map((recipient, index) => [recipient, index])
+        .sort(([a], [b]) => attention(a) - attention(b))
+        .map(([recipient, index]) => renderRecipient(comment, recipient, index)),
     ),
   );
+}
+
+function attention(recipient) {
+  if (FAILED.has(recipient.status)) return 0;
+  return recipient.status === "not_sent" ? 1 : 2;
 }
 
 function statusText(status) {
@@ -528,6 +537,16 @@ function setOpen(button, open) {
   }
 }
 
+// Focus moves on pointerdown; closing a popover then would move what is under the pointer before the click lands.
+let pointerIsDown = false;
+document.addEventListener("pointerdown", () => (pointerIsDown = true), true);
+document.addEventListener("pointerup", () => setTimeout(() => (pointerIsDown = false)), true);
+
+function afterPointer(action) {
+  if (!pointerIsDown) return action();
+  document.addEventListener("pointerup", () => setTimeout(action), { once: true, capture: true });
+}
+
 function wireDisclosure(item, button, popover, recipient) {
   button._failure = recipient.failure;
   button.addEventListener("click", () => setOpen(button, button.getAttribute("aria-expanded") !== "true"));
@@ -539,7 +558,11 @@ function wireDisclosure(item, button, popover, recipient) {
     });
   }
   item.addEventListener("focusout", (event) => {
-    if (!item.contains(event.relatedTarget) && event.relatedTarget) setOpen(button, false);
+    if (!item.contains(event.relatedTarget) && event.relatedTarget) {
+      afterPointer(() => {
+        if (!item.contains(document.activeElement)) setOpen(button, false);
+      });
+    }
   });
   item.addEventListener("keydown", (event) => {
     if (event.key === "Escape" && button.getAttribute("aria-expanded") === "true") {
@@ -1068,7 +1091,7 @@ function renderCategories() {
   const present = [...state.inbox.categories].sort((a, b) => categoryText(a).localeCompare(categoryText(b), state.locale));
   select.replaceChildren(
     h("option", { value: "" }, tr("all_categories")),
-    present.map((category) => h("option", { value: category }, categoryText(category))),
+    ...present.map((category) => h("option", { value: category }, categoryText(category))),
   );
   select.value = state.inbox.category;
 }
@@ -1176,6 +1199,7 @@ function wireReputation() {
     if (event.key === "Escape") box.classList.add("dismissed");
   });
   badge.addEventListener("blur", () => box.classList.remove("dismissed"));
+  box.addEventListener("mouseenter", () => box.classList.remove("dismissed"));
   box.addEventListener("mouseleave", () => box.classList.remove("dismissed"));
 }
 
