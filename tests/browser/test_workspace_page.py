@@ -6,6 +6,7 @@ import json
 import os
 import re
 import shutil
+import time
 import urllib.error
 import urllib.request
 from pathlib import Path
@@ -313,3 +314,391 @@ def test_the_shell_and_assets_are_served_with_types_and_unknown_names_are_404(st
     for path in ("/static/conftest.py", "/static/..%2F__init__.py", "/static/i18n/xx.json", "/static/index.htm"):
         assert get(path)[0] == 404, path
     assert Path(ROOT / "chalicelib" / "web" / "app.js").exists()
+
+
+# ---- the API's newer features: recipient check, inbox, diagnostics, resend, timeline, reset, reputation ------------
+
+
+def post(stack, path, body, expect=(200, 201)):
+    return call(stack["api_url"], "POST", path, body, token=stack["agent_token"], expect=expect)
+
+
+def wait_until(fetch, done, timeout=15):
+    deadline = time.monotonic() + timeout
+    while True:
+        value = fetch()
+        if done(value):
+            return value
+        assert time.monotonic() < deadline, value
+        time.sleep(0.2)
+
+
+def agent(stack):
+    return api(stack, f"/tickets/{stack['demo']['bounced_one']}")["assignee_id"]  # Ada, the demo's agent
+
+
+def bounced_ticket(stack, subject, *addresses):
+    """A new ticket whose "received request" email hard-bounced for each address (requester first, then CCs)."""
+    users = [
+        post(stack, "/users", {"name": f"{subject} {i + 1}", "email": email, "role": "end-user"})
+        for i, email in enumerate(addresses)
+    ]
+    ticket = post(
+        stack,
+        "/tickets",
+        {
+            "subject": subject,
+            "requester_id": users[0]["id"],
+            "cc_ids": [u["id"] for u in users[1:]],
+            "assignee_id": agent(stack),
+            "comment": {"author_id": users[0]["id"], "body": f"{subject}: please help.", "public": True},
+        },
+    )
+    wait_until(
+        lambda: api(stack, f"/tickets/{ticket['id']}/comments")["comments"][0]["delivery"],
+        lambda delivery: delivery and {r["status"] for r in delivery["recipients"]} == {"bounced"},
+    )
+    return ticket, users
+
+
+def show_ticket(page, stack, ticket_id):
+    """open_ticket, also when the page is already open (only the #fragment changes: no reload to wait for)."""
+    subject = api(stack, f"/tickets/{ticket_id}")["subject"]
+    page.goto(f"{stack['page_url']}&ticket={ticket_id}")
+    page.wait_for_selector("body[data-ready=true]")
+    page.locator("#ticket-title", has_text=subject).wait_for()
+    page.wait_for_selector("#ticket:not([hidden]) .comment")
+
+
+def last_comment(stack, name, kinds):
+    """The demo agent reply of a scenario, once each recipient's timeline has these event kinds."""
+    return wait_until(
+        lambda: api(stack, f"/tickets/{stack['demo'][name]}/comments")["comments"][-1],
+        lambda c: all(set(kinds) <= {e["kind"] for e in r["timeline"]} for r in c["delivery"]["recipients"]),
+    )
+
+
+def recipient_row(page, comment_id, user_id):
+    return page.locator(f'#comment-{comment_id} .recipient[data-user="{user_id}"]')
+
+
+def test_the_composer_warns_who_will_and_will_not_get_the_email(page, stack):
+    ticket_id = stack["demo"]["bounced_all"]  # Bea, Elsa and Sue bounced: their addresses are held back now
+    checks = []
+    page.on("request", lambda request: "recipient-check" in request.url and checks.append(request.post_data_json))
+    show_ticket(page, stack, ticket_id)
+    box = page.locator("#recipient-check")
+    assert box.is_hidden()
+    page.locator("#composer-body").press_sequentially("Your new desks are ready", delay=15)
+    box.locator(".will-not-email li").first.wait_for()
+    assert len(checks) <= 2, checks  # debounced: not one call per key
+    assert checks[-1] == {"comment": {"public": True, "author_id": agent(stack)}}
+    expected = post(stack, f"/tickets/{ticket_id}/recipient-check", checks[-1])
+    assert box.get_attribute("data-state") == "warning" and expected["will_not_email"] and not expected["will_email"]
+    rows = box.locator(".will-not-email li")
+    assert rows.count() == len(expected["will_not_email"])
+    for row, want in zip(rows.all(), expected["will_not_email"], strict=True):
+        assert want["name"] in row.inner_text() and want["reason"]["reason"] in row.inner_text()
+    # The check sits above the Send button and describes it.
+    send = page.locator("#composer-send")
+    assert box.bounding_box()["y"] < send.bounding_box()["y"]
+    assert send.get_attribute("aria-describedby") == "recipient-check"
+    shoot(page, "recipient-check-warning.png")
+    assert page.evaluate(CONTRAST) == []
+
+    page.locator("#composer-public").uncheck()  # an internal note: nobody is emailed, at once (no debounce)
+    page.locator('#recipient-check[data-state="none"]').wait_for()
+    assert checks[-1]["comment"]["public"] is False
+    assert "Nobody will get an email" in box.inner_text()
+
+    # A ticket whose requester is fine: a calm "will get the email" list; the server's reasons follow ?locale=.
+    show_ticket(page, stack, stack["demo"]["delivered"])
+    page.locator("#composer-body").fill("All set")
+    page.locator('#recipient-check[data-state="ok"]').wait_for()
+    assert "Sam Success" in box.locator(".will-email").inner_text()
+    show_ticket(page, stack, ticket_id)
+    page.select_option("#language", "it")
+    page.get_by_role("button", name="Invia").wait_for()
+    page.locator("#composer-body").fill("Scrivanie pronte")
+    page.locator("#recipient-check .will-not-email li").first.wait_for()
+    italian = call(
+        stack["api_url"],
+        "POST",
+        f"/tickets/{ticket_id}/recipient-check?locale=it",
+        checks[0],
+        token=stack["agent_token"],
+    )["will_not_email"][0]["reason"]["reason"]
+    assert italian in box.inner_text() and "Non riceveranno l'email" in box.inner_text()
+
+
+def test_the_delivery_problems_inbox_filters_opens_and_resolves(page, stack):
+    tickets = [bounced_ticket(stack, f"Inbox: typo {n}", f"{n}@nowhere.invalid")[0]["id"] for n in ("ann", "ben")]
+    expected = wait_until(
+        lambda: api(stack, "/delivery-failures?status=open")["failures"],
+        lambda rows: set(tickets) <= {r["ticket_id"] for r in rows},
+    )
+    page.goto(stack["page_url"])
+    page.wait_for_selector("body[data-ready=true]")
+    tab = page.get_by_role("tab", name="Delivery problems")
+    tab.click()
+    assert tab.get_attribute("aria-selected") == "true" and page.locator("#layout").is_hidden()
+    rows = page.locator("#problems-rows tr")
+    rows.first.wait_for()
+    assert rows.evaluate_all("rs => rs.map(r => r.dataset.id)") == [r["id"] for r in expected]  # newest first
+    first = rows.first.locator("td").all_inner_texts()
+    assert first[1:5] == [expected[0]["subject"], expected[0]["name"], expected[0]["email"], expected[0]["reason"]]
+    assert expected[0]["smtp_status"] in first[5]
+    assert "view=problems" in page.url
+
+    # The category filter offers the categories present and asks the API for one.
+    options = page.locator("#problems-category option").evaluate_all("os => os.map(o => o.value)")
+    assert options[0] == "" and sorted(options[1:]) == sorted({r["category"] for r in expected})
+    page.select_option("#problems-category", "mailbox_full")
+    page.locator('#problems-rows tr:not([data-category="mailbox_full"])').first.wait_for(state="detached")
+    assert rows.count() == len([r for r in expected if r["category"] == "mailbox_full"]) >= 1
+    page.select_option("#problems-category", "")
+    page.locator(f'#problems-rows tr[data-id="{expected[-1]["id"]}"]').wait_for()
+
+    # Select our two rows (checkboxes), mark them resolved: they leave the list and the API's open rows.
+    ours = [r["id"] for r in expected if r["ticket_id"] in tickets]
+    assert len(ours) == 2
+    for row_id in ours:
+        page.locator(f'#problems-rows tr[data-id="{row_id}"] .row-select').check()
+    assert page.locator("#problems-selected").inner_text() == "2 selected"
+    shoot(page, "delivery-problems-inbox.png")
+    assert page.evaluate(CONTRAST) == []
+    page.get_by_role("button", name="Mark resolved").click()
+    page.locator(f'#problems-rows tr[data-id="{ours[0]}"]').wait_for(state="detached")
+    assert rows.count() == len(expected) - 2
+    assert page.locator("#problems-resolve").is_disabled()
+    assert not {r["id"] for r in api(stack, "/delivery-failures?status=open")["failures"]} & set(ours)
+
+    # Clicking a row (not its checkbox) opens its ticket in the failures view.
+    target = next(r for r in expected if r["id"] not in ours)
+    page.locator(f'#problems-rows tr[data-id="{target["id"]}"] td.reason').click()
+    page.locator("#ticket-title", has_text=target["subject"]).wait_for()
+    assert page.get_by_role("tab", name="Delivery failures").get_attribute("aria-selected") == "true"
+    assert page.evaluate("document.activeElement.id") == "ticket-title"
+
+    # Keyboard: the tabs follow the arrow keys.
+    page.get_by_role("tab", name="Delivery failures").focus()
+    page.keyboard.press("ArrowRight")
+    assert page.evaluate("document.activeElement.id") == "tab-problems"
+    page.locator("#problems:not([hidden])").wait_for()
+
+
+def test_the_inbox_loads_more_with_next_page(page, stack):
+    def first_page_says_more(route):
+        if "next_page=" in route.request.url:
+            body = {"failures": [{**rows[0], "id": "extra|EV#x", "subject": "From page two"}], "next_page": None}
+            route.fulfill(json=body)
+        else:
+            response = route.fetch()
+            data = response.json()
+            rows.extend(data["failures"])
+            route.fulfill(response=response, json={**data, "next_page": "token-2"})
+
+    rows = []
+    page.route(re.compile(r".*/delivery-failures\?.*"), first_page_says_more)
+    page.goto(stack["page_url"] + "&view=problems")
+    more = page.get_by_role("button", name="Load more")
+    more.wait_for()
+    with page.expect_request(lambda r: "next_page=token-2" in r.url and "status=open" in r.url):
+        more.click()
+    page.locator("#problems-rows tr", has_text="From page two").wait_for()
+    assert page.locator("#problems-rows tr").count() == len(rows) + 1
+    assert more.is_hidden()
+
+
+def test_why_no_email_shows_the_ordered_checks_for_any_recipient(page, stack):
+    # A failed recipient (Fiona's mailbox is full): the button in her details.
+    ticket_id = stack["demo"]["mailbox_full"]
+    comment = last_comment(stack, "mailbox_full", ["bounce"])
+    fiona = comment["delivery"]["recipients"][0]
+    show_ticket(page, stack, ticket_id)
+    row = recipient_row(page, comment["id"], fiona["user_id"])
+    row.locator(".warn-button").click()
+    row.get_by_role("button", name="Why no email?").click()
+    checks = row.locator(".diagnostics .check")
+    checks.first.wait_for()
+    expected = api(stack, f"/tickets/{ticket_id}/diagnostics?user_id={fiona['user_id']}")["checks"]
+    assert checks.evaluate_all("cs => cs.map(c => [c.dataset.check, c.dataset.status])") == [
+        [c["check"], c["status"]] for c in expected
+    ]
+    names = ["Email address", "Triggers", "Emails sent", "Suppression list", "Sending domain"]
+    assert [t.strip() for t in checks.locator(".check-name").all_inner_texts()] == names
+    for item, check in zip(checks.all(), expected, strict=True):
+        text = " ".join(item.inner_text().split())
+        assert " ".join(check["detail"].split()) in text and check["fix"] in text
+        badge = item.locator(".badge")
+        assert badge.inner_text() == {"ok": "OK", "problem": "Problem", "unknown": "Unknown"}[check["status"]]
+    assert [c["status"] for c in expected if c["check"] == "deliveries"] == ["problem"]
+    shoot(page, "why-no-email.png")
+    assert page.evaluate(CONTRAST) == []
+
+    # Any other recipient: a small link beside a delivered one opens the details and runs the checks at once.
+    ticket_id, comment = scenario(stack, "some")
+    sam = next(r for r in comment["delivery"]["recipients"] if r["status"] == "delivered")
+    show_ticket(page, stack, ticket_id)
+    row = recipient_row(page, comment["id"], sam["user_id"])
+    link = row.get_by_role("button", name="Why did Sam Success get no email?")
+    link.click()
+    assert link.get_attribute("aria-expanded") == "true"
+    row.locator('.diagnostics .check[data-check="deliveries"]').wait_for()
+    assert row.locator(".check").count() == 5
+
+    # A recipient deskmail did not email (no address): an amber icon; the first check is the problem.
+    ticket_id = stack["demo"]["no_address"]
+    comment = api(stack, f"/tickets/{ticket_id}/comments")["comments"][-1]
+    nina = comment["delivery"]["recipients"][0]
+    show_ticket(page, stack, ticket_id)
+    row = recipient_row(page, comment["id"], nina["user_id"])
+    button = row.get_by_role("button", name="Not sent to Nina Nomail: show the reason")
+    button.click()
+    assert nina["failure"]["reason"] in row.locator(".popover").inner_text()
+    row.get_by_role("button", name="Why no email?").click()
+    row.locator('.check[data-check="email_address"][data-status="problem"]').wait_for()
+
+
+def test_resend_after_the_address_was_fixed_and_the_409_inline(page, stack):
+    ticket, (ivy,) = bounced_ticket(stack, "Resend: typo in the address", "ivy@nowhere.invalid")
+    comment = api(stack, f"/tickets/{ticket['id']}/comments")["comments"][0]
+    show_ticket(page, stack, ticket["id"])
+    row = recipient_row(page, comment["id"], ivy["id"])
+    row.locator(".warn-button").click()
+    assert row.get_by_role("button", name="Resend this comment").count() == 0  # only once the address was saved
+    row.get_by_role("button", name="Edit address").click()
+    row.get_by_role("button", name="Save").click()  # saved unchanged: deskmail refuses to resend to it
+    resend = row.get_by_role("button", name="Resend this comment")
+    resend.click()
+    error = row.locator(".resend-error")
+    error.wait_for()
+    refusal = post(stack, f"/tickets/{ticket['id']}/comments/{comment['id']}/resend", {"user_ids": [ivy["id"]]}, (409,))
+    assert error.inner_text() == refusal["Message"]
+    shoot(page, "resend-refused.png")
+
+    row.get_by_label(re.compile("Email address of")).fill("success@simulator.amazonses.com")
+    row.get_by_role("button", name="Save").click()
+    page.locator(".notice", has_text="Address updated to success@simulator.amazonses.com").wait_for()
+    with page.expect_response(lambda r: r.url.split("?")[0].endswith("/resend") and r.status == 201):
+        resend.click()
+    done = page.locator(f"#comment-{comment['id']} .notice.resent")
+    done.wait_for()
+    assert "sent again to success@simulator.amazonses.com" in done.inner_text()
+    assert page.evaluate("document.activeElement.classList.contains('resent')")
+    new_row = page.locator(f'#comment-{comment["id"]} .recipient[data-email="success@simulator.amazonses.com"]')
+    assert new_row.count() == 1 and new_row.locator(".warn-button").count() == 0
+    delivery = api(stack, f"/tickets/{ticket['id']}/comments")["comments"][0]["delivery"]
+    assert [r["email"] for r in delivery["recipients"]].count("success@simulator.amazonses.com") == 1
+
+
+def test_each_recipient_has_its_timeline(page, stack):
+    ticket_id = stack["demo"]["mailbox_full"]
+    comment = last_comment(stack, "mailbox_full", ["bounce"])
+    fiona = comment["delivery"]["recipients"][0]
+    show_ticket(page, stack, ticket_id)
+    row = recipient_row(page, comment["id"], fiona["user_id"])
+    row.locator(".warn-button").click()
+    entries = row.locator(".timeline li")
+    assert entries.evaluate_all("es => es.map(e => e.dataset.kind)") == [e["kind"] for e in fiona["timeline"]]
+    kinds = {"send": "Sent", "delivery_delay": "Delayed", "bounce": "Bounced", "delivery": "Delivered"}
+    assert row.locator(".timeline .kind").all_inner_texts() == [kinds[e["kind"]] for e in fiona["timeline"]]
+    bounce = row.locator('.timeline li[data-kind="bounce"]')
+    assert "5.2.2 (552)" in bounce.inner_text()
+    assert bounce.locator("time").get_attribute("datetime") == fiona["timeline"][-1]["occurred_at"]
+
+    # Delivered, then an automatic reply: the timeline says both; a recipient never emailed says so.
+    ticket_id = stack["demo"]["out_of_office"]
+    comment = last_comment(stack, "out_of_office", ["delivery", "auto_reply"])
+    otto = comment["delivery"]["recipients"][0]
+    show_ticket(page, stack, ticket_id)
+    row = recipient_row(page, comment["id"], otto["user_id"])
+    row.locator(".why-link").click()
+    assert row.locator(".timeline li").evaluate_all("es => es.map(e => e.dataset.kind)") == [
+        e["kind"] for e in otto["timeline"]
+    ]
+    assert "Automatic reply" in row.locator(".timeline").inner_text()
+    nina_ticket = stack["demo"]["no_address"]
+    show_ticket(page, stack, nina_ticket)
+    page.locator(".caution-button").first.click()
+    assert "No email was sent." in page.locator(".popover:not([hidden])").inner_text()
+
+
+def test_reset_deliverability_with_a_confirmation(page, stack):
+    ticket, (rita,) = bounced_ticket(stack, "Reset: address now fixed by IT", "rita@nowhere.invalid")
+    post(stack, f"/tickets/{ticket['id']}/comments", {"author_id": agent(stack), "body": "Any news?", "public": True})
+    comment = api(stack, f"/tickets/{ticket['id']}/comments")["comments"][-1]
+    held = comment["delivery"]["recipients"][0]
+    assert held["status"] == "not_sent" and held["failure"]["category"] == "address_undeliverable"
+    assert api(stack, f"/users/{rita['id']}")["deliverability"]["state"] == "undeliverable"
+    show_ticket(page, stack, ticket["id"])
+    # The original bounce offers no reset (its category is invalid_address); the held one does.
+    first = recipient_row(page, api(stack, f"/tickets/{ticket['id']}/comments")["comments"][0]["id"], rita["id"])
+    first.locator(".warn-button").click()
+    assert first.get_by_role("button", name="Reset deliverability").count() == 0
+    row = recipient_row(page, comment["id"], rita["id"])
+    row.locator(".caution-button").click()
+    reset = row.get_by_role("button", name="Reset deliverability")
+    reset.click()
+    confirm = row.locator(".reset-confirm")
+    assert confirm.is_visible() and "rita@nowhere.invalid" in confirm.inner_text()
+    assert page.evaluate("document.activeElement.classList.contains('confirm-reset')")
+    shoot(page, "reset-deliverability-confirm.png")
+    assert page.evaluate(CONTRAST) == []
+    confirm.get_by_role("button", name="Cancel").click()  # nothing is reset without the confirmation
+    assert confirm.is_hidden() and reset.evaluate("el => el === document.activeElement")
+    assert api(stack, f"/users/{rita['id']}")["deliverability"]["state"] == "undeliverable"
+
+    reset.click()
+    with page.expect_response(lambda r: "/deliverability/reset" in r.url and r.status == 200):
+        confirm.get_by_role("button", name="Reset", exact=True).click()
+    notice = row.locator(".reset-area .notice")
+    notice.wait_for()
+    assert "rita@nowhere.invalid will be emailed again" in notice.inner_text()
+    assert notice.get_by_role("button", name="Resend this comment").is_visible()
+    assert api(stack, f"/users/{rita['id']}")["deliverability"]["state"] == "ok"
+
+
+def test_the_reputation_badge_shows_the_state_and_the_24h_rates(page, stack):
+    with page.expect_response(lambda r: r.url.split("?")[0].endswith("/reputation")) as answer:
+        page.goto(stack["page_url"])
+    report = answer.value.json()
+    box = page.locator("#reputation")
+    box.wait_for()
+    day = next(w for w in report["windows"] if w["window"] == "24h")
+    assert box.get_attribute("data-state") == report["state"]
+    label = {"ok": "OK", "warning": "Warning", "at-risk": "At risk"}[report["state"]]
+    assert page.locator("#reputation-badge").inner_text().strip() == f"Reputation: {label}"
+    tip = page.locator("#reputation-tip")
+    assert tip.is_hidden()
+    page.locator("#language").focus()
+    page.keyboard.press("Shift+Tab")  # keyboard focus shows the rates
+    assert page.evaluate("document.activeElement.id") == "reputation-badge"
+    assert tip.is_visible()
+    rate = page.evaluate(
+        "r => new Intl.NumberFormat('en', {style: 'percent', maximumFractionDigits: 2}).format(r)", day["bounce_rate"]
+    )
+    text = tip.inner_text()
+    assert f"Bounce rate {rate} (SES reviews at 5%)" in text and "Complaint rate" in text
+    assert f"{day['sent']} emails sent" in text
+    shoot(page, "reputation-badge.png")
+    assert page.evaluate(CONTRAST) == []
+    page.keyboard.press("Escape")
+    assert tip.is_hidden()
+    page.mouse.move(0, 400)
+    page.locator("#reputation-badge").hover()
+    assert tip.is_visible()
+
+
+def test_a_healthy_reputation_is_a_calm_badge(page, stack):
+    healthy = {
+        "state": "ok",
+        "windows": [{"window": "24h", "sent": 200, "bounces": 1, "complaints": 0, "bounce_rate": 0.005,
+                     "complaint_rate": 0.0, "state": "ok"}],
+        "thresholds": {"bounce": {"review": 0.05, "pause": 0.1}, "complaint": {"review": 0.001, "pause": 0.005}},
+    }
+    page.route(re.compile(r".*/reputation\?.*"), lambda route: route.fulfill(json=healthy))
+    page.goto(stack["page_url"])
+    page.locator('#reputation[data-state="ok"]').wait_for()
+    assert page.locator("#reputation-badge").inner_text().strip() == "Reputation: OK"
+    assert page.evaluate(CONTRAST) == []
