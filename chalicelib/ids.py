@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import os
+import re
 import threading
 import time
 from datetime import UTC, datetime
@@ -50,10 +51,15 @@ def format_timestamp(moment: datetime) -> str:
     return moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
+_CANONICAL = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z")
+
+
 def normalize_timestamp(value: str | None, default: str) -> str:
     """SES timestamps come as ISO 8601, sometimes with a space before the offset: make them sortable strings."""
     if not value:
         return default
+    if _CANONICAL.fullmatch(value):
+        return value  # SES's usual form is already ours: skip the datetime round trip (hot path)
     text = value.strip().replace(" +", "+").replace(" -", "-")
     if text.endswith("Z"):
         text = text[:-1] + "+00:00"
