@@ -12,6 +12,7 @@ from contextlib import contextmanager
 
 from bench import workload
 from bench.environment import service_logs_silenced
+from tests import ses_payloads as ses
 
 BATCH_SIZE = 10
 BATCHES_PER_KIND = 5
@@ -126,7 +127,7 @@ def feedback_calls() -> dict:
             with service_logs_silenced():
                 for start in range(0, len(bodies), BATCH_SIZE):
                     response = client.lambda_.invoke(
-                        "handle_ses_feedback", workload.sqs_event(bodies[start : start + BATCH_SIZE])
+                        "handle_ses_feedback", ses.sqs_event(bodies[start : start + BATCH_SIZE])
                     ).payload
                     assert response == {"batchItemFailures": []}, response
             processed = len(bodies)

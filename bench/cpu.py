@@ -14,6 +14,7 @@ import time
 from bench import workload
 from bench.environment import service_logs_silenced
 from bench.fake_dynamo import FakeDeskmailClient
+from tests import ses_payloads as ses
 
 BATCH_SIZES = (1, 10, 1000)
 # Enough repetitions that each measurement takes a good fraction of a second, whatever the batch size.
@@ -64,7 +65,7 @@ def measure(batch_sizes=BATCH_SIZES, rounds=ROUNDS, clock=time.process_time) -> 
             for size in batch_sizes:
                 batches = max(1, NOTIFICATIONS_PER_ROUND // size)
                 bodies = workload.bodies(workload.KINDS, notifications, batches * size)
-                events = [workload.sqs_event(bodies[n * size : (n + 1) * size]) for n in range(batches)]
+                events = [ses.sqs_event(bodies[n * size : (n + 1) * size]) for n in range(batches)]
                 body_lists = [[record["body"] for record in event["Records"]] for event in events]
 
                 def run_handler(event):
@@ -103,7 +104,7 @@ def profile(size: int = 10, batches: int = 200, top: int = 25) -> str:
     table.write_items(workload.items_for(notifications))
     application.runtime.table = lambda: table
     bodies = workload.bodies(workload.KINDS, notifications, batches * size)
-    events = [workload.sqs_event(bodies[n * size : (n + 1) * size]) for n in range(batches)]
+    events = [ses.sqs_event(bodies[n * size : (n + 1) * size]) for n in range(batches)]
     context = _Context()
     with service_logs_silenced():
         application.handle_ses_feedback(events[0], context)

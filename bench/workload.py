@@ -60,22 +60,3 @@ def bodies(kinds: list[str] | tuple[str, ...], notifications: list[Notification]
     """count bodies cycling through the kinds, each about the next notification (round robin)."""
     kind_cycle, target = itertools.cycle(kinds), itertools.cycle(notifications)
     return [feedback_body(next(kind_cycle), next(target)) for _ in range(count)]
-
-
-def sqs_event(batch: list[str]) -> dict:
-    return {
-        "Records": [
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": "handle",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:deskmail-feedback-dev",
-                "awsRegion": "us-east-1",
-            }
-            for body in batch
-        ]
-    }

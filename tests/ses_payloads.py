@@ -166,3 +166,23 @@ def reject(message_id, destination, wrap="sns"):
 
 def send(message_id, destination, wrap="sns"):
     return envelope({"eventType": "Send", "send": {}, "mail": mail(message_id, destination)}, wrap)
+
+
+def sqs_event(bodies: list[str], queue: str = "deskmail-feedback-dev") -> dict:
+    """A Lambda SQS event, one record per body, each with its own message id (as SQS gives them)."""
+    return {
+        "Records": [
+            {
+                "messageId": str(uuid.uuid4()),
+                "receiptHandle": f"handle-{n}",
+                "body": body,
+                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"},
+                "messageAttributes": {},
+                "md5OfBody": "",
+                "eventSource": "aws:sqs",
+                "eventSourceARN": f"arn:aws:sqs:us-east-1:123456789012:{queue}",
+                "awsRegion": "us-east-1",
+            }
+            for n, body in enumerate(bodies)
+        ]
+    }

@@ -693,8 +693,17 @@ def test_the_reputation_badge_shows_the_state_and_the_24h_rates(page, stack):
 def test_a_healthy_reputation_is_a_calm_badge(page, stack):
     healthy = {
         "state": "ok",
-        "windows": [{"window": "24h", "sent": 200, "bounces": 1, "complaints": 0, "bounce_rate": 0.005,
-                     "complaint_rate": 0.0, "state": "ok"}],
+        "windows": [
+            {
+                "window": "24h",
+                "sent": 200,
+                "bounces": 1,
+                "complaints": 0,
+                "bounce_rate": 0.005,
+                "complaint_rate": 0.0,
+                "state": "ok",
+            }
+        ],
         "thresholds": {"bounce": {"review": 0.05, "pause": 0.1}, "complaint": {"review": 0.001, "pause": 0.005}},
     }
     page.route(re.compile(r".*/reputation\?.*"), lambda route: route.fulfill(json=healthy))

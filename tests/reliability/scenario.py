@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import uuid
 
 import boto3
 
@@ -85,29 +84,9 @@ def mixed_batch(sent: dict[str, dict[str, str]]) -> list[tuple[str, str]]:
     ]
 
 
-def sqs_event(bodies: list[str]) -> dict:
-    """A Lambda SQS event, one record per body, each with its own message id (as SQS gives them)."""
-    return {
-        "Records": [
-            {
-                "messageId": str(uuid.uuid4()),
-                "receiptHandle": f"handle-{n}",
-                "body": body,
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"},
-                "messageAttributes": {},
-                "md5OfBody": "",
-                "eventSource": "aws:sqs",
-                "eventSourceARN": "arn:aws:sqs:us-east-1:123456789012:deskmail-feedback-dev",
-                "awsRegion": "us-east-1",
-            }
-            for n, body in enumerate(bodies)
-        ]
-    }
-
-
 def feed(client, bodies: list[str]) -> tuple[dict, dict]:
     """Invokes the real handler the way Lambda does; returns (partial-batch response, event)."""
-    event = sqs_event(bodies)
+    event = ses.sqs_event(bodies)
     return client.lambda_.invoke("handle_ses_feedback", event).payload, event
 
 
