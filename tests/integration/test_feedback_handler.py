@@ -6,10 +6,30 @@ import boto3
 import pytest
 
 from tests import ses_payloads as ses
-from tests.helpers import feed, open_ticket, people
+from tests.helpers import Api, feed, message_ids, open_ticket, people
 from tests.reliability.scenario import table_items
 
 FAILURE_TAG = "system_email_notification_failure"
+
+
+@pytest.fixture
+def api(client):
+    return Api(client)
+
+
+@pytest.fixture
+def commented(api):
+    """A ticket whose agent reply went to Rita (To) and Carl (Cc) in one SES message."""
+    who = people(api)
+    ticket = open_ticket(api, who)
+    api.ok("post", f"/tickets/{ticket['id']}/comments", {"author_id": who["agent"]["id"], "body": "Hi", "public": True})
+    reply = api.comments(ticket["id"])[1]
+    return {
+        "ticket": ticket,
+        "who": who,
+        "message_id": message_ids(reply)["rita@example.com"],
+        "destination": ["rita@example.com", "carl@example.com"],
+    }
 
 
 def recipient(api, ticket_id, email):
