@@ -8,11 +8,12 @@ LOCALES=(it de es fr)
 
 "$PYBABEL" extract -F babel.cfg -k _ -k gettext --project deskmail --sort-by-file --no-location \
     -o chalicelib/locales/deskmail.pot chalicelib app.py
+# --width 120: the .po files keep the layout they have in git (lines wrapped at 120, like the code).
 for locale in "${LOCALES[@]}"; do
     if [ -f "chalicelib/locales/$locale/LC_MESSAGES/deskmail.po" ]; then
-        "$PYBABEL" update -i chalicelib/locales/deskmail.pot -d chalicelib/locales -D deskmail -l "$locale"
+        "$PYBABEL" update -i chalicelib/locales/deskmail.pot -d chalicelib/locales -D deskmail -l "$locale" --width 120
     else
-        "$PYBABEL" init -i chalicelib/locales/deskmail.pot -d chalicelib/locales -D deskmail -l "$locale"
+        "$PYBABEL" init -i chalicelib/locales/deskmail.pot -d chalicelib/locales -D deskmail -l "$locale" --width 120
     fi
 done
 # Compiled catalogues are build output (*.mo is gitignored); compile them for local runs.
