@@ -51,7 +51,7 @@ def authenticate(event, get_response):
 
 
 def api(path, methods=("GET",)):
-    """A route whose domain errors become Chalice's 4xx bodies: {"Code": ..., "Message": ...}."""
+    """A route whose domain errors become Chalice's 4xx bodies ({"Code", "Message"}), in the agent's language."""
 
     def decorate(view):
         @wraps(view)
@@ -59,11 +59,11 @@ def api(path, methods=("GET",)):
             try:
                 return view(*args, **kwargs)
             except InvalidInput as error:
-                raise BadRequestError(str(error)) from None
+                raise BadRequestError(error.localized(translations())) from None
             except NotFound as error:
-                raise NotFoundError(str(error)) from None
+                raise NotFoundError(error.localized(translations())) from None
             except Conflict as error:
-                raise ConflictError(str(error)) from None
+                raise ConflictError(error.localized(translations())) from None
 
         return app.route(path, methods=list(methods), cors=True)(handle)
 

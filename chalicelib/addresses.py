@@ -6,6 +6,7 @@ import os
 from functools import cache
 
 from chalicelib.errors import InvalidInput
+from chalicelib.i18n import N_
 
 
 @cache
@@ -26,10 +27,13 @@ def _email_validator():
 def validated_address(address: object, field: str = "email") -> str:
     """The normalized address (domain lower-cased), or InvalidInput saying what is wrong with it."""
     if not isinstance(address, str) or not address.strip():
-        raise InvalidInput(f"'{field}' must be an email address.")
+        raise InvalidInput(N_("'{field}' must be an email address."), field=field)
     email_validator = _email_validator()
     try:
         result = email_validator.validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
     except email_validator.EmailNotValidError as error:
-        raise InvalidInput(f"'{field}' is not a valid email address: {error}") from None
+        # email-validator's explanation is English (the library's own words) inside the agent's sentence.
+        raise InvalidInput(
+            N_("'{field}' is not a valid email address: {error}"), field=field, error=str(error)
+        ) from None
     return result.normalized

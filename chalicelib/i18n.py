@@ -58,6 +58,11 @@ def _(message: str) -> str:
     return message
 
 
+def N_(message: str) -> str:
+    """Marks an error's message id (chalicelib.errors) for Babel's extractor; app.py translates it for the agent."""
+    return message
+
+
 # What the service layer and app.py show agents (delivery summaries, ticket events). Marked here as well so
 # that the catalogues keep these messages wherever the code that uses them lives.
 AGENT_MESSAGES = (

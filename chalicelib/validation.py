@@ -6,6 +6,7 @@ import re
 from typing import Any
 
 from chalicelib.errors import InvalidInput
+from chalicelib.i18n import N_
 
 ID_PATTERN = re.compile(r"^[0-9a-z]{26}$")
 TAG_PATTERN = re.compile(r"^[a-z0-9_\-]{1,80}$")
@@ -13,16 +14,16 @@ TAG_PATTERN = re.compile(r"^[a-z0-9_\-]{1,80}$")
 
 def body_object(body: Any) -> dict:
     if not isinstance(body, dict):
-        raise InvalidInput("The request body must be a JSON object.")
+        raise InvalidInput(N_("The request body must be a JSON object."))
     return body
 
 
 def required_text(body: dict, field: str, max_length: int = 1000) -> str:
     value = body.get(field)
     if not isinstance(value, str) or not value.strip():
-        raise InvalidInput(f"'{field}' is required and must be a non-empty string.")
+        raise InvalidInput(N_("'{field}' is required and must be a non-empty string."), field=field)
     if len(value) > max_length:
-        raise InvalidInput(f"'{field}' must be at most {max_length} characters.")
+        raise InvalidInput(N_("'{field}' must be at most {max_length} characters."), field=field, max_length=max_length)
     return value.strip()
 
 
@@ -35,13 +36,15 @@ def optional_text(body: dict, field: str, max_length: int = 1000) -> str | None:
 def required_bool(body: dict, field: str) -> bool:
     value = body.get(field)
     if not isinstance(value, bool):
-        raise InvalidInput(f"'{field}' is required and must be true or false.")
+        raise InvalidInput(N_("'{field}' is required and must be true or false."), field=field)
     return value
 
 
 def an_id(value: Any, field: str) -> str:
     if not isinstance(value, str) or not ID_PATTERN.match(value):
-        raise InvalidInput(f"'{field}' must be an id such as 01jd2x7r9m8v3k4q5w6e7t8y9z.")
+        raise InvalidInput(
+            N_("'{field}' must be an id such as {example}."), field=field, example="01jd2x7r9m8v3k4q5w6e7t8y9z"
+        )
     return value
 
 
@@ -54,17 +57,17 @@ def id_list(body: dict, field: str, max_items: int = 50) -> list[str]:
     if value is None:
         return []
     if not isinstance(value, list) or len(value) > max_items:
-        raise InvalidInput(f"'{field}' must be a list of at most {max_items} ids.")
+        raise InvalidInput(N_("'{field}' must be a list of at most {max_items} ids."), field=field, max_items=max_items)
     return list(dict.fromkeys(an_id(item, field) for item in value))
 
 
 def tag_list(body: dict, field: str = "tags") -> list[str]:
     value = body.get(field)
     if not isinstance(value, list) or len(value) > 50:
-        raise InvalidInput(f"'{field}' must be a list of at most 50 tags.")
+        raise InvalidInput(N_("'{field}' must be a list of at most {max_items} tags."), field=field, max_items=50)
     tags = []
     for item in value:
         if not isinstance(item, str) or not TAG_PATTERN.match(item.strip().lower()):
-            raise InvalidInput("Tags are 1-80 characters: lowercase letters, digits, '_' and '-'.")
+            raise InvalidInput(N_("Tags are 1-80 characters: lowercase letters, digits, '_' and '-'."))
         tags.append(item.strip().lower())
     return list(dict.fromkeys(tags))

@@ -92,7 +92,8 @@ def build_document() -> dict:
             "title": "deskmail",
             "version": "1.0.0",
             "description": "A help desk's ticket notifications through Amazon SES, and every email that did not "
-            "arrive, recipient by recipient. Errors are {Code, Message}.",
+            "arrive, recipient by recipient. Errors are {Code, Message}; 400, 404 and 409 Messages are in the "
+            "agent's language (?locale= or Accept-Language: en, it, de, es, fr; English otherwise).",
         },
         "security": [{"bearerAuth": []}],
         "paths": paths,

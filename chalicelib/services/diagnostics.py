@@ -29,6 +29,7 @@ from chalicelib.domain.model import (
     User,
 )
 from chalicelib.errors import InvalidInput
+from chalicelib.i18n import N_
 from chalicelib.services import views, workspace
 
 OK = "ok"
@@ -72,7 +73,7 @@ def diagnose(
     tr: gettext.NullTranslations,
 ) -> dict:
     if not user_id:
-        raise InvalidInput("'user_id' is required: whose notifications should be checked?")
+        raise InvalidInput(N_("'{field}' is required: whose notifications should be checked?"), field="user_id")
     ticket, _ = workspace.get_ticket(table, ticket_id)
     user = workspace.get_user(table, user_id)
     conversation = _whole_conversation(table, ticket.id)

@@ -15,10 +15,11 @@ from chalicelib.config import Settings
 from chalicelib.domain import classification, deliverability, reputation, triggers
 from chalicelib.domain.model import NOT_SENT, Comment
 from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.i18n import N_
 from chalicelib.ids import format_timestamp, new_id
 from chalicelib.observability import logger
 from chalicelib.services import workspace
-from chalicelib.services.views import failure_view
+from chalicelib.services.views import failure_view, page_token_refused
 
 Clock = Callable[[], str]
 INBOX_PAGE = 25
@@ -38,7 +39,7 @@ def reset_deliverability(table: DeskmailTable, user_id: str, agent_id: str, now:
     """An agent's decision that the address may be emailed again; everything SES reported before no longer counts."""
     user = workspace.get_user(table, user_id)
     if not user.email:
-        raise InvalidInput("This user has no email address to reset.")
+        raise InvalidInput(N_("This user has no email address to reset."))
     stamp = now()
     table.write_items(
         [dynamo.address_fact_item(user.email, deliverability.FACT_RESET, stamp, new_id(), None, {"reset_by": agent_id})]
@@ -107,15 +108,17 @@ def _row_id(item: dict) -> str:
 def list_failures(table: DeskmailTable, query: dict, tr: gettext.NullTranslations) -> dict:
     category = query.get("category")
     if category is not None and category not in classification.CATEGORIES:
-        raise InvalidInput(f"'category' must be one of {', '.join(classification.CATEGORIES)}.")
+        raise InvalidInput(
+            N_("'{field}' must be one of {choices}."), field="category", choices=", ".join(classification.CATEGORIES)
+        )
     status = query.get("status", "all")
     if status not in ("open", "resolved", "all"):
-        raise InvalidInput("'status' must be open, resolved or all.")
+        raise InvalidInput(N_("'{field}' must be open, resolved or all."), field="status")
     since, until = _time_bound(query, "since"), _time_bound(query, "until")
     try:
         items, next_page = table.list_failures(since, until, query.get("next_page"), INBOX_PAGE, category)
-    except PageTokenError as error:
-        raise InvalidInput(str(error)) from None
+    except PageTokenError:
+        raise page_token_refused() from None
     rows = []
     for item in items:
         data = item.get("data") or {}
@@ -157,14 +160,20 @@ def _time_bound(query: dict, name: str) -> str | None:
     try:
         return format_timestamp(datetime.fromisoformat(value.replace("Z", "+00:00")))
     except (ValueError, OverflowError):  # OverflowError: a valid time that leaves datetime's range in UTC
-        raise InvalidInput(f"'{name}' must be an ISO 8601 time such as 2026-11-23T08:00:00Z.") from None
+        raise InvalidInput(
+            N_("'{field}' must be an ISO 8601 time such as {example}."), field=name, example="2026-11-23T08:00:00Z"
+        ) from None
 
 
 def resolve_failures(table: DeskmailTable, body: object, agent_id: str, now: Clock) -> dict:
     body = validation.body_object(body)
     ids = body.get("ids")
     if not isinstance(ids, list) or not ids or len(ids) > 100 or not all(isinstance(i, str) for i in ids):
-        raise InvalidInput("'ids' must be a list of 1 to 100 failure ids from GET /delivery-failures.")
+        raise InvalidInput(
+            N_("'{field}' must be a list of 1 to 100 failure ids from {source}."),
+            field="ids",
+            source="GET /delivery-failures",
+        )
     stamp = now()
     resolved, unknown = [], []
     for row_id in dict.fromkeys(ids):
@@ -178,7 +187,7 @@ def resolve_failures(table: DeskmailTable, body: object, agent_id: str, now: Clo
         else:
             unknown.append(row_id)
     if unknown and not resolved:
-        raise NotFound(f"No delivery failure has the id(s): {', '.join(unknown)}.")
+        raise NotFound(N_("No delivery failure has the id(s): {ids}."), ids=", ".join(unknown))
     return {"resolved": resolved, "unknown": unknown}
 
 

@@ -9,6 +9,7 @@ from chalicelib.config import Settings
 from chalicelib.domain import classification, delivery, triggers
 from chalicelib.domain.model import AGENT, BOUNCED, Recipient, User
 from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.i18n import N_
 from chalicelib.services import workspace
 
 # Not one of the configurable triggers: it only names who sent the notification in deliveries and events.
@@ -50,23 +51,30 @@ def resend(
 ) -> dict:
     user_ids = validation.id_list(validation.body_object(body), "user_ids")
     if not user_ids:
-        raise InvalidInput("'user_ids' must name at least one recipient.")
+        raise InvalidInput(N_("'{field}' must name at least one recipient."), field="user_ids")
     ticket, _ = workspace.get_ticket(table, ticket_id)
     comment = table.get_comment(ticket.id, comment_id) if validation.ID_PATTERN.match(comment_id) else None
     if comment is None:
-        raise NotFound(f"There is no comment {comment_id} on ticket {ticket.id}.")
+        raise NotFound(
+            N_("There is no comment {comment_id} on ticket {ticket_id}."), comment_id=comment_id, ticket_id=ticket.id
+        )
     users = table.get_users(user_ids)
     missing = [user_id for user_id in user_ids if user_id not in users]
     if missing:
-        raise InvalidInput(f"Unknown user(s): {', '.join(missing)}.")
+        raise InvalidInput(N_("Unknown user(s): {user_ids}."), user_ids=", ".join(missing))
     participants = {ticket.requester_id, *ticket.cc_ids, *([ticket.assignee_id] if ticket.assignee_id else [])}
     outsiders = [user_id for user_id in user_ids if user_id not in participants]
     if outsiders:
-        raise InvalidInput(f"Not the requester, a CC or the assignee of this ticket: {', '.join(outsiders)}.")
+        raise InvalidInput(
+            N_("Not the requester, a CC or the assignee of this ticket: {user_ids}."), user_ids=", ".join(outsiders)
+        )
     if not comment.public:
         end_users = [user_id for user_id in user_ids if users[user_id].role != AGENT]
         if end_users:
-            raise InvalidInput(f"The comment is private: it can only be resent to agents, not {', '.join(end_users)}.")
+            raise InvalidInput(
+                N_("The comment is private: it can only be resent to agents, not {user_ids}."),
+                user_ids=", ".join(end_users),
+            )
     deliveries = [
         recipient
         for notification, events in table.list_comment_notifications(ticket.id, comment.id)
@@ -75,11 +83,15 @@ def resend(
     for user_id in user_ids:
         user = users[user_id]
         if not user.email:
-            raise Conflict(f"{user.name} has no email address: add one to their profile, then resend.")
+            raise Conflict(N_("{name} has no email address: add one to their profile, then resend."), name=user.name)
         if _still_hard_bounced(user, deliveries):
             raise Conflict(
-                f"{user.email} hard-bounced for this comment (the address does not exist) and {user.name}'s profile "
-                "still has it: correct the address first, then resend."
+                N_(
+                    "{email} hard-bounced for this comment (the address does not exist) and {name}'s profile "
+                    "still has it: correct the address first, then resend."
+                ),
+                email=user.email,
+                name=user.name,
             )
     # One notification per recipient: each gets their own message, and nobody sees the others' addresses.
     evaluations = [

@@ -10,6 +10,7 @@ from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.adapters.ses_account import SuppressionList
 from chalicelib.addresses import validated_address
 from chalicelib.errors import NotFound
+from chalicelib.i18n import N_
 from chalicelib.ids import new_id
 from chalicelib.services.events import EVENT_SUPPRESSION_REMOVED
 
@@ -38,7 +39,7 @@ def remove(
     email = _address(raw_email)
     entry = suppressions.get(email)
     if not suppressions.delete(email):
-        raise NotFound(f"{email} is not on the suppression list.")
+        raise NotFound(N_("{email} is not on the suppression list."), email=email)
     stamp = now()
     users = table.find_users_by_email(email)
     tickets: dict[str, list[str]] = {}

@@ -9,6 +9,7 @@ from chalicelib.adapters.dynamo import DeskmailTable, PageTokenError
 from chalicelib.domain import classification, delivery, smtp_codes, typos
 from chalicelib.domain.model import OutcomeEvent, Ticket, User
 from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.i18n import N_
 from chalicelib.services import failures, workspace
 from chalicelib.services.events import (
     EVENT_AUTOMATED_REPLY,
@@ -108,13 +109,18 @@ def _timeline(recipient: delivery.RecipientDelivery) -> list[dict]:
     return entries
 
 
+def page_token_refused() -> InvalidInput:
+    """What the agent is told about a next_page token the adapter refused (PageTokenError)."""
+    return InvalidInput(N_("{field} is not a token this API issued"), field="next_page")
+
+
 def conversation(table: DeskmailTable, ticket_id: str, page_token: str | None, tr: gettext.NullTranslations) -> dict:
     if not validation.ID_PATTERN.match(ticket_id):
-        raise NotFound(f"There is no ticket {ticket_id}.")
+        raise NotFound(N_("There is no ticket {ticket_id}."), ticket_id=ticket_id)
     try:
         groups, next_page = table.list_conversation_page(ticket_id, page_token, PAGE_SIZE)
-    except PageTokenError as error:
-        raise InvalidInput(str(error)) from None
+    except PageTokenError:
+        raise page_token_refused() from None
     if not groups and not page_token:
         workspace.get_ticket(table, ticket_id)  # tells a missing ticket (404) from an empty page
     comments = []
@@ -222,14 +228,16 @@ def ticket_events(table: DeskmailTable, ticket_id: str, tr: gettext.NullTranslat
 
 def tagged_tickets(table: DeskmailTable, tag: str | None, page_token: str | None) -> dict:
     if not tag:
-        raise InvalidInput("'tag' is required, e.g. ?tag=system_email_notification_failure.")
+        raise InvalidInput(
+            N_("'{field}' is required, e.g. {example}."), field="tag", example="?tag=system_email_notification_failure"
+        )
     tag = tag.strip().lower()
     if not validation.TAG_PATTERN.match(tag):
-        raise InvalidInput("'tag' is not a valid tag name.")
+        raise InvalidInput(N_("'{field}' is not a valid tag name."), field="tag")
     try:
         items, next_page = table.list_tagged_tickets(tag, page_token, PAGE_SIZE)
-    except PageTokenError as error:
-        raise InvalidInput(str(error)) from None
+    except PageTokenError:
+        raise page_token_refused() from None
     return {
         "tickets": [
             {
@@ -263,6 +271,11 @@ def describe_code(code: str, tr: gettext.NullTranslations) -> dict:
     try:
         return smtp_codes.describe(code, tr)
     except smtp_codes.UnknownCodeError:
-        raise NotFound(f"{code} is not in deskmail's SMTP code reference.") from None
+        raise NotFound(N_("{code} is not in deskmail's SMTP code reference."), code=code) from None
     except ValueError:
-        raise InvalidInput(f"'{code}' is not an SMTP code: use a reply code like 550 or a status like 5.1.1.") from None
+        raise InvalidInput(
+            N_("'{code}' is not an SMTP code: use a reply code like {reply} or a status like {status}."),
+            code=code,
+            reply="550",
+            status="5.1.1",
+        ) from None

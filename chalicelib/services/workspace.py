@@ -33,7 +33,7 @@ from chalicelib.domain.model import (
     User,
 )
 from chalicelib.errors import InvalidInput, NotFound
-from chalicelib.i18n import SUPPORTED_LOCALES
+from chalicelib.i18n import N_, SUPPORTED_LOCALES
 from chalicelib.ids import new_id, stable_id
 from chalicelib.services.failures import EVENT_TAG_ADDED, EVENT_TAG_REMOVED, TagState, outcome_event_items
 from chalicelib.services.rate_limits import NotificationBrake
@@ -52,7 +52,9 @@ EVENT_NOTIFICATION_NOT_SENT = "email_notification_not_sent"
 def _locale(body: dict) -> str | None:
     locale = validation.optional_text(body, "locale", 10)
     if locale is not None and locale.lower() not in SUPPORTED_LOCALES:
-        raise InvalidInput(f"'locale' must be one of {', '.join(SUPPORTED_LOCALES)}.")
+        raise InvalidInput(
+            N_("'{field}' must be one of {choices}."), field="locale", choices=", ".join(SUPPORTED_LOCALES)
+        )
     return locale.lower() if locale else None
 
 
@@ -60,10 +62,10 @@ def create_user(table: DeskmailTable, body: object, now: Clock) -> User:
     body = validation.body_object(body)
     role = body.get("role")
     if role not in ROLES:
-        raise InvalidInput('\'role\' must be "end-user" or "agent".')
+        raise InvalidInput(N_('\'{field}\' must be "end-user" or "agent".'), field="role")
     email = None if body.get("email") is None else validated_address(body.get("email"))
     if role == AGENT and not email:
-        raise InvalidInput("An agent needs an email address.")
+        raise InvalidInput(N_("An agent needs an email address."))
     stamp = now()
     user = User(
         id=new_id(),
@@ -81,7 +83,7 @@ def create_user(table: DeskmailTable, body: object, now: Clock) -> User:
 def get_user(table: DeskmailTable, user_id: str) -> User:
     user = table.get_user(user_id) if validation.ID_PATTERN.match(user_id) else None
     if user is None:
-        raise NotFound(f"There is no user {user_id}.")
+        raise NotFound(N_("There is no user {user_id}."), user_id=user_id)
     return user
 
 
@@ -92,7 +94,7 @@ def update_user(table: DeskmailTable, user_id: str, body: object, now: Clock) ->
     changes: dict = {}
     if "email" in body:
         if body["email"] is None and user.role == AGENT:
-            raise InvalidInput("An agent needs an email address.")
+            raise InvalidInput(N_("An agent needs an email address."))
         changes["email"] = None if body["email"] is None else validated_address(body["email"])
     if "name" in body:
         changes["name"] = validation.required_text(body, "name", 200)
@@ -100,9 +102,9 @@ def update_user(table: DeskmailTable, user_id: str, body: object, now: Clock) ->
         changes["locale"] = _locale(body)
     unknown = set(body) - {"email", "name", "locale"}
     if unknown:
-        raise InvalidInput(f"These fields cannot be changed: {', '.join(sorted(unknown))}.")
+        raise InvalidInput(N_("These fields cannot be changed: {fields}."), fields=", ".join(sorted(unknown)))
     if not changes:
-        raise InvalidInput("Nothing to change: send 'email', 'name' or 'locale'.")
+        raise InvalidInput(N_("Nothing to change: send 'email', 'name' or 'locale'."))
     updated = User(**{**user.__dict__, **changes, "updated_at": now()})
     table.put_user(updated)
     return updated
@@ -118,7 +120,7 @@ def list_triggers(table: DeskmailTable) -> tuple[triggers.Trigger, ...]:
 def set_trigger_active(table: DeskmailTable, trigger_id: str, body: object, now: Clock) -> triggers.Trigger:
     body = validation.body_object(body)
     if trigger_id not in triggers.TRIGGERS_BY_ID:
-        raise NotFound(f"There is no trigger {trigger_id}.")
+        raise NotFound(N_("There is no trigger {trigger_id}."), trigger_id=trigger_id)
     active = validation.required_bool(body, "active")
     table.put_trigger_state(trigger_id, active, now())
     return next(t for t in list_triggers(table) if t.id == trigger_id)
@@ -140,7 +142,7 @@ def known_users(table: DeskmailTable, user_ids: list[str]) -> dict[str, User]:
     users = table.get_users(user_ids)
     missing = [user_id for user_id in user_ids if user_id not in users]
     if missing:
-        raise InvalidInput(f"Unknown user(s): {', '.join(missing)}.")
+        raise InvalidInput(N_("Unknown user(s): {user_ids}."), user_ids=", ".join(missing))
     return users
 
 
@@ -151,11 +153,11 @@ def create_ticket(table: DeskmailTable, mailer: SesMailer, settings: Settings, b
     cc_ids = [cc for cc in validation.id_list(body, "cc_ids") if cc != requester_id]
     assignee_id = validation.optional_id(body, "assignee_id")
     if "comment" not in body:
-        raise InvalidInput("'comment' is required: the ticket's first message.")
+        raise InvalidInput(N_("'{field}' is required: the ticket's first message."), field="comment")
     author_id, text, public = _comment_fields(body["comment"])
     users = known_users(table, [requester_id, *cc_ids, *([assignee_id] if assignee_id else []), author_id])
     if assignee_id and users[assignee_id].role != AGENT:
-        raise InvalidInput("The assignee must be an agent.")
+        raise InvalidInput(N_("The assignee must be an agent."))
     stamp = now()
     ticket = Ticket(
         id=new_id(),
@@ -193,7 +195,7 @@ def create_ticket(table: DeskmailTable, mailer: SesMailer, settings: Settings, b
 def get_ticket(table: DeskmailTable, ticket_id: str) -> tuple[Ticket, list[str]]:
     ticket, tags = table.get_ticket_with_tags(ticket_id) if validation.ID_PATTERN.match(ticket_id) else (None, {})
     if ticket is None:
-        raise NotFound(f"There is no ticket {ticket_id}.")
+        raise NotFound(N_("There is no ticket {ticket_id}."), ticket_id=ticket_id)
     return ticket, sorted(tag for tag, item in tags.items() if item.get("active"))
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
@@ -13,8 +14,9 @@ from chalicelib.domain import classification
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRANSLATED_LOCALES = [locale for locale in i18n.SUPPORTED_LOCALES if locale != i18n.DEFAULT_LOCALE]
-# The same keywords as scripts/update_catalogs.sh (pybabel extract -k _ -k gettext).
-EXTRACTION_KEYWORDS = {"_": None, "gettext": None}
+# The same keywords as scripts/update_catalogs.sh (pybabel extract -k _ -k gettext -k N_).
+EXTRACTION_KEYWORDS = {"_": None, "gettext": None, "N_": None}
+QUOTED = re.compile(r"'[^'\s]+'")  # a quoted API name in a message: 'email', '_'
 
 
 @pytest.mark.parametrize(
@@ -137,3 +139,22 @@ def test_catalogue_translates_every_message_the_code_uses(locale):
     assert not problems, f"{po_path.relative_to(PROJECT_ROOT)} needs scripts/update_catalogs.sh and translation:\n" + (
         "\n".join(problems)
     )
+
+
+@pytest.mark.parametrize("locale", TRANSLATED_LOCALES)
+def test_every_translation_keeps_placeholders_and_quoted_api_names(locale):
+    """{placeholders} and quoted API names ('email', '_') are parameters or API words: no translation drops them."""
+    po_path = i18n.LOCALE_DIR / locale / "LC_MESSAGES" / f"{i18n.DOMAIN}.po"
+    with po_path.open("rb") as po_file:
+        catalog = read_po(po_file, locale=locale)
+
+    problems = []
+    for message in catalog:
+        if not message.id or not message.string:
+            continue
+        msgid, msgstr = _msgid(message.id), _msgid(message.string)
+        if set(re.findall(r"\{(\w*)\}", msgid)) != set(re.findall(r"\{(\w*)\}", msgstr)):
+            problems.append(f"placeholders differ: {msgid!r} -> {msgstr!r}")
+        problems += [f"{name} dropped: {msgid!r} -> {msgstr!r}" for name in QUOTED.findall(msgid) if name not in msgstr]
+
+    assert not problems, "\n".join(problems)
