@@ -1051,6 +1051,7 @@ async function loadProblems(more = false) {
     renderCategories();
     updateSelection();
   } catch (error) {
+    if (!more) state.inbox.loaded = false; // let the next visit try again
     if (error.status !== 401) showError(error.message);
   } finally {
     table.setAttribute("aria-busy", "false");
@@ -1138,11 +1139,17 @@ function showView(view) {
   }
   $("#layout").hidden = problems;
   $("#problems").hidden = !problems;
-  if (problems && !state.inbox.loaded) loadProblems();
+  if (problems && !state.inbox.loaded) {
+    state.inbox.loaded = true; // claimed now: the tab click and the hashchange after it must not load it twice
+    loadProblems();
+  }
 }
 
 function selectTab(tab) {
-  if (tab.id === "tab-problems") location.hash = "view=problems";
+  if (tab.id === "tab-problems") {
+    showView("problems"); // at once: hashchange comes a task later, and the tab must not look unselected meanwhile
+    location.hash = "view=problems";
+  }
   else location.hash = state.ticketId ? `ticket=${encodeURIComponent(state.ticketId)}` : "view=tickets";
 }
 

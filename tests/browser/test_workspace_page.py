@@ -15,6 +15,9 @@ import pytest
 
 from tests.browser.conftest import FAILURE_TAG, ROOT, call
 
+# Playwright's auto-waiting assertions, for what the page updates a task later (hash routing, fetches).
+expect = pytest.importorskip("playwright.sync_api", reason="browser tests need playwright").expect
+
 pytestmark = pytest.mark.xdist_group("browser")  # one stack and one browser for the whole file
 
 SCREENSHOTS = ROOT / ".local" / "screenshots"
@@ -441,7 +444,8 @@ def test_the_delivery_problems_inbox_filters_opens_and_resolves(page, stack):
     page.wait_for_selector("body[data-ready=true]")
     tab = page.get_by_role("tab", name="Delivery problems")
     tab.click()
-    assert tab.get_attribute("aria-selected") == "true" and page.locator("#layout").is_hidden()
+    expect(tab).to_have_attribute("aria-selected", "true")
+    expect(page.locator("#layout")).to_be_hidden()
     rows = page.locator("#problems-rows tr")
     rows.first.wait_for()
     assert rows.evaluate_all("rs => rs.map(r => r.dataset.id)") == [r["id"] for r in expected]  # newest first
@@ -477,7 +481,7 @@ def test_the_delivery_problems_inbox_filters_opens_and_resolves(page, stack):
     target = next(r for r in expected if r["id"] not in ours)
     page.locator(f'#problems-rows tr[data-id="{target["id"]}"] td.reason').click()
     page.locator("#ticket-title", has_text=target["subject"]).wait_for()
-    assert page.get_by_role("tab", name="Delivery failures").get_attribute("aria-selected") == "true"
+    expect(page.get_by_role("tab", name="Delivery failures")).to_have_attribute("aria-selected", "true")
     assert page.evaluate("document.activeElement.id") == "ticket-title"
 
     # Keyboard: the tabs follow the arrow keys.
