@@ -448,37 +448,47 @@ def test_the_delivery_problems_inbox_filters_opens_and_resolves(page, stack):
     expect(page.locator("#layout")).to_be_hidden()
     rows = page.locator("#problems-rows tr")
     rows.first.wait_for()
-    assert rows.evaluate_all("rs => rs.map(r => r.dataset.id)") == [r["id"] for r in expected]  # newest first
-    first = rows.first.locator("td").all_inner_texts()
-    assert first[1:5] == [expected[0]["subject"], expected[0]["name"], expected[0]["email"], expected[0]["reason"]]
-    assert expected[0]["smtp_status"] in first[5]
+    # Earlier tests' feedback keeps arriving on the shared stack (new failures, rows closed by later deliveries):
+    # compare this test's own rows, and the order of all of them (ids carry the failure time: newest first).
+    shown = rows.evaluate_all("rs => rs.map(r => r.dataset.id)")
+    ours = [r for r in expected if r["ticket_id"] in tickets]
+    assert [row_id for row_id in shown if row_id.split("|")[0] in tickets] == [r["id"] for r in ours]
+    shown_times = [row_id.split("|EV#")[1].split("#")[0] for row_id in shown]
+    assert shown_times == sorted(shown_times, reverse=True)
+    newest = ours[0]
+    cells = page.locator(f'#problems-rows tr[data-id="{newest["id"]}"] td').all_inner_texts()
+    assert cells[1:5] == [newest["subject"], newest["name"], newest["email"], newest["reason"]]
+    assert newest["smtp_status"] in cells[5]
     assert "view=problems" in page.url
 
     # The category filter offers the categories present and asks the API for one.
     options = page.locator("#problems-category option").evaluate_all("os => os.map(o => o.value)")
-    assert options[0] == "" and sorted(options[1:]) == sorted({r["category"] for r in expected})
+    present = set(rows.evaluate_all("rs => rs.map(r => r.dataset.category)"))
+    assert options[0] == "" and set(options[1:]) == present and {r["category"] for r in ours} <= present
     page.select_option("#problems-category", "mailbox_full")
     page.locator('#problems-rows tr:not([data-category="mailbox_full"])').first.wait_for(state="detached")
-    assert rows.count() == len([r for r in expected if r["category"] == "mailbox_full"]) >= 1
+    assert rows.count() >= 1  # the demo's full mailbox
     page.select_option("#problems-category", "")
-    page.locator(f'#problems-rows tr[data-id="{expected[-1]["id"]}"]').wait_for()
+    page.locator(f'#problems-rows tr[data-id="{ours[-1]["id"]}"]').wait_for()
 
     # Select our two rows (checkboxes), mark them resolved: they leave the list and the API's open rows.
-    ours = [r["id"] for r in expected if r["ticket_id"] in tickets]
+    ours = [r["id"] for r in ours]
     assert len(ours) == 2
     for row_id in ours:
         page.locator(f'#problems-rows tr[data-id="{row_id}"] .row-select').check()
     assert page.locator("#problems-selected").inner_text() == "2 selected"
     shoot(page, "delivery-problems-inbox.png")
     assert page.evaluate(CONTRAST) == []
+    before = set(rows.evaluate_all("rs => rs.map(r => r.dataset.id)"))
     page.get_by_role("button", name="Mark resolved").click()
     page.locator(f'#problems-rows tr[data-id="{ours[0]}"]').wait_for(state="detached")
-    assert rows.count() == len(expected) - 2
+    assert set(rows.evaluate_all("rs => rs.map(r => r.dataset.id)")) == before - set(ours)
     assert page.locator("#problems-resolve").is_disabled()
     assert not {r["id"] for r in api(stack, "/delivery-failures?status=open")["failures"]} & set(ours)
 
     # Clicking a row (not its checkbox) opens its ticket in the failures view.
-    target = next(r for r in expected if r["id"] not in ours)
+    remaining = set(rows.evaluate_all("rs => rs.map(r => r.dataset.id)"))
+    target = next(r for r in expected if r["id"] not in ours and r["id"] in remaining)
     page.locator(f'#problems-rows tr[data-id="{target["id"]}"] td.reason').click()
     page.locator("#ticket-title", has_text=target["subject"]).wait_for()
     expect(page.get_by_role("tab", name="Delivery failures")).to_have_attribute("aria-selected", "true")
@@ -541,7 +551,12 @@ def test_why_no_email_shows_the_ordered_checks_for_any_recipient(page, stack):
     assert page.evaluate(CONTRAST) == []
 
     # Any other recipient: a small link beside a delivered one opens the details and runs the checks at once.
-    ticket_id, comment = scenario(stack, "some")
+    # The demo's own partly failed ticket: other tests add tickets whose "some" has no delivered recipient.
+    ticket_id = stack["demo"]["bounced_some"]
+    comment = wait_until(
+        lambda: api(stack, f"/tickets/{ticket_id}/comments")["comments"][-1],
+        lambda c: any(r["status"] == "delivered" for r in c["delivery"]["recipients"]),
+    )
     sam = next(r for r in comment["delivery"]["recipients"] if r["status"] == "delivered")
     show_ticket(page, stack, ticket_id)
     row = recipient_row(page, comment["id"], sam["user_id"])
