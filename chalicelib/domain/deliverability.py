@@ -73,7 +73,7 @@ def _parse(moment: str) -> datetime:
 
 def assess(facts_newest_first: list[dict], now: str, policy: Policy = Policy()) -> AddressState:
     """The address's state: facts older than the last reset do not count."""
-    current = [f for f in _until_reset(facts_newest_first)]
+    current = list(_until_reset(facts_newest_first))
     for fact in current:
         if fact["kind"] in (FACT_PERMANENT_BOUNCE, FACT_SUPPRESSED):
             return _state(UNDELIVERABLE, fact)
