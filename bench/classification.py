@@ -51,7 +51,11 @@ def agreement(rows: list[dict], predict) -> dict:
         else:
             misses.append({"id": row["id"], "expected": expected, "got": got, "diagnostic": row["diagnostic"][:160]})
     per_category = {
-        category: {"cases": total[category], "agreed": agreed[category], "agreement": agreed[category] / total[category]}
+        category: {
+            "cases": total[category],
+            "agreed": agreed[category],
+            "agreement": agreed[category] / total[category],
+        }
         for category in sorted(total)
     }
     overall = sum(agreed.values()) / max(1, sum(total.values()))
