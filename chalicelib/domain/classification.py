@@ -83,7 +83,8 @@ RECIPIENT_RATE_LIMITED = "recipient_rate_limited"
 
 
 def _phrases(*alternatives: str) -> re.Pattern[str]:
-    return re.compile("|".join(alternatives), re.IGNORECASE)
+    # Matched against lower-cased text: without IGNORECASE the big alternations run about twice as fast.
+    return re.compile("|".join(alternatives))
 
 
 # The remote server's own words, strongest evidence first: a phrase here settles the category whatever code came
@@ -112,6 +113,8 @@ _MAILBOX_FULL = _phrases(
     r"mail ?folder is (?:full|over)",
     r"would exceed maximum allowed storage",
     r"too much mail data",
+    r"disk space|no space left|receiving limits|mail ?box exceeds allowed size|too many messages on the server",
+    r"enough (?:\w+ )?space|mail ?box [^.]{0,30}exceed|mail ?box [^.]{0,20}\bfull\b",
     r"postfach (?:ist )?voll|mailbox voll",
     r"bo[iî]te (?:aux lettres |du destinataire )?pleine",
     r"casella (?:di posta )?piena",
@@ -131,6 +134,7 @@ _TOO_LARGE = _phrases(
     r"mailsize limit",
     r"exceeds? (?:\w+ )?(?:limit of \d+ )?attachments|number of attachments",
     r"larger than the maximum",
+    r"\bsize limit|line limit exceeded|max(?:imum)? (?:inbound |incoming )?message size|header size",
     r"maximum (?:email |message )?size (?:exceeded|limit)",
     r"recipsizelimit|sizelimit",
     r"taille limite du message|message trop volumineux",
@@ -153,8 +157,9 @@ _POLICY_AUTHENTICATION = _phrases(
     r"not (?:allowed|authori[sz]ed) to send (?:mail|email)? ?(?:from|on behalf|directly)",
     r"\bptr\b|reverse (?:dns|hostname|lookup)|rdns|cannot find your (?:reverse )?hostname",
     r"helo command rejected|bad helo|invalid helo",
-    r"must issue a starttls|tls required|requiretls",
-    r"sender (?:not )?authenticated|authentication required",
+    r"must issue a starttls|starttls is required|tls required|requiretls",
+    r"sender (?:not )?authenticated|authenticat|authentificat|verification failure|insecure mail relay",
+    r"dead domain|not subscribed to ses|don't authenticate",
 )
 _POLICY_REPUTATION = _phrases(
     r"block(?:ed)? using",
@@ -163,7 +168,8 @@ _POLICY_REPUTATION = _phrases(
     r"listed (?:at|in|on)\b",
     r"\bis in an? (?:rbl|black list|dnsbl)",
     r"\b(?:rbl|dnsbl|uribl|surbl)s?\b",
-    r"spamhaus|barracuda|spamcop|sorbs|abuseat|proofpoint|cloudmark|senderscore|trend ?micro|\bfblw\d",
+    r"spamhaus|barracudacentral|barracuda (?:reputation|spam|block)|spamcop|sorbs|abuseat|cloudmark|senderscore",
+    r"ipcheck\.proofpoint|proofpoint (?:dynamic )?reputation|trend ?micro|\bfblw\d",
     r"reputation",
     r"banned",
     r"\(bl\)|\[bl\d+\]",
@@ -178,9 +184,26 @@ _POLICY_REPUTATION = _phrases(
     r"blocked by (?:the )?recipient|customer block list",
     r"access denied, (?:banned|spam abuse|bad outbound)",
     r"not in whitelist",
+    r"blocked by|blocked - see|refused - see|is blocked|\(\S+@\S+:blocked\)|:blocked\b",
+    r"sender ip|bad ip|ip profile|invalid ip|access ip|access from ip|forbidden by your ip|listed as abusive",
+    r"go away|host network not allowed|no access from mail server|smtp server of your isp|open proxy",
+    r"not passed validation|confirm this mail server|requires confirmation|unwanted messages",
+    r"not accepting connections|to submit messages to this e-mail system has been rejected",
+    r"mail from \S+ refused",
+    r"sender (?:is |was |email address |address )?(?:rejected|blacklisted|spammer|not pre-approved|in my black list)",
+    r"sender domain|sender address has been|batv|bogus mail from|bouncedeny|valid-address-filter|emetteur invalide",
+    r"empty envelope|null sender|third-party dsn|from: domain|fully qualified email address|gateway user",
+    r"not owned by user|address is not verified|returned mail not accepted|recursive cname|mailbox access for",
+    r"different address or alias|spam reporting address|empty email address|does not accept mail from",
+    r"unsigned dsn|unroutable sender|post to this (?:mailing )?list|members-only list|closed mailing list",
+    r"list of senders|not accepting mail with|organi[sz]ation(?:al)? (?:policy|settings)|low priority",
+    r"multiple addresses|protocol violation|not subscribed to this group|mass mailer|captcha",
+    r"account is protected by|restricted sms|not accepting any mail|user rules|refuses? to receive",
+    r"only accepting mail from|recipient preferences|user reject|blocked by the recipient",
 )
 _POLICY_CONTENT = _phrases(
-    r"spam",
+    # "spam", but not inside a host name ("spamfilter01.example.net" relays unknown-user replies too)
+    r"(?<![\w.-])spam(?![\w-]*\.[a-z]{2,})|antispam|anti-spam",
     r"unsolicited",
     r"\bjunk",
     r"\bbulk (?:e-?)?mail",
@@ -195,6 +218,8 @@ _POLICY_CONTENT = _phrases(
     r"rfc[- ]?5322|rfc[- ]?2822|not rfc compliant|message-id header",
     r"suspicious",
     r"looks like spam|probable spam|high probability",
+    r"message filtered|bulk\.advertising|advertis|mail score|mail rejet[eé]|attachments?\b|executable",
+    r"\bmime\b|binary content|base64|multiple \S+ header|malicious",
     r"垃圾邮件|спам|迷惑メール",
 )
 _POLICY_OTHER = _phrases(
@@ -203,6 +228,8 @@ _POLICY_OTHER = _phrases(
     r"denied by policy|policy that prohibited|prohibited by",
     r"administrative prohibition|envelope blocked|blocked senders",
     r"relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited)|unable to relay",
+    r"as a relay|no relaying|relay through|open relay|configured to relay|relaying mail to|not a gateway",
+    r"not local host|specified domain is not allowed|don't handle mail for",
     r"not permitted to relay|allowed rcpthosts|isn't in my list of allowed",
     r"sender (?:verify|verification) failed|verification failed for",
     r"sender address rejected|envelope sender|domain of sender address|invalid sender|sender denied",
@@ -220,7 +247,7 @@ _INVALID_ADDRESS = _phrases(
     r"(?:user|mailbox|recipient|address|account|addressee|e-?mail address|domain)(?: [\w.@<>-]+)? "
     r"(?:does not|doesn'?t|did not|not) exist",
     r"(?:user|mailbox|recipient|address|account)(?: [\w.@<>-]+)? (?:was )?not (?:found|known|present|active|valid)",
-    r"(?:mailbox|recipient|user|address) (?:is )?(?:unavailable|not available)\b(?! right now| now| for now)",
+    r"(?:mailbox|recipient|user|address|account) (?:is )?(?:unavailable|not available)\b(?! right now| now| for now)",
     r"invalid (?:recipient|mailbox|address|user|e-?mail)|invalid/inactive",
     r"not (?:a )?(?:valid|known) (?:user|mailbox|recipient|address)",
     r"(?:is|address) no longer (?:valid|accepts mail|in use|active)",
@@ -239,6 +266,17 @@ _INVALID_ADDRESS = _phrases(
     r"couldn't find any host|nonexistent domain|non-existent (?:host|domain)|unknown domain",
     r"find (?:a|the) (?:mail exchanger|recipient domain)|null mx|nxdomain|dns hard error",
     r"not a valid rfc[- ]?5321 address",
+    r"bad (?:destination )?(?:address|recipient|mailbox)|(?:address|mailbox) invalid|invalid-recipient|userunknown",
+    r"(?:does not|doesn'?t|not) exist|(?:address|user|mailbox|recipient|account) could not be found|no longer (?:valid|accepts|in use|active|exists)",
+    r"can't accept user|destination addresses were unknown|rejected recipients|no valid recipients",
+    r"not an active address|mailbox unavaiable|no mail ?box available|account unavailable",
+    r"not a local address|recipient (?:is not accepted|is not local|not ok|refuses)|badrcptto|badrecipientto|validrcptto",
+    r"following recipients was undeliverable|email name is not found|missing home directory|non-?existent user",
+    r"> not found|user \([^)]*\) unknown|nessun utente|nicht gefunden|has been replaced by",
+    r"domain is not reachable|domain (?:\S+ )*is unknown|name or service not known|unknown host|domain must exist",
+    r"(?:has been|is currently|temporarily) (?:suspended|locked|inactive)|temporary locked|archived|archivee",
+    r"inactive account|user is terminated|mailbox is frozen|\bis disabled|receiving disabled",
+    r"does not accept (?:e-?)?mail\b(?! from)|no mx record|no route for current request",
     r"unbekannt|existiert nicht|gibt es nicht|nicht vorhanden",
     r"inconnu|n'existe pas|inexistant|destinataire invalide|compte du destinataire est bloqu",
     r"sconosciut|inesistente|non esiste",
@@ -259,17 +297,47 @@ _TEMPORARY = _phrases(
     r"timed out|time ?out|connection (?:refused|died|dropped|reset|closed|lost)",
     r"(?:message|delivery|queue)(?: time)? expired|expired after|in the queue too long|retry timeout|giving up",
     r"lookup fail|dns soft error|servfail|directory server",
-    r"mail loop|routing loop|looping|hop count|hops",
+    r"mail loop|routing loop|looping|hop count|\bhops\b",
     r"insufficient system storage|system storage",
     r"read error|local problem|configuration problem|sender thread limit",
+    r"could not find a gateway|delivery attempts will continue|failed to deliver to domain|for a long time",
+    r"has been delayed|not been collected|retry time not reached|server did not respond|after multiple retries",
+    r"within the allowed queue period|could not be delivered for|numerous attempts",
+    r"internal (?:server )?error|interrupted system call|encountered an error|configuration error|misconfigured",
+    r"local error in processing|queue file write error|no mdb|service currently unavailable|system config error",
+    r"waiting for input|can't create user output file|could not load drd|unable to connect",
+    r"connection limit|connection rate|per hour|throttl|too many errors|too many \w*\s?sessions|trop de connexions",
+    r"try again slower|mail system full",
     r"plus tard|später|più tardi|m[aá]s tarde|mais tarde|indispon[ií]vel|позже|稍后",
 )
 # A bare "550 Rejected": blocklists and reputation filters answer like that, unknown users hardly ever.
-_BARE_REJECTED = re.compile(r"^\s*(?:\d{3}[ -])?(?:#?\d\.\d{1,3}\.\d{1,3} )?rejected\.?\s*$", re.IGNORECASE)
+_BARE_REJECTED = re.compile(
+    r"^\s*(?:\d{3}[ -])?(?:#?\d\.\d{1,3}\.\d{1,3} )?(?:rejected|blocked|denied)\.?\s*$", re.IGNORECASE
+)
 # Weaker words: they only decide when no code says more.
 _WEAK_INVALID = _phrases(r"mailbox unavailable|address rejected|not found|access denied")
 _WEAK_POLICY = _phrases(r"reject|refuse|denied|blocked|prohibit|not allowed|filter")
 
+# Dead-address replies that happen to contain policy words ("access denied", "allowed rcpthosts").
+_INVALID_DESPITE_POLICY_WORDS = _phrases(
+    r"recipient address rejected: access denied",
+    r"envelope recipient (?:has been |is )?denied",
+    r"mailbox (?:\S+ )?unavailable or access denied|mailbox not found or access denied",
+    r"domain or user isn't in my list",
+    r"blacklisted address",
+)
+# Network and routing trouble whose words resemble a dead address ("host not found, try again").
+_NETWORK = _phrases(
+    r"host not found, try again|dns records for the destination computer could not be found",
+    r"host is unreachable|no route to host|name server reply|lookup fail|dns soft error|servfail",
+    r"forwarding loop|message looping|routing loop|mail loop|too many hops|hop count|loops back to myself",
+    r"unable to resolve route|unrouteable mail domain|could not connect and send|cannot connect to remote server",
+)
+# The sending server's reverse DNS, before network wording ("ip name lookup failed") reads it as a DNS hiccup.
+_PTR = _phrases(
+    r"\bptr\b|reverse (?:dns|hostname|lookup)|\brdns\b|ip name lookup failed|cannot find your (?:reverse )?hostname",
+    r"cannot resolve your address|unresolvable relay host name|mismatches client ip|unverifyable sending ips",
+)
 # A limit on the sender's own sending (Gmail's daily quota, relay limits): not the recipient's mailbox quota.
 _SENDER_LIMIT = _phrases(
     r"sending (?:quota|limit)", r"relay (?:sending )?limit", r"daily (?:user )?\w* ?limit exceeded"
@@ -277,6 +345,9 @@ _SENDER_LIMIT = _phrases(
 
 _STRONG_RULES: tuple[tuple[str, str | None, re.Pattern[str]], ...] = (
     (TEMPORARY, None, _SENDER_LIMIT),
+    (INVALID_ADDRESS, None, _INVALID_DESPITE_POLICY_WORDS),
+    (SPAM_OR_POLICY, POLICY_AUTHENTICATION, _PTR),
+    (TEMPORARY, None, _NETWORK),
     (TEMPORARY, RECIPIENT_RATE_LIMITED, _RECIPIENT_RATE),
     (MAILBOX_FULL, None, _MAILBOX_FULL),
     (MESSAGE_TOO_LARGE, None, _TOO_LARGE),
@@ -452,7 +523,7 @@ def _read(diagnostic: str) -> _Reading:
     if wrapped:
         outer = smtp_codes.parse_code(wrapped.group("outer"))
         text = " ".join(part for part in (wrapped.group("basic"), wrapped.group("inner")) if part)
-    words = _ADDRESS.sub("<address>", _URL.sub(r"\1", _CONTINUATION.sub(" ", text)))
+    words = _ADDRESS.sub("<address>", _URL.sub(r"\1", _CONTINUATION.sub(" ", text))).lower()
     weak = None
     if _WEAK_INVALID.search(words):
         weak = INVALID_ADDRESS
