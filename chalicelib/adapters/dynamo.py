@@ -27,6 +27,8 @@ from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 #   USER#{id}        TICKET#{ticket}                      the user takes part in the ticket (their tickets)
 #   TICKET#{id}      SENT#{time}#{notification}           addresses one notification went to (rate limit, TTL)
 #   INBOUND#{ses id} INBOUND                              an inbound email already handled (replays, TTL)
+#   IDENTITY#{sub}   IDENTITY                             a signed-in agent: deskmail user, role, disabled
+#   USER#{id}        IDENTITY                             the same link from the user's side (its `sub`)
 # GSI2 (overloaded):
 #   FAILURES                 {time}#{ticket}#{event}     the delivery-problems inbox (failure events)
 #   REP#{SENT|BOUNCE|COMPLAINT}#{day}  {time}#{id}       what the reputation guard counts
@@ -840,3 +842,32 @@ class DeskmailTable:
         self.client.delete_item(
             TableName=self.name, Key={"PK": {"S": f"INBOUND#{ses_message_id}"}, "SK": {"S": "INBOUND"}}
         )
+
+    # -- agents' sign-in accounts (one GetItem per request: IDENTITY#{sub}) -----------------------------------------
+
+    def get_agent_account(self, subject: str) -> dict | None:
+        """The deskmail agent a token's `sub` signs in as: user_id, role, disabled, username (one GetItem)."""
+        return self._get(f"IDENTITY#{subject}", "IDENTITY")
+
+    def get_agent_account_of_user(self, user_id: str) -> dict | None:
+        """The reverse link USER#{id} / IDENTITY: the `sub` of an agent user, for PATCH /agents/{id}."""
+        return self._get(f"USER#{user_id}", "IDENTITY")
+
+
+def agent_account_items(
+    subject: str, user_id: str, username: str, role: str, disabled: bool, updated_at: str
+) -> list[dict]:
+    """The link between an identity provider's user (`sub`) and a deskmail agent user, both ways."""
+    account = {
+        "type": "agent_account",
+        "subject": subject,
+        "user_id": user_id,
+        "username": username,
+        "role": role,
+        "disabled": disabled,
+        "updated_at": updated_at,
+    }
+    return [
+        {"PK": f"IDENTITY#{subject}", "SK": "IDENTITY", **account},
+        {"PK": f"USER#{user_id}", "SK": "IDENTITY", **account},
+    ]

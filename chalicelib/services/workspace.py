@@ -146,7 +146,10 @@ def known_users(table: DeskmailTable, user_ids: list[str]) -> dict[str, User]:
     return users
 
 
-def create_ticket(table: DeskmailTable, mailer: SesMailer, settings: Settings, body: object, now: Clock) -> dict:
+def create_ticket(
+    table: DeskmailTable, mailer: SesMailer, settings: Settings, body: object, now: Clock, acting: dict | None = None
+) -> dict:
+    """acting: the signed-in agent ({"id", "name"}), recorded even when the first comment is the requester's."""
     body = validation.body_object(body)
     subject = validation.required_text(body, "subject", 250)
     requester_id = validation.an_id(body.get("requester_id"), "requester_id")
@@ -174,7 +177,7 @@ def create_ticket(table: DeskmailTable, mailer: SesMailer, settings: Settings, b
         new_id(),
         stamp,
         EVENT_TICKET_CREATED,
-        {"subject": subject, "requester_id": requester_id, "author_id": author_id},
+        {"subject": subject, "requester_id": requester_id, "author_id": author_id, **_acting_fields(acting)},
     )
     comment = _post_comment(
         table,
@@ -421,18 +424,24 @@ def _notification_event(notification: Notification) -> dict:
 # ---- tags ----------------------------------------------------------------------------------------------------------
 
 
-def set_tags(table: DeskmailTable, ticket_id: str, body: object, now: Clock) -> list[str]:
+def set_tags(table: DeskmailTable, ticket_id: str, body: object, now: Clock, acting: dict | None = None) -> list[str]:
     """An agent sets the ticket's tags, typically clearing the failure tag after acting on it."""
+    who = {"by": "agent", **_acting_fields(acting)}
     wanted = validation.tag_list(validation.body_object(body))
     ticket, current = get_ticket(table, ticket_id)
     stamp = now()
     items: list[dict] = []
     for tag in sorted(set(wanted) - set(current)):
         items.append(dynamo.tag_item(ticket.id, ticket.subject, tag, stamp, stamp))
-        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_ADDED, {"tag": tag, "by": "agent"}))
+        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_ADDED, {"tag": tag, **who}))
     for tag in sorted(set(current) - set(wanted)):
         items.append(dynamo.cleared_tag_item(ticket.id, tag, stamp))
-        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_REMOVED, {"tag": tag, "by": "agent"}))
+        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_REMOVED, {"tag": tag, **who}))
     if items:
         table.write_items(items)
     return sorted(wanted)
+
+
+def _acting_fields(acting: dict | None) -> dict:
+    """The agent who made a change, as events name them (agent_id, agent_name)."""
+    return {"agent_id": acting["id"], "agent_name": acting["name"]} if acting else {}
