@@ -167,7 +167,8 @@ def get_user(user_id):
 
 @api("/users/{user_id}/deliverability/reset", methods=["POST"], role=auth.AGENT)
 def reset_deliverability(user_id):
-    protection.reset_deliverability(runtime.table(), user_id, agent_id(), utc_now)
+    acting = agents.actor(runtime.table(), signed_in_agent())
+    protection.reset_deliverability(runtime.table(), user_id, acting["id"], utc_now, acting["name"])
     return {"deliverability": protection.user_deliverability(runtime.table(), settings(), user_id, utc_now())}
 
 
@@ -237,7 +238,10 @@ def list_delivery_failures():
 
 @api("/delivery-failures/resolve", methods=["POST"], role=auth.AGENT)
 def resolve_delivery_failures():
-    return protection.resolve_failures(runtime.table(), app.current_request.json_body, agent_id(), utc_now)
+    acting = agents.actor(runtime.table(), signed_in_agent())
+    return protection.resolve_failures(
+        runtime.table(), app.current_request.json_body, acting["id"], utc_now, acting["name"]
+    )
 
 
 @api("/reputation", role=auth.AGENT)
@@ -258,8 +262,9 @@ def list_triggers():
 
 @api("/triggers/{trigger_id}", methods=["PATCH"], role=auth.ADMIN)
 def update_trigger(trigger_id):
+    acting = agents.actor(runtime.table(), signed_in_agent())
     return views.trigger_view(
-        workspace.set_trigger_active(runtime.table(), trigger_id, app.current_request.json_body, utc_now)
+        workspace.set_trigger_active(runtime.table(), trigger_id, app.current_request.json_body, utc_now, acting)
     )
 
 
@@ -323,7 +328,8 @@ def get_suppression(email):
 
 @api("/suppressions/{email}", methods=["DELETE"], role=auth.ADMIN)
 def delete_suppression(email):
-    return suppression.remove(runtime.suppression_list(), runtime.table(), email, agent_id(), utc_now)
+    acting = agents.actor(runtime.table(), signed_in_agent())
+    return suppression.remove(runtime.suppression_list(), runtime.table(), email, acting["id"], utc_now, acting["name"])
 
 
 @api("/tickets/{ticket_id}/comments/{comment_id}/resend", methods=["POST"], role=auth.AGENT)
@@ -337,6 +343,7 @@ def resend_comment(ticket_id, comment_id):
             comment_id,
             app.current_request.json_body,
             utc_now,
+            agents.actor(runtime.table(), signed_in_agent()),
         )
     )
 

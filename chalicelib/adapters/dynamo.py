@@ -695,18 +695,21 @@ class DeskmailTable:
         )
         return bool(response.get("Items"))
 
-    def resolve_failure(self, ticket_id: str, event_sk: str, resolved_at: str, resolved_by: str) -> bool:
+    def resolve_failure(
+        self, ticket_id: str, event_sk: str, resolved_at: str, resolved_by: str, resolved_by_name: str | None = None
+    ) -> bool:
         """Marks one inbox row resolved; False when there is no such failure."""
         try:
             self.client.update_item(
                 TableName=self.name,
                 Key={"PK": {"S": f"TICKET#{ticket_id}"}, "SK": {"S": event_sk}},
                 UpdateExpression="SET resolved_at = if_not_exists(resolved_at, :at), resolved_by = "
-                "if_not_exists(resolved_by, :by)",
+                "if_not_exists(resolved_by, :by), resolved_by_name = if_not_exists(resolved_by_name, :name)",
                 ConditionExpression="attribute_exists(PK) AND event_type = :failure",
                 ExpressionAttributeValues={
                     ":at": {"S": resolved_at},
                     ":by": {"S": resolved_by},
+                    ":name": {"S": resolved_by_name or resolved_by},
                     ":failure": {"S": "email_delivery_failure"},
                 },
             )
@@ -742,7 +745,8 @@ class DeskmailTable:
         response = self._query(KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "TRIGGERS"}})
         return {from_item(item)["trigger_id"]: from_item(item)["active"] for item in response.get("Items", [])}
 
-    def put_trigger_state(self, trigger_id: str, active: bool, updated_at: str) -> None:
+    def put_trigger_state(self, trigger_id: str, active: bool, updated_at: str, updated_by: dict | None = None) -> None:
+        """updated_by: the agent who switched it ({"id", "name"})."""
         self.client.put_item(
             TableName=self.name,
             Item=to_item(
@@ -752,6 +756,8 @@ class DeskmailTable:
                     "trigger_id": trigger_id,
                     "active": active,
                     "updated_at": updated_at,
+                    "updated_by": (updated_by or {}).get("id"),
+                    "updated_by_name": (updated_by or {}).get("name"),
                 }
             ),
         )

@@ -117,12 +117,14 @@ def list_triggers(table: DeskmailTable) -> tuple[triggers.Trigger, ...]:
     return triggers.with_states(table.get_trigger_states())
 
 
-def set_trigger_active(table: DeskmailTable, trigger_id: str, body: object, now: Clock) -> triggers.Trigger:
+def set_trigger_active(
+    table: DeskmailTable, trigger_id: str, body: object, now: Clock, acting: dict | None = None
+) -> triggers.Trigger:
     body = validation.body_object(body)
     if trigger_id not in triggers.TRIGGERS_BY_ID:
         raise NotFound(N_("There is no trigger {trigger_id}."), trigger_id=trigger_id)
     active = validation.required_bool(body, "active")
-    table.put_trigger_state(trigger_id, active, now())
+    table.put_trigger_state(trigger_id, active, now(), acting)
     return next(t for t in list_triggers(table) if t.id == trigger_id)
 
 
@@ -252,8 +254,9 @@ def send_notifications(
     comment: Comment,
     evaluations: list[triggers.TriggerEvaluation],
     now: Clock,
+    acting: dict | None = None,
 ) -> list[Notification]:
-    """Sends what the fired evaluations ask for (a trigger's, or an agent's resend) and records it."""
+    """Sends what the fired evaluations ask for (a trigger's, or an agent's resend: acting) and records it."""
     states = address_states(table, settings, fired_addresses(evaluations), now())
     items: list[dict] = []
     notifications: list[Notification] = []
@@ -266,7 +269,7 @@ def send_notifications(
         notification = _send(mailer, settings, ticket, comment, evaluation, now, states)
         notifications.append(notification)
         items.extend(dynamo.notification_items(notification, ticket.subject))
-        items.append(_notification_event(notification))
+        items.append(_notification_event(notification, acting))
         items.extend(brake.items_after_send(notification, holds))
         for recipient in notification.recipients:
             if recipient.status in FAILED_STATUSES:
@@ -395,7 +398,7 @@ def _email_body(ticket: Ticket, comment: Comment, trigger: triggers.Trigger) -> 
     return f"{comment.author_name} wrote:\n{comment.body}\n"
 
 
-def _notification_event(notification: Notification) -> dict:
+def _notification_event(notification: Notification, acting: dict | None = None) -> dict:
     sent = any(recipient.status not in (NOT_SENT, REJECTED) for recipient in notification.recipients)
     return dynamo.event_item(
         notification.ticket_id,
@@ -417,6 +420,7 @@ def _notification_event(notification: Notification) -> dict:
                 }
                 for r in notification.recipients
             ],
+            **_acting_fields(acting),
         },
     )
 

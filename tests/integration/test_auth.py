@@ -140,6 +140,10 @@ def test_an_agent_on_an_admin_route_is_403_saying_which_role(client):
     # Admins may do what agents may, and the admin routes.
     admin = Api(client, role="admin")
     assert admin.ok("patch", "/triggers/notify-assignee-comment", {"active": False})["active"] is False
+    from chalicelib import runtime
+
+    state = runtime.table()._get("TRIGGERS", "TRIGGER#notify-assignee-comment")
+    assert (state["updated_by"], state["updated_by_name"]) == (admin.me.id, admin.me.name)
     assert admin.ok("get", "/triggers")["triggers"]
 
 

@@ -202,6 +202,7 @@ def test_suppression_lookup_and_removal_recorded_on_the_tickets(api, client):
     (event,) = [e for e in events if e["type"] == "suppression_removed"]
     assert event["email"] == "rita@example.com" and event["previous_reason"] == "COMPLAINT"
     assert event["user_ids"] == [who["requester"]["id"]] and event["by"] == api.admin().me.id
+    assert (event["agent_id"], event["agent_name"]) == (api.admin().me.id, api.admin().me.name)
     assert event["description"] == "Adresse e-mail retirée de la liste de suppression"
     assert not [
         e for e in api.ok("get", f"/tickets/{elsewhere['id']}/events")["events"] if e["type"] == "suppression_removed"
@@ -254,6 +255,7 @@ def test_resend_refused_while_the_bounced_address_is_unchanged_then_sent_after_t
     events = api.ok("get", f"/tickets/{ticket['id']}/events")["events"]
     resent = [e for e in events if e["type"] == "email_notification_sent" and e["trigger"]["id"] == "resend"]
     assert [e["message_id"] for e in resent] == [notification["message_id"]]
+    assert (resent[0]["agent_id"], resent[0]["agent_name"]) == (who["agent"]["id"], "Ada Agent")
 
 
 def test_resend_input_rules(api):

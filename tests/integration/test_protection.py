@@ -147,7 +147,7 @@ def test_inbox_lists_failures_across_tickets_without_a_scan_and_resolves_them(cl
     open_rows = api.ok("get", "/delivery-failures?status=open")["failures"]
     assert [row["ticket_id"] for row in open_rows] == [tickets[0]]
     resolved = api.ok("get", "/delivery-failures?status=resolved")["failures"]
-    assert {row["resolved_by"] for row in resolved} == {who["agent"]["id"]}  # the signed-in agent, Ada
+    assert {(row["resolved_by"], row["resolved_by_name"]) for row in resolved} == {(who["agent"]["id"], "Ada Agent")}
     assert api.post("/delivery-failures/resolve", {"ids": ["nope|EV#x"]})[0] == 404
     assert api.post("/delivery-failures/resolve", {"ids": []})[0] == 400
 
