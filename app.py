@@ -222,7 +222,7 @@ def list_comments(ticket_id):
 
 @api("/tickets/{ticket_id}/events", role=auth.AGENT)
 def list_events(ticket_id):
-    return views.ticket_events(runtime.table(), ticket_id, translations())
+    return views.ticket_events(runtime.table(), ticket_id, query("next_page"), translations())
 
 
 @api("/tickets/{ticket_id}/recipient-check", methods=["POST"], role=auth.AGENT)
