@@ -27,6 +27,8 @@ from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 #   USER#{id}        TICKET#{ticket}                      the user takes part in the ticket (their tickets)
 #   TICKET#{id}      SENT#{time}#{notification}           addresses one notification went to (rate limit, TTL)
 #   INBOUND#{ses id} INBOUND                              an inbound email already handled (replays, TTL)
+#   IDENTITY#{sub}   IDENTITY                             a signed-in agent: deskmail user, role, disabled
+#   USER#{id}        IDENTITY                             the same link from the user's side (its `sub`)
 # GSI2 (overloaded):
 #   FAILURES                 {time}#{ticket}#{event}     the delivery-problems inbox (failure events)
 #   REP#{SENT|BOUNCE|COMPLAINT}#{day}  {time}#{id}       what the reputation guard counts
@@ -696,18 +698,21 @@ class DeskmailTable:
         )
         return bool(response.get("Items"))
 
-    def resolve_failure(self, ticket_id: str, event_sk: str, resolved_at: str, resolved_by: str) -> bool:
+    def resolve_failure(
+        self, ticket_id: str, event_sk: str, resolved_at: str, resolved_by: str, resolved_by_name: str | None = None
+    ) -> bool:
         """Marks one inbox row resolved; False when there is no such failure."""
         try:
             self.client.update_item(
                 TableName=self.name,
                 Key={"PK": {"S": f"TICKET#{ticket_id}"}, "SK": {"S": event_sk}},
                 UpdateExpression="SET resolved_at = if_not_exists(resolved_at, :at), resolved_by = "
-                "if_not_exists(resolved_by, :by)",
+                "if_not_exists(resolved_by, :by), resolved_by_name = if_not_exists(resolved_by_name, :name)",
                 ConditionExpression="attribute_exists(PK) AND event_type = :failure",
                 ExpressionAttributeValues={
                     ":at": {"S": resolved_at},
                     ":by": {"S": resolved_by},
+                    ":name": {"S": resolved_by_name or resolved_by},
                     ":failure": {"S": "email_delivery_failure"},
                 },
             )
@@ -743,7 +748,8 @@ class DeskmailTable:
         response = self._query(KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "TRIGGERS"}})
         return {from_item(item)["trigger_id"]: from_item(item)["active"] for item in response.get("Items", [])}
 
-    def put_trigger_state(self, trigger_id: str, active: bool, updated_at: str) -> None:
+    def put_trigger_state(self, trigger_id: str, active: bool, updated_at: str, updated_by: dict | None = None) -> None:
+        """updated_by: the agent who switched it ({"id", "name"})."""
         self.client.put_item(
             TableName=self.name,
             Item=to_item(
@@ -753,6 +759,8 @@ class DeskmailTable:
                     "trigger_id": trigger_id,
                     "active": active,
                     "updated_at": updated_at,
+                    "updated_by": (updated_by or {}).get("id"),
+                    "updated_by_name": (updated_by or {}).get("name"),
                 }
             ),
         )
@@ -843,3 +851,32 @@ class DeskmailTable:
         self.client.delete_item(
             TableName=self.name, Key={"PK": {"S": f"INBOUND#{ses_message_id}"}, "SK": {"S": "INBOUND"}}
         )
+
+    # -- agents' sign-in accounts (one GetItem per request: IDENTITY#{sub}) -----------------------------------------
+
+    def get_agent_account(self, subject: str) -> dict | None:
+        """The deskmail agent a token's `sub` signs in as: user_id, role, disabled, username (one GetItem)."""
+        return self._get(f"IDENTITY#{subject}", "IDENTITY")
+
+    def get_agent_account_of_user(self, user_id: str) -> dict | None:
+        """The reverse link USER#{id} / IDENTITY: the `sub` of an agent user, for PATCH /agents/{id}."""
+        return self._get(f"USER#{user_id}", "IDENTITY")
+
+
+def agent_account_items(
+    subject: str, user_id: str, username: str, role: str, disabled: bool, updated_at: str
+) -> list[dict]:
+    """The link between an identity provider's user (`sub`) and a deskmail agent user, both ways."""
+    account = {
+        "type": "agent_account",
+        "subject": subject,
+        "user_id": user_id,
+        "username": username,
+        "role": role,
+        "disabled": disabled,
+        "updated_at": updated_at,
+    }
+    return [
+        {"PK": f"IDENTITY#{subject}", "SK": "IDENTITY", **account},
+        {"PK": f"USER#{user_id}", "SK": "IDENTITY", **account},
+    ]

@@ -226,6 +226,8 @@ def ticket_events(
                     "triggers": data.get("triggers", []),
                     "recipients": data.get("recipients", []),
                     "email_notification": {"triggers": data.get("triggers", [])},
+                    # an agent's resend names the agent; a trigger's notification has none
+                    **{key: data[key] for key in ("agent_id", "agent_name") if key in data},
                 }
             )
         else:

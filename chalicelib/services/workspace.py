@@ -117,12 +117,14 @@ def list_triggers(table: DeskmailTable) -> tuple[triggers.Trigger, ...]:
     return triggers.with_states(table.get_trigger_states())
 
 
-def set_trigger_active(table: DeskmailTable, trigger_id: str, body: object, now: Clock) -> triggers.Trigger:
+def set_trigger_active(
+    table: DeskmailTable, trigger_id: str, body: object, now: Clock, acting: dict | None = None
+) -> triggers.Trigger:
     body = validation.body_object(body)
     if trigger_id not in triggers.TRIGGERS_BY_ID:
         raise NotFound(N_("There is no trigger {trigger_id}."), trigger_id=trigger_id)
     active = validation.required_bool(body, "active")
-    table.put_trigger_state(trigger_id, active, now())
+    table.put_trigger_state(trigger_id, active, now(), acting)
     return next(t for t in list_triggers(table) if t.id == trigger_id)
 
 
@@ -146,7 +148,10 @@ def known_users(table: DeskmailTable, user_ids: list[str]) -> dict[str, User]:
     return users
 
 
-def create_ticket(table: DeskmailTable, mailer: SesMailer, settings: Settings, body: object, now: Clock) -> dict:
+def create_ticket(
+    table: DeskmailTable, mailer: SesMailer, settings: Settings, body: object, now: Clock, acting: dict | None = None
+) -> dict:
+    """acting: the signed-in agent ({"id", "name"}), recorded even when the first comment is the requester's."""
     body = validation.body_object(body)
     subject = validation.header_text(body, "subject", 250)
     requester_id = validation.an_id(body.get("requester_id"), "requester_id")
@@ -174,7 +179,7 @@ def create_ticket(table: DeskmailTable, mailer: SesMailer, settings: Settings, b
         new_id(),
         stamp,
         EVENT_TICKET_CREATED,
-        {"subject": subject, "requester_id": requester_id, "author_id": author_id},
+        {"subject": subject, "requester_id": requester_id, "author_id": author_id, **_acting_fields(acting)},
     )
     comment = _post_comment(
         table,
@@ -249,8 +254,9 @@ def send_notifications(
     comment: Comment,
     evaluations: list[triggers.TriggerEvaluation],
     now: Clock,
+    acting: dict | None = None,
 ) -> list[Notification]:
-    """Sends what the fired evaluations ask for (a trigger's, or an agent's resend) and records it."""
+    """Sends what the fired evaluations ask for (a trigger's, or an agent's resend: acting) and records it."""
     states = address_states(table, settings, fired_addresses(evaluations), now())
     items: list[dict] = []
     notifications: list[Notification] = []
@@ -263,7 +269,7 @@ def send_notifications(
         notification = _send(mailer, settings, ticket, comment, evaluation, now, states)
         notifications.append(notification)
         items.extend(dynamo.notification_items(notification, ticket.subject))
-        items.append(_notification_event(notification))
+        items.append(_notification_event(notification, acting))
         items.extend(brake.items_after_send(notification, holds))
         for recipient in notification.recipients:
             if recipient.status in FAILED_STATUSES:
@@ -392,7 +398,7 @@ def _email_body(ticket: Ticket, comment: Comment, trigger: triggers.Trigger) -> 
     return f"{comment.author_name} wrote:\n{comment.body}\n"
 
 
-def _notification_event(notification: Notification) -> dict:
+def _notification_event(notification: Notification, acting: dict | None = None) -> dict:
     sent = any(recipient.status not in (NOT_SENT, REJECTED) for recipient in notification.recipients)
     return dynamo.event_item(
         notification.ticket_id,
@@ -414,6 +420,7 @@ def _notification_event(notification: Notification) -> dict:
                 }
                 for r in notification.recipients
             ],
+            **_acting_fields(acting),
         },
     )
 
@@ -421,18 +428,24 @@ def _notification_event(notification: Notification) -> dict:
 # ---- tags ----------------------------------------------------------------------------------------------------------
 
 
-def set_tags(table: DeskmailTable, ticket_id: str, body: object, now: Clock) -> list[str]:
+def set_tags(table: DeskmailTable, ticket_id: str, body: object, now: Clock, acting: dict | None = None) -> list[str]:
     """An agent sets the ticket's tags, typically clearing the failure tag after acting on it."""
+    who = {"by": "agent", **_acting_fields(acting)}
     wanted = validation.tag_list(validation.body_object(body))
     ticket, current = get_ticket(table, ticket_id)
     stamp = now()
     items: list[dict] = []
     for tag in sorted(set(wanted) - set(current)):
         items.append(dynamo.tag_item(ticket.id, ticket.subject, tag, stamp, stamp))
-        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_ADDED, {"tag": tag, "by": "agent"}))
+        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_ADDED, {"tag": tag, **who}))
     for tag in sorted(set(current) - set(wanted)):
         items.append(dynamo.cleared_tag_item(ticket.id, tag, stamp))
-        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_REMOVED, {"tag": tag, "by": "agent"}))
+        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_REMOVED, {"tag": tag, **who}))
     if items:
         table.write_items(items)
     return sorted(wanted)
+
+
+def _acting_fields(acting: dict | None) -> dict:
+    """The agent who made a change, as events name them (agent_id, agent_name)."""
+    return {"agent_id": acting["id"], "agent_name": acting["name"]} if acting else {}

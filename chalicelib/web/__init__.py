@@ -20,7 +20,7 @@ _TYPES = {
     ".json": "application/json; charset=utf-8",
 }
 ASSETS = frozenset(
-    ["index.html", "app.js", "app.css", "warning.svg"] + [f"i18n/{locale}.json" for locale in UI_LOCALES]
+    ["index.html", "app.js", "signin.js", "app.css", "warning.svg"] + [f"i18n/{locale}.json" for locale in UI_LOCALES]
 )
 
 # The shell is never cached (it names the current asset version); versioned assets may be kept for a day.

@@ -2,8 +2,9 @@
 // (timeline, "why no email?", fix the address, resend, reset deliverability), its events log, a recipient check
 // while composing, the delivery-problems inbox and the sending reputation. Plain DOM, no framework.
 
+import { accessToken, signedInAgent, signInNeeded, startSignIn } from "./signin.js";
+
 const SUPPORTED = ["en", "it", "de", "es", "fr"];
-const TOKEN_KEY = "deskmail.token";
 const LOCALE_KEY = "deskmail.locale";
 const FAILURE_TAG = "system_email_notification_failure";
 const FAILED = new Set(["bounced", "rejected", "suppressed"]);
@@ -124,17 +125,6 @@ function showError(text) {
 
 // ---- sign-in token and language -----------------------------------------------------------------------------------
 
-function takeToken() {
-  const fragment = new URLSearchParams(location.hash.slice(1));
-  if (fragment.has("token")) {
-    sessionStorage.setItem(TOKEN_KEY, fragment.get("token"));
-    fragment.delete("token");
-    const rest = fragment.toString();
-    history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
-  }
-  return sessionStorage.getItem(TOKEN_KEY);
-}
-
 function browserLocale() {
   for (const tag of navigator.languages || [navigator.language || "en"]) {
     const primary = tag.toLowerCase().split("-")[0];
@@ -176,7 +166,7 @@ async function api(path, { method = "GET", body } = {}) {
   const url = new URL(path, BASE);
   url.searchParams.set("locale", state.locale);
   const headers = { Accept: "application/json", "Accept-Language": acceptLanguage() };
-  if (state.token) headers.Authorization = `Bearer ${state.token}`;
+  if (accessToken()) headers.Authorization = `Bearer ${accessToken()}`;
   if (body !== undefined) headers["Content-Type"] = "application/json";
   let response;
   try {
@@ -194,8 +184,7 @@ async function api(path, { method = "GET", body } = {}) {
 }
 
 function showSignIn() {
-  $("#signin").hidden = false;
-  $("#layout").hidden = true;
+  signInNeeded();
 }
 
 async function user(id) {
@@ -283,7 +272,7 @@ async function openTicket(ticketId, { focus = true } = {}) {
     const [requester, assignee] = await Promise.all([user(ticket.requester_id), user(ticket.assignee_id)]);
     if (state.ticketId !== ticketId) return;
     state.ticket = ticket;
-    state.author = assignee && assignee.role === "agent" ? assignee : null;
+    state.author = signedInAgent(); // comments are the signed-in agent's
     renderTicket(ticket, requester, comments);
     if (focus) $("#ticket-title").focus();
   } catch (error) {
@@ -1245,10 +1234,10 @@ async function changeLanguage(locale) {
 }
 
 async function start() {
-  state.token = takeToken();
   const stored = localStorage.getItem(LOCALE_KEY);
   state.locale = SUPPORTED.includes(stored) ? stored : browserLocale();
   await loadStrings(state.locale);
+  if (!(await startSignIn({ base: BASE, tr }))) return; // the sign-in screen is showing
   const select = $("#language");
   select.value = state.locale;
   select.addEventListener("change", () => changeLanguage(select.value));

@@ -260,7 +260,8 @@ def test_a_401_asks_the_agent_to_sign_in_with_the_link_from_make_run(page, stack
     )
     page.goto(stack["api_url"] + "/")
     page.locator("#signin").wait_for()
-    assert "open the link printed by make run" in page.locator("#signin").inner_text()
+    page.locator("#signin-form").wait_for()  # the sign-in screen (signin.js): email and password
+    assert "email address and password" in page.locator("#signin").inner_text()
     assert page.locator("#layout").is_hidden()
 
 

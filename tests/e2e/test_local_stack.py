@@ -9,6 +9,7 @@ import urllib.request
 import uuid
 
 from chalicelib.domain.model import FAILURE_TAG
+from deskmail_local.client import DeskmailApi
 from tests.e2e.stack import RunningStack, wait_for
 
 COMMENT_TRIGGER = {"id": "notify-requester-ccs-comment", "title": "Notify requester and CCs of comment update"}
@@ -25,7 +26,7 @@ def statuses(delivery: dict | None) -> dict[str, str]:
 
 def test_a_comment_that_bounces_for_its_cc_reads_some_tags_the_ticket_and_logs_the_failure(stack):
     api = stack.api
-    agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
+    agent = api.get("/me")  # the signed-in demo agent, Ada: her comments are hers
     requester = api.user("Sam Success", "success@simulator.amazonses.com")
     cc = api.user("Nora Nowhere", "someone@nowhere.invalid")
     ticket = api.ticket("Printer on fire", requester, "It smokes.", cc=(cc,), assignee=agent)
@@ -116,7 +117,7 @@ def events_of(api, ticket_id: str, event_type: str) -> list[dict]:
 
 def test_an_out_of_office_reply_is_recorded_on_the_ticket_and_answered_by_nothing(stack):
     api = stack.api
-    agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
+    agent = api.get("/me")  # the signed-in demo agent, Ada: her comments are hers
     otto = api.user("Otto Away", "ooto@simulator.amazonses.com")
     ticket = api.ticket("Laptop replacement", otto, "My laptop is dead.", assignee=agent)
     api.comment(ticket["id"], agent, "A new one is on its way.")
@@ -138,7 +139,7 @@ def test_an_out_of_office_reply_is_recorded_on_the_ticket_and_answered_by_nothin
 
 def test_a_customers_reply_becomes_her_comment_and_notifies_the_assignee(stack):
     api = stack.api
-    agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
+    agent = api.get("/me")  # the signed-in demo agent, Ada: her comments are hers
     rita = api.user("Rita Replies", f"reply-{uuid.uuid4().hex[:8]}@example.com")
     ticket = api.ticket("Printer on fire", rita, "It smokes.", assignee=agent)
     api.comment(ticket["id"], agent, "Unplug it, please.")
@@ -158,7 +159,7 @@ def test_a_customers_reply_becomes_her_comment_and_notifies_the_assignee(stack):
 
 def test_a_hard_bounce_suppresses_the_address_until_an_agent_removes_it(stack):
     api = stack.api
-    agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
+    agent = api.get("/me")  # the signed-in demo agent, Ada: her comments are hers
     requester = api.user("Sam Success", "success@simulator.amazonses.com")
     address = f"gone-{uuid.uuid4().hex[:8]}@nowhere.invalid"
     nora = api.user("Nora Nowhere", address)
@@ -192,9 +193,27 @@ def test_a_hard_bounce_suppresses_the_address_until_an_agent_removes_it(stack):
     assert failure["smtp_status"] == "5.1.1"
     assert "on the suppression list for your account" in failure["diagnostic"]
 
-    removed = api.ok("DELETE", f"/suppressions/{address}")
+    assert api.call("DELETE", f"/suppressions/{address}")[0] == 403  # the suppression list is the admins'
+    removed = stack.admin_api.ok("DELETE", f"/suppressions/{address}")
     assert removed["removed"] and ticket["id"] in removed["tickets"]
     assert api.get(f"/suppressions/{address}")["suppressed"] is False
     assert [event["email"] for event in events_of(api, ticket["id"], "suppression_removed")] == [address]
-    status, _ = api.call("DELETE", f"/suppressions/{address}")
+    status, _ = stack.admin_api.call("DELETE", f"/suppressions/{address}")
     assert status == 404
+
+
+def test_the_demo_agent_and_admin_sign_in_through_the_local_user_pool(stack):
+    described = stack.description
+    sign_in = described["sign_in"]
+    assert {"provider", "endpoint", "region", "user_pool_id", "client_id", "agent", "admin"} <= set(sign_in)
+    assert described["page_url"].endswith(f"#token={described['agent_token']}")
+    assert stack.api.get("/me")["id"] == described["agent_id"]
+    assert stack.admin_api.get("/me") == {**stack.admin_api.get("/me"), "id": described["admin_id"], "role": "admin"}
+    public = DeskmailApi(described["api_url"])
+    for who, expected_id in (("agent", described["agent_id"]), ("admin", described["admin_id"])):
+        tokens = public.post(
+            "/auth/sign-in", {"username": sign_in[who]["username"], "password": sign_in[who]["password"]}
+        )
+        assert DeskmailApi(described["api_url"], token=tokens["access_token"]).get("/me")["id"] == expected_id
+    status, body = public.call("POST", "/auth/sign-in", {"username": sign_in["agent"]["username"], "password": "no"})
+    assert status == 401 and body["Code"] == "UnauthorizedError"

@@ -78,9 +78,9 @@ def test_no_address_is_a_problem_and_nothing_was_sent(api):
 def test_inactive_trigger_and_private_comment_are_problems(api):
     who = people(api)
     ticket = open_ticket(api, who, cc=())
-    api.ok("patch", "/triggers/notify-requester-ccs-comment", {"active": False})
+    api.admin().ok("patch", "/triggers/notify-requester-ccs-comment", {"active": False})
     comment(api, ticket["id"], who["agent"], "Public, but the trigger is off.")
-    api.ok("patch", "/triggers/notify-requester-ccs-comment", {"active": True})
+    api.admin().ok("patch", "/triggers/notify-requester-ccs-comment", {"active": True})
     comment(api, ticket["id"], who["agent"], "Internal note.", public=False)
 
     check = diagnose(api, ticket["id"], who["requester"]["id"])["triggers"]
@@ -92,7 +92,7 @@ def test_inactive_trigger_and_private_comment_are_problems(api):
     assert "was inactive" in check["detail"] and "was private" in check["detail"]
     assert "public comment" in check["fix"]
 
-    api.ok("patch", "/triggers/notify-requester-received", {"active": False})
+    api.admin().ok("patch", "/triggers/notify-requester-received", {"active": False})
     now_off = diagnose(api, ticket["id"], who["requester"]["id"])["triggers"]
     assert now_off["inactive_triggers"] == [
         {"id": "notify-requester-received", "title": "Notify requester of received request"}
@@ -189,7 +189,9 @@ def test_suppression_lookup_and_removal_recorded_on_the_tickets(api, client):
     listed = api.ok("get", "/suppressions/rita%40example.com")
     assert listed["suppressed"] is True and listed["reason"] == "COMPLAINT" and listed["last_update"]
 
-    response = client.http.delete("/suppressions/Rita@Example.com", headers={"Authorization": f"Bearer {api.token}"})
+    response = client.http.delete(
+        "/suppressions/Rita@Example.com", headers={"Authorization": f"Bearer {api.admin().token}"}
+    )
     assert response.status_code == 200, response.body
     removed = json.loads(response.body)
     assert removed["suppressed"] is False and removed["removed"] is True
@@ -199,13 +201,16 @@ def test_suppression_lookup_and_removal_recorded_on_the_tickets(api, client):
     events = api.ok("get", f"/tickets/{first['id']}/events?locale=fr")["events"]
     (event,) = [e for e in events if e["type"] == "suppression_removed"]
     assert event["email"] == "rita@example.com" and event["previous_reason"] == "COMPLAINT"
-    assert event["user_ids"] == [who["requester"]["id"]] and event["by"] == "test-agent"
+    assert event["user_ids"] == [who["requester"]["id"]] and event["by"] == api.admin().me.id
+    assert (event["agent_id"], event["agent_name"]) == (api.admin().me.id, api.admin().me.name)
     assert event["description"] == "Adresse e-mail retirée de la liste de suppression"
     assert not [
         e for e in api.ok("get", f"/tickets/{elsewhere['id']}/events")["events"] if e["type"] == "suppression_removed"
     ]
 
-    again = client.http.delete("/suppressions/rita@example.com", headers={"Authorization": f"Bearer {api.token}"})
+    again = client.http.delete(
+        "/suppressions/rita@example.com", headers={"Authorization": f"Bearer {api.admin().token}"}
+    )
     assert again.status_code == 404
     assert api.get("/suppressions/not-an-address")[0] == 400
 
@@ -250,6 +255,7 @@ def test_resend_refused_while_the_bounced_address_is_unchanged_then_sent_after_t
     events = api.ok("get", f"/tickets/{ticket['id']}/events")["events"]
     resent = [e for e in events if e["type"] == "email_notification_sent" and e["trigger"]["id"] == "resend"]
     assert [e["message_id"] for e in resent] == [notification["message_id"]]
+    assert (resent[0]["agent_id"], resent[0]["agent_name"]) == (who["agent"]["id"], "Ada Agent")
 
 
 def test_resend_input_rules(api):
