@@ -6,7 +6,7 @@ from functools import wraps
 
 from chalice import BadRequestError, Chalice, ConflictError, ConvertToMiddleware, NotFoundError, Response
 
-from chalicelib import auth, i18n, runtime
+from chalicelib import auth, i18n, request_json, runtime
 from chalicelib.config import settings
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.ids import utc_now
@@ -57,6 +57,7 @@ def api(path, methods=("GET",)):
         @wraps(view)
         def handle(*args, **kwargs):
             try:
+                json_body()  # parsed once, with limits, before the view: a hostile body is a 400, never a 500
                 return view(*args, **kwargs)
             except InvalidInput as error:
                 raise BadRequestError(error.localized(translations())) from None
@@ -68,6 +69,14 @@ def api(path, methods=("GET",)):
         return app.route(path, methods=list(methods), cors=True)(handle)
 
     return decorate
+
+
+def json_body():
+    """The request's JSON body, parsed once by chalicelib.request_json (depth, Unicode, numbers, duplicate keys)."""
+    request = app.current_request
+    if not hasattr(request, "deskmail_json"):
+        request.deskmail_json = request_json.parse(request.raw_body)
+    return request.deskmail_json
 
 
 def created(body):
@@ -95,7 +104,7 @@ def health():
 
 @api("/users", methods=["POST"])
 def create_user():
-    return created(views.user_view(workspace.create_user(runtime.table(), app.current_request.json_body, utc_now)))
+    return created(views.user_view(workspace.create_user(runtime.table(), json_body(), utc_now)))
 
 
 @api("/users/{user_id}")
@@ -112,14 +121,12 @@ def reset_deliverability(user_id):
 
 @api("/users/{user_id}", methods=["PATCH"])
 def update_user(user_id):
-    return views.user_view(workspace.update_user(runtime.table(), user_id, app.current_request.json_body, utc_now))
+    return views.user_view(workspace.update_user(runtime.table(), user_id, json_body(), utc_now))
 
 
 @api("/tickets", methods=["POST"])
 def create_ticket():
-    result = workspace.create_ticket(
-        runtime.table(), runtime.mailer(), settings(), app.current_request.json_body, utc_now
-    )
+    result = workspace.create_ticket(runtime.table(), runtime.mailer(), settings(), json_body(), utc_now)
     return created({**views.ticket_view(result["ticket"], result["tags"]), "comment_id": result["comment"].id})
 
 
@@ -135,14 +142,12 @@ def get_ticket(ticket_id):
 
 @api("/tickets/{ticket_id}/tags", methods=["PUT"])
 def set_tags(ticket_id):
-    return {"tags": workspace.set_tags(runtime.table(), ticket_id, app.current_request.json_body, utc_now)}
+    return {"tags": workspace.set_tags(runtime.table(), ticket_id, json_body(), utc_now)}
 
 
 @api("/tickets/{ticket_id}/comments", methods=["POST"])
 def add_comment(ticket_id):
-    comment = workspace.add_comment(
-        runtime.table(), runtime.mailer(), settings(), ticket_id, app.current_request.json_body, utc_now
-    )
+    comment = workspace.add_comment(runtime.table(), runtime.mailer(), settings(), ticket_id, json_body(), utc_now)
     return created(
         {
             "id": comment.id,
@@ -165,9 +170,7 @@ def list_events(ticket_id):
 
 @api("/tickets/{ticket_id}/recipient-check", methods=["POST"])
 def recipient_check(ticket_id):
-    return protection.recipient_check(
-        runtime.table(), settings(), ticket_id, app.current_request.json_body, utc_now(), translations()
-    )
+    return protection.recipient_check(runtime.table(), settings(), ticket_id, json_body(), utc_now(), translations())
 
 
 @api("/delivery-failures")
@@ -177,7 +180,7 @@ def list_delivery_failures():
 
 @api("/delivery-failures/resolve", methods=["POST"])
 def resolve_delivery_failures():
-    return protection.resolve_failures(runtime.table(), app.current_request.json_body, agent_id(), utc_now)
+    return protection.resolve_failures(runtime.table(), json_body(), agent_id(), utc_now)
 
 
 @api("/reputation")
@@ -198,9 +201,7 @@ def list_triggers():
 
 @api("/triggers/{trigger_id}", methods=["PATCH"])
 def update_trigger(trigger_id):
-    return views.trigger_view(
-        workspace.set_trigger_active(runtime.table(), trigger_id, app.current_request.json_body, utc_now)
-    )
+    return views.trigger_view(workspace.set_trigger_active(runtime.table(), trigger_id, json_body(), utc_now))
 
 
 @api("/smtp-codes/{code}")
@@ -275,7 +276,7 @@ def resend_comment(ticket_id, comment_id):
             settings(),
             ticket_id,
             comment_id,
-            app.current_request.json_body,
+            json_body(),
             utc_now,
         )
     )
