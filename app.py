@@ -6,7 +6,7 @@ from functools import wraps
 
 from chalice import BadRequestError, Chalice, ConflictError, ConvertToMiddleware, NotFoundError, Response
 
-from chalicelib import auth, i18n, runtime
+from chalicelib import auth, i18n, request_json, runtime
 from chalicelib.config import settings
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
 from chalicelib.i18n import N_
@@ -94,6 +94,7 @@ def api(path, methods=("GET",), *, role, cors=True):
         @wraps(view)
         def handle(*args, **kwargs):
             try:
+                json_body()  # parsed once, with limits, before the view: a hostile body is a 400, never a 500
                 return view(*args, **kwargs)
             except InvalidInput as error:
                 raise BadRequestError(error.localized(translations())) from None
@@ -119,6 +120,14 @@ def public_page(path):
     """A route of the page shell: open, same-origin (no CORS headers)."""
     _declare(path, ["GET"], PUBLIC)
     return app.route(path)
+
+
+def json_body():
+    """The request's JSON body, parsed once by chalicelib.request_json (depth, Unicode, numbers, duplicate keys)."""
+    request = app.current_request
+    if not hasattr(request, "deskmail_json"):
+        request.deskmail_json = request_json.parse(request.raw_body)
+    return request.deskmail_json
 
 
 def created(body):
@@ -152,7 +161,7 @@ def health():
 
 @api("/users", methods=["POST"], role=auth.AGENT)
 def create_user():
-    body = app.current_request.json_body
+    body = json_body()
     if agents.wants_agent(body):  # an agent user signs in: for an admin this is POST /agents, for an agent 403
         agents.require(signed_in_agent(), auth.ADMIN)
         return created(views.user_view(agents.invite(runtime.table(), runtime.directory(), body, utc_now)))
@@ -174,12 +183,12 @@ def reset_deliverability(user_id):
 
 @api("/users/{user_id}", methods=["PATCH"], role=auth.AGENT)
 def update_user(user_id):
-    return views.user_view(workspace.update_user(runtime.table(), user_id, app.current_request.json_body, utc_now))
+    return views.user_view(workspace.update_user(runtime.table(), user_id, json_body(), utc_now))
 
 
 @api("/tickets", methods=["POST"], role=auth.AGENT)
 def create_ticket():
-    body = agents.ticket_as(signed_in_agent(), app.current_request.json_body)
+    body = agents.ticket_as(signed_in_agent(), json_body())
     acting = agents.actor(runtime.table(), signed_in_agent())
     result = workspace.create_ticket(runtime.table(), runtime.mailer(), settings(), body, utc_now, acting=acting)
     return created({**views.ticket_view(result["ticket"], result["tags"]), "comment_id": result["comment"].id})
@@ -198,12 +207,12 @@ def get_ticket(ticket_id):
 @api("/tickets/{ticket_id}/tags", methods=["PUT"], role=auth.AGENT)
 def set_tags(ticket_id):
     acting = agents.actor(runtime.table(), signed_in_agent())
-    return {"tags": workspace.set_tags(runtime.table(), ticket_id, app.current_request.json_body, utc_now, acting)}
+    return {"tags": workspace.set_tags(runtime.table(), ticket_id, json_body(), utc_now, acting)}
 
 
 @api("/tickets/{ticket_id}/comments", methods=["POST"], role=auth.AGENT)
 def add_comment(ticket_id):
-    body = agents.comment_as(signed_in_agent(), app.current_request.json_body)
+    body = agents.comment_as(signed_in_agent(), json_body())
     comment = workspace.add_comment(runtime.table(), runtime.mailer(), settings(), ticket_id, body, utc_now)
     return created(
         {
@@ -227,7 +236,7 @@ def list_events(ticket_id):
 
 @api("/tickets/{ticket_id}/recipient-check", methods=["POST"], role=auth.AGENT)
 def recipient_check(ticket_id):
-    body = agents.recipient_check_as(signed_in_agent(), app.current_request.json_body)
+    body = agents.recipient_check_as(signed_in_agent(), json_body())
     return protection.recipient_check(runtime.table(), settings(), ticket_id, body, utc_now(), translations())
 
 
@@ -240,7 +249,7 @@ def list_delivery_failures():
 def resolve_delivery_failures():
     acting = agents.actor(runtime.table(), signed_in_agent())
     return protection.resolve_failures(
-        runtime.table(), app.current_request.json_body, acting["id"], utc_now, acting["name"]
+        runtime.table(), json_body(), acting["id"], utc_now, acting["name"]
     )
 
 
@@ -264,7 +273,7 @@ def list_triggers():
 def update_trigger(trigger_id):
     acting = agents.actor(runtime.table(), signed_in_agent())
     return views.trigger_view(
-        workspace.set_trigger_active(runtime.table(), trigger_id, app.current_request.json_body, utc_now, acting)
+        workspace.set_trigger_active(runtime.table(), trigger_id, json_body(), utc_now, acting)
     )
 
 
@@ -341,7 +350,7 @@ def resend_comment(ticket_id, comment_id):
             settings(),
             ticket_id,
             comment_id,
-            app.current_request.json_body,
+            json_body(),
             utc_now,
             agents.actor(runtime.table(), signed_in_agent()),
         )
@@ -366,7 +375,7 @@ def get_me():
 
 @api("/agents", methods=["POST"], role=auth.ADMIN)
 def invite_agent():
-    user = agents.invite(runtime.table(), runtime.directory(), app.current_request.json_body, utc_now)
+    user = agents.invite(runtime.table(), runtime.directory(), json_body(), utc_now)
     return created(agents.agent_view(runtime.table(), user.id))
 
 
@@ -377,20 +386,20 @@ def get_agent(user_id):
 
 @api("/agents/{user_id}", methods=["PATCH"], role=auth.ADMIN)
 def update_agent(user_id):
-    return agents.update(runtime.table(), runtime.directory(), user_id, app.current_request.json_body, utc_now)
+    return agents.update(runtime.table(), runtime.directory(), user_id, json_body(), utc_now)
 
 
 # The page signs in through these (same origin: no CORS), with Cognito's public app client (no secret).
 @api("/auth/sign-in", methods=["POST"], role=PUBLIC, cors=False)
 def sign_in():
-    return agents.sign_in(runtime.directory(), app.current_request.json_body)
+    return agents.sign_in(runtime.directory(), json_body())
 
 
 @api("/auth/new-password", methods=["POST"], role=PUBLIC, cors=False)
 def sign_in_new_password():
-    return agents.new_password(runtime.directory(), app.current_request.json_body)
+    return agents.new_password(runtime.directory(), json_body())
 
 
 @api("/auth/refresh", methods=["POST"], role=PUBLIC, cors=False)
 def sign_in_refresh():
-    return agents.refresh(runtime.directory(), app.current_request.json_body)
+    return agents.refresh(runtime.directory(), json_body())
