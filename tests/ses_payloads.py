@@ -168,15 +168,17 @@ def send(message_id, destination, wrap="sns"):
     return envelope({"eventType": "Send", "send": {}, "mail": mail(message_id, destination)}, wrap)
 
 
-def sqs_event(bodies: list[str], queue: str = "deskmail-feedback-dev") -> dict:
-    """A Lambda SQS event, one record per body, each with its own message id (as SQS gives them)."""
+def sqs_event(bodies: list[str], queue: str = "deskmail-feedback-dev", receive_count: int = 1) -> dict:
+    """A Lambda SQS event, one record per body, each with its own message id (as SQS gives them).
+
+    receive_count: SQS's ApproximateReceiveCount (5 is the queues' maxReceiveCount: the last receive)."""
     return {
         "Records": [
             {
                 "messageId": str(uuid.uuid4()),
                 "receiptHandle": f"handle-{n}",
                 "body": body,
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"},
+                "attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": "1700000000000"},
                 "messageAttributes": {},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",
@@ -186,3 +188,8 @@ def sqs_event(bodies: list[str], queue: str = "deskmail-feedback-dev") -> dict:
             for n, body in enumerate(bodies)
         ]
     }
+
+
+def nested_json(depth: int = 100_000) -> str:
+    """Valid JSON nested deeper than any parser's recursion limit (a few hundred KB of brackets)."""
+    return "[" * depth + "]" * depth

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
 import time
 from collections.abc import Iterable
@@ -21,7 +22,7 @@ from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 #   TICKET#{id}      EV#{time}#{id}                       ticket event (the events log)
 #   MSG#{ses id}     MSG                                  SES message id -> notification (feedback correlation)
 #   TRIGGERS         TRIGGER#{id}                         an agent's active/inactive choice for a trigger
-#   RAW#{day}        {sqs message id}                     unreadable feedback kept for inspection (TTL)
+#   RAW#{day}        {sqs message id}[#part#{n}]          unreadable feedback kept whole for inspection (TTL)
 #   ADDR#{address}   F#{time}#{id}                        a fact SES proved about an address (bounce, complaint, reset)
 #   TICKET#{id}      DLV#{user}#{time}                    a notification of this ticket reached the user then
 #   USER#{id}        TICKET#{ticket}                      the user takes part in the ticket (their tickets)
@@ -443,6 +444,65 @@ def send_log_item(notification: Notification, addresses: list[str], expires_at: 
     }
 
 
+# A kept body is split into parts of at most this many UTF-8 bytes (the item limit is 400 KB): never cut.
+RAW_PART_BYTES = 350_000
+
+
+def _utf8_parts(text: str, limit: int = RAW_PART_BYTES) -> list[str]:
+    data = text.encode("utf-8", "surrogatepass")
+    parts, start = [], 0
+    while start < len(data):
+        end = min(start + limit, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # never split a character
+            end -= 1
+        parts.append(data[start:end].decode("utf-8", "surrogatepass"))
+        start = end
+    return parts or [""]
+
+
+def raw_items(
+    source: str, record_id: str, body: str, reason: str, received_at: str, epoch: int, **details: Any
+) -> list[dict]:
+    """RAW#{day}/{record id} with the body's first part, then {record id}#part#{n} for the rest (same TTL)."""
+    parts = _utf8_parts(body)
+    pk, expires_at = f"RAW#{received_at[:10]}", epoch + RAW_RETENTION_SECONDS
+    head = {
+        "PK": pk,
+        "SK": record_id,
+        "type": f"raw_{source}",
+        "reason": reason[:500],
+        "body": parts[0],
+        "body_parts": len(parts),
+        "body_chars": len(body),
+        "body_sha256": hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest(),
+        "received_at": received_at,
+        "expires_at": expires_at,
+        **{key: value for key, value in details.items() if value is not None},
+    }
+    return [head] + [
+        {
+            "PK": pk,
+            "SK": f"{record_id}#part#{n:03d}",
+            "type": f"raw_{source}_part",
+            "part": n,
+            "body": part,
+            "expires_at": expires_at,
+        }
+        for n, part in enumerate(parts[1:], start=1)
+    ]
+
+
+def whole_raw(record_id: str, items: list[dict]) -> dict | None:
+    """The head item of a kept message with `body` the whole body again (its parts in order)."""
+    head = next((item for item in items if item["SK"] == record_id), None)
+    if head is None:
+        return None
+    parts = sorted(
+        (item for item in items if item["SK"].startswith(f"{record_id}#part#")), key=lambda item: item["part"]
+    )
+    return {**head, "body": head.get("body", "") + "".join(part["body"] for part in parts)}
+
+
 class DeskmailTable:
     """DynamoDB access for deskmail; created once per Lambda container around one boto3 client."""
 
@@ -470,21 +530,28 @@ class DeskmailTable:
             if chunk:
                 raise WriteError(f"{len(chunk)} items were not written")
 
-    def keep_raw(self, source: str, record_id: str, body: str, reason: str, received_at: str, epoch: int) -> None:
-        """An unreadable message, kept for inspection (RAW#{day}) until its TTL: nothing is lost silently."""
-        self.write_items(
-            [
-                {
-                    "PK": f"RAW#{received_at[:10]}",
-                    "SK": record_id,
-                    "type": f"raw_{source}",
-                    "reason": reason[:500],
-                    "body": body[:300_000],
-                    "received_at": received_at,
-                    "expires_at": epoch + RAW_RETENTION_SECONDS,
-                }
-            ]
-        )
+    def keep_raw(
+        self, source: str, record_id: str, body: str, reason: str, received_at: str, epoch: int, **details: Any
+    ) -> None:
+        """An unreadable message, kept whole for inspection (RAW#{day}) until its TTL: nothing is lost silently."""
+        self.write_items(raw_items(source, record_id, body, reason, received_at, epoch, **details))
+
+    def get_raw(self, day: str, record_id: str) -> dict | None:
+        """A kept message with its body put back together from its parts (None when nothing is kept under that id)."""
+        items, start = [], None
+        while True:
+            kwargs: dict[str, Any] = {
+                "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+                "ExpressionAttributeValues": {":pk": {"S": f"RAW#{day}"}, ":prefix": {"S": record_id}},
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            response = self._query(**kwargs)
+            items += [from_item(item) for item in response.get("Items", [])]
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+        return whole_raw(record_id, items)
 
     def get_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
         """BatchGetItem for up to 100 keys a request; missing items are simply absent from the answer."""

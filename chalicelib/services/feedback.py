@@ -9,14 +9,18 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from botocore.exceptions import BotoCoreError, ClientError
-
 from chalicelib.adapters import dynamo
 from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.domain.feedback import Ignored, MalformedFeedback, SesFeedback, parse
 from chalicelib.domain.model import FAILED_STATUSES, FAILURE_TAG, Recipient
 from chalicelib.observability import logger, mask_address
 from chalicelib.services.failures import TagState, outcome_event_items
+from chalicelib.sqs_batch import SqsMessage
+
+# The feedback queue's maxReceiveCount (infrastructure and the local stack): on this receive a record that would
+# be retried once more goes to the dead-letter queue instead. Feedback for a message id deskmail still has no
+# record of by then is kept whole (RAW#) and acknowledged: inspectable, and it does not alarm as a failure.
+LATE_RECEIVE_COUNT = 5
 
 
 class BatchReadFailed(RuntimeError):
@@ -31,12 +35,27 @@ class NotificationNotRecorded(LookupError):
         self.message_id = message_id
 
 
+@dataclass(frozen=True)
+class KeptFeedback:
+    """One record kept for inspection: what the log line and the metric say about it (addresses masked)."""
+
+    sqs_message_id: str
+    outcome: str  # malformed, unreadable, partly_unreadable, unknown_message
+    reason: str
+    ses_message_id: str | None
+    recipients: tuple[str | None, ...]
+    body_chars: int
+
+
 @dataclass
 class BatchSummary:
     recorded: int = 0
     ignored: int = 0
     malformed: int = 0
+    unreadable: int = 0
     unknown_message: int = 0
+    unknown_message_kept: int = 0
+    kept: list[KeptFeedback] = field(default_factory=list)
     outcomes: int = 0
     failures_by_category: dict[str, int] = field(default_factory=dict)
     failures: list[dict] = field(default_factory=list)
@@ -56,19 +75,16 @@ class FeedbackBatch:
         self.summary = BatchSummary()
         self.read_error: Exception | None = None
 
-    def prepare(self, records: list[tuple[str, str]]) -> None:
-        """records: (SQS message id, body). Parses each and batch-reads what applying them needs."""
-        for record_id, body in records:
-            try:
-                self.parsed[record_id] = parse(body, self.received_at)
-            except MalformedFeedback as error:
-                self.parsed[record_id] = error
-        feedbacks = [item for item in self.parsed.values() if isinstance(item, SesFeedback)]
+    def prepare(self, records: list[SqsMessage]) -> None:
+        """Parses each record and batch-reads what applying them needs; no record's failure stops the others."""
+        for record in records:
+            self.parsed[record.message_id] = self._parse(record.body)
+        feedbacks = [item for item in self.parsed.values() if isinstance(item, SesFeedback) and item.events]
         if not feedbacks:
             return
         try:
             self._read(feedbacks)
-        except (ClientError, BotoCoreError, dynamo.ReadError) as error:
+        except Exception as error:  # noqa: BLE001 - whatever the read hit, only the records that need it are retried
             self.read_error = error
 
     def _read(self, feedbacks: list[SesFeedback]) -> None:
@@ -84,39 +100,54 @@ class FeedbackBatch:
                 {ticket: found.get((f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}")) for ticket in failing_tickets}
             )
 
-    def apply(self, record_id: str, body: str) -> str:
+    def apply(self, record: SqsMessage) -> str:
         """Writes what one record reports; raises to have SQS retry just this record."""
-        parsed = self.parsed.get(record_id)
+        parsed = self.parsed.get(record.message_id)
         if parsed is None:
-            parsed = self._parse_late(body)
+            parsed = self._parse(record.body)
         if isinstance(parsed, MalformedFeedback):
-            self._keep_raw(record_id, body, str(parsed))
+            self._keep(record, "malformed", str(parsed), None)
             self.summary.malformed += 1
             return "malformed"
         if isinstance(parsed, Ignored):
             self.summary.ignored += 1
             return "ignored"
+        if parsed.unattributed:
+            # Nobody readable is named: nothing may be pinned on a recipient, and nothing is lost either.
+            self._keep(record, "unreadable", parsed.unreadable or "", parsed)
+            self.summary.unreadable += 1
+            return "unreadable"
         if self.read_error is not None:
             raise BatchReadFailed(f"the batch read failed: {self.read_error}") from self.read_error
         lookup = self.lookups.get(parsed.message_id)
         if lookup is None:
+            if record.receive_count >= LATE_RECEIVE_COUNT:
+                reason = f"no notification recorded for SES message {parsed.message_id}"
+                reason += f" after {record.receive_count} receives"
+                self._keep(record, "unknown_message", reason, parsed)
+                self.summary.unknown_message_kept += 1
+                return "unknown_message_kept"
             # Feedback can overtake the write that records the send; SQS redelivers it until it is there.
             self.summary.unknown_message += 1
             raise NotificationNotRecorded(parsed.message_id)
         items = self._items_for(parsed, lookup)
-        if parsed.unattributed:
-            self._keep_raw(record_id, body, "bounce names no recipient")
+        if parsed.unreadable:
+            # Some recipient entries were readable and are applied; the whole body is kept for the others.
+            items += self._keep_items(record, "partly_unreadable", parsed.unreadable, parsed)
+            self.summary.unreadable += 1
         if items:
             self.table.write_items(items)
         self.summary.recorded += 1
         self.summary.by_type[parsed.event_type] = self.summary.by_type.get(parsed.event_type, 0) + 1
         return "recorded"
 
-    def _parse_late(self, body: str) -> SesFeedback | Ignored | MalformedFeedback:
+    def _parse(self, body: str) -> SesFeedback | Ignored | MalformedFeedback:
         try:
             return parse(body, self.received_at)
         except MalformedFeedback as error:
             return error
+        except Exception as error:  # noqa: BLE001 - whatever reading one body raises, that body alone is quarantined
+            return MalformedFeedback(f"unreadable ({type(error).__name__}): {error}"[:500])
 
     def _items_for(self, feedback: SesFeedback, lookup: dict) -> list[dict]:
         notification = dynamo.notification_from_lookup(lookup)
@@ -170,5 +201,28 @@ class FeedbackBatch:
                 )
         return items
 
-    def _keep_raw(self, record_id: str, body: str, reason: str) -> None:
-        self.table.keep_raw("feedback", record_id, body, reason, self.received_at, self.epoch_seconds)
+    def _keep_items(self, record: SqsMessage, outcome: str, reason: str, feedback: SesFeedback | None) -> list[dict]:
+        self.summary.kept.append(
+            KeptFeedback(
+                record.message_id,
+                outcome,
+                reason,
+                feedback.message_id if feedback else None,
+                tuple(mask_address(address) for address in feedback.destination) if feedback else (),
+                len(record.body),
+            )
+        )
+        return dynamo.raw_items(
+            "feedback",
+            record.message_id,
+            record.body,
+            reason,
+            self.received_at,
+            self.epoch_seconds,
+            outcome=outcome,
+            ses_message_id=feedback.message_id if feedback else None,
+            receive_count=record.receive_count,
+        )
+
+    def _keep(self, record: SqsMessage, outcome: str, reason: str, feedback: SesFeedback | None) -> None:
+        self.table.write_items(self._keep_items(record, outcome, reason, feedback))

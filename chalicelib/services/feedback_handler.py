@@ -7,41 +7,63 @@ from typing import Any
 from aws_lambda_powertools.metrics import single_metric
 
 from chalicelib.adapters.dynamo import DeskmailTable
-from chalicelib.observability import MetricUnit, logger, metrics
-from chalicelib.services.feedback import FeedbackBatch, NotificationNotRecorded
+from chalicelib.observability import MetricUnit, logger, mask_text, metrics
+from chalicelib.services.feedback import FeedbackBatch, KeptFeedback, NotificationNotRecorded
 from chalicelib.sqs_batch import SqsMessage, messages, process_partial_batch
+
+KEPT_LOG_MESSAGES = {
+    "malformed": "malformed SES feedback kept for inspection",
+    "unreadable": "unreadable SES feedback kept for inspection: it names no readable recipient",
+    "partly_unreadable": "SES feedback with unreadable recipient entries applied and kept for inspection",
+    "unknown_message": "SES feedback for a message deskmail has no record of, kept for inspection",
+}
 
 
 def handle(event: dict, context: Any, table: DeskmailTable, received_at: str, epoch_seconds: int) -> dict:
     records = messages(event)
     batch = FeedbackBatch(table, received_at, epoch_seconds)
-    batch.prepare([(record.message_id, record.body) for record in records])
+    batch.prepare(records)
     if batch.read_error is not None:
         logger.warning(
-            "batch read failed; the records that need it will be retried", extra={"error": str(batch.read_error)}
+            "batch read failed; the records that need it will be retried",
+            extra={"error": mask_text(str(batch.read_error))},
         )
 
     def record_handler(record: SqsMessage) -> str:
         try:
-            outcome = batch.apply(record.message_id, record.body)
+            outcome = batch.apply(record)
         except NotificationNotRecorded as error:
             logger.warning(
                 "feedback for an unrecorded message; SQS will redeliver it",
-                extra={"ses_message_id": error.message_id, "sqs_message_id": record.message_id},
+                extra={
+                    "ses_message_id": error.message_id,
+                    "sqs_message_id": record.message_id,
+                    "receive_count": record.receive_count,
+                },
             )
             raise
-        if outcome == "malformed":
-            logger.warning(
-                "malformed SES feedback kept for inspection",
-                extra={"sqs_message_id": record.message_id, "reason": str(batch.parsed.get(record.message_id))},
-            )
-        else:
-            logger.debug("feedback applied", extra={"sqs_message_id": record.message_id, "outcome": outcome})
+        logger.debug("feedback applied", extra={"sqs_message_id": record.message_id, "outcome": outcome})
         return outcome
 
     response = process_partial_batch(records, record_handler)
+    for kept in batch.summary.kept:
+        _log_kept(kept)
     _publish(batch, len(records), len(response["batchItemFailures"]))
     return response
+
+
+def _log_kept(kept: KeptFeedback) -> None:
+    """One line per kept record: ids and masked addresses find it (RAW#{day}/{sqs id}); the body is never logged."""
+    logger.warning(
+        KEPT_LOG_MESSAGES[kept.outcome],
+        extra={
+            "sqs_message_id": kept.sqs_message_id,
+            "ses_message_id": kept.ses_message_id,
+            "reason": mask_text(kept.reason),
+            "recipients": list(kept.recipients),
+            "body_chars": kept.body_chars,
+        },
+    )
 
 
 def _publish(batch: FeedbackBatch, received: int, failed: int) -> None:
@@ -55,7 +77,9 @@ def _publish(batch: FeedbackBatch, received: int, failed: int) -> None:
             "recorded": summary.recorded,
             "ignored": summary.ignored,
             "malformed": summary.malformed,
+            "unreadable": summary.unreadable,
             "unknown_message": summary.unknown_message,
+            "unknown_message_kept": summary.unknown_message_kept,
             "outcomes": summary.outcomes,
             "by_type": summary.by_type,
             "failures_by_category": summary.failures_by_category,
@@ -64,8 +88,12 @@ def _publish(batch: FeedbackBatch, received: int, failed: int) -> None:
     metrics.add_metric(name="NotificationsProcessed", unit=MetricUnit.Count, value=summary.recorded)
     if summary.malformed:
         metrics.add_metric(name="MalformedFeedback", unit=MetricUnit.Count, value=summary.malformed)
+    if summary.unreadable:
+        metrics.add_metric(name="UnreadableFeedback", unit=MetricUnit.Count, value=summary.unreadable)
     if summary.unknown_message:
         metrics.add_metric(name="FeedbackForUnknownMessage", unit=MetricUnit.Count, value=summary.unknown_message)
+    if summary.unknown_message_kept:
+        metrics.add_metric(name="UnknownMessageFeedbackKept", unit=MetricUnit.Count, value=summary.unknown_message_kept)
     metrics.flush_metrics()
     for category, count in summary.failures_by_category.items():
         # One EMF document per category, so the category is a dimension an alarm or a dashboard can split on.

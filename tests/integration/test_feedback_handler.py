@@ -1,5 +1,6 @@
 """The SQS feedback handler, fed as Lambda feeds it, against moto's DynamoDB."""
 
+import hashlib
 import json
 
 import boto3
@@ -192,3 +193,140 @@ def test_tagged_view_lists_newest_failure_first_and_agent_clear_sticks(client, a
     )
     assert api.ok("get", f"/tickets/{tickets[1][0]}")["tags"] == []
     assert [t["id"] for t in api.ok("get", f"/tickets?tag={FAILURE_TAG}")["tickets"]] == [tickets[0][0], tickets[2][0]]
+
+
+# ---- per-record isolation and unreadable feedback kept whole (issue 12, finding 4) ------------------------------
+
+
+def kept_raw(record_id: str) -> dict | None:
+    """What RAW# holds for one SQS record, its parts put back together (read through the adapter)."""
+    from chalicelib import runtime
+    from chalicelib.ids import utc_now
+
+    return runtime.table().get_raw(utc_now()[:10], record_id)
+
+
+def feed_event(client, bodies, receive_count=1):
+    event = ses.sqs_event(list(bodies), receive_count=receive_count)
+    return client.lambda_.invoke("handle_ses_feedback", event).payload, event
+
+
+@pytest.fixture
+def opening(api):
+    """A ticket whose opening notification went to Rita alone (one SES message, one destination)."""
+    who = people(api)
+    ticket = open_ticket(api, who)
+    first = api.comments(ticket["id"])[0]
+    return {"ticket": ticket, "message_id": message_ids(first)["rita@example.com"], "destination": ["rita@example.com"]}
+
+
+def address_facts(address: str) -> list[dict]:
+    return [item for item in table_items() if item["PK"]["S"] == f"ADDR#{address}"]
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [[{"emailAddress": None}], [{"emailAddress": ""}], [{}], ["nobody"]],
+    ids=["null", "empty", "missing", "no-at"],
+)
+def test_a_bounce_naming_no_readable_recipient_bounces_nobody_and_is_kept_whole(client, api, opening, entries):
+    ticket_id = opening["ticket"]["id"]
+    body = ses.bounce(opening["message_id"], opening["destination"], entries)
+    before = table_items()
+    response, event = feed_event(client, [body])
+    assert response == {"batchItemFailures": []}
+    rita = api.comments(ticket_id)[0]["delivery"]["recipients"][0]
+    assert rita["status"] == "sent" and rita.get("failure") is None
+    assert api.ok("get", f"/tickets/{ticket_id}")["tags"] == []
+    assert address_facts("rita@example.com") == []
+    kept = kept_raw(event["Records"][0]["messageId"])
+    assert kept["body"] == body and kept["outcome"] == "unreadable" and kept["ses_message_id"] == opening["message_id"]
+    added = [item for item in table_items() if item not in before]
+    assert {item["PK"]["S"][:4] for item in added} == {"RAW#"}  # nothing but the kept copy was written
+
+
+def test_a_complaint_naming_no_readable_recipient_is_kept_not_dropped(client, api, opening):
+    document = json.loads(
+        json.loads(ses.complaint(opening["message_id"], opening["destination"], ["rita@example.com"]))["Message"]
+    )
+    document["complaint"]["complainedRecipients"] = [{"emailAddress": None}]
+    body = ses.envelope(document)
+    response, event = feed_event(client, [body])
+    assert response == {"batchItemFailures": []}
+    assert api.comments(opening["ticket"]["id"])[0]["delivery"]["recipients"][0]["status"] == "sent"
+    assert kept_raw(event["Records"][0]["messageId"])["body"] == body
+
+
+@pytest.mark.parametrize("where", ["body", "message"])
+def test_a_deeply_nested_record_is_quarantined_alone_and_the_batch_goes_on(client, api, commented, where):
+    mid, dest = commented["message_id"], commented["destination"]
+    if where == "body":
+        nested = '{"Type": "Notification", "TopicArn": "t", "Message": ' + ses.nested_json() + "}"
+    else:
+        nested = json.dumps({"Type": "Notification", "MessageId": "x", "TopicArn": "t", "Message": ses.nested_json()})
+    good = [
+        ses.bounce(mid, dest, [ses.hard_bounce_recipient("carl@example.com")]),
+        ses.delivery(mid, dest, ["rita@example.com"]),
+    ]
+    response, event = feed_event(client, [good[0], nested, good[1]])
+    assert response == {"batchItemFailures": []}
+    assert recipient(api, commented["ticket"]["id"], "carl@example.com")["status"] == "bounced"
+    assert recipient(api, commented["ticket"]["id"], "rita@example.com")["status"] == "delivered"
+    kept = kept_raw(event["Records"][1]["messageId"])
+    assert kept["body"] == nested and "nested too deeply" in kept["reason"]
+
+
+def test_an_unexpected_error_reading_one_record_quarantines_that_record_alone(client, api, commented, monkeypatch):
+    from chalicelib.domain import feedback as feedback_domain
+
+    real = feedback_domain.classification.classify_bounce
+
+    def classify(*args, diagnostic=None, **kwargs):
+        if diagnostic and "boom" in diagnostic:
+            raise KeyError("a classifier bug")
+        return real(*args, diagnostic=diagnostic, **kwargs)
+
+    monkeypatch.setattr(feedback_domain.classification, "classify_bounce", classify)
+    mid, dest = commented["message_id"], commented["destination"]
+    poison = ses.bounce(mid, dest, [ses.hard_bounce_recipient("rita@example.com", diagnostic="smtp; 550 boom")])
+    good = ses.bounce(mid, dest, [ses.hard_bounce_recipient("carl@example.com")])
+    response, event = feed_event(client, [poison, good])
+    assert response == {"batchItemFailures": []}
+    assert recipient(api, commented["ticket"]["id"], "carl@example.com")["status"] == "bounced"
+    assert recipient(api, commented["ticket"]["id"], "rita@example.com")["status"] == "sent"
+    kept = kept_raw(event["Records"][0]["messageId"])
+    assert kept["body"] == poison and "KeyError" in kept["reason"]
+
+
+def test_an_unexpected_read_error_fails_the_records_that_need_it_and_settles_the_others(client, commented, monkeypatch):
+    from chalicelib import runtime
+
+    def broken(*args, **kwargs):
+        raise TypeError("an answer of a shape nobody expected")
+
+    monkeypatch.setattr(runtime.table(), "get_many", broken)
+    mid, dest = commented["message_id"], commented["destination"]
+    response, event = feed_event(client, ["{not json", ses.delivery(mid, dest, ["rita@example.com"])])
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
+    assert kept_raw(event["Records"][0]["messageId"])["body"] == "{not json"
+
+
+def test_feedback_for_an_unknown_message_is_kept_whole_on_its_last_receive(client):
+    body = ses.bounce(
+        "0100-deskmail-never-recorded", ["rita@example.com"], [ses.hard_bounce_recipient("rita@example.com")]
+    )
+    assert feed_event(client, [body], receive_count=1)[0]["batchItemFailures"]  # early on: retried, the send may lag
+    response, event = feed_event(client, [body], receive_count=5)  # the queue's maxReceiveCount: the last chance
+    assert response == {"batchItemFailures": []}
+    kept = kept_raw(event["Records"][0]["messageId"])
+    assert kept["body"] == body and kept["outcome"] == "unknown_message" and kept["receive_count"] == 5
+
+
+def test_a_large_unreadable_body_is_kept_whole_never_cut(client):
+    body = "{" + "é€𝄞x" * 150_000  # 1.2 MB of UTF-8 in 600,000 characters: three items' worth
+    response, event = feed_event(client, [body])
+    assert response == {"batchItemFailures": []}
+    kept = kept_raw(event["Records"][0]["messageId"])
+    assert kept["body"] == body and kept["body_parts"] >= 3
+    # The digest lets an operator check what they reassemble.
+    assert kept["body_sha256"] == hashlib.sha256(body.encode()).hexdigest()
