@@ -79,8 +79,11 @@ def bounce(
     wrap="sns",
     timestamp=None,
     feedback_id=None,
+    tags=None,
 ):
-    """recipients: list of dicts with emailAddress and optionally action/status/diagnosticCode."""
+    """recipients: list of dicts with emailAddress and optionally action/status/diagnosticCode.
+
+    tags: extra or replacing message tags (event publishing), e.g. another program's configuration set."""
     document = {
         _type_key(fmt): "Bounce",
         "bounce": {
@@ -91,7 +94,7 @@ def bounce(
             "feedbackId": feedback_id or f"0100{uuid.uuid4().hex}-000000",
             "reportingMTA": "dsn; a8-70.smtp-out.amazonses.com",
         },
-        "mail": mail(message_id, destination, fmt),
+        "mail": mail(message_id, destination, fmt, tags=tags),
     }
     return envelope(document, wrap)
 
@@ -100,7 +103,7 @@ def hard_bounce_recipient(address, status="5.1.1", diagnostic="smtp; 550 5.1.1 u
     return {"emailAddress": address, "action": "failed", "status": status, "diagnosticCode": diagnostic}
 
 
-def delivery(message_id, destination, recipients=None, fmt="event", wrap="sns", timestamp=None):
+def delivery(message_id, destination, recipients=None, fmt="event", wrap="sns", timestamp=None, tags=None):
     document = {
         _type_key(fmt): "Delivery",
         "delivery": {
@@ -110,7 +113,7 @@ def delivery(message_id, destination, recipients=None, fmt="event", wrap="sns", 
             "smtpResponse": "250 2.6.0 Message received",
             "reportingMTA": "a8-70.smtp-out.amazonses.com",
         },
-        "mail": mail(message_id, destination, fmt),
+        "mail": mail(message_id, destination, fmt, tags=tags),
     }
     return envelope(document, wrap)
 
@@ -124,11 +127,12 @@ def complaint(
     fmt="event",
     wrap="sns",
     timestamp=None,
+    feedback_id=None,
 ):
     body = {
         "complainedRecipients": [{"emailAddress": address} for address in recipients],
         "timestamp": timestamp or at(0),
-        "feedbackId": f"0100{uuid.uuid4().hex}-000000",
+        "feedbackId": feedback_id or f"0100{uuid.uuid4().hex}-000000",
         "complaintSubType": subtype,
     }
     if feedback_type:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import base64
 import hashlib
 import json
+import random
 import time
 from collections.abc import Iterable
 from typing import Any
@@ -28,6 +29,7 @@ from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 #   USER#{id}        TICKET#{ticket}                      the user takes part in the ticket (their tickets)
 #   TICKET#{id}      SENT#{time}#{notification}           addresses one notification went to (rate limit, TTL)
 #   INBOUND#{ses id} INBOUND                              an inbound email already handled (replays, TTL)
+#   FEEDBACK#OTHER#{day} COUNT#{shard}                    feedback about other senders' mail, counted (ADD, TTL)
 # GSI2 (overloaded):
 #   FAILURES                 {time}#{ticket}#{event}     the delivery-problems inbox (failure events)
 #   REP#{SENT|BOUNCE|COMPLAINT}#{day}  {time}#{id}       what the reputation guard counts
@@ -552,6 +554,33 @@ class DeskmailTable:
             if not start:
                 break
         return whole_raw(record_id, items)
+
+    OTHER_SENDER_SHARDS = 10
+    OTHER_SENDER_RETENTION_SECONDS = 90 * 24 * 3600
+
+    def count_other_sender_feedback(self, at: str, count: int, epoch: int) -> None:
+        """Adds to the day's count of feedback about mail deskmail did not send (one shard, picked at random)."""
+        self.client.update_item(
+            TableName=self.name,
+            Key={
+                "PK": {"S": f"FEEDBACK#OTHER#{at[:10]}"},
+                "SK": {"S": f"COUNT#{random.randrange(self.OTHER_SENDER_SHARDS)}"},
+            },
+            UpdateExpression="ADD feedback_count :count SET last_seen_at = :at, expires_at = :expires",
+            ExpressionAttributeValues={
+                ":count": {"N": str(count)},
+                ":at": {"S": at},
+                ":expires": {"N": str(epoch + self.OTHER_SENDER_RETENTION_SECONDS)},
+            },
+        )
+
+    def other_sender_feedback_on(self, day: str) -> int:
+        """The day's count of feedback about other senders' mail (one Query over its few shards)."""
+        response = self._query(
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"FEEDBACK#OTHER#{day}"}},
+        )
+        return sum(int(item.get("feedback_count", {}).get("N", "0")) for item in response.get("Items", []))
 
     def get_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
         """BatchGetItem for up to 100 keys a request; missing items are simply absent from the answer."""

@@ -22,6 +22,13 @@ TRACKED_TYPES = {"Send", "Delivery", "DeliveryDelay", "Bounce", "Complaint", "Re
 UNTRACKED_TYPES = {"Open", "Click", "Rendering Failure", "Subscription", "Received"}
 
 
+# What the send path tags every message with (chalicelib.services.workspace) and how its Message-ID starts
+# (chalicelib.domain.messages.notification_message_id): the evidence that a message was deskmail's.
+DESKMAIL_TAGS = ("notification_id", "ticket_id")
+DESKMAIL_MESSAGE_ID_PREFIX = "<ticket-"
+DESKMAIL, OTHER_SENDER, UNKNOWN_SENDER = "deskmail", "other", "unknown"
+
+
 class MalformedFeedback(ValueError):
     """The body is not an SES notification deskmail can read; it is kept for inspection, not retried."""
 
@@ -43,6 +50,31 @@ class SesFeedback:
     # Why (part of) it could not be read: no readable recipient, or some recipient entries unreadable. Such feedback
     # is kept whole for inspection; with no events at all nothing else is written for it.
     unreadable: str | None = None
+
+    # The original Message-ID header when SES included the headers (always for events, by choice for identities).
+    original_message_id: str | None = None
+
+    @property
+    def configuration_set(self) -> str | None:
+        """The configuration set the message was sent with (event publishing only: identities publish no tags)."""
+        values = self.tags.get("ses:configuration-set")
+        return values[0] if isinstance(values, list) and values and isinstance(values[0], str) else None
+
+    def sender(self, configuration_set: str) -> str:
+        """Whose mail this feedback is about, as far as the feedback itself tells: "deskmail", "other" or "unknown".
+
+        deskmail sends every notification with its configuration set and its own message tags (DESKMAIL_TAGS) and a
+        Message-ID of its own shape; other software sending from the same domain has none of them. An identity
+        notification without headers carries none of that evidence either way: "unknown".
+        """
+        if any(name in self.tags for name in DESKMAIL_TAGS) or self.configuration_set == configuration_set:
+            return DESKMAIL
+        if (self.original_message_id or "").startswith(DESKMAIL_MESSAGE_ID_PREFIX):
+            return DESKMAIL
+        own_header = self.original_message_id and not self.original_message_id.rstrip(">").endswith("amazonses.com")
+        if self.configuration_set is not None or own_header:
+            return OTHER_SENDER
+        return UNKNOWN_SENDER
 
     @property
     def unattributed(self) -> bool:
@@ -98,7 +130,23 @@ def parse(body: str, received_at: str) -> SesFeedback | Ignored:
         tags=tags,
         events=tuple(events),
         unreadable=unreadable,
+        original_message_id=_original_message_id(mail),
     )
+
+
+def _original_message_id(mail: dict) -> str | None:
+    common = mail.get("commonHeaders")
+    if isinstance(common, dict) and _text(common.get("messageId")):
+        return common["messageId"].strip()
+    headers = mail.get("headers")
+    for header in headers if isinstance(headers, list) else ():
+        if (
+            isinstance(header, dict)
+            and str(header.get("name", "")).lower() == "message-id"
+            and _text(header.get("value"))
+        ):
+            return header["value"].strip()
+    return None
 
 
 _DETAIL_KEY = {

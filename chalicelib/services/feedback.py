@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 
 from chalicelib.adapters import dynamo
 from chalicelib.adapters.dynamo import DeskmailTable
-from chalicelib.domain.feedback import Ignored, MalformedFeedback, SesFeedback, parse
+from chalicelib.domain.feedback import DESKMAIL, OTHER_SENDER, Ignored, MalformedFeedback, SesFeedback, parse
 from chalicelib.domain.model import FAILED_STATUSES, FAILURE_TAG, Recipient
 from chalicelib.observability import logger, mask_address
 from chalicelib.services.failures import TagState, outcome_event_items
@@ -21,6 +21,10 @@ from chalicelib.sqs_batch import SqsMessage
 # be retried once more goes to the dead-letter queue instead. Feedback for a message id deskmail still has no
 # record of by then is kept whole (RAW#) and acknowledged: inspectable, and it does not alarm as a failure.
 LATE_RECEIVE_COUNT = 5
+# An identity notification (no tags) about a message id deskmail has no record of may be deskmail's, ahead of the
+# write that records the send, or another sender's on the same domain: retried once, then acknowledged as not
+# deskmail's. Its event-publishing twin, if it was deskmail's, carries the tags and is retried to the end.
+UNKNOWN_SENDER_RECEIVES = 2
 
 
 class BatchReadFailed(RuntimeError):
@@ -55,6 +59,7 @@ class BatchSummary:
     unreadable: int = 0
     unknown_message: int = 0
     unknown_message_kept: int = 0
+    other_sender: int = 0
     kept: list[KeptFeedback] = field(default_factory=list)
     outcomes: int = 0
     failures_by_category: dict[str, int] = field(default_factory=dict)
@@ -65,8 +70,9 @@ class BatchSummary:
 class FeedbackBatch:
     """One SQS batch: parsed and read up front (two BatchGetItem at most), then applied record by record."""
 
-    def __init__(self, table: DeskmailTable, received_at: str, epoch_seconds: int):
+    def __init__(self, table: DeskmailTable, received_at: str, epoch_seconds: int, configuration_set: str = ""):
         self.table = table
+        self.configuration_set = configuration_set
         self.received_at = received_at
         self.epoch_seconds = epoch_seconds
         self.parsed: dict[str, SesFeedback | Ignored | MalformedFeedback] = {}
@@ -121,6 +127,11 @@ class FeedbackBatch:
             raise BatchReadFailed(f"the batch read failed: {self.read_error}") from self.read_error
         lookup = self.lookups.get(parsed.message_id)
         if lookup is None:
+            sender = parsed.sender(self.configuration_set)
+            if sender == OTHER_SENDER or (sender != DESKMAIL and record.receive_count >= UNKNOWN_SENDER_RECEIVES):
+                # Mail another program sent from deskmail's domain: not deskmail's to record, nor to dead-letter.
+                self.summary.other_sender += 1
+                return "other_sender"
             if record.receive_count >= LATE_RECEIVE_COUNT:
                 reason = f"no notification recorded for SES message {parsed.message_id}"
                 reason += f" after {record.receive_count} receives"

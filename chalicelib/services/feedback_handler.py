@@ -7,6 +7,7 @@ from typing import Any
 from aws_lambda_powertools.metrics import single_metric
 
 from chalicelib.adapters.dynamo import DeskmailTable
+from chalicelib.config import settings
 from chalicelib.observability import MetricUnit, logger, mask_text, metrics
 from chalicelib.services.feedback import FeedbackBatch, KeptFeedback, NotificationNotRecorded
 from chalicelib.sqs_batch import SqsMessage, messages, process_partial_batch
@@ -19,9 +20,18 @@ KEPT_LOG_MESSAGES = {
 }
 
 
-def handle(event: dict, context: Any, table: DeskmailTable, received_at: str, epoch_seconds: int) -> dict:
+def handle(
+    event: dict,
+    context: Any,
+    table: DeskmailTable,
+    received_at: str,
+    epoch_seconds: int,
+    configuration_set: str | None = None,
+) -> dict:
+    if configuration_set is None:
+        configuration_set = settings().configuration_set
     records = messages(event)
-    batch = FeedbackBatch(table, received_at, epoch_seconds)
+    batch = FeedbackBatch(table, received_at, epoch_seconds, configuration_set)
     batch.prepare(records)
     if batch.read_error is not None:
         logger.warning(
@@ -48,7 +58,7 @@ def handle(event: dict, context: Any, table: DeskmailTable, received_at: str, ep
     response = process_partial_batch(records, record_handler)
     for kept in batch.summary.kept:
         _log_kept(kept)
-    _publish(batch, len(records), len(response["batchItemFailures"]))
+    _publish(batch, table, len(records), len(response["batchItemFailures"]))
     return response
 
 
@@ -66,7 +76,7 @@ def _log_kept(kept: KeptFeedback) -> None:
     )
 
 
-def _publish(batch: FeedbackBatch, received: int, failed: int) -> None:
+def _publish(batch: FeedbackBatch, table: DeskmailTable, received: int, failed: int) -> None:
     summary = batch.summary
     logger.info(
         "feedback batch processed",
@@ -80,6 +90,7 @@ def _publish(batch: FeedbackBatch, received: int, failed: int) -> None:
             "unreadable": summary.unreadable,
             "unknown_message": summary.unknown_message,
             "unknown_message_kept": summary.unknown_message_kept,
+            "other_sender": summary.other_sender,
             "outcomes": summary.outcomes,
             "by_type": summary.by_type,
             "failures_by_category": summary.failures_by_category,
@@ -94,6 +105,13 @@ def _publish(batch: FeedbackBatch, received: int, failed: int) -> None:
         metrics.add_metric(name="FeedbackForUnknownMessage", unit=MetricUnit.Count, value=summary.unknown_message)
     if summary.unknown_message_kept:
         metrics.add_metric(name="UnknownMessageFeedbackKept", unit=MetricUnit.Count, value=summary.unknown_message_kept)
+    if summary.other_sender:
+        metrics.add_metric(name="FeedbackForOtherSenders", unit=MetricUnit.Count, value=summary.other_sender)
+        try:
+            # A day's count an operator can read back (FEEDBACK#OTHER#{day}); the records are settled already.
+            table.count_other_sender_feedback(batch.received_at, summary.other_sender, batch.epoch_seconds)
+        except Exception as error:  # noqa: BLE001 - a lost count must not have SQS redeliver a settled batch
+            logger.warning("could not count feedback for other senders", extra={"error": mask_text(str(error))})
     metrics.flush_metrics()
     for category, count in summary.failures_by_category.items():
         # One EMF document per category, so the category is a dimension an alarm or a dashboard can split on.

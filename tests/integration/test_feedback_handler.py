@@ -330,3 +330,89 @@ def test_a_large_unreadable_body_is_kept_whole_never_cut(client):
     assert kept["body"] == body and kept["body_parts"] >= 3
     # The digest lets an operator check what they reassemble.
     assert kept["body_sha256"] == hashlib.sha256(body.encode()).hexdigest()
+
+
+# ---- two feedback sources: the identity's notifications and the configuration set's events (issue 19, item 8) ----
+
+
+def both_copies(commented):
+    """The identity copy and the event copy of Carl's hard bounce and of Rita's complaint, as SES sends each."""
+    mid, dest = commented["message_id"], commented["destination"]
+    bounce_at, complaint_at = ses.at(5), ses.at(300)
+    copies = {}
+    for fmt in ("notification", "event"):
+        copies[fmt] = [
+            ses.bounce(
+                mid,
+                dest,
+                [ses.hard_bounce_recipient("carl@example.com")],
+                fmt=fmt,
+                timestamp=bounce_at,
+                feedback_id="fb-carl",
+            ),
+            ses.complaint(mid, dest, ["rita@example.com"], fmt=fmt, timestamp=complaint_at, feedback_id="fc-rita"),
+        ]
+    return copies
+
+
+def test_the_two_copies_of_each_bounce_and_complaint_converge_on_one_record(client, api, commented):
+    from tests.reliability.scenario import describe_difference, restore_table
+
+    copies = both_copies(commented)
+    before = table_items()
+    for body in copies["notification"] + copies["event"]:  # identity copies first
+        assert feed_event(client, [body])[0] == {"batchItemFailures": []}
+    identity_first = table_items()
+    restore_table(before)
+    for body in copies["event"] + copies["notification"]:  # event copies first
+        assert feed_event(client, [body])[0] == {"batchItemFailures": []}
+    assert table_items() == identity_first, describe_difference(identity_first, table_items())
+    # Replays: both copies of both in one batch, then each copy alone again.
+    assert feed_event(client, copies["notification"] + copies["event"])[0] == {"batchItemFailures": []}
+    for body in reversed(copies["event"] + copies["notification"]):
+        feed_event(client, [body])
+    assert table_items() == identity_first, describe_difference(identity_first, table_items())
+
+    events = [e["type"] for e in api.ok("get", f"/tickets/{commented['ticket']['id']}/events")["events"]]
+    assert events.count("email_delivery_failure") == 1 and events.count("email_complaint") == 1
+    assert events.count("tag_added") == 1
+    assert len(address_facts("carl@example.com")) == 1 and len(address_facts("rita@example.com")) == 1
+    assert recipient(api, commented["ticket"]["id"], "carl@example.com")["status"] == "bounced"
+
+
+def test_the_identity_copy_alone_records_what_the_event_copy_would(client, api, commented):
+    from tests.reliability.scenario import restore_table
+
+    copies = both_copies(commented)
+    before = table_items()
+    feed_event(client, copies["event"])
+    from_events = table_items()
+    restore_table(before)
+    feed_event(client, copies["notification"])
+    assert table_items() == from_events
+
+
+def test_feedback_about_other_senders_mail_is_acknowledged_and_counted_not_dead_lettered(client):
+    from chalicelib import runtime
+    from chalicelib.ids import utc_now
+
+    table, day = runtime.table(), utc_now()[:10]
+    carl = ["carl@example.com"]
+    # Another program's configuration set (event publishing to the same topic): known at once.
+    crm = ses.bounce("0100-crm-1", carl, [ses.hard_bounce_recipient(carl[0])], tags={"ses:configuration-set": ["crm"]})
+    assert feed_event(client, [crm])[0] == {"batchItemFailures": []}
+    assert table.other_sender_feedback_on(day) == 1
+    # An identity notification carries no tags: retried once (it may be deskmail's, ahead of the send's record),
+    # then acknowledged and counted.
+    identity = ses.bounce("0100-crm-2", carl, [ses.hard_bounce_recipient(carl[0])], fmt="notification")
+    response, event = feed_event(client, [identity])
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert feed_event(client, [identity], receive_count=2)[0] == {"batchItemFailures": []}
+    assert table.other_sender_feedback_on(day) == 2
+    # deskmail's own (its configuration set) is retried until its last receive, then kept, never counted as other.
+    ours = ses.bounce("0100-ours-late", carl, [ses.hard_bounce_recipient(carl[0])])
+    for receive in range(1, 5):
+        assert feed_event(client, [ours], receive_count=receive)[0]["batchItemFailures"]
+    assert feed_event(client, [ours], receive_count=5)[0] == {"batchItemFailures": []}
+    assert table.other_sender_feedback_on(day) == 2
+    assert not [item for item in table_items() if "0100-crm" in json.dumps(item) and item["PK"]["S"].startswith("RAW#")]
