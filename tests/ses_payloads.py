@@ -128,6 +128,7 @@ def complaint(
     wrap="sns",
     timestamp=None,
     feedback_id=None,
+    tags=None,
 ):
     body = {
         "complainedRecipients": [{"emailAddress": address} for address in recipients],
@@ -143,10 +144,11 @@ def complaint(
                 "arrivalDate": body["timestamp"],
             }
         )
-    return envelope({_type_key(fmt): "Complaint", "complaint": body, "mail": mail(message_id, destination, fmt)}, wrap)
+    document = {_type_key(fmt): "Complaint", "complaint": body, "mail": mail(message_id, destination, fmt, tags=tags)}
+    return envelope(document, wrap)
 
 
-def delay(message_id, destination, recipients, delay_type="MailboxFull", timestamp=None, wrap="sns"):
+def delay(message_id, destination, recipients, delay_type="MailboxFull", timestamp=None, wrap="sns", tags=None):
     document = {
         "eventType": "DeliveryDelay",
         "deliveryDelay": {
@@ -158,7 +160,7 @@ def delay(message_id, destination, recipients, delay_type="MailboxFull", timesta
                 for address in recipients
             ],
         },
-        "mail": mail(message_id, destination, "event"),
+        "mail": mail(message_id, destination, "event", tags=tags),
     }
     return envelope(document, wrap)
 

@@ -10,7 +10,7 @@ import time
 from collections.abc import Iterable
 from typing import Any
 
-from chalicelib.domain.model import Comment, Notification, OutcomeEvent, Recipient, Ticket, User
+from chalicelib.domain.model import FAILURE_TAG, Comment, Notification, OutcomeEvent, Recipient, Ticket, User
 from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 
 # Key layout (PK / SK):
@@ -56,7 +56,7 @@ def _marshal(value: Any) -> dict:
     if kind is str:
         return {"S": value}
     if kind is dict:
-        return {"M": {key: _marshal(item) for key, item in value.items()}}
+        return {"M": _marshal_map(value)}
     if value is None:
         return {"NULL": True}
     if kind is bool:
@@ -66,6 +66,20 @@ def _marshal(value: Any) -> dict:
     if kind is int:
         return {"N": repr(value)}
     return _marshal_other(value)
+
+
+def _marshal_map(value: dict) -> dict:
+    # Most values of a map are strings or None: handled inline, a function call each saved (a third of a write's CPU).
+    marshalled: dict[str, dict] = {}
+    for key, item in value.items():
+        kind = type(item)
+        if kind is str:
+            marshalled[key] = {"S": item}
+        elif item is None:
+            marshalled[key] = {"NULL": True}
+        else:
+            marshalled[key] = _marshal(item)
+    return marshalled
 
 
 def _marshal_other(value: Any) -> dict:
@@ -88,7 +102,7 @@ def _unmarshal(value: dict) -> Any:
     if "S" in value:
         return value["S"]
     if "M" in value:
-        return {key: _unmarshal(item) for key, item in value["M"].items()}
+        return _unmarshal_map(value["M"])
     ((kind, data),) = value.items()
     if kind == "N":
         return int(data) if data.lstrip("-").isdigit() else float(data)
@@ -103,12 +117,28 @@ def _unmarshal(value: dict) -> Any:
     raise TypeError(f"unexpected DynamoDB type {kind}")
 
 
+def _unmarshal_map(value: dict) -> dict:
+    attributes = {}
+    for key, item in value.items():
+        text = item.get("S") if len(item) == 1 else None
+        attributes[key] = text if text is not None else _unmarshal(item)
+    return attributes
+
+
 def to_item(attributes: dict) -> dict:
-    return {key: _marshal(value) for key, value in attributes.items() if value is not None or key in ("email",)}
+    item: dict[str, dict] = {}
+    for key, value in attributes.items():
+        if type(value) is str:
+            item[key] = {"S": value}
+        elif value is not None:
+            item[key] = _marshal(value)
+        elif key == "email":
+            item[key] = {"NULL": True}
+    return item
 
 
 def from_item(item: dict) -> dict:
-    return {key: _unmarshal(value) for key, value in item.items()}
+    return _unmarshal_map(item)
 
 
 def encode_token(key: dict) -> str:
@@ -532,6 +562,48 @@ class DeskmailTable:
             if chunk:
                 raise WriteError(f"{len(chunk)} items were not written")
 
+    def write_owned_items(self, groups: Iterable[tuple[str, list[dict]]]) -> dict[str, str]:
+        """Puts the items of many owners (SQS records) packed 25 to a BatchWriteItem; returns {owner: why} for each
+        owner some of whose items were not written, so that owner alone is retried.
+
+        Two owners putting the same key (two copies of one bounce, one ticket's tag) make one put, of the later
+        version, as writing them one after the other would leave; it belongs to both. Unprocessed items are retried
+        with backoff, then mapped back to their owners; a request that fails outright fails the owners in it.
+        """
+        puts: dict[tuple[str, str], dict] = {}
+        owners: dict[tuple[str, str], set[str]] = {}
+        for owner, items in groups:
+            for item in items:
+                key = (item["PK"], item["SK"])
+                puts[key] = item
+                owners.setdefault(key, set()).add(owner)
+        failed: dict[str, str] = {}
+        requests = [(key, {"PutRequest": {"Item": to_item(item)}}) for key, item in puts.items()]
+        for start in range(0, len(requests), self.BATCH_WRITE_LIMIT):
+            chunk = requests[start : start + self.BATCH_WRITE_LIMIT]
+            try:
+                left = self._write_chunk([request for _, request in chunk])
+            except Exception as error:  # noqa: BLE001 - whatever the request hit, the owners in it are retried
+                reason = f"BatchWriteItem failed: {type(error).__name__}: {error}"
+                for key, _ in chunk:
+                    failed.update(dict.fromkeys(owners[key], reason))
+                continue
+            for request in left:
+                item = request["PutRequest"]["Item"]
+                key = (item["PK"]["S"], item["SK"]["S"])
+                failed.update(dict.fromkeys(owners[key], "items left unprocessed after retries"))
+        return failed
+
+    def _write_chunk(self, chunk: list[dict]) -> list[dict]:
+        """One BatchWriteItem of up to 25 puts, retrying what DynamoDB leaves unprocessed; returns what is left."""
+        for attempt in range(5):
+            response = self.client.batch_write_item(RequestItems={self.name: chunk})
+            chunk = response.get("UnprocessedItems", {}).get(self.name, [])
+            if not chunk:
+                return []
+            self._sleep(0.05 * 2**attempt)
+        return chunk
+
     def keep_raw(
         self, source: str, record_id: str, body: str, reason: str, received_at: str, epoch: int, **details: Any
     ) -> None:
@@ -734,6 +806,25 @@ class DeskmailTable:
         response = self._query(**kwargs)
         token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
         return [from_item(item) for item in response.get("Items", [])], token
+
+    def get_feedback_context(
+        self, message_ids: Iterable[str], ticket_ids: Iterable[str]
+    ) -> tuple[dict[str, dict], dict[str, dict | None]]:
+        """What a feedback batch needs, in one BatchGetItem (up to 100 keys): the message-id lookups, and the failure
+        tag of the tickets named up front ({ticket: tag item or None}, every ticket asked for answered)."""
+        tickets = list(dict.fromkeys(ticket_ids))
+        found = self.get_many(
+            [(f"MSG#{message_id}", "MSG") for message_id in message_ids]
+            + [(f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}") for ticket in tickets]
+        )
+        lookups = {attributes["message_id"]: attributes for (pk, _), attributes in found.items() if pk[:4] == "MSG#"}
+        return lookups, {ticket: found.get((f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}")) for ticket in tickets}
+
+    def get_failure_tags(self, ticket_ids: Iterable[str]) -> dict[str, dict | None]:
+        """The failure tag of each ticket ({ticket: tag item or None})."""
+        tickets = list(dict.fromkeys(ticket_ids))
+        found = self.get_many([(f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}") for ticket in tickets])
+        return {ticket: found.get((f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}")) for ticket in tickets}
 
     def get_notifications_by_message_id(self, message_ids: Iterable[str]) -> dict[str, dict]:
         found = self.get_many([(f"MSG#{message_id}", "MSG") for message_id in message_ids])

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
+from functools import lru_cache
 
 from chalicelib.domain import classification, sns
 from chalicelib.domain.model import (
@@ -162,21 +164,24 @@ _DETAIL_KEY = {
 _MAX_ADDRESS_LENGTH = 320  # RFC 5321's local part (64) + @ + domain (255)
 
 
+_NOT_IN_ADDRESS = re.compile(r"[\s\x00-\x1f\x7f]")
+
+
 def _address(value: object) -> str | None:
     """A recipient as SES names it, reduced to a lower-cased bare address; None when it is no address at all.
 
     DSN Final-Recipient may come as "Name <a@b>" or with odd case. null, numbers, "" or text without an @ are
     unreadable: a bounce that names nobody readable must never be pinned on the message's only recipient.
     """
-    if not isinstance(value, str):
+    if type(value) is not str:
         return None
     address = value.strip()
-    if "<" in address and address.endswith(">"):
+    if address.endswith(">") and "<" in address:
         address = address[address.rindex("<") + 1 : -1].strip()
-    local, at, domain = address.rpartition("@")
-    if not at or not local or not domain or len(address) > _MAX_ADDRESS_LENGTH or not address.isprintable():
+    local, _, domain = address.partition("@")
+    if not local or not domain or "@" in domain or len(address) > _MAX_ADDRESS_LENGTH:
         return None
-    if any(character.isspace() for character in address):
+    if _NOT_IN_ADDRESS.search(address) is not None:
         return None
     return address.lower()
 
@@ -253,7 +258,7 @@ def _read_delay(message_id, detail, destination, mail_timestamp):
     events = []
     for email, entry in recipients:
         diagnostic = _text(entry.get("diagnosticCode"))
-        klass = classification.classify_delay(delay_type, status=_text(entry.get("status")), diagnostic=diagnostic)
+        klass = _classify_delay(delay_type, _text(entry.get("status")), diagnostic)
         failure = klass.as_record(
             diagnostic=diagnostic,
             delay_type=delay_type,
@@ -284,9 +289,7 @@ def _read_bounce(message_id, detail, destination, mail_timestamp):
         status = _text(entry.get("status"))
         diagnostic = _text(entry.get("diagnosticCode"))
         action = _text(entry.get("action"))
-        klass = classification.classify_bounce(
-            bounce_type, bounce_subtype, action=action, status=status, diagnostic=diagnostic
-        )
+        klass = _classify_bounce(bounce_type, bounce_subtype, action, status, diagnostic)
         failure = klass.as_record(
             diagnostic=diagnostic,
             bounce_type=bounce_type,
@@ -317,7 +320,7 @@ def _read_complaint(message_id, detail, destination, mail_timestamp):
     feedback_id = _text(detail.get("feedbackId"))
     feedback_type = _text(detail.get("complaintFeedbackType"))
     subtype = _text(detail.get("complaintSubType"))
-    klass = classification.classify_complaint(feedback_type, subtype)
+    klass = _classify_complaint(feedback_type, subtype)
     status = SUPPRESSED if klass.category == classification.SUPPRESSED else COMPLAINED
     recipients, unreadable = _attributed(
         detail.get("complainedRecipients"), "complaint.complainedRecipients", destination
@@ -360,3 +363,22 @@ _READERS = {
     "Complaint": _read_complaint,
     "Reject": _read_reject,
 }
+
+
+# Diagnostic texts repeat (one remote server, one wording): classify each distinct one once per container.
+# The classifier is looked up at call time, so it stays the bounces engineer's single source.
+@lru_cache(maxsize=4096)
+def _classify_bounce(bounce_type, bounce_subtype, action, status, diagnostic) -> classification.FailureClass:
+    return classification.classify_bounce(
+        bounce_type, bounce_subtype, action=action, status=status, diagnostic=diagnostic
+    )
+
+
+@lru_cache(maxsize=4096)
+def _classify_delay(delay_type, status, diagnostic) -> classification.FailureClass:
+    return classification.classify_delay(delay_type, status=status, diagnostic=diagnostic)
+
+
+@lru_cache(maxsize=64)
+def _classify_complaint(feedback_type, subtype) -> classification.FailureClass:
+    return classification.classify_complaint(feedback_type, subtype)

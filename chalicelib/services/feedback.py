@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from chalicelib.adapters import dynamo
 from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.domain.feedback import DESKMAIL, OTHER_SENDER, Ignored, MalformedFeedback, SesFeedback, parse
-from chalicelib.domain.model import FAILED_STATUSES, FAILURE_TAG, Recipient
+from chalicelib.domain.model import FAILED_STATUSES, Notification, Recipient
 from chalicelib.observability import logger, mask_address
 from chalicelib.services.failures import TagState, outcome_event_items
 from chalicelib.sqs_batch import SqsMessage
@@ -68,7 +68,8 @@ class BatchSummary:
 
 
 class FeedbackBatch:
-    """One SQS batch: parsed and read up front (two BatchGetItem at most), then applied record by record."""
+    """One SQS batch: parsed and read up front (one BatchGetItem), decided record by record, then written at once:
+    every record's items packed 25 to a BatchWriteItem, and only the records whose items did not land retried."""
 
     def __init__(self, table: DeskmailTable, received_at: str, epoch_seconds: int, configuration_set: str = ""):
         self.table = table
@@ -80,6 +81,8 @@ class FeedbackBatch:
         self.tags = TagState({})
         self.summary = BatchSummary()
         self.read_error: Exception | None = None
+        self.pending: list[tuple[str, list[dict]]] = []  # (SQS message id, the items it writes)
+        self._notifications: dict[str, Notification] = {}
 
     def prepare(self, records: list[SqsMessage]) -> None:
         """Parses each record and batch-reads what applying them needs; no record's failure stops the others."""
@@ -94,17 +97,20 @@ class FeedbackBatch:
             self.read_error = error
 
     def _read(self, feedbacks: list[SesFeedback]) -> None:
-        self.lookups = self.table.get_notifications_by_message_id({f.message_id for f in feedbacks})
-        failing_tickets = {
-            self.lookups[f.message_id]["ticket_id"]
-            for f in feedbacks
-            if f.message_id in self.lookups and any(e.status in FAILED_STATUSES for e in f.events)
-        }
-        if failing_tickets:
-            found = self.table.get_many([(f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}") for ticket in failing_tickets])
-            self.tags = TagState(
-                {ticket: found.get((f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}")) for ticket in failing_tickets}
-            )
+        failing = [f for f in feedbacks if any(e.status in FAILED_STATUSES for e in f.events)]
+        # Event publishing names the ticket in deskmail's own message tags: its failure tag is read in the same
+        # request as the message lookups. Only an identity copy (no tags) can need a second read.
+        hinted = {ticket for f in failing for ticket in _ticket_hints(f)}
+        self.lookups, tags = self.table.get_feedback_context({f.message_id for f in feedbacks}, hinted)
+        needed = {self.lookups[f.message_id]["ticket_id"] for f in failing if f.message_id in self.lookups}
+        if needed - tags.keys():
+            tags.update(self.table.get_failure_tags(needed - tags.keys()))
+        self.tags = TagState(tags)
+
+    def flush(self) -> dict[str, str]:
+        """Writes what every applied record reported; returns {SQS message id: why} for records to retry."""
+        pending, self.pending = self.pending, []
+        return self.table.write_owned_items(pending) if pending else {}
 
     def apply(self, record: SqsMessage) -> str:
         """Writes what one record reports; raises to have SQS retry just this record."""
@@ -147,7 +153,7 @@ class FeedbackBatch:
             items += self._keep_items(record, "partly_unreadable", parsed.unreadable, parsed)
             self.summary.unreadable += 1
         if items:
-            self.table.write_items(items)
+            self.pending.append((record.message_id, items))
         self.summary.recorded += 1
         self.summary.by_type[parsed.event_type] = self.summary.by_type.get(parsed.event_type, 0) + 1
         return "recorded"
@@ -161,7 +167,9 @@ class FeedbackBatch:
             return MalformedFeedback(f"unreadable ({type(error).__name__}): {error}"[:500])
 
     def _items_for(self, feedback: SesFeedback, lookup: dict) -> list[dict]:
-        notification = dynamo.notification_from_lookup(lookup)
+        notification = self._notifications.get(feedback.message_id)
+        if notification is None:
+            notification = self._notifications[feedback.message_id] = dynamo.notification_from_lookup(lookup)
         recipients: dict[str, Recipient] = {
             (recipient.email or "").lower(): recipient for recipient in notification.recipients if recipient.email
         }
@@ -236,4 +244,11 @@ class FeedbackBatch:
         )
 
     def _keep(self, record: SqsMessage, outcome: str, reason: str, feedback: SesFeedback | None) -> None:
-        self.table.write_items(self._keep_items(record, outcome, reason, feedback))
+        self.pending.append((record.message_id, self._keep_items(record, outcome, reason, feedback)))
+
+
+def _ticket_hints(feedback: SesFeedback) -> list[str]:
+    values = feedback.tags.get("ticket_id")
+    if not isinstance(values, list):
+        return []
+    return [value for value in values[:1] if isinstance(value, str) and 0 < len(value) <= 64]
