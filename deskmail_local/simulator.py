@@ -18,11 +18,12 @@ import email
 import hashlib
 import json
 import logging
+import os
 import re
 import string
 import threading
 import uuid
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -40,6 +41,7 @@ SIMULATOR_DOMAIN = "simulator.amazonses.com"
 EVENT_SUBJECT = "Amazon SES Email Event Notification"
 REPORTING_MTA = "a8-70.smtp-out.amazonses.com"
 OUTGOING_IP = "54.240.8.70"  # the address behind a8-70.smtp-out.amazonses.com
+REMOTE_MTA_IP = "52.94.236.248"  # the receiving MTA SES talked to (identity notifications name it)
 SOURCE_IP = "127.0.0.1"  # who called SES: the local API
 CALLER_IDENTITY = "deskmail-local"
 OPERATION = "SendEmail"  # SESv2 SendEmail, raw content
@@ -159,25 +161,71 @@ def simulated_outcomes(address: str) -> tuple[Outcome, ...]:
 # ---- the message as SES describes it: the `mail` object ----------------------------------------------------------
 
 
+def ses_message_id_header(message_id: str, region: str) -> str:
+    """The Message-ID SES gives every message it sends (SES developer guide, "Amazon SES header fields"): its own id
+    at email.amazonses.com in us-east-1, at {region}.amazonses.com elsewhere."""
+    host = "email.amazonses.com" if region == "us-east-1" else f"{region}.amazonses.com"
+    return f"<{message_id}@{host}>"
+
+
+_HEADER_BLOCK_END = re.compile(r"\r?\n\r?\n")
+_HEADER_FIELD = re.compile(r"^[^ \t\r\n][^\r\n]*(?:\r?\n[ \t][^\r\n]*)*", re.MULTILINE)
+
+
+def with_ses_message_id(raw_data: str, message_id_header: str) -> str:
+    """The raw message as it leaves SES: the Message-ID the sender wrote replaced by SES's (added if there was none),
+    every other byte as the sender wrote it."""
+    end = _HEADER_BLOCK_END.search(raw_data)
+    head, rest = (raw_data[: end.start()], raw_data[end.start() :]) if end else (raw_data, "")
+    newline = "\r\n" if "\r\n" in head else "\n"
+    ses_field = f"Message-ID: {message_id_header}"
+    fields, replaced = [], False
+    for field in _HEADER_FIELD.findall(head):
+        if field.split(":", 1)[0].strip().lower() == "message-id":
+            if not replaced:  # a second Message-ID would contradict SES's: dropped
+                fields.append(ses_field)
+                replaced = True
+            continue
+        fields.append(field)
+    if not replaced:
+        fields.append(ses_field)
+    return newline.join(fields) + rest
+
+
 @dataclass(frozen=True)
 class SentMessage:
-    """One message moto's SES accepted, and when the simulator saw it leave."""
+    """One message moto's SES accepted, and when the simulator saw it leave. `raw_data` is what the app sent;
+    `mime` is the message as SES delivers it (its own Message-ID), which is what events and answers describe."""
 
     message_id: str
     source: str
     destinations: tuple[str, ...]
     raw_data: str
     sent_at: datetime
+    region: str = "us-east-1"
 
     @classmethod
-    def from_moto(cls, raw_message: Any, sent_at: datetime) -> SentMessage:
+    def from_moto(cls, raw_message: Any, sent_at: datetime, region: str = "us-east-1") -> SentMessage:
         return cls(
-            raw_message.id, raw_message.source or "", tuple(raw_message.destinations), raw_message.raw_data, sent_at
+            raw_message.id,
+            raw_message.source or "",
+            tuple(raw_message.destinations),
+            raw_message.raw_data,
+            sent_at,
+            region,
         )
 
     @property
+    def message_id_header(self) -> str:
+        return ses_message_id_header(self.message_id, self.region)
+
+    @property
+    def delivered_raw(self) -> str:
+        return with_ses_message_id(self.raw_data, self.message_id_header)
+
+    @property
     def mime(self) -> email.message.Message:
-        return email.message_from_string(self.raw_data)
+        return email.message_from_string(self.delivered_raw)
 
     @property
     def configuration_set(self) -> str | None:
@@ -225,9 +273,9 @@ def common_headers(message: SentMessage) -> dict:
     for header, key in (("Reply-To", "replyTo"), ("To", "to"), ("Cc", "cc"), ("Bcc", "bcc")):
         if mime.get(header):
             common[key] = _address_list(mime[header])
-    # A message without Date or Message-ID gets SES's own when it leaves.
+    # A message without Date gets SES's own when it leaves; its Message-ID is always SES's (see SentMessage.mime).
     common["date"] = _unfold(mime["Date"]) if mime.get("Date") else format_datetime(message.sent_at)
-    common["messageId"] = _unfold(mime["Message-ID"]) if mime.get("Message-ID") else message.message_id
+    common["messageId"] = _unfold(mime["Message-ID"]) if mime.get("Message-ID") else message.message_id_header
     if mime.get("Subject") is not None:
         common["subject"] = str(make_header(decode_header(_unfold(mime["Subject"]))))
     return common
@@ -388,6 +436,83 @@ def events_for(
     return events
 
 
+# ---- the second source: the identity's feedback notifications ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdentityNotifications:
+    """An identity's feedback notification topics (SES SetIdentityNotificationTopic). Production points the sender
+    domain's Bounce and Complaint notifications at the feedback topic, beside the configuration set's event
+    destination, so every bounce and complaint reaches deskmail twice, in two formats."""
+
+    domain: str
+    topic_arn: str
+    types: frozenset[str] = frozenset({"Bounce", "Complaint"})  # "Delivery" too if that topic is set
+    include_headers: bool = False  # SetIdentityHeadersInNotificationsEnabled; production leaves it off
+
+    def covers(self, message: SentMessage) -> bool:
+        sender = bare_address(message.source or message.mime.get("From", ""))
+        return sender.rpartition("@")[2].lower() == self.domain.lower()
+
+
+IDENTITY_FEEDBACK_ENV = "DESKMAIL_SIMULATE_IDENTITY_FEEDBACK"
+_OFF = ("0", "false", "no", "off")
+
+
+def identity_notifications_from_environment(
+    domain: str, topic_arn: str, environ: Mapping[str, str] = os.environ
+) -> IdentityNotifications | None:
+    """DESKMAIL_SIMULATE_IDENTITY_FEEDBACK: on (the default) publishes Bounce and Complaint notifications as the
+    deployed stack's identity topics do; a comma-separated list ("Bounce,Complaint,Delivery") picks the types; off
+    publishes only the configuration set's events."""
+    value = environ.get(IDENTITY_FEEDBACK_ENV, "on").strip()
+    if value.lower() in _OFF:
+        return None
+    if value.lower() in ("", "1", "true", "yes", "on"):
+        return IdentityNotifications(domain, topic_arn)
+    wanted = {part.strip().capitalize() for part in value.split(",") if part.strip()}
+    unknown = wanted - set(_NOTIFIED_TYPES)
+    if unknown:
+        raise ValueError(
+            f"{IDENTITY_FEEDBACK_ENV}: SES identities notify {sorted(_NOTIFIED_TYPES)}, not {sorted(unknown)}"
+        )
+    return IdentityNotifications(domain, topic_arn, frozenset(wanted))
+
+
+_NOTIFIED_TYPES = {"Bounce": "bounce", "Complaint": "complaint", "Delivery": "delivery"}
+
+
+def identity_mail_object(event_mail: dict, include_headers: bool) -> dict:
+    """The `mail` object of a feedback notification: sourceIp and callerIdentity instead of tags; the headers only if
+    the identity asks for them."""
+    mail = {
+        key: event_mail[key]
+        for key in ("timestamp", "source", "sourceArn", "sendingAccountId", "messageId", "destination")
+    }
+    mail["sourceIp"] = SOURCE_IP
+    mail["callerIdentity"] = CALLER_IDENTITY
+    if include_headers:
+        mail.update({key: event_mail[key] for key in ("headersTruncated", "headers", "commonHeaders")})
+    return mail
+
+
+def identity_notification(event: dict, include_headers: bool = False) -> dict | None:
+    """The feedback notification an identity's topic gets for the same outcome as this event, or None for the event
+    types identities do not notify (Send, DeliveryDelay, Reject). The outcome object is the event's own (same
+    feedbackId, timestamps and recipients: it is the same bounce), plus remoteMtaIp where a remote MTA answered."""
+    kind = event["eventType"]
+    key = _NOTIFIED_TYPES.get(kind)
+    if key is None:
+        return None
+    detail = dict(event[key])
+    remote_answered = kind == "Delivery" or (
+        kind == "Bounce" and str(detail.get("reportingMTA", "")).startswith("dsn;")
+    )
+    if remote_answered:
+        detail["remoteMtaIp"] = REMOTE_MTA_IP
+    return {"notificationType": kind, "mail": identity_mail_object(event["mail"], include_headers), key: detail}
+
+
 def sns_message(event: dict) -> str:
     """The SNS Message SES publishes: the event as a JSON string with a trailing newline."""
     return json.dumps(event) + "\n"
@@ -482,7 +607,7 @@ def _is_auto_submitted(original: Message) -> bool:
 
 
 def _original_text(message: SentMessage) -> str:
-    parsed = email.message_from_string(message.raw_data, policy=policy.default)
+    parsed = email.message_from_string(message.delivered_raw, policy=policy.default)
     body = parsed.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
     return body.get_content() if body is not None else ""
 
@@ -621,6 +746,7 @@ class MailboxSimulator:
         poll_seconds: float = 0.2,
         suppression_list: SuppressionList | None = None,
         inbound: InboundRoute | None = None,
+        identity_notifications: IdentityNotifications | None = None,
     ):
         self.ses_backend = ses_backend
         self.sns = sns_client
@@ -633,6 +759,7 @@ class MailboxSimulator:
         self.poll_seconds = poll_seconds
         self.suppression_list = suppression_list  # None: the account has suppression off
         self.inbound = inbound  # None: no receipt rule, answers go nowhere
+        self.identity_notifications = identity_notifications  # None: the identity has no feedback topics
         self.handled = 0  # index into moto's sent_messages
         self.pending: list[PendingMessage] = []
         # (mailbox, thread) pairs a person already answered: people write back once, and two reply* recipients of
@@ -656,7 +783,7 @@ class MailboxSimulator:
         if len(sent) < self.handled:
             self.handled = 0  # moto was reset
         for raw_message in sent[self.handled :]:
-            message = SentMessage.from_moto(raw_message, now)
+            message = SentMessage.from_moto(raw_message, now, self.region)
             # SES checks the list when it accepts the message, so this is read now, not when the events go out.
             self.pending.append(PendingMessage(message, self._on_suppression_list(message)))
         self.handled = len(sent)
@@ -690,17 +817,24 @@ class MailboxSimulator:
     def publish(self, message: SentMessage, suppressed: Collection[str] = ()) -> None:
         configuration_set = message.configuration_set
         target = sns_destination(self.ses_backend, configuration_set)
-        if configuration_set is None or target is None:
-            log.info(
-                "ses %s: no configuration set with an SNS event destination, nothing published", message.message_id
-            )
-            return
+        events = events_for(message, configuration_set or "", self.region, self.account_id, suppressed)
         published = []
-        for event in events_for(message, configuration_set, self.region, self.account_id, suppressed):
-            if target.matches(event["eventType"]):
-                self.sns.publish(TopicArn=target.topic_arn, Subject=EVENT_SUBJECT, Message=sns_message(event))
-                published.append(_describe(event))
-        log.info("ses %s -> %s", message.message_id, "; ".join(published))
+        if configuration_set is None or target is None:
+            log.info("ses %s: no configuration set with an SNS event destination", message.message_id)
+        else:
+            for event in events:
+                if target.matches(event["eventType"]):
+                    self.sns.publish(TopicArn=target.topic_arn, Subject=EVENT_SUBJECT, Message=sns_message(event))
+                    published.append(_describe(event))
+        identity = self.identity_notifications
+        if identity is not None and identity.covers(message):
+            for event in events:
+                notification = identity_notification(event, identity.include_headers)
+                if notification is not None and notification["notificationType"] in identity.types:
+                    # Feedback notifications carry no SNS Subject and no trailing newline (real captures).
+                    self.sns.publish(TopicArn=identity.topic_arn, Message=json.dumps(notification))
+                    published.append(f"identity {_describe(event)}")
+        log.info("ses %s -> %s", message.message_id, "; ".join(published) or "nothing published")
 
     def send_replies(self, message: SentMessage, outcomes: dict[str, tuple[Outcome, ...]]) -> None:
         replied_at = _later(message, REPLY_AFTER_MS)

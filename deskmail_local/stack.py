@@ -258,7 +258,7 @@ class LocalStack:
         import app  # the Chalice app, with the stage's environment in place; its handlers are what Lambda runs
         from chalicelib.adapters.ses_account import LocalSuppressionList
         from chalicelib.config import settings
-        from deskmail_local.simulator import InboundRoute, MailboxSimulator
+        from deskmail_local.simulator import InboundRoute, MailboxSimulator, identity_notifications_from_environment
         from deskmail_local.worker import QueueWorker
 
         one_invocation_at_a_time = threading.Lock()
@@ -300,6 +300,10 @@ class LocalStack:
             suppression_list=LocalSuppressionList(str(self.options.suppression_list_file)),
             # The receipt rule production would have: mail to the sender's domain goes to the inbound topic.
             inbound=InboundRoute(resources.inbound_topic_arn, settings().sender_domain),
+            # The deployed stack also points the domain identity's Bounce/Complaint notifications at that topic.
+            identity_notifications=identity_notifications_from_environment(
+                settings().sender_domain, resources.feedback_topic_arn
+            ),
         )
         for part in (feedback_worker, inbound_worker, simulator):
             part.start()

@@ -143,9 +143,48 @@ def test_mail_object_names_the_message_and_its_headers_as_ses_does():
         "to": ["Sam Success <success@simulator.amazonses.com>"],
         "cc": ["Carl <bounce@simulator.amazonses.com>"],
         "date": "Mon, 23 Nov 2026 08:00:00 +0000",  # the message has no Date: SES stamps the send time
-        "messageId": "<ticket-t1-n1@deskmail.example.com>",
+        "messageId": f"<{MESSAGE_ID}@email.amazonses.com>",  # SES's, not the one deskmail wrote
         "subject": "[4TDV9V] Printer on fire",
     }
+    assert mail["headers"][4] == {"name": "Message-ID", "value": f"<{MESSAGE_ID}@email.amazonses.com>"}
+
+
+@pytest.mark.parametrize(
+    "region, expected",
+    [
+        ("us-east-1", f"<{MESSAGE_ID}@email.amazonses.com>"),
+        ("eu-west-1", f"<{MESSAGE_ID}@eu-west-1.amazonses.com>"),
+        ("us-west-2", f"<{MESSAGE_ID}@us-west-2.amazonses.com>"),
+    ],
+)
+def test_ses_replaces_the_message_id_with_its_own_in_each_region(region, expected):
+    message = SentMessage(MESSAGE_ID, "support@deskmail.example.com", ("a@example.com",), raw_email(), SENT_AT, region)
+    assert "<ticket-t1-n1@deskmail.example.com>" in message.raw_data  # what deskmail wrote
+    assert message.mime.get_all("Message-ID") == [expected]
+    mail = events_for(message, "deskmail-dev", region, ACCOUNT)[0]["mail"]
+    assert mail["commonHeaders"]["messageId"] == expected
+    assert [h["value"] for h in mail["headers"] if h["name"] == "Message-ID"] == [expected]
+
+
+def test_the_rewrite_keeps_every_other_byte_adds_a_missing_id_and_drops_a_second_one():
+    folded = "From: a@example.com\r\nMessage-ID:\r\n <long@deskmail.example.com>\r\nSubject: s\r\n\r\nbody\r\n"
+    assert simulator.with_ses_message_id(folded, "<x@email.amazonses.com>") == (
+        "From: a@example.com\r\nMessage-ID: <x@email.amazonses.com>\r\nSubject: s\r\n\r\nbody\r\n"
+    )
+    assert simulator.with_ses_message_id("From: a\nSubject: s\n\nMessage-ID: <in-body>\n", "<x@e>") == (
+        "From: a\nSubject: s\nMessage-ID: <x@e>\n\nMessage-ID: <in-body>\n"  # the body is not a header
+    )
+    twice = "Message-ID: <1@a>\nFrom: a\nmessage-id: <2@a>\n\nb"
+    assert simulator.with_ses_message_id(twice, "<x@e>") == "Message-ID: <x@e>\nFrom: a\n\nb"
+
+
+def test_the_watcher_stamps_the_message_id_with_its_region():
+    backend, sns = fake_backend([moto_message("m1")]), FakeSns()
+    watching = MailboxSimulator(backend, sns, threading.Event(), "eu-central-1", ACCOUNT)
+    watching.settle_seconds = 0
+    watching.step(SENT_AT)
+    mail = json.loads(sns.published[0]["Message"])["mail"]
+    assert mail["commonHeaders"]["messageId"] == "<m1@eu-central-1.amazonses.com>"
 
 
 def test_tags_are_the_configuration_sets_and_the_messages_own_each_a_list_of_strings():
@@ -741,10 +780,12 @@ def test_out_of_office_answers_the_sender_with_a_received_notification_as_a_rece
     assert content["From"] == "ooto@simulator.amazonses.com"
     assert content["To"] == "Deskmail Support <support@deskmail.example.com>"
     assert content["Auto-Submitted"] == "auto-replied"
-    assert content["In-Reply-To"] == f"<ticket-{TICKET_ID}-n1@deskmail.example.com>"
-    assert content["References"] == (
-        f"<ticket-{TICKET_ID}@deskmail.example.com> <ticket-{TICKET_ID}-n1@deskmail.example.com>"
-    )
+    # The answer quotes the Message-ID the notification arrived with: SES's, not deskmail's own.
+    assert content["In-Reply-To"] == f"<{MESSAGE_ID}@email.amazonses.com>"
+    assert content["References"].split() == [  # folded when long: compare the ids
+        f"<ticket-{TICKET_ID}@deskmail.example.com>",
+        f"<{MESSAGE_ID}@email.amazonses.com>",
+    ]
     assert content["Subject"] == "Automatic reply: [4TDV9V] Printer on fire"
     assert "\r\n" in notification["content"]  # as it came over SMTP
 
@@ -770,7 +811,7 @@ def test_a_reply_mailbox_answers_as_a_person_whom_deskmail_reads_as_a_genuine_re
     assert content["From"] == "Rita <reply-rita@example.com>"  # her name as the notification addressed her
     assert content["Auto-Submitted"] is None
     assert content["Subject"] == "Re: [4TDV9V] Printer on fire"
-    assert content["In-Reply-To"] == f"<ticket-{TICKET_ID}-n1@deskmail.example.com>"
+    assert content["In-Reply-To"] == f"<{MESSAGE_ID}@email.amazonses.com>"
     assert notification["mail"]["source"] == "reply-rita@example.com"
     assert notification["receipt"]["recipients"] == [SUPPORT]
 
@@ -835,3 +876,119 @@ def test_answers_to_a_domain_without_a_receipt_rule_go_nowhere():
     sns = FakeSns()
     inbound_watcher(backend, sns, domain="elsewhere.example.com").step(SENT_AT)
     assert inbound_published(sns) == []
+
+
+# ---- the second source: the identity's feedback notifications ----------------------------------------------------
+
+FEEDBACK_TOPIC = TOPIC  # production points both sources at the one feedback topic
+
+
+def identity_watcher(backend, sns, types=frozenset({"Bounce", "Complaint"})):
+    watching = MailboxSimulator(
+        backend,
+        sns,
+        threading.Event(),
+        REGION,
+        ACCOUNT,
+        identity_notifications=simulator.IdentityNotifications("deskmail.example.com", FEEDBACK_TOPIC, types),
+    )
+    watching.settle_seconds = 0
+    return watching
+
+
+def published_documents(sns: FakeSns) -> list[tuple[str | None, dict]]:
+    return [(p.get("Subject"), json.loads(p["Message"])) for p in sns.published]
+
+
+def test_bounces_and_complaints_also_arrive_as_identity_notifications_sharing_the_feedback_id():
+    to = ("bounce@simulator.amazonses.com", "complaint@simulator.amazonses.com", "success@simulator.amazonses.com")
+    backend, sns = fake_backend([moto_message("m1", to=to)]), FakeSns()
+    identity_watcher(backend, sns).step(SENT_AT)
+
+    documents = published_documents(sns)
+    events = {d["eventType"]: d for _, d in documents if "eventType" in d}
+    notifications = [(subject, d) for subject, d in documents if "notificationType" in d]
+    assert [d["notificationType"] for _, d in notifications] == ["Bounce", "Complaint"]  # no Delivery: not set
+    assert {subject for subject, _ in notifications} == {None}  # feedback notifications carry no SNS Subject
+    assert {p["TopicArn"] for p in sns.published} == {FEEDBACK_TOPIC}
+    assert all(not p["Message"].endswith("\n") for p in sns.published if "notificationType" in p["Message"][:30])
+    bounce = notifications[0][1]
+    # The same bounce: the same feedbackId, timestamp and recipients as the event; remoteMtaIp where an MTA answered.
+    assert {k: v for k, v in bounce["bounce"].items() if k != "remoteMtaIp"} == events["Bounce"]["bounce"]
+    assert bounce["bounce"]["remoteMtaIp"] == simulator.REMOTE_MTA_IP
+    assert notifications[1][1]["complaint"] == events["Complaint"]["complaint"]
+    mail = bounce["mail"]
+    assert set(mail) == {
+        "timestamp",
+        "source",
+        "sourceArn",
+        "sourceIp",
+        "sendingAccountId",
+        "callerIdentity",
+        "messageId",
+        "destination",
+    }  # no tags, and no headers unless the identity asks for them
+    assert mail["messageId"] == "m1" and mail["destination"] == list(to)
+
+
+def test_delivery_notifications_when_that_topic_is_set_and_headers_when_asked():
+    event = only(sent(), "Delivery")
+    notification = simulator.identity_notification(event, include_headers=True)
+    assert notification["notificationType"] == "Delivery"
+    assert notification["delivery"]["remoteMtaIp"] == simulator.REMOTE_MTA_IP
+    assert notification["mail"]["commonHeaders"] == event["mail"]["commonHeaders"]
+    assert "tags" not in notification["mail"]
+    assert simulator.identity_notification(only(sent(), "Send")) is None
+
+    backend, sns = fake_backend([moto_message("m1")]), FakeSns()
+    identity_watcher(backend, sns, frozenset({"Delivery"})).step(SENT_AT)
+    assert [d.get("notificationType") for _, d in published_documents(sns) if "notificationType" in d] == ["Delivery"]
+
+
+def test_an_account_suppression_bounce_names_no_remote_mta():
+    message = sent(to=("rita@example.com",))
+    (bounce,) = [e for e in events_for(message, "deskmail-dev", REGION, ACCOUNT, {"rita@example.com"})][1:]
+    assert "remoteMtaIp" not in simulator.identity_notification(bounce)["bounce"]
+
+
+def test_mail_from_another_identity_gets_no_identity_notifications():
+    other = raw_email(("bounce@simulator.amazonses.com",)).replace("deskmail.example.com", "other.example.org")
+    backend = fake_backend([moto_message("m1", to=("bounce@simulator.amazonses.com",), raw=other)])
+    backend.sent_messages[0].source = "support@other.example.org"
+    sns = FakeSns()
+    identity_watcher(backend, sns).step(SENT_AT)
+    assert [d for _, d in published_documents(sns) if "notificationType" in d] == []
+
+
+@pytest.mark.parametrize(
+    "value, types",
+    [
+        (None, {"Bounce", "Complaint"}),
+        ("on", {"Bounce", "Complaint"}),
+        ("bounce, complaint, delivery", {"Bounce", "Complaint", "Delivery"}),
+        ("off", None),
+        ("0", None),
+    ],
+)
+def test_the_identity_notifications_setting(value, types):
+    environ = {} if value is None else {simulator.IDENTITY_FEEDBACK_ENV: value}
+    found = simulator.identity_notifications_from_environment("deskmail.example.com", TOPIC, environ)
+    assert (found.types if found else None) == types
+
+
+def test_an_unknown_identity_notification_type_is_refused():
+    with pytest.raises(ValueError, match="Send"):
+        simulator.identity_notifications_from_environment("d", TOPIC, {simulator.IDENTITY_FEEDBACK_ENV: "send"})
+
+
+def test_the_parser_reads_both_copies_to_the_same_outcomes():
+    to = ("bounce@simulator.amazonses.com", "complaint@simulator.amazonses.com")
+    for event in events(sent(to=to)):
+        notification = simulator.identity_notification(event)
+        if notification is None:
+            continue
+        from_event = parse(sns_envelope(event), "2026-11-23T08:00:05.000Z")
+        from_notification = parse(json.dumps({"Type": "Notification", "Message": json.dumps(notification)}), "x")
+        assert [(o.id, o.email, o.kind, o.status) for o in from_notification.events] == [
+            (o.id, o.email, o.kind, o.status) for o in from_event.events
+        ]
