@@ -23,7 +23,7 @@ import re
 import string
 import threading
 import uuid
-from collections.abc import Collection, Mapping
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -55,6 +55,11 @@ DELAY_AFTER_MS = 600
 BOUNCE_AFTER_MS = 900
 COMPLAINT_AFTER_MS = 1200
 REPLY_AFTER_MS = 1500
+# SES retries a message it cannot deliver for about 14 hours (840 minutes in its "Message expired" texts); here that
+# whole window takes DESKMAIL_SIMULATE_RETRY_SECONDS. Events further than this past the send wait for their time.
+RETRY_SECONDS_ENV = "DESKMAIL_SIMULATE_RETRY_SECONDS"
+DEFAULT_RETRY_SECONDS = 5.0
+SCHEDULE_BEYOND = timedelta(seconds=2)
 
 RECEIPT_SUBJECT = "Amazon SES Email Receipt Notification"
 SUPPRESSION_LIST_DIAGNOSTIC = (
@@ -84,6 +89,9 @@ class Delayed:
     delay_type: str
     status: str
     diagnostic: str
+    # None: within a second of the send (compressed); a fraction: that far into SES's retry window.
+    retry_fraction: float | None = None
+    reporting_mta: str | None = None
 
 
 @dataclass(frozen=True)
@@ -93,6 +101,7 @@ class Bounced:
     status: str | None = None  # None: no DSN came back (an auto-reply), so SES names only the address
     diagnostic: str | None = None
     reporting_mta: str = f"dsn; {REPORTING_MTA}"  # only published with a DSN (a status)
+    retry_fraction: float | None = None  # 1.0: when SES's retries expire
 
 
 @dataclass(frozen=True)
@@ -122,6 +131,28 @@ OUT_OF_OFFICE_REPLY = Answers(automatic=True, text=OUT_OF_OFFICE_TEXT)
 THANKS_REPLY = Answers(automatic=False, text=THANKS_TEXT)
 
 
+def unresolvable_domain(domain: str) -> tuple[Outcome, ...]:
+    """What SES does when the recipient's domain has no DNS: it retries (DeliveryDelay events, reported by its own
+    MTA), and when the message expires it bounces with 4.4.7 and the last attempt's reply in angle brackets. Newer
+    captures (2025) type that bounce Permanent/General with "550 4.4.7"; older ones (2013, 2020) Transient with "554"
+    or "550". Permanent is what SES does now: the domain will not appear, and the address goes on the account's
+    suppression list like any hard bounce."""
+    last_reply = f"421 4.4.0 Unable to lookup DNS for {domain}"
+    delay = Delayed("TransientCommunicationFailure", "4.4.0", f"smtp; {last_reply}", reporting_mta=OUTGOING_IP)
+    expired = Bounced(
+        "Permanent",
+        "General",
+        "4.4.7",
+        f"smtp; 550 4.4.7 Message expired: unable to deliver in 840 minutes.<{last_reply}>",
+        retry_fraction=1.0,
+    )
+    return (
+        Delayed(**{**delay.__dict__, "retry_fraction": 1 / 3}),
+        Delayed(**{**delay.__dict__, "retry_fraction": 2 / 3}),
+        expired,
+    )
+
+
 def bare_address(address: str) -> str:
     """ "Rita <rita@example.com>" -> "rita@example.com" (moto lists header recipients with their names)."""
     return parseaddr(address)[1] or address.strip()
@@ -147,6 +178,9 @@ def simulated_outcomes(address: str) -> tuple[Outcome, ...]:
             return (Bounced("Permanent", "General", "5.1.1", diagnostic),)
         return (DELIVERED,)  # success@, and any other simulator mailbox
     if domain == "invalid" or domain.endswith(".invalid"):
+        return unresolvable_domain(domain)  # RFC 2606: .invalid never resolves
+    if mailbox.startswith("unknown"):
+        # A receiving server that knows no such user: the instant hard bounce the suppression list reacts to.
         diagnostic = f"smtp; 550 5.1.1 <{address}>: Recipient address rejected: User unknown in virtual mailbox table"
         return (Bounced("Permanent", "General", "5.1.1", diagnostic),)
     if mailbox.startswith("full"):
@@ -369,11 +403,23 @@ def _bounced_recipient(address: str, bounce: Bounced) -> dict:
     return {"emailAddress": address, "action": "failed", "status": bounce.status, "diagnosticCode": bounce.diagnostic}
 
 
+def _retry_moment(message: SentMessage, fraction: float | None, quick_ms: int, retry_seconds: float) -> datetime:
+    if fraction is None:
+        return _later(message, quick_ms)
+    return message.sent_at + timedelta(seconds=retry_seconds * fraction)
+
+
 def events_for(
-    message: SentMessage, configuration_set: str, region: str, account_id: str, suppressed: Collection[str] = ()
+    message: SentMessage,
+    configuration_set: str,
+    region: str,
+    account_id: str,
+    suppressed: Collection[str] = (),
+    retry_seconds: float = DEFAULT_RETRY_SECONDS,
 ) -> list[dict]:
-    """Every event SES publishes about one message, in publishing order: Send; deliveries and delays; bounces, one
-    notification per bounce type and subtype (SES combines them); complaints. `suppressed`: see recipient_outcomes."""
+    """Every event SES publishes about one message, in time order within each kind: Send; deliveries and delays;
+    bounces, one notification per bounce type and subtype at one moment (SES combines them); complaints.
+    `suppressed`: see recipient_outcomes. `retry_seconds`: how long SES's retry window lasts here."""
     mail = mail_object(message, configuration_set, region, account_id)
     outcomes = recipient_outcomes(message, suppressed)
     events: list[dict] = [{"eventType": "Send", "mail": mail, "send": {}}]
@@ -391,25 +437,31 @@ def events_for(
             }
             events.append({"eventType": "Delivery", "mail": _with_outgoing_ip(mail), "delivery": delivery})
         for delay in (fate for fate in fates if isinstance(fate, Delayed)):
-            delay_detail = {
-                "timestamp": timestamp(_later(message, DELAY_AFTER_MS)),
+            delay_detail: dict[str, Any] = {
+                "timestamp": timestamp(_retry_moment(message, delay.retry_fraction, DELAY_AFTER_MS, retry_seconds)),
                 "delayType": delay.delay_type,
-                # Compressed time: SES gives up (and bounces) when this passes, here at the bounce.
-                "expirationTime": timestamp(_later(message, BOUNCE_AFTER_MS)),
+                # Compressed time: SES gives up (and bounces) when this passes, and so does the simulator.
+                "expirationTime": timestamp(
+                    _retry_moment(
+                        message, None if delay.retry_fraction is None else 1.0, BOUNCE_AFTER_MS, retry_seconds
+                    )
+                ),
                 "delayedRecipients": [
                     {"emailAddress": address, "status": delay.status, "diagnosticCode": delay.diagnostic}
                 ],
             }
+            if delay.reporting_mta:
+                delay_detail["reportingMTA"] = delay.reporting_mta
             events.append({"eventType": "DeliveryDelay", "mail": mail, "deliveryDelay": delay_detail})
-    bounces: dict[tuple[str, str], list[dict]] = {}
-    reporting_mtas: dict[tuple[str, str], str] = {}
+    bounces: dict[tuple[str, str, datetime], list[dict]] = {}
+    reporting_mtas: dict[tuple[str, str, datetime], str] = {}
     for address, fates in outcomes.items():
         for bounce in (fate for fate in fates if isinstance(fate, Bounced)):
-            kind = (bounce.bounce_type, bounce.subtype)
+            moment = _retry_moment(message, bounce.retry_fraction, BOUNCE_AFTER_MS, retry_seconds)
+            kind = (bounce.bounce_type, bounce.subtype, moment)
             bounces.setdefault(kind, []).append(_bounced_recipient(address, bounce))
             reporting_mtas.setdefault(kind, bounce.reporting_mta)
-    bounced_at = _later(message, BOUNCE_AFTER_MS)
-    for (bounce_type, subtype), recipients in bounces.items():
+    for (bounce_type, subtype, bounced_at), recipients in sorted(bounces.items(), key=lambda entry: entry[0][2]):
         bounce_detail: dict[str, Any] = {
             "feedbackId": feedback_id(bounced_at, message.message_id, "bounce", bounce_type, subtype),
             "bounceType": bounce_type,
@@ -418,7 +470,7 @@ def events_for(
             "timestamp": timestamp(bounced_at),
         }
         if any("status" in recipient for recipient in recipients):
-            bounce_detail["reportingMTA"] = reporting_mtas[(bounce_type, subtype)]  # only with a DSN
+            bounce_detail["reportingMTA"] = reporting_mtas[(bounce_type, subtype, bounced_at)]  # only with a DSN
         events.append({"eventType": "Bounce", "mail": mail, "bounce": bounce_detail})
     complained_at = _later(message, COMPLAINT_AFTER_MS)
     for address, fates in outcomes.items():
@@ -747,6 +799,7 @@ class MailboxSimulator:
         suppression_list: SuppressionList | None = None,
         inbound: InboundRoute | None = None,
         identity_notifications: IdentityNotifications | None = None,
+        retry_seconds: float | None = None,
     ):
         self.ses_backend = ses_backend
         self.sns = sns_client
@@ -760,6 +813,12 @@ class MailboxSimulator:
         self.suppression_list = suppression_list  # None: the account has suppression off
         self.inbound = inbound  # None: no receipt rule, answers go nowhere
         self.identity_notifications = identity_notifications  # None: the identity has no feedback topics
+        if retry_seconds is None:
+            retry_seconds = float(os.environ.get(RETRY_SECONDS_ENV, DEFAULT_RETRY_SECONDS))
+        self.retry_seconds = retry_seconds
+        # What SES does later (its retries): (when, order, action), run by step() once their time has come.
+        self.scheduled: list[tuple[datetime, int, Callable[[], None]]] = []
+        self.now = datetime.now(UTC)
         self.handled = 0  # index into moto's sent_messages
         self.pending: list[PendingMessage] = []
         # (mailbox, thread) pairs a person already answered: people write back once, and two reply* recipients of
@@ -778,7 +837,9 @@ class MailboxSimulator:
             self.step(datetime.now(UTC))
 
     def step(self, now: datetime) -> int:
-        """Notices new messages and handles those that have settled; returns how many it handled."""
+        """Notices new messages, handles those that have settled and runs what SES's retries scheduled for now;
+        returns how many messages it handled."""
+        self.now = now
         sent = self.ses_backend.sent_messages
         if len(sent) < self.handled:
             self.handled = 0  # moto was reset
@@ -798,7 +859,24 @@ class MailboxSimulator:
                 self.handle(pending)
             except Exception:  # one message SNS refused must not stop the simulator for the others
                 log.exception("ses %s: publishing its events failed", pending.message.message_id)
+        self.run_scheduled(now)
         return len(due)
+
+    def run_scheduled(self, now: datetime) -> None:
+        ready = [entry for entry in self.scheduled if entry[0] <= now]
+        self.scheduled = [entry for entry in self.scheduled if entry[0] > now]
+        for _, _, action in sorted(ready, key=lambda entry: (entry[0], entry[1])):
+            try:
+                action()
+            except Exception:
+                log.exception("ses: a scheduled publication failed")
+
+    def at(self, moment: datetime, sent_at: datetime, action: Callable[[], None]) -> None:
+        """Runs `action` now, or at `moment` if that is SES's retries (further past the send than a settle)."""
+        if moment - sent_at > SCHEDULE_BEYOND and moment > self.now:
+            self.scheduled.append((moment, len(self.scheduled), action))
+        else:
+            action()
 
     def _on_suppression_list(self, message: SentMessage) -> frozenset[str]:
         if self.suppression_list is None:
@@ -810,31 +888,51 @@ class MailboxSimulator:
         self.publish(message, pending.suppressed)
         if self.suppression_list is not None:
             for address, reason in suppression_list_additions(outcomes).items():
-                self.suppression_list.put(address, reason)
-                log.info("ses: %s added to the account-level suppression list (%s)", address, reason)
+                # When its hard bounce happens: after SES's retries for an unresolvable domain.
+                moments = [
+                    _retry_moment(message, fate.retry_fraction, BOUNCE_AFTER_MS, self.retry_seconds)
+                    for fate in outcomes[address]
+                    if isinstance(fate, Bounced)
+                ]
+                self.at(max(moments, default=message.sent_at), message.sent_at, self._suppress(address, reason))
         self.send_replies(message, outcomes)
+
+    def _suppress(self, address: str, reason: str) -> Callable[[], None]:
+        def put() -> None:
+            assert self.suppression_list is not None
+            self.suppression_list.put(address, reason)
+            log.info("ses: %s added to the account-level suppression list (%s)", address, reason)
+
+        return put
+
+    def _publish(self, message: SentMessage, event: dict, description: str, **request: Any) -> None:
+        def send() -> None:
+            self.sns.publish(**request)
+            log.info("ses %s -> %s", message.message_id, description)
+
+        self.at(event_moment(event), message.sent_at, send)
 
     def publish(self, message: SentMessage, suppressed: Collection[str] = ()) -> None:
         configuration_set = message.configuration_set
         target = sns_destination(self.ses_backend, configuration_set)
-        events = events_for(message, configuration_set or "", self.region, self.account_id, suppressed)
-        published = []
+        events = events_for(
+            message, configuration_set or "", self.region, self.account_id, suppressed, self.retry_seconds
+        )
         if configuration_set is None or target is None:
             log.info("ses %s: no configuration set with an SNS event destination", message.message_id)
         else:
             for event in events:
                 if target.matches(event["eventType"]):
-                    self.sns.publish(TopicArn=target.topic_arn, Subject=EVENT_SUBJECT, Message=sns_message(event))
-                    published.append(_describe(event))
+                    request = {"TopicArn": target.topic_arn, "Subject": EVENT_SUBJECT, "Message": sns_message(event)}
+                    self._publish(message, event, _describe(event), **request)
         identity = self.identity_notifications
         if identity is not None and identity.covers(message):
             for event in events:
                 notification = identity_notification(event, identity.include_headers)
                 if notification is not None and notification["notificationType"] in identity.types:
                     # Feedback notifications carry no SNS Subject and no trailing newline (real captures).
-                    self.sns.publish(TopicArn=identity.topic_arn, Message=json.dumps(notification))
-                    published.append(f"identity {_describe(event)}")
-        log.info("ses %s -> %s", message.message_id, "; ".join(published) or "nothing published")
+                    request = {"TopicArn": identity.topic_arn, "Message": json.dumps(notification)}
+                    self._publish(message, event, f"identity {_describe(event)}", **request)
 
     def send_replies(self, message: SentMessage, outcomes: dict[str, tuple[Outcome, ...]]) -> None:
         replied_at = _later(message, REPLY_AFTER_MS)
@@ -857,6 +955,13 @@ class MailboxSimulator:
                 kind,
                 notification["mail"]["messageId"],
             )
+
+
+def event_moment(event: dict) -> datetime:
+    """When the event happened: its outcome's timestamp (the send's for Send)."""
+    detail: dict = next((value for key, value in event.items() if key not in ("eventType", "mail")), {})
+    stamp = (detail or {}).get("timestamp") or event["mail"]["timestamp"]
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def _describe(event: dict) -> str:

@@ -371,7 +371,7 @@ class LocalStack:
             f"       --queue-url {description['dead_letter_queue_url']}",
             "",
             "Mail to success@, bounce@, ooto@, complaint@, suppressionlist@simulator.amazonses.com, any *.invalid",
-            "domain, full*@, big*@ or reply*@ any domain gets what real SES would report (docs/local-stack.md);",
+            "domain (retried, then expired), unknown*@, full*@, big*@ or reply*@ any domain: what real SES reports;",
             "hard bounces and complaints go on the account-level suppression list (GET/DELETE /suppressions/{email}).",
             "Ctrl-C stops everything.",
             "",

@@ -27,7 +27,7 @@ def test_a_comment_that_bounces_for_its_cc_reads_some_tags_the_ticket_and_logs_t
     api = stack.api
     agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
     requester = api.user("Sam Success", "success@simulator.amazonses.com")
-    cc = api.user("Nora Nowhere", "someone@nowhere.invalid")
+    cc = api.user("Nora Nowhere", "unknown-nora@example.com")
     ticket = api.ticket("Printer on fire", requester, "It smokes.", cc=(cc,), assignee=agent)
     comment = api.comment(ticket["id"], agent, "On my way.")
 
@@ -37,13 +37,13 @@ def test_a_comment_that_bounces_for_its_cc_reads_some_tags_the_ticket_and_logs_t
             bool(found)
             and found["scope"] == "some"
             and statuses(found)
-            == {"success@simulator.amazonses.com": "delivered", "someone@nowhere.invalid": "bounced"}
+            == {"success@simulator.amazonses.com": "delivered", "unknown-nora@example.com": "bounced"}
         ),
         timeout=20,
         stack=stack,
     )
     assert delivery["message"] == "Delivery failed to some recipients"
-    nora = next(r for r in delivery["recipients"] if r["email"] == "someone@nowhere.invalid")
+    nora = next(r for r in delivery["recipients"] if r["email"] == "unknown-nora@example.com")
     assert nora["failure"]["category"] == "invalid_address"
     assert nora["failure"]["smtp_status"] == "5.1.1" and nora["failure"]["smtp_code"] == "550"
     assert "User unknown in virtual mailbox table" in nora["failure"]["diagnostic"]
@@ -51,7 +51,7 @@ def test_a_comment_that_bounces_for_its_cc_reads_some_tags_the_ticket_and_logs_t
     assert api.get(f"/tickets/{ticket['id']}")["tags"] == [FAILURE_TAG]
     events = api.get(f"/tickets/{ticket['id']}/events")["events"]
     failures = [event for event in events if event["type"] == "email_delivery_failure"]
-    assert [failure["recipient"]["email"] for failure in failures] == ["someone@nowhere.invalid"]
+    assert [failure["recipient"]["email"] for failure in failures] == ["unknown-nora@example.com"]
     assert failures[0]["triggers"] == [COMMENT_TRIGGER]
     assert failures[0]["comment_id"] == comment["id"]
 
@@ -156,11 +156,39 @@ def test_a_customers_reply_becomes_her_comment_and_notifies_the_assignee(stack):
     assert events_of(api, ticket["id"], "automated_reply_received") == []
 
 
+def test_an_unresolvable_domain_is_retried_then_bounces_as_expired(stack):
+    api = stack.api
+    agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
+    requester = api.user("Sam Success", "success@simulator.amazonses.com")
+    address = f"dns-{uuid.uuid4().hex[:8]}@nowhere.invalid"
+    nora = api.user("Nora Nowhere", address)
+    ticket = api.ticket("Parcel never arrived", requester, "Where is it?", cc=(nora,), assignee=agent)
+    comment = api.comment(ticket["id"], agent, "Looking into it.")
+
+    delivery = wait_for(
+        lambda: delivery_of(api, ticket["id"], comment["id"]),
+        lambda found: statuses(found).get(address) == "bounced",
+        timeout=30,
+        stack=stack,
+    )
+    failure = next(r for r in delivery["recipients"] if r["email"] == address)["failure"]
+    assert failure["smtp_status"] == "4.4.7"
+    assert (failure["bounce_type"], failure["bounce_subtype"]) == ("Permanent", "General")
+    assert "Unable to lookup DNS for nowhere.invalid" in failure["diagnostic"]
+    # SES retried first: the stack's log shows the DeliveryDelay events before the bounce.
+    log = stack.log_path.read_text(errors="replace")
+    assert f"DeliveryDelay TransientCommunicationFailure {address}" in log
+    assert log.index(f"DeliveryDelay TransientCommunicationFailure {address}") < log.index(
+        f"Bounce Permanent/General {address}"
+    )
+    assert api.get(f"/suppressions/{address}")["suppressed"]  # a hard bounce, after the retries
+
+
 def test_a_hard_bounce_suppresses_the_address_until_an_agent_removes_it(stack):
     api = stack.api
     agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
     requester = api.user("Sam Success", "success@simulator.amazonses.com")
-    address = f"gone-{uuid.uuid4().hex[:8]}@nowhere.invalid"
+    address = f"unknown-{uuid.uuid4().hex[:8]}@example.com"
     nora = api.user("Nora Nowhere", address)
     ticket = api.ticket("Invoice 2041 is wrong", requester, "Please check.", cc=(nora,), assignee=agent)
 
