@@ -105,11 +105,41 @@ class Bounced:
 
 
 @dataclass(frozen=True)
+class Verdicts:
+    """What SES's inbound receipt says of the answer's sender: SPF, DKIM, DMARC (PASS, FAIL, GRAY) and, with a DMARC
+    FAIL only, the From domain's published policy (lower-case, as SES writes it)."""
+
+    spf: str = "PASS"
+    dkim: str = "PASS"
+    dmarc: str = "PASS"
+    dmarc_policy: str | None = None
+
+    def receipt_fields(self) -> dict:
+        fields: dict[str, Any] = {
+            "spfVerdict": {"status": self.spf},
+            "dkimVerdict": {"status": self.dkim},
+            "dmarcVerdict": {"status": self.dmarc},
+        }
+        if self.dmarc == "FAIL" and self.dmarc_policy:
+            fields["dmarcPolicy"] = self.dmarc_policy
+        return fields
+
+
+AUTHENTIC = Verdicts()
+UNVERIFIABLE = Verdicts("GRAY", "GRAY", "GRAY")  # the sender's domain publishes no SPF, DKIM or DMARC
+
+
+def spoofed(policy: str) -> Verdicts:
+    return Verdicts("FAIL", "FAIL", "FAIL", policy)
+
+
+@dataclass(frozen=True)
 class Answers:
     """After delivery the mailbox writes back to the sender: an automatic (out-of-office) reply or a person's."""
 
     automatic: bool
     text: str
+    verdicts: Verdicts = AUTHENTIC
 
 
 Outcome = Delivered | Complained | Delayed | Bounced | Answers
@@ -189,6 +219,13 @@ def simulated_outcomes(address: str) -> tuple[Outcome, ...]:
         return (MESSAGE_TOO_LARGE,)
     if mailbox.startswith("reply"):
         return (DELIVERED, THANKS_REPLY)
+    if mailbox.startswith("spoof"):
+        # Someone else answers in this customer's name: SPF, DKIM and DMARC all fail; the policy the local part
+        # names (spoof-none@, spoof-quarantine@), else p=reject.
+        policy = next((name for name in ("none", "quarantine") if name in mailbox), "reject")
+        return (DELIVERED, Answers(automatic=False, text=THANKS_TEXT, verdicts=spoofed(policy)))
+    if mailbox.startswith("gray"):
+        return (DELIVERED, Answers(automatic=False, text=THANKS_TEXT, verdicts=UNVERIFIABLE))
     return (DELIVERED,)
 
 
@@ -608,6 +645,7 @@ class Reply:
     recipient: str  # the address it is for: the sent message's Reply-To, else its From
     automatic: bool
     mime: EmailMessage
+    verdicts: Verdicts = AUTHENTIC
 
 
 @dataclass(frozen=True)
@@ -704,6 +742,7 @@ def answer(message: SentMessage, mailbox: str, reply: Answers, replied_at: datet
         recipient=reply_address(message),
         automatic=reply.automatic,
         mime=answer_mime,
+        verdicts=reply.verdicts,
     )
 
 
@@ -765,9 +804,7 @@ def received_notification(reply: Reply, topic_arn: str, received_at: datetime, r
             "recipients": [reply.recipient],
             "spamVerdict": {"status": "PASS"},
             "virusVerdict": {"status": "PASS"},
-            "spfVerdict": {"status": "PASS"},
-            "dkimVerdict": {"status": "PASS"},
-            "dmarcVerdict": {"status": "PASS"},
+            **reply.verdicts.receipt_fields(),
             "action": {"type": "SNS", "topicArn": topic_arn, "encoding": "UTF8"},
         },
         "content": content,

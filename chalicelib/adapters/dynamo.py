@@ -27,9 +27,11 @@ from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 #   USER#{id}        TICKET#{ticket}                      the user takes part in the ticket (their tickets)
 #   TICKET#{id}      SENT#{time}#{notification}           addresses one notification went to (rate limit, TTL)
 #   INBOUND#{ses id} INBOUND                              an inbound email already handled (replays, TTL)
+#   INBOUND#{ses id} SUSPENDED                            an inbound email held for review (GSI2, TTL)
 # GSI2 (overloaded):
 #   FAILURES                 {time}#{ticket}#{event}     the delivery-problems inbox (failure events)
 #   REP#{SENT|BOUNCE|COMPLAINT}#{day}  {time}#{id}       what the reputation guard counts
+#   SUSPENDED                {received}#{ses id}          inbound email held for review, newest first
 
 
 RAW_RETENTION_SECONDS = 30 * 24 * 3600
@@ -377,6 +379,20 @@ def event_item(ticket_id: str, event_id: str, occurred_at: str, event_type: str,
 
 def failure_inbox_keys(ticket_id: str, event_id: str, occurred_at: str) -> dict:
     return {"GSI2PK": "FAILURES", "GSI2SK": f"{occurred_at}#{ticket_id}#{event_id}"}
+
+
+def suspended_inbound_item(ses_message_id: str, received_at: str, attributes: dict, expires_at: int) -> dict:
+    return {
+        "PK": f"INBOUND#{ses_message_id}",
+        "SK": "SUSPENDED",
+        "type": "suspended_inbound",
+        "ses_message_id": ses_message_id,
+        "received_at": received_at,
+        "GSI2PK": "SUSPENDED",
+        "GSI2SK": f"{received_at}#{ses_message_id}",
+        "expires_at": expires_at,
+        **attributes,
+    }
 
 
 def reputation_keys(kind: str, occurred_at: str, item_id: str) -> dict:
@@ -840,3 +856,38 @@ class DeskmailTable:
         self.client.delete_item(
             TableName=self.name, Key={"PK": {"S": f"INBOUND#{ses_message_id}"}, "SK": {"S": "INBOUND"}}
         )
+
+    # -- inbound email held for review ("suspended"): failed sender authentication ---------------------------------
+
+    def put_suspended_inbound(self, item: dict) -> None:
+        self.client.put_item(TableName=self.name, Item=to_item(item))
+
+    def get_suspended_inbound(self, ses_message_id: str) -> dict | None:
+        return self._get(f"INBOUND#{ses_message_id}", "SUSPENDED")
+
+    def list_suspended_inbound_page(self, page_token: str | None, limit: int) -> tuple[list[dict], str | None]:
+        """Held inbound email, newest first: Query GSI2 SUSPENDED (one partition, small: mail waits there for days)."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "GSI2",
+            "KeyConditionExpression": "GSI2PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": "SUSPENDED"}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if page_token:
+            kwargs["ExclusiveStartKey"] = decode_token(page_token, "SUSPENDED", "", index="GSI2")
+        response = self._query(**kwargs)
+        token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
+        return [from_item(item) for item in response.get("Items", [])], token
+
+    def delete_suspended_inbound(self, ses_message_id: str) -> bool:
+        """False when there was nothing to delete (already recovered or deleted)."""
+        try:
+            self.client.delete_item(
+                TableName=self.name,
+                Key={"PK": {"S": f"INBOUND#{ses_message_id}"}, "SK": {"S": "SUSPENDED"}},
+                ConditionExpression="attribute_exists(PK)",
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True

@@ -14,21 +14,32 @@ from chalicelib.domain.inbound_mail import (
     InboundEmail,
     MalformedInbound,
     NotInbound,
+    comment_id_for,
+    hold_reason,
     parse,
     referenced_ses_message_ids,
     referenced_ticket_ids,
 )
 from chalicelib.domain.model import AGENT, Ticket, User
-from chalicelib.errors import NotFound
+from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.i18n import N_
 from chalicelib.ids import stable_id
 from chalicelib.observability import MetricUnit, logger, mask_address, metrics
 from chalicelib.services import workspace
-from chalicelib.services.events import EVENT_AUTOMATED_REPLY, EVENT_INBOUND_UNKNOWN_SENDER
+from chalicelib.services.events import (
+    EVENT_AUTOMATED_REPLY,
+    EVENT_INBOUND_SUSPENDED,
+    EVENT_INBOUND_UNKNOWN_SENDER,
+)
 from chalicelib.sqs_batch import SqsMessage, messages, process_partial_batch
 
 INBOUND_MEMORY_SECONDS = 7 * 24 * 3600  # SQS keeps a message 4 days at most: replays come well within this
+# Held mail waits this long for an agent, then DynamoDB's TTL removes it (Zendesk keeps suspended tickets 14 days).
+SUSPENDED_RETENTION_SECONDS = 14 * 24 * 3600
+SUSPENDED_PAGE_SIZE = 50
 
 COMMENT = "comment"
+SUSPENDED = "suspended"
 AUTOMATED = "automated"
 UNKNOWN_SENDER = "unknown_sender"
 NO_TICKET = "no_ticket"
@@ -86,7 +97,7 @@ def receive(
     if not table.claim_inbound_message(email.ses_message_id, ticket.id, stamp, epoch_seconds + INBOUND_MEMORY_SECONDS):
         return DUPLICATE
     try:
-        return _apply(table, mailer, settings, ticket, email, now, stamp)
+        return _apply(table, mailer, settings, ticket, email, now, stamp, epoch_seconds)
     except Exception:
         table.release_inbound_message(email.ses_message_id)
         raise
@@ -100,6 +111,7 @@ def _apply(
     email: InboundEmail,
     now: workspace.Clock,
     stamp: str,
+    epoch_seconds: int,
 ) -> str:
     automated = loops.automated_reason(email.headers, email.subject, own_addresses=[parseaddr(settings.sender)[1]])
     if automated:
@@ -108,17 +120,165 @@ def _apply(
             [_event(ticket, email, EVENT_AUTOMATED_REPLY, stamp, rule=automated.rule, evidence=automated.evidence)]
         )
         return AUTOMATED
+    held = hold_reason(email.authentication)
+    if held:
+        _suspend(table, ticket, email, held, stamp, epoch_seconds)
+        return SUSPENDED
+    return _comment_from(table, mailer, settings, ticket, email, stamp, now)
+
+
+def _comment_from(
+    table: DeskmailTable,
+    mailer: SesMailer,
+    settings: Settings,
+    ticket: Ticket,
+    email: InboundEmail,
+    stamp: str,
+    now: workspace.Clock,
+) -> str:
     users = table.find_users_by_email(email.sender) if email.sender else []
     author = _author(ticket, users)
     if author is None:
         reason = "not_a_participant" if users else "unknown_sender"
         table.write_items([_event(ticket, email, EVENT_INBOUND_UNKNOWN_SENDER, stamp, reason=reason)])
         return UNKNOWN_SENDER
+    comment_id = comment_id_for(email)
+    if table.get_comment(ticket.id, comment_id) is not None:
+        # An earlier attempt wrote it and then failed (a timeout): the comment exists once, and stays once.
+        logger.info("inbound email already a comment", extra={"comment_id": comment_id})
+        return COMMENT
     text = email.text or email.subject.strip() or "-"
     workspace.add_comment(
-        table, mailer, settings, ticket.id, {"author_id": author.id, "body": text, "public": True}, now
+        table,
+        mailer,
+        settings,
+        ticket.id,
+        {"author_id": author.id, "body": text, "public": True},
+        now,
+        comment_id=comment_id,
     )
     return COMMENT
+
+
+# ---- held for review ("suspended"): mail that failed sender authentication -----------------------------------------
+
+
+def _suspend(table: DeskmailTable, ticket: Ticket, email: InboundEmail, reason: str, stamp: str, epoch: int) -> None:
+    """Kept whole enough to become the comment later, and shown on the ticket; nothing is sent to anyone."""
+    attributes = {
+        "ticket_id": ticket.id,
+        "ticket_subject": ticket.subject,
+        "sender": email.sender,
+        "sender_name": email.sender_name,
+        "recipients": list(email.recipients),
+        "subject": email.subject[:998],
+        "text": email.text,
+        "reason": reason,
+        "authentication": email.authentication.as_record(),
+        "suspended_at": stamp,
+    }
+    table.write_items(
+        [
+            dynamo.suspended_inbound_item(
+                email.ses_message_id, email.received_at, attributes, epoch + SUSPENDED_RETENTION_SECONDS
+            ),
+            _event(
+                ticket,
+                email,
+                EVENT_INBOUND_SUSPENDED,
+                stamp,
+                reason=reason,
+                authentication=email.authentication.as_record(),
+            ),
+        ]
+    )
+    logger.warning(
+        "inbound email held for review: it failed sender authentication",
+        extra={"from": mask_address(email.sender), "reason": reason, "ticket_id": ticket.id},
+    )
+
+
+def suspended_view(item: dict) -> dict:
+    return {
+        "id": item["ses_message_id"],
+        "ticket_id": item["ticket_id"],
+        "ticket_subject": item.get("ticket_subject", ""),
+        "from": item.get("sender", ""),
+        "from_name": item.get("sender_name", ""),
+        "subject": item.get("subject", ""),
+        "text": item.get("text", ""),
+        "reason": item.get("reason"),
+        "authentication": item.get("authentication") or {},
+        "received_at": item.get("received_at"),
+        "suspended_at": item.get("suspended_at"),
+    }
+
+
+def list_suspended(table: DeskmailTable, page_token: str | None) -> dict:
+    try:
+        items, next_page = table.list_suspended_inbound_page(page_token, SUSPENDED_PAGE_SIZE)
+    except dynamo.PageTokenError:
+        raise InvalidInput(N_("{field} is not a token this API issued"), field="next_page") from None
+    return {"suspended": [suspended_view(item) for item in items], "next_page": next_page}
+
+
+def _suspended_or_404(table: DeskmailTable, suspended_id: str) -> dict:
+    item = table.get_suspended_inbound(suspended_id) if suspended_id.isalnum() and len(suspended_id) <= 100 else None
+    if item is None:
+        raise NotFound(N_("There is no held email {suspended_id}."), suspended_id=suspended_id)
+    return item
+
+
+def recover_suspended(
+    table: DeskmailTable, mailer: SesMailer, settings: Settings, suspended_id: str, now: workspace.Clock
+) -> dict:
+    """An agent vouches for held mail: it becomes the sender's comment (and notifies as any reply does)."""
+    item = _suspended_or_404(table, suspended_id)
+    ticket = workspace.get_ticket(table, item["ticket_id"])[0]
+    users = table.find_users_by_email(item["sender"]) if item.get("sender") else []
+    author = _author(ticket, users)
+    if author is None:
+        raise Conflict(
+            N_("{email} has no account that may comment on ticket {ticket_id}: add the person first."),
+            email=item.get("sender") or "-",
+            ticket_id=ticket.id,
+        )
+    comment_id = comment_id_for_suspended(item)
+    comment = table.get_comment(ticket.id, comment_id)
+    if comment is None:
+        text = item.get("text") or str(item.get("subject", "")).strip() or "-"
+        comment = workspace.add_comment(
+            table,
+            mailer,
+            settings,
+            ticket.id,
+            {"author_id": author.id, "body": text, "public": True},
+            now,
+            comment_id=comment_id,
+        )
+    table.delete_suspended_inbound(suspended_id)
+    return {"id": suspended_id, "ticket_id": ticket.id, "comment_id": comment.id, "recovered": True}
+
+
+def comment_id_for_suspended(item: dict) -> str:
+    email = InboundEmail(
+        ses_message_id=item["ses_message_id"],
+        sender=item.get("sender", ""),
+        sender_name=item.get("sender_name", ""),
+        recipients=(),
+        subject=item.get("subject", ""),
+        headers=(),
+        text=item.get("text", ""),
+        received_at=item["received_at"],
+    )
+    return comment_id_for(email)
+
+
+def delete_suspended(table: DeskmailTable, suspended_id: str) -> dict:
+    _suspended_or_404(table, suspended_id)
+    if not table.delete_suspended_inbound(suspended_id):
+        raise NotFound(N_("There is no held email {suspended_id}."), suspended_id=suspended_id)
+    return {"id": suspended_id, "deleted": True}
 
 
 def handle(

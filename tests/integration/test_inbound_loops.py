@@ -169,3 +169,111 @@ def test_an_unreadable_inbound_message_is_kept_and_the_batch_goes_on(client):
     )["Items"]
     assert [(item["type"]["S"], item["body"]["S"]) for item in raw] == [("raw_inbound", "{not json")]
     assert int(raw[0]["expires_at"]["N"]) > 0
+
+
+# ---- held for review ("suspended"): replies that fail sender authentication ----------------------------------------
+
+
+def spoofed_reply(api, ticket, **verdicts):
+    ses_id = notified_message_id(api, ticket["id"], "rita@example.com")
+    reply = inbound.mime(
+        body="Please send the refund to my new account.",
+        in_reply_to=f"<{ses_id}@email.amazonses.com>",
+        references=f"<{ses_id}@email.amazonses.com>",
+    )
+    return inbound.received(reply, **verdicts)
+
+
+def test_a_spoofed_reply_is_held_not_commented_and_notifies_nobody(client):
+    api = Api(client)
+    who = people(api)
+    ticket = open_ticket(api, who, cc=())
+    before = len(sent_messages())
+
+    body = spoofed_reply(api, ticket, spf="FAIL", dkim="FAIL", dmarc="FAIL", dmarc_policy="reject")
+    assert inbound.feed_inbound(client, body) == {"batchItemFailures": []}
+    assert inbound.feed_inbound(client, body) == {"batchItemFailures": []}  # SQS redelivers: still held once
+
+    assert [c["body"] for c in api.comments(ticket["id"])] == ["It smokes."]
+    assert len(sent_messages()) == before
+    (held,) = api.ok("get", "/inbound/suspended")["suspended"]
+    assert (held["ticket_id"], held["from"], held["reason"]) == (
+        ticket["id"],
+        "rita@example.com",
+        "dmarc_policy_reject",
+    )
+    assert held["text"] == "Please send the refund to my new account."
+    assert held["authentication"] == {"spf": "FAIL", "dkim": "FAIL", "dmarc": "FAIL", "dmarc_policy": "REJECT"}
+    (event,) = [
+        e for e in api.ok("get", f"/tickets/{ticket['id']}/events")["events"] if e["type"] == "inbound_email_suspended"
+    ]
+    assert event["description"] == "Email held for review: it failed sender authentication (SPF, DKIM, DMARC)"
+
+
+def test_an_agent_recovers_held_mail_into_the_senders_comment(client):
+    api = Api(client)
+    who = people(api)
+    ticket = open_ticket(api, who, cc=())
+    inbound.feed_inbound(client, spoofed_reply(api, ticket, spf="FAIL", dkim="GRAY", dmarc="GRAY"))
+    (held,) = api.ok("get", "/inbound/suspended")["suspended"]
+    before = len(sent_messages())
+
+    recovered = api.ok("post", f"/inbound/suspended/{held['id']}/recover", {})
+    assert recovered["ticket_id"] == ticket["id"] and recovered["recovered"] is True
+
+    comments = api.comments(ticket["id"])
+    assert [c["body"] for c in comments] == ["It smokes.", "Please send the refund to my new account."]
+    assert comments[1]["id"] == recovered["comment_id"] and comments[1]["author_id"] == who["requester"]["id"]
+    # Now a comment like any reply: the assignee hears of it.
+    assert [m["destinations"] for m in sent_messages()[before:]] == [["Ada Agent <ada@deskmail.example.com>"]]
+    assert api.ok("get", "/inbound/suspended")["suspended"] == []
+    status, body = api._call("post", f"/inbound/suspended/{held['id']}/recover", {})
+    assert status == 404 and body["Code"] == "NotFoundError"
+
+
+def test_held_mail_can_be_deleted_and_unknown_ids_are_404(client):
+    api = Api(client)
+    who = people(api)
+    ticket = open_ticket(api, who, cc=())
+    inbound.feed_inbound(
+        client, spoofed_reply(api, ticket, spf="FAIL", dkim="FAIL", dmarc="FAIL", dmarc_policy="quarantine")
+    )
+    (held,) = api.ok("get", "/inbound/suspended")["suspended"]
+    assert held["reason"] == "dmarc_policy_quarantine"
+
+    assert api.ok("delete", f"/inbound/suspended/{held['id']}") == {"id": held["id"], "deleted": True}
+    assert api.ok("get", "/inbound/suspended")["suspended"] == []
+    assert [c["body"] for c in api.comments(ticket["id"])] == ["It smokes."]
+    for method, path in (("delete", f"/inbound/suspended/{held['id']}"), ("post", "/inbound/suspended/x-y!/recover")):
+        status, body = api._call(method, path, {} if method == "post" else None)
+        assert status == 404 and set(body) == {"Code", "Message"}
+    status, body = api._call("get", "/inbound/suspended?next_page=bogus")
+    assert status == 400 and "next_page" in body["Message"]
+
+
+def test_recovering_mail_from_someone_with_no_account_is_a_conflict(client):
+    api = Api(client)
+    who = people(api)
+    ticket = open_ticket(api, who, cc=())
+    stranger = inbound.mime(
+        sender="Mallory <mallory@example.org>", references=f"<ticket-{ticket['id']}@deskmail.example.com>"
+    )
+    inbound.feed_inbound(
+        client, inbound.received(stranger, spf="FAIL", dkim="FAIL", dmarc="FAIL", dmarc_policy="reject")
+    )
+    (held,) = api.ok("get", "/inbound/suspended")["suspended"]
+
+    status, body = api._call("post", f"/inbound/suspended/{held['id']}/recover", {})
+    assert status == 409 and "mallory@example.org" in body["Message"]
+    assert len(api.ok("get", "/inbound/suspended")["suspended"]) == 1  # still there, nothing half-done
+    assert len(api.comments(ticket["id"])) == 1
+
+
+def test_mail_that_passes_or_cannot_be_checked_is_not_held(client):
+    api = Api(client)
+    who = people(api)
+    ticket = open_ticket(api, who, cc=())
+    inbound.feed_inbound(client, spoofed_reply(api, ticket, spf="GRAY", dkim="GRAY", dmarc="GRAY"))
+    inbound.feed_inbound(client, spoofed_reply(api, ticket, spf="PASS", dkim="FAIL", dmarc="FAIL", dmarc_policy="none"))
+    assert api.ok("get", "/inbound/suspended")["suspended"] == []
+    assert len(api.comments(ticket["id"])) == 3

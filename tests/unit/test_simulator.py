@@ -1107,3 +1107,27 @@ def test_the_parser_reads_both_copies_to_the_same_outcomes():
         assert [(o.id, o.email, o.kind, o.status) for o in from_notification.events] == [
             (o.id, o.email, o.kind, o.status) for o in from_event.events
         ]
+
+
+# ---- receipt verdicts: authentic, unverifiable and spoofed answers -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "address, verdicts, policy, held",
+    [
+        ("reply-rita@example.com", ("PASS", "PASS", "PASS"), None, None),
+        ("gray-rita@example.com", ("GRAY", "GRAY", "GRAY"), None, None),
+        ("spoof-rita@example.com", ("FAIL", "FAIL", "FAIL"), "reject", inbound_mail.HELD_DMARC_REJECT),
+        ("spoof-quarantine@example.com", ("FAIL", "FAIL", "FAIL"), "quarantine", inbound_mail.HELD_DMARC_QUARANTINE),
+        ("spoof-none@example.com", ("FAIL", "FAIL", "FAIL"), "none", inbound_mail.HELD_UNAUTHENTICATED),
+    ],
+)
+def test_answers_carry_the_receipt_verdicts_of_their_sender(address, verdicts, policy, held):
+    receipt = received(address)["receipt"]
+    assert (receipt["spfVerdict"], receipt["dkimVerdict"], receipt["dmarcVerdict"]) == tuple(
+        {"status": verdict} for verdict in verdicts
+    )
+    assert receipt.get("dmarcPolicy") == policy  # a plain lower-case string, only with a DMARC FAIL
+    parsed = inbound_mail.parse(inbound_sqs_body(received(address)), "2026-11-23T08:00:05Z")
+    assert inbound_mail.hold_reason(parsed.authentication) == held
+    assert parsed.text == "Thanks!"  # a person's answer, whoever really wrote it
