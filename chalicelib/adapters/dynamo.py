@@ -26,7 +26,7 @@ from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 #   TICKET#{id}      DLV#{user}#{time}                    a notification of this ticket reached the user then
 #   USER#{id}        TICKET#{ticket}                      the user takes part in the ticket (their tickets)
 #   TICKET#{id}      SENT#{time}#{notification}           addresses one notification went to (rate limit, TTL)
-#   INBOUND#{ses id} INBOUND                              an inbound email already handled (replays, TTL)
+#   INBOUND#{ses id} INBOUND                              an inbound email claimed (in progress, until) or done (TTL)
 #   INBOUND#{ses id} SUSPENDED                            an inbound email held for review (GSI2, TTL)
 # GSI2 (overloaded):
 #   FAILURES                 {time}#{ticket}#{event}     the delivery-problems inbox (failure events)
@@ -833,29 +833,62 @@ class DeskmailTable:
                 return list(notifications.values())
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def claim_inbound_message(self, ses_message_id: str, ticket_id: str, claimed_at: str, expires_at: int) -> bool:
-        """False when this inbound email was already handled (SQS redelivers): a conditional PutItem."""
+    def claim_inbound_message(
+        self, ses_message_id: str, ticket_id: str, claimed_at: str, now: int, in_progress_until: int, expires_at: int
+    ) -> str:
+        """Takes an inbound email for one invocation: "claimed", "done" (handled before: SQS redelivered it) or
+        "in_progress" (another invocation holds it until `in_progress_until`). A conditional PutItem: new, or an
+        in-progress claim whose holder's time ran out (a Lambda timeout never released it)."""
         item = {
             "PK": f"INBOUND#{ses_message_id}",
             "SK": "INBOUND",
             "type": "inbound",
             "ticket_id": ticket_id,
             "claimed_at": claimed_at,
+            "status": "in_progress",
+            "in_progress_until": in_progress_until,
             "expires_at": expires_at,
         }
         try:
             self.client.put_item(
-                TableName=self.name, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
+                TableName=self.name,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(PK) OR (#status = :in_progress AND in_progress_until < :now)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":in_progress": {"S": "in_progress"}, ":now": {"N": str(now)}},
             )
         except self.client.exceptions.ConditionalCheckFailedException:
-            return False
-        return True
+            current = self._get(f"INBOUND#{ses_message_id}", "INBOUND") or {}
+            # A claim from before claims had a status was only ever written by a handling that went through.
+            return "in_progress" if current.get("status") == "in_progress" else "done"
+        return "claimed"
+
+    def complete_inbound_message(self, ses_message_id: str, outcome: str, completed_at: str) -> None:
+        """The email's effects are all written: every later delivery of it is a duplicate."""
+        self.client.update_item(
+            TableName=self.name,
+            Key={"PK": {"S": f"INBOUND#{ses_message_id}"}, "SK": {"S": "INBOUND"}},
+            UpdateExpression="SET #status = :done, outcome = :outcome, completed_at = :at REMOVE in_progress_until",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":done": {"S": "done"},
+                ":outcome": {"S": outcome},
+                ":at": {"S": completed_at},
+            },
+        )
 
     def release_inbound_message(self, ses_message_id: str) -> None:
-        """Handling failed: let SQS's next delivery try again."""
-        self.client.delete_item(
-            TableName=self.name, Key={"PK": {"S": f"INBOUND#{ses_message_id}"}, "SK": {"S": "INBOUND"}}
-        )
+        """Handling failed: let SQS's next delivery try again at once (a completed claim is never released)."""
+        try:
+            self.client.delete_item(
+                TableName=self.name,
+                Key={"PK": {"S": f"INBOUND#{ses_message_id}"}, "SK": {"S": "INBOUND"}},
+                ConditionExpression="#status = :in_progress",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":in_progress": {"S": "in_progress"}},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            pass
 
     # -- inbound email held for review ("suspended"): failed sender authentication ---------------------------------
 

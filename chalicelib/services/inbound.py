@@ -34,6 +34,16 @@ from chalicelib.services.events import (
 from chalicelib.sqs_batch import SqsMessage, messages, process_partial_batch
 
 INBOUND_MEMORY_SECONDS = 7 * 24 * 3600  # SQS keeps a message 4 days at most: replays come well within this
+# Without a Lambda context (tests, scripts) an invocation is given this long before its claim may be retaken.
+DEFAULT_INVOCATION_SECONDS = 60
+# Past the invocation's deadline before another may retake its claim: clocks differ a little between hosts.
+CLAIM_MARGIN_SECONDS = 5
+
+
+class StillInProgress(RuntimeError):
+    """Another invocation holds this email and may still be writing it: SQS redelivers it later."""
+
+
 # Held mail waits this long for an agent, then DynamoDB's TTL removes it (Zendesk keeps suspended tickets 14 days).
 SUSPENDED_RETENTION_SECONDS = 14 * 24 * 3600
 SUSPENDED_PAGE_SIZE = 50
@@ -69,20 +79,28 @@ def _author(ticket: Ticket, users: list[User]) -> User | None:
     return next((u for u in users if u.id in participants), None) or next((u for u in users if u.role == AGENT), None)
 
 
-def _event(ticket: Ticket, email: InboundEmail, event_type: str, stamp: str, **data: Any) -> dict:
+def _event(ticket: Ticket, email: InboundEmail, event_type: str, **data: Any) -> dict:
+    # Keyed on the receipt, not on when this attempt runs: a retry after a timeout rewrites the same item.
     return dynamo.event_item(
         ticket.id,
         stable_id(event_type, email.ses_message_id),
-        stamp,
+        email.received_at,
         event_type,
         {"from": email.sender, "subject": email.subject[:250], "ses_message_id": email.ses_message_id, **data},
     )
 
 
 def receive(
-    table: DeskmailTable, mailer: SesMailer, settings: Settings, body: str, now: workspace.Clock, epoch_seconds: int
+    table: DeskmailTable,
+    mailer: SesMailer,
+    settings: Settings,
+    body: str,
+    now: workspace.Clock,
+    epoch_seconds: int,
+    deadline: int | None = None,
 ) -> str:
-    """Handles one inbound notification; raises to have SQS retry it."""
+    """Handles one inbound notification; raises to have SQS retry it. `deadline` (epoch seconds): when this
+    invocation will have been stopped at the latest (Lambda's timeout); its claim on the email lasts until then."""
     stamp = now()
     email = parse(body, stamp)
     if isinstance(email, NotInbound):
@@ -94,13 +112,25 @@ def receive(
     if ticket is None:
         logger.info("inbound email for no known ticket", extra={"from": mask_address(email.sender)})
         return NO_TICKET
-    if not table.claim_inbound_message(email.ses_message_id, ticket.id, stamp, epoch_seconds + INBOUND_MEMORY_SECONDS):
+    held_until = (
+        deadline if deadline is not None else epoch_seconds + DEFAULT_INVOCATION_SECONDS
+    ) + CLAIM_MARGIN_SECONDS
+    claim = table.claim_inbound_message(
+        email.ses_message_id, ticket.id, stamp, epoch_seconds, held_until, epoch_seconds + INBOUND_MEMORY_SECONDS
+    )
+    if claim == "done":
         return DUPLICATE
+    if claim == "in_progress":
+        raise StillInProgress(f"inbound {email.ses_message_id} is being handled by another invocation")
     try:
-        return _apply(table, mailer, settings, ticket, email, now, stamp, epoch_seconds)
+        outcome = _apply(table, mailer, settings, ticket, email, now, stamp, epoch_seconds)
     except Exception:
         table.release_inbound_message(email.ses_message_id)
         raise
+    # A timeout before this line leaves the claim in progress until held_until; the retry then retakes it, and
+    # whatever was written already is found again under the same keys (comment id, event ids).
+    table.complete_inbound_message(email.ses_message_id, outcome, now())
+    return outcome
 
 
 def _apply(
@@ -117,7 +147,7 @@ def _apply(
     if automated:
         # Recorded, never commented: a comment would fire triggers, and two auto-responders would loop.
         table.write_items(
-            [_event(ticket, email, EVENT_AUTOMATED_REPLY, stamp, rule=automated.rule, evidence=automated.evidence)]
+            [_event(ticket, email, EVENT_AUTOMATED_REPLY, rule=automated.rule, evidence=automated.evidence)]
         )
         return AUTOMATED
     held = hold_reason(email.authentication)
@@ -140,7 +170,7 @@ def _comment_from(
     author = _author(ticket, users)
     if author is None:
         reason = "not_a_participant" if users else "unknown_sender"
-        table.write_items([_event(ticket, email, EVENT_INBOUND_UNKNOWN_SENDER, stamp, reason=reason)])
+        table.write_items([_event(ticket, email, EVENT_INBOUND_UNKNOWN_SENDER, reason=reason)])
         return UNKNOWN_SENDER
     comment_id = comment_id_for(email)
     if table.get_comment(ticket.id, comment_id) is not None:
@@ -186,7 +216,6 @@ def _suspend(table: DeskmailTable, ticket: Ticket, email: InboundEmail, reason: 
                 ticket,
                 email,
                 EVENT_INBOUND_SUSPENDED,
-                stamp,
                 reason=reason,
                 authentication=email.authentication.as_record(),
             ),
@@ -291,10 +320,12 @@ def handle(
     epoch_seconds: int,
 ) -> dict:
     outcomes: dict[str, int] = {}
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    deadline = epoch_seconds + (remaining() // 1000 + 1 if callable(remaining) else DEFAULT_INVOCATION_SECONDS)
 
     def record_handler(record: SqsMessage) -> str:
         try:
-            outcome = receive(table, mailer, settings, record.body, now, epoch_seconds)
+            outcome = receive(table, mailer, settings, record.body, now, epoch_seconds, deadline)
         except MalformedInbound as error:
             # Retrying cannot make it readable: keep it for inspection rather than loop it through SQS.
             table.keep_raw("inbound", record.message_id, record.body, str(error), now(), epoch_seconds)

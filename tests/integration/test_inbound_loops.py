@@ -277,3 +277,102 @@ def test_mail_that_passes_or_cannot_be_checked_is_not_held(client):
     inbound.feed_inbound(client, spoofed_reply(api, ticket, spf="PASS", dkim="FAIL", dmarc="FAIL", dmarc_policy="none"))
     assert api.ok("get", "/inbound/suspended")["suspended"] == []
     assert len(api.comments(ticket["id"])) == 3
+
+
+# ---- exactly once: a timed-out invocation loses no reply and duplicates no comment ---------------------------------
+
+
+class LambdaTimeout(BaseException):
+    """Lambda stops an invocation where it stands: none of our except or finally blocks runs (hence not Exception)."""
+
+
+def handle_inbound(client, body, epoch, remaining_ms=30_000):
+    """The inbound handler as Lambda runs it, at a chosen clock: epoch seconds, and the time the invocation has left."""
+    from types import SimpleNamespace
+
+    from chalicelib import runtime
+    from chalicelib.config import settings
+    from chalicelib.ids import utc_now
+    from chalicelib.services import inbound as service
+
+    event = client.events.generate_sqs_event(message_bodies=[body], queue_name="deskmail-inbound-dev")
+    context = SimpleNamespace(get_remaining_time_in_millis=lambda: remaining_ms)
+    return service.handle(event, context, runtime.table(), runtime.mailer(), settings(), utc_now, epoch)
+
+
+def customer_reply(api, ticket):
+    ses_id = notified_message_id(api, ticket["id"], "rita@example.com")
+    return inbound.received(
+        inbound.mime(in_reply_to=f"<{ses_id}@email.amazonses.com>", references=f"<{ses_id}@email.amazonses.com>")
+    )
+
+
+def test_a_timeout_after_the_comment_is_written_leaves_one_comment_after_the_retry(client, monkeypatch):
+    import time
+
+    from chalicelib.services import workspace
+
+    api = Api(client)
+    ticket = open_ticket(api, people(api), cc=())
+    body = customer_reply(api, ticket)
+    start = int(time.time())
+
+    def timed_out(*args, **kwargs):
+        raise LambdaTimeout()
+
+    with monkeypatch.context() as patch:
+        patch.setattr(workspace, "send_notifications", timed_out)  # dies after the comment is stored
+        try:
+            handle_inbound(client, body, start)
+        except LambdaTimeout:
+            pass
+    assert [c["body"] for c in api.comments(ticket["id"])] == ["It smokes.", "Thanks, it works again."]
+
+    # SQS redelivers while the stopped invocation's claim still runs: not taken, the record comes back later.
+    (failure,) = handle_inbound(client, body, start + 10)["batchItemFailures"]
+    assert failure["itemIdentifier"]
+    # Past its deadline (30 s left when it started, plus a margin) the claim is retaken and finished: still one.
+    assert handle_inbound(client, body, start + 40) == {"batchItemFailures": []}
+    assert handle_inbound(client, body, start + 50) == {"batchItemFailures": []}  # done: a duplicate now
+    assert [c["body"] for c in api.comments(ticket["id"])] == ["It smokes.", "Thanks, it works again."]
+
+
+def test_a_timeout_before_anything_is_written_loses_no_reply(client, monkeypatch):
+    import time
+
+    from chalicelib.adapters.dynamo import DeskmailTable
+
+    api = Api(client)
+    ticket = open_ticket(api, people(api), cc=())
+    body = customer_reply(api, ticket)
+    before = len(sent_messages())
+    start = int(time.time())
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DeskmailTable, "find_users_by_email", lambda *args: (_ for _ in ()).throw(LambdaTimeout()))
+        try:
+            handle_inbound(client, body, start, remaining_ms=5_000)
+        except LambdaTimeout:
+            pass
+    assert len(api.comments(ticket["id"])) == 1  # claimed, nothing else: before, this reply was lost for 7 days
+
+    assert handle_inbound(client, body, start + 12) == {"batchItemFailures": []}
+    assert [c["body"] for c in api.comments(ticket["id"])] == ["It smokes.", "Thanks, it works again."]
+    assert [m["destinations"] for m in sent_messages()[before:]] == [["Ada Agent <ada@deskmail.example.com>"]]
+
+
+def test_a_failure_releases_the_claim_for_an_immediate_retry(client, monkeypatch):
+    import time
+
+    from chalicelib.adapters.dynamo import DeskmailTable
+
+    api = Api(client)
+    ticket = open_ticket(api, people(api), cc=())
+    body = customer_reply(api, ticket)
+    start = int(time.time())
+
+    with monkeypatch.context() as patch:
+        patch.setattr(DeskmailTable, "find_users_by_email", lambda *args: (_ for _ in ()).throw(RuntimeError("x")))
+        assert len(handle_inbound(client, body, start)["batchItemFailures"]) == 1
+    assert handle_inbound(client, body, start + 1) == {"batchItemFailures": []}  # not held back by its own claim
+    assert len(api.comments(ticket["id"])) == 2
