@@ -300,5 +300,12 @@ def delete_suspended_inbound(suspended_id):
 def handle_inbound_email(event):
     """SES receipt rule -> SNS -> SQS: replies become comments; automated mail is only recorded (no loops)."""
     return inbound.handle(
-        event.to_dict(), event.context, runtime.table(), runtime.mailer(), settings(), utc_now, int(time.time())
+        event.to_dict(),
+        event.context,
+        runtime.table(),
+        runtime.mailer(),
+        settings(),
+        utc_now,
+        int(time.time()),
+        runtime.inbound_store(),
     )

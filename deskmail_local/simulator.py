@@ -34,6 +34,7 @@ from typing import Any
 
 from chalicelib.adapters.ses_account import BOUNCE, COMPLAINT, SuppressionList
 from chalicelib.ids import format_timestamp
+from chalicelib.naming import INBOUND_OBJECT_PREFIX
 
 log = logging.getLogger("deskmail_local.simulator")
 
@@ -69,6 +70,8 @@ SUPPRESSION_LIST_DIAGNOSTIC = (
 )
 OUT_OF_OFFICE_TEXT = "I am out of the office and will answer your message when I am back.\n"
 THANKS_TEXT = "Thanks!"
+PHOTO_TEXT = "Here is a photo of the error message."
+PHOTO_BYTES = 200 * 1024
 
 
 # ---- what each recipient's mailbox does ---------------------------------------------------------------------------
@@ -140,6 +143,7 @@ class Answers:
     automatic: bool
     text: str
     verdicts: Verdicts = AUTHENTIC
+    photo_bytes: int = 0  # a phone photo attached: mail above SNS's 150 KB, which only the S3 action delivers
 
 
 Outcome = Delivered | Complained | Delayed | Bounced | Answers
@@ -224,6 +228,8 @@ def simulated_outcomes(address: str) -> tuple[Outcome, ...]:
         # names (spoof-none@, spoof-quarantine@), else p=reject.
         policy = next((name for name in ("none", "quarantine") if name in mailbox), "reject")
         return (DELIVERED, Answers(automatic=False, text=THANKS_TEXT, verdicts=spoofed(policy)))
+    if mailbox.startswith("photo"):
+        return (DELIVERED, Answers(automatic=False, text=PHOTO_TEXT, photo_bytes=PHOTO_BYTES))
     if mailbox.startswith("gray"):
         return (DELIVERED, Answers(automatic=False, text=THANKS_TEXT, verdicts=UNVERIFIABLE))
     return (DELIVERED,)
@@ -650,10 +656,13 @@ class Reply:
 
 @dataclass(frozen=True)
 class InboundRoute:
-    """The receipt rule: mail for `domain` is published to `topic_arn` (SNS action, UTF-8)."""
+    """The receipt rule: mail for `domain` is published to `topic_arn`. With a `bucket`, as deployed: one S3 action
+    stores every message under inbound/{id} and notifies the topic (no content: mail of any size). Without: an SNS
+    action carrying the message as UTF-8 content (at most 150 KB in AWS)."""
 
     topic_arn: str
     domain: str
+    bucket: str | None = None
 
     def accepts(self, address: str) -> bool:
         return address.lower().rpartition("@")[2] == self.domain.lower()
@@ -707,6 +716,12 @@ def _display_name(original: Message, address: str) -> str:
     return next((name for name, found in getaddresses(headers) if found.lower() == address.lower()), "")
 
 
+def _photo(size: int) -> bytes:
+    """JPEG-framed bytes that do not compress, the same every time (a photo, as far as mail is concerned)."""
+    body = b"".join(hashlib.sha256(str(block).encode()).digest() for block in range(size // 32 + 1))
+    return b"\xff\xd8\xff\xe0" + body[: max(size - 6, 0)] + b"\xff\xd9"
+
+
 def answer(message: SentMessage, mailbox: str, reply: Answers, replied_at: datetime) -> Reply:
     """What `mailbox` writes back: threaded on the message (In-Reply-To, References), to its Reply-To or From."""
     original = message.mime
@@ -735,6 +750,10 @@ def answer(message: SentMessage, mailbox: str, reply: Answers, replied_at: datet
         sender_name = parseaddr(_unfold(original.get("From", message.source)))[0] or reply_address(message)
         quoted = "".join(f"> {line}\n" for line in _original_text(message).splitlines())
         answer_mime.set_content(f"{reply.text}\n\nOn {original.get('Date', '')}, {sender_name} wrote:\n{quoted}")
+        if reply.photo_bytes:
+            answer_mime.add_attachment(
+                _photo(reply.photo_bytes), maintype="image", subtype="jpeg", filename="IMG_0001.jpg"
+            )
     return Reply(
         mailbox=mailbox,
         # RFC 3834 section 3.3: automatic responses are sent with a null reverse-path, so nothing answers them.
@@ -758,6 +777,24 @@ def replies_for(message: SentMessage, outcomes: dict[str, tuple[Outcome, ...]], 
         for fate in fates
         if isinstance(fate, Answers)
     ]
+
+
+def stored_notification(notification: dict, bucket: str) -> tuple[dict, str, bytes]:
+    """What the S3 action does with a received message: (the notification SNS gets, the object key, the object).
+    The notification is the SNS action's without `content`, its action naming the bucket and key."""
+    message_id = notification["mail"]["messageId"]
+    key = f"{INBOUND_OBJECT_PREFIX}{message_id}"
+    receipt = {
+        **notification["receipt"],
+        "action": {
+            "type": "S3",
+            "topicArn": notification["receipt"]["action"]["topicArn"],
+            "bucketName": bucket,
+            "objectKey": key,
+        },
+    }
+    published = {key_: value for key_, value in notification.items() if key_ != "content"}
+    return {**published, "receipt": receipt}, key, notification["content"].encode("utf-8")
 
 
 def received_notification(reply: Reply, topic_arn: str, received_at: datetime, region: str) -> dict:
@@ -837,6 +874,7 @@ class MailboxSimulator:
         inbound: InboundRoute | None = None,
         identity_notifications: IdentityNotifications | None = None,
         retry_seconds: float | None = None,
+        s3_client: Any = None,
     ):
         self.ses_backend = ses_backend
         self.sns = sns_client
@@ -850,6 +888,7 @@ class MailboxSimulator:
         self.suppression_list = suppression_list  # None: the account has suppression off
         self.inbound = inbound  # None: no receipt rule, answers go nowhere
         self.identity_notifications = identity_notifications  # None: the identity has no feedback topics
+        self.s3 = s3_client  # where the receipt rule's S3 action stores inbound mail (InboundRoute.bucket)
         if retry_seconds is None:
             retry_seconds = float(os.environ.get(RETRY_SECONDS_ENV, DEFAULT_RETRY_SECONDS))
         self.retry_seconds = retry_seconds
@@ -983,6 +1022,10 @@ class MailboxSimulator:
                 log.info("ses: %s answered %s, for which no receipt rule exists", reply.mailbox, reply.recipient)
                 continue
             notification = received_notification(reply, self.inbound.topic_arn, replied_at, self.region)
+            if self.inbound.bucket:
+                # SES stores the message first, then notifies: the handler can always read what it is told of.
+                notification, key, raw = stored_notification(notification, self.inbound.bucket)
+                self.s3.put_object(Bucket=self.inbound.bucket, Key=key, Body=raw)
             self.sns.publish(TopicArn=self.inbound.topic_arn, Subject=RECEIPT_SUBJECT, Message=json.dumps(notification))
             kind = "automatic reply" if reply.automatic else "reply"
             log.info(

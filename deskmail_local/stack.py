@@ -23,6 +23,7 @@ from pathlib import Path
 
 from chalicelib.adapters.ses_account import BACKEND_ENV, LOCAL_FILE_ENV
 from chalicelib.auth import issue_token
+from chalicelib.naming import resource_names
 from deskmail_local import demo
 from deskmail_local.client import ApiError, DeskmailApi
 
@@ -166,6 +167,8 @@ class LocalStack:
         os.environ.update(stage_environment(options.stage))
         os.environ.update(local_aws_environment(options.aws_endpoint_url))
         os.environ.update(local_suppression_environment(options.suppression_list_file))
+        # The bucket the receipt rule's S3 action writes to: the inbound handler reads only that one.
+        os.environ["DESKMAIL_INBOUND_BUCKET"] = resource_names(options.stage)["inbound_bucket"]
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF blobs are noise on a terminal
         os.environ["PYTHONUNBUFFERED"] = "1"
 
@@ -191,6 +194,7 @@ class LocalStack:
             "inbound_topic_arn": resources.inbound_topic_arn,
             "inbound_queue_url": resources.inbound_queue_url,
             "inbound_dead_letter_queue_url": resources.inbound_dead_letter_queue_url,
+            "inbound_bucket": resources.inbound_bucket,
             "suppression_list_file": str(options.suppression_list_file),
             "table_name": resources.table_name,
             "configuration_set": resources.configuration_set,
@@ -248,7 +252,7 @@ class LocalStack:
         self.moto_server = ThreadedMotoServer(ip_address=HOST, port=self.options.moto_port, verbose=False)
         self.moto_server.start()
         session = boto3.session.Session()
-        self.clients = {name: session.client(name) for name in ("dynamodb", "sesv2", "ses", "sns", "sqs")}
+        self.clients = {name: session.client(name) for name in ("dynamodb", "sesv2", "ses", "sns", "sqs", "s3")}
         return create_resources(self.clients, self.options.stage, settings().sender_domain)
 
     def _start_mail_pipelines(self, resources) -> None:
@@ -299,7 +303,8 @@ class LocalStack:
             account_id=DEFAULT_ACCOUNT_ID,
             suppression_list=LocalSuppressionList(str(self.options.suppression_list_file)),
             # The receipt rule production would have: mail to the sender's domain goes to the inbound topic.
-            inbound=InboundRoute(resources.inbound_topic_arn, settings().sender_domain),
+            inbound=InboundRoute(resources.inbound_topic_arn, settings().sender_domain, resources.inbound_bucket),
+            s3_client=self.clients["s3"],
             # The deployed stack also points the domain identity's Bounce/Complaint notifications at that topic.
             identity_notifications=identity_notifications_from_environment(
                 settings().sender_domain, resources.feedback_topic_arn

@@ -48,7 +48,10 @@ def received(
     dmarc="PASS",
     dmarc_policy=None,
     message_id=None,
+    s3=None,
 ) -> str:
+    """`s3`: (bucket, key) — the receipt rule's S3 action stored the message there, and the notification has no
+    content (what deployed deskmail receives for mail of any size)."""
     raw = message.as_bytes()
     # SES stamps the receipt; deskmail orders the reply's comment by it, so it is now (not a fixed past time).
     stamp = utc_now()
@@ -77,6 +80,10 @@ def received(
         },
         "content": base64.b64encode(raw).decode() if encoding == "Base64" else raw.decode("utf-8"),
     }
+    if s3:
+        bucket, key = s3
+        notification["receipt"]["action"] = {"type": "S3", "topicArn": TOPIC, "bucketName": bucket, "objectKey": key}
+        del notification["content"]
     if not wrap:
         return json.dumps(notification)
     return json.dumps(

@@ -107,6 +107,30 @@ class InboundEmail:
         return " ".join(value for key, value in self.headers if key.lower() == name.lower())
 
 
+@dataclass(frozen=True)
+class StoredMessage:
+    """Where the receipt rule's S3 action put the raw message (its notification has no content)."""
+
+    bucket: str
+    key: str
+
+
+def unwrap(body: str) -> dict:
+    """The SES notification in an SQS body (SNS envelope or raw); control messages become a notificationType."""
+    return _unwrap(body)
+
+
+def stored_message(notification: dict) -> StoredMessage | None:
+    """The S3 object to read when the receipt's action is "S3"; None when the notification carries `content`."""
+    action = (notification.get("receipt") or {}).get("action") or {}
+    if not isinstance(action, dict) or str(action.get("type", "")).upper() != "S3":
+        return None
+    bucket, key = action.get("bucketName"), action.get("objectKey")
+    if not isinstance(bucket, str) or not bucket or not isinstance(key, str) or not key:
+        raise MalformedInbound("an S3 action without bucketName and objectKey")
+    return StoredMessage(bucket, key)
+
+
 def _unwrap(body: str) -> dict:
     try:
         document = sns.unwrap(body)
@@ -165,8 +189,10 @@ def _body_text(message: EmailMessage) -> str:
     return text
 
 
-def parse(body: str, received_at: str) -> InboundEmail | NotInbound:
-    notification = _unwrap(body)
+def parse(body: str | dict, received_at: str, stored: bytes | None = None) -> InboundEmail | NotInbound:
+    """`body`: the SQS body, or the notification unwrap() read from it; `stored`: the raw message the S3 action
+    stored (see stored_message), for notifications without content."""
+    notification = _unwrap(body) if isinstance(body, str) else body
     kind = notification.get("notificationType")
     if kind != "Received":
         return NotInbound(f"notificationType {kind!r}")
@@ -179,7 +205,7 @@ def parse(body: str, received_at: str) -> InboundEmail | NotInbound:
         (str(h.get("name", "")), str(h.get("value", ""))) for h in mail.get("headers") or [] if isinstance(h, dict)
     ]
     text = ""
-    raw = _raw_mime(notification)
+    raw = stored if stored is not None else _raw_mime(notification)
     if raw is not None:
         message = BytesParser(policy=policy.default).parsebytes(raw)
         # The raw message is complete where the notification's header list may be truncated.

@@ -7,6 +7,7 @@ from typing import Any
 
 from chalicelib.adapters import dynamo
 from chalicelib.adapters.dynamo import DeskmailTable
+from chalicelib.adapters.inbound_store import InboundMailStore
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.config import Settings
 from chalicelib.domain import loops
@@ -19,6 +20,8 @@ from chalicelib.domain.inbound_mail import (
     parse,
     referenced_ses_message_ids,
     referenced_ticket_ids,
+    stored_message,
+    unwrap,
 )
 from chalicelib.domain.model import AGENT, Ticket, User
 from chalicelib.errors import Conflict, InvalidInput, NotFound
@@ -98,11 +101,23 @@ def receive(
     now: workspace.Clock,
     epoch_seconds: int,
     deadline: int | None = None,
+    store: InboundMailStore | None = None,
 ) -> str:
     """Handles one inbound notification; raises to have SQS retry it. `deadline` (epoch seconds): when this
     invocation will have been stopped at the latest (Lambda's timeout); its claim on the email lasts until then."""
     stamp = now()
-    email = parse(body, stamp)
+    notification = unwrap(body)
+    location = stored_message(notification)
+    stored = None
+    if location is not None:
+        # Mail of any size comes this way (the receipt rule's S3 action): SNS content stops at 150 KB.
+        if store is None:
+            raise RuntimeError("an S3 inbound notification, and no inbound mail store to read it from")
+        try:
+            stored = store.read(location.bucket, location.key)
+        except ValueError as error:
+            raise MalformedInbound(str(error)) from None
+    email = parse(notification, stamp, stored)
     if isinstance(email, NotInbound):
         return IGNORED
     if email.spam_or_virus:
@@ -318,6 +333,7 @@ def handle(
     settings: Settings,
     now: workspace.Clock,
     epoch_seconds: int,
+    store: InboundMailStore | None = None,
 ) -> dict:
     outcomes: dict[str, int] = {}
     remaining = getattr(context, "get_remaining_time_in_millis", None)
@@ -325,7 +341,7 @@ def handle(
 
     def record_handler(record: SqsMessage) -> str:
         try:
-            outcome = receive(table, mailer, settings, record.body, now, epoch_seconds, deadline)
+            outcome = receive(table, mailer, settings, record.body, now, epoch_seconds, deadline, store)
         except MalformedInbound as error:
             # Retrying cannot make it readable: keep it for inspection rather than loop it through SQS.
             table.keep_raw("inbound", record.message_id, record.body, str(error), now(), epoch_seconds)

@@ -156,6 +156,32 @@ def test_a_customers_reply_becomes_her_comment_and_notifies_the_assignee(stack):
     assert events_of(api, ticket["id"], "automated_reply_received") == []
 
 
+def test_a_reply_with_a_photo_comes_through_s3_and_a_spoofed_one_is_held(stack):
+    api = stack.api
+    agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
+    pia = api.user("Pia Photo", f"photo-{uuid.uuid4().hex[:8]}@example.com")
+    sam = api.user("Sam Spoofed", f"spoof-{uuid.uuid4().hex[:8]}@example.com")
+    photo_ticket = api.ticket("Error on screen", pia, "It shows an error.", assignee=agent)
+    spoof_ticket = api.ticket("Refund", sam, "Where is my refund?", assignee=agent)
+    api.comment(photo_ticket["id"], agent, "Can you send a photo?")
+    api.comment(spoof_ticket["id"], agent, "It is on its way.")
+
+    comments = wait_for(
+        lambda: api.comments(photo_ticket["id"]), lambda found: len(found) == 3, timeout=20, stack=stack
+    )
+    assert comments[-1]["author_id"] == pia["id"] and comments[-1]["body"] == "Here is a photo of the error message."
+    held = wait_for(
+        lambda: [h for h in api.get("/inbound/suspended")["suspended"] if h["ticket_id"] == spoof_ticket["id"]],
+        bool,
+        timeout=20,
+        stack=stack,
+    )
+    assert held[0]["reason"] == "dmarc_policy_reject" and held[0]["text"] == "Thanks!"
+    assert len(api.comments(spoof_ticket["id"])) == 2  # nothing from the spoofed reply, and nobody notified
+    recovered = api.ok("POST", f"/inbound/suspended/{held[0]['id']}/recover", {})
+    assert api.comments(spoof_ticket["id"])[-1]["id"] == recovered["comment_id"]
+
+
 def test_an_unresolvable_domain_is_retried_then_bounces_as_expired(stack):
     api = stack.api
     agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")

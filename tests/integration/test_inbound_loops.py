@@ -1,4 +1,7 @@
-"""Issue 7's loop protection: inbound replies, an auto-reply storm, and the per-address rate limit."""
+"""Inbound email end to end on moto: replies, loop protection and the rate limit, held (suspended) mail, exactly-once
+handling across timeouts, and mail of any size through the receipt rule's S3 action."""
+
+import json
 
 from tests import inbound_payloads as inbound
 from tests.helpers import Api, open_ticket, people, sent_messages
@@ -376,3 +379,54 @@ def test_a_failure_releases_the_claim_for_an_immediate_retry(client, monkeypatch
         assert len(handle_inbound(client, body, start)["batchItemFailures"]) == 1
     assert handle_inbound(client, body, start + 1) == {"batchItemFailures": []}  # not held back by its own claim
     assert len(api.comments(ticket["id"])) == 2
+
+
+# ---- mail of any size: the receipt rule's S3 action -----------------------------------------------------------------
+
+
+def test_a_reply_above_150_kb_arrives_through_s3_and_becomes_a_comment(client):
+    import boto3
+
+    api = Api(client)
+    ticket = open_ticket(api, people(api), cc=())
+    ses_id = notified_message_id(api, ticket["id"], "rita@example.com")
+    reply = inbound.mime(
+        body="Here is a photo of the error.\n\nOn Mon, Deskmail Support wrote:\n> On my way.\n",
+        in_reply_to=f"<{ses_id}@email.amazonses.com>",
+    )
+    reply.add_attachment(bytes(range(256)) * 800, maintype="image", subtype="jpeg", filename="IMG_0001.jpg")
+    raw = reply.as_bytes()
+    assert len(raw) > 150 * 1024  # more than SES's SNS action can carry
+    boto3.client("s3").create_bucket(Bucket="deskmail-inbound-dev")
+    message_id = "o3vq8n2l1k0j9h8g7f6e5d4c3b2a1z0y9x8w7v6u"
+    boto3.client("s3").put_object(Bucket="deskmail-inbound-dev", Key=f"inbound/{message_id}", Body=raw)
+    body = inbound.received(reply, message_id=message_id, s3=("deskmail-inbound-dev", f"inbound/{message_id}"))
+    assert "content" not in json.loads(json.loads(body)["Message"])
+
+    assert inbound.feed_inbound(client, body) == {"batchItemFailures": []}
+    assert [c["body"] for c in api.comments(ticket["id"])] == ["It smokes.", "Here is a photo of the error."]
+
+
+def test_an_s3_notification_whose_object_is_missing_is_retried_and_one_naming_another_bucket_is_kept(client):
+    import boto3
+
+    from chalicelib.adapters.inbound_store import InboundMailStore
+
+    api = Api(client)
+    ticket = open_ticket(api, people(api), cc=())
+    boto3.client("s3").create_bucket(Bucket="deskmail-inbound-dev")
+    reply = inbound.mime(references=f"<ticket-{ticket['id']}@deskmail.example.com>")
+    missing = inbound.received(reply, s3=("deskmail-inbound-dev", "inbound/not-there-yet"))
+    assert len(inbound.feed_inbound(client, missing)["batchItemFailures"]) == 1  # SQS tries again later
+
+    from chalicelib import runtime
+    from chalicelib.config import settings
+    from chalicelib.ids import utc_now
+    from chalicelib.services import inbound as service
+
+    elsewhere = inbound.received(reply, s3=("someone-elses-bucket", "inbound/x"))
+    event = client.events.generate_sqs_event(message_bodies=[elsewhere], queue_name="deskmail-inbound-dev")
+    store = InboundMailStore(boto3.client("s3"), "deskmail-inbound-dev")
+    outcome = service.handle(event, None, runtime.table(), runtime.mailer(), settings(), utc_now, 0, store)
+    assert outcome == {"batchItemFailures": []}  # not retried: it can never be read; kept raw for inspection
+    assert len(api.comments(ticket["id"])) == 1

@@ -1131,3 +1131,54 @@ def test_answers_carry_the_receipt_verdicts_of_their_sender(address, verdicts, p
     parsed = inbound_mail.parse(inbound_sqs_body(received(address)), "2026-11-23T08:00:05Z")
     assert inbound_mail.hold_reason(parsed.authentication) == held
     assert parsed.text == "Thanks!"  # a person's answer, whoever really wrote it
+
+
+# ---- mail of any size: the receipt rule's S3 action ----------------------------------------------------------------
+
+
+class FakeS3:
+    def __init__(self):
+        self.objects: dict[tuple[str, str], bytes] = {}
+
+    def put_object(self, Bucket, Key, Body):  # noqa: N803 - boto3's parameter names
+        self.objects[(Bucket, Key)] = Body
+
+
+def test_with_a_bucket_every_answer_is_stored_first_and_notified_without_content():
+    backend, sns, s3 = fake_backend([moto_message("m1", to=("photo-rita@example.com",))]), FakeSns(), FakeS3()
+    watching = MailboxSimulator(
+        backend,
+        sns,
+        threading.Event(),
+        REGION,
+        ACCOUNT,
+        settle_seconds=0,
+        inbound=InboundRoute(INBOUND_TOPIC, "deskmail.example.com", bucket="deskmail-inbound-dev"),
+        s3_client=s3,
+    )
+    watching.step(SENT_AT)
+
+    (notification,) = inbound_published(sns)
+    message_id = notification["mail"]["messageId"]
+    assert "content" not in notification
+    assert notification["receipt"]["action"] == {
+        "type": "S3",
+        "topicArn": INBOUND_TOPIC,
+        "bucketName": "deskmail-inbound-dev",
+        "objectKey": f"inbound/{message_id}",
+    }
+    stored = s3.objects[("deskmail-inbound-dev", f"inbound/{message_id}")]
+    assert len(stored) > 150 * 1024  # a phone photo: more than SES's SNS action carries
+
+    body = inbound_sqs_body(notification)
+    location = inbound_mail.stored_message(inbound_mail.unwrap(body))
+    assert location == inbound_mail.StoredMessage("deskmail-inbound-dev", f"inbound/{message_id}")
+    parsed = inbound_mail.parse(body, "2026-11-23T08:00:05Z", stored)
+    assert parsed.text == simulator.PHOTO_TEXT and parsed.sender == "photo-rita@example.com"
+    assert inbound_mail.referenced_ses_message_ids(parsed) == ["m1"]
+
+
+def test_without_a_bucket_answers_carry_their_content_as_an_sns_action():
+    notification = received("reply-rita@example.com")
+    assert notification["receipt"]["action"]["type"] == "SNS" and notification["content"]
+    assert inbound_mail.stored_message(notification) is None
