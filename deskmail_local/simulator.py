@@ -144,6 +144,9 @@ class Answers:
     text: str
     verdicts: Verdicts = AUTHENTIC
     photo_bytes: int = 0  # a phone photo attached: mail above SNS's 150 KB, which only the S3 action delivers
+    # Where an automatic answer goes: the envelope sender (RFC 3834 3.1.5; SES's simulator), or the header address
+    # (Reply-To, else From) as many mail servers' vacation responders do.
+    to_envelope_sender: bool = False
 
 
 Outcome = Delivered | Complained | Delayed | Bounced | Answers
@@ -161,7 +164,8 @@ MESSAGE_TOO_LARGE = Bounced(
 ON_ACCOUNT_SUPPRESSION_LIST = Bounced(
     "Permanent", "OnAccountSuppressionList", "5.1.1", SUPPRESSION_LIST_DIAGNOSTIC, reporting_mta="dns; amazonses.com"
 )
-OUT_OF_OFFICE_REPLY = Answers(automatic=True, text=OUT_OF_OFFICE_TEXT)
+OUT_OF_OFFICE_REPLY = Answers(automatic=True, text=OUT_OF_OFFICE_TEXT, to_envelope_sender=True)
+VACATION_REPLY = Answers(automatic=True, text=OUT_OF_OFFICE_TEXT)
 THANKS_REPLY = Answers(automatic=False, text=THANKS_TEXT)
 
 
@@ -201,8 +205,8 @@ def simulated_outcomes(address: str) -> tuple[Outcome, ...]:
         if mailbox == "bounce":
             return (UNKNOWN_USER,)
         if mailbox == "ooto":
-            # SES reports the auto-reply that reached its own MAIL FROM as a transient bounce, and the responder
-            # also answers the sender's address, which deskmail receives as inbound mail.
+            # The responder answers the envelope sender: SES's own MAIL FROM, which SES reports as a transient
+            # bounce. deskmail's inbound never sees that answer (see envelope_sender).
             return (DELIVERED, AUTO_REPLY, OUT_OF_OFFICE_REPLY)
         if mailbox == "complaint":
             return (DELIVERED, COMPLAINED)
@@ -228,6 +232,8 @@ def simulated_outcomes(address: str) -> tuple[Outcome, ...]:
         # names (spoof-none@, spoof-quarantine@), else p=reject.
         policy = next((name for name in ("none", "quarantine") if name in mailbox), "reject")
         return (DELIVERED, Answers(automatic=False, text=THANKS_TEXT, verdicts=spoofed(policy)))
+    if mailbox.startswith("away"):
+        return (DELIVERED, VACATION_REPLY)  # a vacation responder that answers the From/Reply-To address
     if mailbox.startswith("photo"):
         return (DELIVERED, Answers(automatic=False, text=PHOTO_TEXT, photo_bytes=PHOTO_BYTES))
     if mailbox.startswith("gray"):
@@ -446,6 +452,22 @@ def _bounced_recipient(address: str, bounce: Bounced) -> dict:
     return {"emailAddress": address, "action": "failed", "status": bounce.status, "diagnosticCode": bounce.diagnostic}
 
 
+# The EICAR anti-virus test file (eicar.org): what SES's guide says to send to see a Reject event.
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+def carries_a_virus(message: SentMessage) -> bool:
+    """SES scans what it sends and rejects the whole message when it finds a virus. Here: an EICAR test string in
+    any part (decoded), or, as a local rule, a recipient whose local part starts with `virus`."""
+    if any(bare_address(address).lower().startswith("virus") for address in destination(message)):
+        return True
+    for part in message.mime.walk():
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes) and EICAR in payload:
+            return True
+    return False
+
+
 def _retry_moment(message: SentMessage, fraction: float | None, quick_ms: int, retry_seconds: float) -> datetime:
     if fraction is None:
         return _later(message, quick_ms)
@@ -464,8 +486,12 @@ def events_for(
     bounces, one notification per bounce type and subtype at one moment (SES combines them); complaints.
     `suppressed`: see recipient_outcomes. `retry_seconds`: how long SES's retry window lasts here."""
     mail = mail_object(message, configuration_set, region, account_id)
-    outcomes = recipient_outcomes(message, suppressed)
     events: list[dict] = [{"eventType": "Send", "mail": mail, "send": {}}]
+    if carries_a_virus(message):
+        # SES accepted the call, found a virus and tried no recipient: one Reject, nothing else ("Bad content" is
+        # the only reason SES documents).
+        return [*events, {"eventType": "Reject", "mail": mail, "reject": {"reason": "Bad content"}}]
+    outcomes = recipient_outcomes(message, suppressed)
     delivered_at: dict[str, datetime] = {}
     for index, (address, fates) in enumerate(outcomes.items()):
         if DELIVERED in fates:
@@ -679,6 +705,19 @@ def _stable_token(length: int, *parts: str) -> str:
     return token
 
 
+def envelope_sender(message: SentMessage) -> str:
+    """Where an RFC 3834 responder (SES's ooto@) answers: the message's Return-Path header if the sender wrote one,
+    else its MAIL FROM. deskmail writes no Return-Path and SES sends with its own MAIL FROM, a per-message address at
+    amazonses.com (us-east-1; {region}.amazonses.com elsewhere) or at a custom MAIL FROM domain, whose MX is SES's
+    feedback endpoint: SES turns what arrives there into the bounce notification, and deskmail's receipt rule never
+    receives it."""
+    written = message.mime.get("Return-Path")
+    if written and bare_address(_unfold(written)):
+        return bare_address(_unfold(written))
+    host = "amazonses.com" if message.region == "us-east-1" else f"{message.region}.amazonses.com"
+    return f"{message.message_id}@{host}"
+
+
 def reply_address(message: SentMessage) -> str:
     """Where an answer goes: Reply-To, else From (what Exchange, Gmail and people's mail clients answer)."""
     mime = message.mime
@@ -735,7 +774,11 @@ def answer(message: SentMessage, mailbox: str, reply: Answers, replied_at: datet
     else:
         answer_mime["From"] = formataddr((_display_name(original, mailbox), mailbox))
         answer_mime["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}"
-    answer_mime["To"] = _unfold(original.get("Reply-To") or original.get("From") or message.source)
+    to_envelope = reply.automatic and reply.to_envelope_sender
+    recipient = envelope_sender(message) if to_envelope else reply_address(message)
+    answer_mime["To"] = (
+        recipient if to_envelope else _unfold(original.get("Reply-To") or original.get("From") or message.source)
+    )
     answer_mime["Date"] = format_datetime(replied_at)
     answer_mime["Message-ID"] = f"<{_stable_token(24, message.message_id, mailbox, 'reply')}@{domain}>"
     if in_reply_to:
@@ -758,7 +801,7 @@ def answer(message: SentMessage, mailbox: str, reply: Answers, replied_at: datet
         mailbox=mailbox,
         # RFC 3834 section 3.3: automatic responses are sent with a null reverse-path, so nothing answers them.
         envelope_sender="" if reply.automatic else mailbox,
-        recipient=reply_address(message),
+        recipient=recipient,
         automatic=reply.automatic,
         mime=answer_mime,
         verdicts=reply.verdicts,
@@ -962,6 +1005,8 @@ class MailboxSimulator:
     def handle(self, pending: PendingMessage) -> None:
         message, outcomes = pending.message, recipient_outcomes(pending.message, pending.suppressed)
         self.publish(message, pending.suppressed)
+        if carries_a_virus(message):
+            return  # nothing was delivered: nobody bounces, complains or answers
         if self.suppression_list is not None:
             for address, reason in suppression_list_additions(outcomes).items():
                 # When its hard bounce happens: after SES's retries for an unresolvable domain.

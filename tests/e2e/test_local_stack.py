@@ -114,17 +114,39 @@ def events_of(api, ticket_id: str, event_type: str) -> list[dict]:
     return [event for event in api.get(f"/tickets/{ticket_id}/events")["events"] if event["type"] == event_type]
 
 
-def test_an_out_of_office_reply_is_recorded_on_the_ticket_and_answered_by_nothing(stack):
+def test_the_simulators_out_of_office_reply_reaches_ses_not_deskmail(stack):
     api = stack.api
     agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
     otto = api.user("Otto Away", "ooto@simulator.amazonses.com")
+    ticket = api.ticket("Laptop replacement", otto, "My laptop is dead.", assignee=agent)
+    comment = api.comment(ticket["id"], agent, "A new one is on its way.")
+
+    # It answers the envelope sender, SES's own MAIL FROM: deskmail learns of it only as SES's transient bounce.
+    delivery = wait_for(
+        lambda: delivery_of(api, ticket["id"], comment["id"]),
+        lambda found: statuses(found) == {"ooto@simulator.amazonses.com": "delivered"},
+        timeout=20,
+        stack=stack,
+    )
+    assert delivery["scope"] == "none"
+    log = stack.log_path.read_text(errors="replace")
+    assert "ses: ooto@simulator.amazonses.com answered " in log and "@amazonses.com, for which no receipt rule" in log
+    assert events_of(api, ticket["id"], "automated_reply_received") == []
+    assert len(api.comments(ticket["id"])) == 2
+
+
+def test_a_vacation_reply_is_recorded_on_the_ticket_and_answered_by_nothing(stack):
+    api = stack.api
+    agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
+    address = f"away-{uuid.uuid4().hex[:8]}@example.com"
+    otto = api.user("Otto Away", address)
     ticket = api.ticket("Laptop replacement", otto, "My laptop is dead.", assignee=agent)
     api.comment(ticket["id"], agent, "A new one is on its way.")
 
     (automated,) = wait_for(
         lambda: events_of(api, ticket["id"], "automated_reply_received"), bool, timeout=20, stack=stack
     )
-    assert automated["from"] == "ooto@simulator.amazonses.com"
+    assert automated["from"] == address
     assert automated["subject"].startswith("Automatic reply: ")
     assert len(api.comments(ticket["id"])) == 2  # the request and the agent's reply: no comment from the reply
 

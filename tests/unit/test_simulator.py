@@ -868,8 +868,21 @@ def inbound_sqs_body(notification: dict) -> str:
     )
 
 
-def test_out_of_office_answers_the_sender_with_a_received_notification_as_a_receipt_rule_publishes_it():
-    notification = received("ooto@simulator.amazonses.com")
+def test_the_simulators_out_of_office_answers_the_envelope_sender_which_is_ses_not_deskmail():
+    # deskmail writes no Return-Path; SES sends with its own per-message MAIL FROM at amazonses.com.
+    (reply,) = answered("ooto@simulator.amazonses.com")
+    assert reply.recipient == f"{MESSAGE_ID}@amazonses.com" and reply.mime["To"] == reply.recipient
+    assert reply.envelope_sender == "" and reply.mime["Auto-Submitted"] == "auto-replied"
+    assert not InboundRoute(INBOUND_TOPIC, "deskmail.example.com").accepts(reply.recipient)
+    eu = SentMessage(MESSAGE_ID, SUPPORT, ("ooto@simulator.amazonses.com",), raw_email(), SENT_AT, "eu-west-1")
+    assert simulator.envelope_sender(eu) == f"{MESSAGE_ID}@eu-west-1.amazonses.com"
+    with_return_path = raw_email().replace("From: ", "Return-Path: <bounces@deskmail.example.com>\nFrom: ", 1)
+    written = SentMessage(MESSAGE_ID, SUPPORT, ("a@b",), with_return_path, SENT_AT)
+    assert simulator.envelope_sender(written) == "bounces@deskmail.example.com"  # then it would reach inbound
+
+
+def test_a_vacation_responder_answers_the_from_address_with_a_received_notification_as_a_receipt_rule_publishes_it():
+    notification = received("away-otto@example.com")
 
     assert notification["notificationType"] == "Received"
     receipt = notification["receipt"]
@@ -886,13 +899,13 @@ def test_out_of_office_answers_the_sender_with_a_received_notification_as_a_rece
     assert headers["Return-Path"] == "<>"
     assert headers["Auto-Submitted"] == "auto-replied"
     common = mail["commonHeaders"]
-    assert common["from"] == ["ooto@simulator.amazonses.com"]
+    assert common["from"] == ["away-otto@example.com"]
     assert common["to"] == ["Deskmail Support <support@deskmail.example.com>"]
     assert common["subject"] == "Automatic reply: [4TDV9V] Printer on fire"
     assert common["messageId"] == headers["Message-ID"]
 
     content = email.message_from_string(notification["content"], policy=email.policy.default)
-    assert content["From"] == "ooto@simulator.amazonses.com"
+    assert content["From"] == "away-otto@example.com"
     assert content["To"] == "Deskmail Support <support@deskmail.example.com>"
     assert content["Auto-Submitted"] == "auto-replied"
     # The answer quotes the Message-ID the notification arrived with: SES's, not deskmail's own.
@@ -906,10 +919,10 @@ def test_out_of_office_answers_the_sender_with_a_received_notification_as_a_rece
 
 
 def test_deskmail_reads_the_out_of_office_reply_as_automated_mail_about_the_ticket():
-    inbound = inbound_mail.parse(inbound_sqs_body(received("ooto@simulator.amazonses.com")), "2026-11-23T08:00:05Z")
+    inbound = inbound_mail.parse(inbound_sqs_body(received("away-otto@example.com")), "2026-11-23T08:00:05Z")
 
     assert isinstance(inbound, inbound_mail.InboundEmail)
-    assert inbound.sender == "ooto@simulator.amazonses.com"
+    assert inbound.sender == "away-otto@example.com"
     assert inbound.recipients == (SUPPORT,)
     assert not inbound.spam_or_virus
     assert inbound_mail.referenced_ticket_ids(inbound, "deskmail.example.com") == [TICKET_ID]
@@ -938,7 +951,7 @@ def test_a_reply_mailbox_answers_as_a_person_whom_deskmail_reads_as_a_genuine_re
     assert loops.automated_reason(inbound.headers, inbound.subject, own_addresses=[SUPPORT]) is None
 
 
-@pytest.mark.parametrize("address", ["ooto@simulator.amazonses.com", "reply-rita@example.com"])
+@pytest.mark.parametrize("address", ["ooto@simulator.amazonses.com", "away@example.com", "reply-rita@example.com"])
 def test_nobody_answers_mail_marked_auto_submitted(address):
     assert answered(address, auto_submitted=True) == []  # RFC 3834 section 2
 
@@ -963,8 +976,10 @@ def inbound_published(sns: FakeSns) -> list[dict]:
 
 
 def test_the_watcher_publishes_answers_to_the_inbound_topic_and_a_person_answers_a_thread_once():
-    ticket_mail = raw_email(("reply-rita@example.com", "ooto@simulator.amazonses.com"), ticket_id=TICKET_ID)
-    to = ("reply-rita@example.com", "ooto@simulator.amazonses.com")
+    ticket_mail = raw_email(
+        ("reply-rita@example.com", "away-otto@example.com", "ooto@simulator.amazonses.com"), ticket_id=TICKET_ID
+    )
+    to = ("reply-rita@example.com", "away-otto@example.com", "ooto@simulator.amazonses.com")
     backend, sns = fake_backend([moto_message("m1", to=to, raw=ticket_mail)]), FakeSns()
     watching = inbound_watcher(backend, sns)
 
@@ -972,7 +987,7 @@ def test_the_watcher_publishes_answers_to_the_inbound_topic_and_a_person_answers
     first = inbound_published(sns)
     assert [(n["mail"]["commonHeaders"]["from"], n["receipt"]["recipients"]) for n in first] == [
         (["reply-rita@example.com"], [SUPPORT]),
-        (["ooto@simulator.amazonses.com"], [SUPPORT]),
+        (["away-otto@example.com"], [SUPPORT]),  # ooto@ answered SES's MAIL FROM: no receipt rule there
     ]
     assert {p["Subject"] for p in sns.published if p["TopicArn"] == INBOUND_TOPIC} == {
         "Amazon SES Email Receipt Notification"
@@ -981,9 +996,7 @@ def test_the_watcher_publishes_answers_to_the_inbound_topic_and_a_person_answers
     # The next notification on the same ticket: the out-of-office responder answers again, Rita does not.
     backend.sent_messages.append(moto_message("m2", to=to, raw=ticket_mail))
     watching.step(SENT_AT + timedelta(seconds=1))
-    assert [n["mail"]["commonHeaders"]["from"] for n in inbound_published(sns)[2:]] == [
-        ["ooto@simulator.amazonses.com"]
-    ]
+    assert [n["mail"]["commonHeaders"]["from"] for n in inbound_published(sns)[2:]] == [["away-otto@example.com"]]
 
 
 def test_answers_to_a_domain_without_a_receipt_rule_go_nowhere():
@@ -1182,3 +1195,65 @@ def test_without_a_bucket_answers_carry_their_content_as_an_sns_action():
     notification = received("reply-rita@example.com")
     assert notification["receipt"]["action"]["type"] == "SNS" and notification["content"]
     assert inbound_mail.stored_message(notification) is None
+
+
+# ---- Reject: SES found a virus and tried no recipient -------------------------------------------------------------
+
+EICAR_TEXT = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+def message_with_body(body: str, to=("success@simulator.amazonses.com", "reply-rita@example.com")) -> SentMessage:
+    email_ = OutgoingEmail(
+        sender="Deskmail Support <support@deskmail.example.com>",
+        to=tuple(to),
+        cc=(),
+        subject="[4TDV9V] The file you asked for",
+        body=body,
+        rfc_message_id="<ticket-t1-n1@deskmail.example.com>",
+        thread_root_id="<ticket-t1@deskmail.example.com>",
+        tags={"ticket_id": "t1"},
+        configuration_set="deskmail-dev",
+    )
+    return SentMessage(MESSAGE_ID, SUPPORT, tuple(to), to_mime(email_).decode(), SENT_AT)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        message_with_body(f"Ada Agent wrote:\n{EICAR_TEXT}\n"),
+        message_with_body(f"Ada Agent wrote: caf\u00e9 \u2014 {EICAR_TEXT}\n"),  # not ASCII: the body is encoded
+        sent(to=("virus-test@example.com", "success@simulator.amazonses.com")),
+    ],
+)
+def test_a_virus_makes_ses_reject_the_whole_message(message):
+    published = events(message)
+    assert [event["eventType"] for event in published] == ["Send", "Reject"]
+    assert published[1]["reject"] == {"reason": "Bad content"}
+    assert published[1]["mail"]["destination"] == list(message.destinations)
+    feedback = parse(sns_envelope(published[1]), "2026-11-23T08:00:05.000Z")
+    assert {(o.email, o.kind, o.status) for o in feedback.events} == {
+        (address, "reject", "rejected") for address in message.destinations
+    }
+    assert simulator.identity_notification(published[1]) is None  # identities are not told of Rejects
+
+
+def test_a_rejected_message_is_answered_by_nobody_and_suppresses_nobody(tmp_path):
+    raw = message_with_body(f"Ada Agent wrote:\n{EICAR_TEXT}\n", to=("reply-rita@example.com",)).raw_data
+    backend, sns = (
+        fake_backend([moto_message("m1", to=("reply-rita@example.com",), raw=raw)], matching=("reject",)),
+        FakeSns(),
+    )
+    suppression_list = LocalSuppressionList(str(tmp_path / "list.json"))
+    watching = MailboxSimulator(
+        backend,
+        sns,
+        threading.Event(),
+        REGION,
+        ACCOUNT,
+        settle_seconds=0,
+        suppression_list=suppression_list,
+        inbound=InboundRoute(INBOUND_TOPIC, "deskmail.example.com"),
+    )
+    watching.step(SENT_AT)
+    assert [json.loads(p["Message"])["eventType"] for p in sns.published] == ["Reject"]
+    assert suppression_list.get("reply-rita@example.com") is None
