@@ -357,11 +357,33 @@ def resend_comment(ticket_id, comment_id):
     )
 
 
+@api("/inbound/suspended", role=auth.AGENT)
+def list_suspended_inbound():
+    return inbound.list_suspended(runtime.table(), query("next_page"))
+
+
+@api("/inbound/suspended/{suspended_id}/recover", methods=["POST"], role=auth.AGENT)
+def recover_suspended_inbound(suspended_id):
+    return inbound.recover_suspended(runtime.table(), runtime.mailer(), settings(), suspended_id, utc_now)
+
+
+@api("/inbound/suspended/{suspended_id}", methods=["DELETE"], role=auth.AGENT)
+def delete_suspended_inbound(suspended_id):
+    return inbound.delete_suspended(runtime.table(), suspended_id)
+
+
 @app.on_sqs_message(queue=INBOUND_QUEUE, batch_size=10, maximum_batching_window_in_seconds=5)
 def handle_inbound_email(event):
     """SES receipt rule -> SNS -> SQS: replies become comments; automated mail is only recorded (no loops)."""
     return inbound.handle(
-        event.to_dict(), event.context, runtime.table(), runtime.mailer(), settings(), utc_now, int(time.time())
+        event.to_dict(),
+        event.context,
+        runtime.table(),
+        runtime.mailer(),
+        settings(),
+        utc_now,
+        int(time.time()),
+        runtime.inbound_store(),
     )
 
 

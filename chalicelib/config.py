@@ -22,6 +22,7 @@ class Settings:
     region: str
     transient_bounce_threshold: int = 3
     transient_bounce_window_days: int = 7
+    inbound_bucket: str = ""  # DESKMAIL_INBOUND_BUCKET: where the receipt rule's S3 action stores inbound mail
 
     @property
     def sender_domain(self) -> str:
@@ -47,6 +48,7 @@ def settings() -> Settings:
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         transient_bounce_threshold=_positive_int("DESKMAIL_TRANSIENT_BOUNCE_THRESHOLD", 3),
         transient_bounce_window_days=_positive_int("DESKMAIL_TRANSIENT_BOUNCE_WINDOW_DAYS", 7),
+        inbound_bucket=os.environ.get("DESKMAIL_INBOUND_BUCKET", "").strip(),
     )
 
 

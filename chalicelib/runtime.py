@@ -12,6 +12,7 @@ from chalicelib.config import settings
 if TYPE_CHECKING:  # the SES-side adapters are imported when first created: the feedback function never needs them
     from chalicelib.adapters.dns import SpfLookup
     from chalicelib.adapters.identity import CognitoDirectory
+    from chalicelib.adapters.inbound_store import InboundMailStore
     from chalicelib.adapters.ses import SesMailer
     from chalicelib.adapters.ses_account import SesIdentities, SuppressionList
 
@@ -62,13 +63,29 @@ def spf_lookup() -> SpfLookup:
     return SpfLookup()
 
 
+@lru_cache(maxsize=1)
+def inbound_store() -> InboundMailStore:
+    from chalicelib.adapters.inbound_store import InboundMailStore
+
+    return InboundMailStore(_session().client("s3", region_name=settings().region), settings().inbound_bucket)
+
+
 def reset() -> None:
     """Forget the cached clients and settings (tests, after changing the environment)."""
     from chalicelib import auth
     from chalicelib.config import auth_settings
     from chalicelib.config import settings as cached_settings
 
-    for cached in (_session, table, mailer, cached_settings, suppression_list, ses_identities, spf_lookup):
+    for cached in (
+        _session,
+        table,
+        mailer,
+        cached_settings,
+        suppression_list,
+        ses_identities,
+        spf_lookup,
+        inbound_store,
+    ):
         cached.cache_clear()
     for cached in (directory, auth_settings):
         cached.cache_clear()

@@ -22,6 +22,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chalicelib.adapters.ses_account import BACKEND_ENV, LOCAL_FILE_ENV
+from chalicelib.naming import resource_names
 from deskmail_local import cognito, demo
 from deskmail_local.client import ApiError, DeskmailApi
 
@@ -171,6 +172,8 @@ class LocalStack:
         os.environ.update(stage_environment(options.stage))
         os.environ.update(local_aws_environment(options.aws_endpoint_url))
         os.environ.update(local_suppression_environment(options.suppression_list_file))
+        # The bucket the receipt rule's S3 action writes to: the inbound handler reads only that one.
+        os.environ["DESKMAIL_INBOUND_BUCKET"] = resource_names(options.stage)["inbound_bucket"]
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF blobs are noise on a terminal
         # The identity provider is moto's Cognito: ids reproducible (the dev stage names them), the JWKS served by moto.
         cognito.use_reproducible_ids()
@@ -206,6 +209,7 @@ class LocalStack:
             "inbound_topic_arn": resources.inbound_topic_arn,
             "inbound_queue_url": resources.inbound_queue_url,
             "inbound_dead_letter_queue_url": resources.inbound_dead_letter_queue_url,
+            "inbound_bucket": resources.inbound_bucket,
             "suppression_list_file": str(options.suppression_list_file),
             "table_name": resources.table_name,
             "configuration_set": resources.configuration_set,
@@ -264,7 +268,7 @@ class LocalStack:
         self.moto_server.start()
         session = boto3.session.Session()
         self.clients = {
-            name: session.client(name) for name in ("dynamodb", "sesv2", "ses", "sns", "sqs", "cognito-idp")
+            name: session.client(name) for name in ("dynamodb", "sesv2", "ses", "sns", "sqs", "s3", "cognito-idp")
         }
         resources = create_resources(self.clients, self.options.stage, settings().sender_domain)
         pool = cognito.create_pool(self.clients["cognito-idp"], REGION)
@@ -286,7 +290,7 @@ class LocalStack:
         import app  # the Chalice app, with the stage's environment in place; its handlers are what Lambda runs
         from chalicelib.adapters.ses_account import LocalSuppressionList
         from chalicelib.config import settings
-        from deskmail_local.simulator import InboundRoute, MailboxSimulator
+        from deskmail_local.simulator import InboundRoute, MailboxSimulator, identity_notifications_from_environment
         from deskmail_local.worker import QueueWorker
 
         one_invocation_at_a_time = threading.Lock()
@@ -327,7 +331,12 @@ class LocalStack:
             account_id=DEFAULT_ACCOUNT_ID,
             suppression_list=LocalSuppressionList(str(self.options.suppression_list_file)),
             # The receipt rule production would have: mail to the sender's domain goes to the inbound topic.
-            inbound=InboundRoute(resources.inbound_topic_arn, settings().sender_domain),
+            inbound=InboundRoute(resources.inbound_topic_arn, settings().sender_domain, resources.inbound_bucket),
+            s3_client=self.clients["s3"],
+            # The deployed stack also points the domain identity's Bounce/Complaint notifications at that topic.
+            identity_notifications=identity_notifications_from_environment(
+                settings().sender_domain, resources.feedback_topic_arn
+            ),
         )
         for part in (feedback_worker, inbound_worker, simulator):
             part.start()
@@ -460,7 +469,7 @@ class LocalStack:
             f"       --queue-url {description['dead_letter_queue_url']}",
             "",
             "Mail to success@, bounce@, ooto@, complaint@, suppressionlist@simulator.amazonses.com, any *.invalid",
-            "domain, full*@, big*@ or reply*@ any domain gets what real SES would report (docs/local-stack.md);",
+            "domain (retried, then expired), unknown*@, full*@, big*@ or reply*@ any domain: what real SES reports;",
             "hard bounces and complaints go on the account-level suppression list (GET/DELETE /suppressions/{email}).",
             "Ctrl-C stops everything.",
             "",

@@ -122,6 +122,7 @@ BODIES: dict[tuple[str, str], dict] = {
         "required": ["refresh_token"],
         "properties": {"refresh_token": {"type": "string"}},
     },
+    ("POST", "/inbound/suspended/{suspended_id}/recover"): {"type": "object"},
 }
 
 NEXT_PAGE = {
@@ -177,6 +178,7 @@ PARAMETERS: dict[tuple[str, str], list[dict]] = {
     ("GET", "/delivery-failures"): [*FAILURE_FILTERS, NEXT_PAGE, *LOCALIZED],
     ("POST", "/tickets/{ticket_id}/recipient-check"): LOCALIZED,
     ("GET", "/tickets/{ticket_id}/diagnostics"): [USER_ID, *LOCALIZED],
+    ("GET", "/inbound/suspended"): [NEXT_PAGE],
 }
 
 # Path parameters that are ids (the others are free text, such as an SMTP code).
@@ -222,6 +224,12 @@ SUMMARIES: dict[tuple[str, str], tuple[str, tuple[int, ...]]] = {
     ("GET", "/suppressions/{email}"): ("Is the address on the SES account-level suppression list?", (200, 400)),
     ("DELETE", "/suppressions/{email}"): ("Take the address off the suppression list", (200, 400, 404)),
     ("POST", "/tickets/{ticket_id}/comments/{comment_id}/resend"): ("Send a comment again", (201, 400, 404, 409)),
+    ("GET", "/inbound/suspended"): ("Inbound email held for review (failed sender authentication)", (200, 400)),
+    ("POST", "/inbound/suspended/{suspended_id}/recover"): (
+        "Make held email the sender's comment",
+        (200, 404, 409),
+    ),
+    ("DELETE", "/inbound/suspended/{suspended_id}"): ("Delete held email", (200, 404)),
     ("GET", "/"): ("The agent workspace page (HTML)", (200,)),
     ("GET", "/static/{name}"): ("The page's assets", (200, 404)),
     ("GET", "/static/i18n/{name}"): ("The page's own strings", (200, 404)),

@@ -28,13 +28,15 @@ from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 #   TICKET#{id}      DLV#{user}#{time}                    a notification of this ticket reached the user then
 #   USER#{id}        TICKET#{ticket}                      the user takes part in the ticket (their tickets)
 #   TICKET#{id}      SENT#{time}#{notification}           addresses one notification went to (rate limit, TTL)
-#   INBOUND#{ses id} INBOUND                              an inbound email already handled (replays, TTL)
+#   INBOUND#{ses id} INBOUND                              an inbound email claimed (in progress, until) or done (TTL)
+#   INBOUND#{ses id} SUSPENDED                            an inbound email held for review (GSI2, TTL)
 #   IDENTITY#{sub}   IDENTITY                             a signed-in agent: deskmail user, role, disabled
 #   USER#{id}        IDENTITY                             the same link from the user's side (its `sub`)
 #   FEEDBACK#OTHER#{day} COUNT#{shard}                    feedback about other senders' mail, counted (ADD, TTL)
 # GSI2 (overloaded):
 #   FAILURES                 {time}#{ticket}#{event}     the delivery-problems inbox (failure events)
 #   REP#{SENT|BOUNCE|COMPLAINT}#{day}  {time}#{id}       what the reputation guard counts
+#   SUSPENDED                {received}#{ses id}          inbound email held for review, newest first
 
 
 RAW_RETENTION_SECONDS = 30 * 24 * 3600
@@ -412,6 +414,20 @@ def event_item(ticket_id: str, event_id: str, occurred_at: str, event_type: str,
 
 def failure_inbox_keys(ticket_id: str, event_id: str, occurred_at: str) -> dict:
     return {"GSI2PK": "FAILURES", "GSI2SK": f"{occurred_at}#{ticket_id}#{event_id}"}
+
+
+def suspended_inbound_item(ses_message_id: str, received_at: str, attributes: dict, expires_at: int) -> dict:
+    return {
+        "PK": f"INBOUND#{ses_message_id}",
+        "SK": "SUSPENDED",
+        "type": "suspended_inbound",
+        "ses_message_id": ses_message_id,
+        "received_at": received_at,
+        "GSI2PK": "SUSPENDED",
+        "GSI2SK": f"{received_at}#{ses_message_id}",
+        "expires_at": expires_at,
+        **attributes,
+    }
 
 
 def reputation_keys(kind: str, occurred_at: str, item_id: str) -> dict:
@@ -1015,29 +1031,97 @@ class DeskmailTable:
                 return list(notifications.values())
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def claim_inbound_message(self, ses_message_id: str, ticket_id: str, claimed_at: str, expires_at: int) -> bool:
-        """False when this inbound email was already handled (SQS redelivers): a conditional PutItem."""
+    def claim_inbound_message(
+        self, ses_message_id: str, ticket_id: str, claimed_at: str, now: int, in_progress_until: int, expires_at: int
+    ) -> str:
+        """Takes an inbound email for one invocation: "claimed", "done" (handled before: SQS redelivered it) or
+        "in_progress" (another invocation holds it until `in_progress_until`). A conditional PutItem: new, or an
+        in-progress claim whose holder's time ran out (a Lambda timeout never released it)."""
         item = {
             "PK": f"INBOUND#{ses_message_id}",
             "SK": "INBOUND",
             "type": "inbound",
             "ticket_id": ticket_id,
             "claimed_at": claimed_at,
+            "status": "in_progress",
+            "in_progress_until": in_progress_until,
             "expires_at": expires_at,
         }
         try:
             self.client.put_item(
-                TableName=self.name, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
+                TableName=self.name,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(PK) OR (#status = :in_progress AND in_progress_until < :now)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":in_progress": {"S": "in_progress"}, ":now": {"N": str(now)}},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            current = self._get(f"INBOUND#{ses_message_id}", "INBOUND") or {}
+            # A claim from before claims had a status was only ever written by a handling that went through.
+            return "in_progress" if current.get("status") == "in_progress" else "done"
+        return "claimed"
+
+    def complete_inbound_message(self, ses_message_id: str, outcome: str, completed_at: str) -> None:
+        """The email's effects are all written: every later delivery of it is a duplicate."""
+        self.client.update_item(
+            TableName=self.name,
+            Key={"PK": {"S": f"INBOUND#{ses_message_id}"}, "SK": {"S": "INBOUND"}},
+            UpdateExpression="SET #status = :done, outcome = :outcome, completed_at = :at REMOVE in_progress_until",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":done": {"S": "done"},
+                ":outcome": {"S": outcome},
+                ":at": {"S": completed_at},
+            },
+        )
+
+    def release_inbound_message(self, ses_message_id: str) -> None:
+        """Handling failed: let SQS's next delivery try again at once (a completed claim is never released)."""
+        try:
+            self.client.delete_item(
+                TableName=self.name,
+                Key={"PK": {"S": f"INBOUND#{ses_message_id}"}, "SK": {"S": "INBOUND"}},
+                ConditionExpression="#status = :in_progress",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":in_progress": {"S": "in_progress"}},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            pass
+
+    # -- inbound email held for review ("suspended"): failed sender authentication ---------------------------------
+
+    def put_suspended_inbound(self, item: dict) -> None:
+        self.client.put_item(TableName=self.name, Item=to_item(item))
+
+    def get_suspended_inbound(self, ses_message_id: str) -> dict | None:
+        return self._get(f"INBOUND#{ses_message_id}", "SUSPENDED")
+
+    def list_suspended_inbound_page(self, page_token: str | None, limit: int) -> tuple[list[dict], str | None]:
+        """Held inbound email, newest first: Query GSI2 SUSPENDED (one partition, small: mail waits there for days)."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "GSI2",
+            "KeyConditionExpression": "GSI2PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": "SUSPENDED"}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if page_token:
+            kwargs["ExclusiveStartKey"] = decode_token(page_token, "SUSPENDED", "", index="GSI2")
+        response = self._query(**kwargs)
+        token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
+        return [from_item(item) for item in response.get("Items", [])], token
+
+    def delete_suspended_inbound(self, ses_message_id: str) -> bool:
+        """False when there was nothing to delete (already recovered or deleted)."""
+        try:
+            self.client.delete_item(
+                TableName=self.name,
+                Key={"PK": {"S": f"INBOUND#{ses_message_id}"}, "SK": {"S": "SUSPENDED"}},
+                ConditionExpression="attribute_exists(PK)",
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
-
-    def release_inbound_message(self, ses_message_id: str) -> None:
-        """Handling failed: let SQS's next delivery try again."""
-        self.client.delete_item(
-            TableName=self.name, Key={"PK": {"S": f"INBOUND#{ses_message_id}"}, "SK": {"S": "INBOUND"}}
-        )
 
     # -- agents' sign-in accounts (one GetItem per request: IDENTITY#{sub}) -----------------------------------------
 

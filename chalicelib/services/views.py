@@ -13,6 +13,7 @@ from chalicelib.i18n import N_
 from chalicelib.services import failures, workspace
 from chalicelib.services.events import (
     EVENT_AUTOMATED_REPLY,
+    EVENT_INBOUND_SUSPENDED,
     EVENT_INBOUND_UNKNOWN_SENDER,
     EVENT_NOTIFICATION_HELD,
     EVENT_SUPPRESSION_REMOVED,
@@ -176,6 +177,7 @@ def _describe(event_type: str, data: dict, tr: gettext.NullTranslations) -> str:
         EVENT_SUPPRESSION_REMOVED: _("Email address removed from the suppression list"),
         EVENT_AUTOMATED_REPLY: _("Automated reply received: no comment added, no notification sent"),
         EVENT_INBOUND_UNKNOWN_SENDER: _("Email from an unknown sender: no comment added"),
+        EVENT_INBOUND_SUSPENDED: _("Email held for review: it failed sender authentication (SPF, DKIM, DMARC)"),
         EVENT_NOTIFICATION_HELD: _("Notification held: too many emails to this address from this ticket"),
     }
     return descriptions.get(event_type, event_type)

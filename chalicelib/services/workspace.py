@@ -205,13 +205,23 @@ def get_ticket(table: DeskmailTable, ticket_id: str) -> tuple[Ticket, list[str]]
 
 
 def add_comment(
-    table: DeskmailTable, mailer: SesMailer, settings: Settings, ticket_id: str, body: object, now: Clock
+    table: DeskmailTable,
+    mailer: SesMailer,
+    settings: Settings,
+    ticket_id: str,
+    body: object,
+    now: Clock,
+    comment_id: str | None = None,
 ) -> Comment:
+    """`comment_id`: the id a retry must reuse (an inbound email's comment); a new one otherwise."""
     author_id, text, public = _comment_fields(body)
     ticket, _ = get_ticket(table, ticket_id)
     user_ids = [ticket.requester_id, *ticket.cc_ids, *([ticket.assignee_id] if ticket.assignee_id else []), author_id]
     users = known_users(table, list(dict.fromkeys(user_ids)))
-    return _post_comment(table, mailer, settings, ticket, users, author_id, text, public, triggers.COMMENT_ADDED, now)
+    event = triggers.COMMENT_ADDED
+    return _post_comment(
+        table, mailer, settings, ticket, users, author_id, text, public, event, now, comment_id=comment_id
+    )
 
 
 def _post_comment(
@@ -226,14 +236,15 @@ def _post_comment(
     event: str,
     now: Clock,
     extra_items: list[dict] | None = None,
+    comment_id: str | None = None,
 ) -> Comment:
     stamp = now()
-    draft = Comment(new_id(), ticket.id, author_id, users[author_id].name, text, public, stamp)
+    draft = Comment(comment_id or new_id(), ticket.id, author_id, users[author_id].name, text, public, stamp)
     evaluations = triggers.evaluate(list_triggers(table), event, ticket, draft, users)
     comment = Comment(**{**draft.__dict__, "trigger_evaluations": tuple(e.as_record() for e in evaluations)})
     added_event = dynamo.event_item(
         ticket.id,
-        new_id(),
+        stable_id(EVENT_COMMENT_ADDED, comment_id) if comment_id else new_id(),
         stamp,
         EVENT_COMMENT_ADDED,
         {"comment_id": comment.id, "author_id": author_id, "author_name": comment.author_name, "public": public},
