@@ -9,6 +9,7 @@ CONTEXT = {
     "alarm_email": "oncall@example.org",
     "log_retention_days": 365,
     "lambda_timeout_seconds": 20,
+    "api_timeout_seconds": 24,
     "feedback_batch_size": 25,
     "feedback_batching_window_seconds": 7,
     "feedback_max_concurrency": 4,
@@ -23,6 +24,10 @@ CONTEXT = {
     "max_notifications_per_hour": 15,
     "api_throttle_rate": 11,
     "api_throttle_burst": 22,
+    "api_send_throttle_rate": 3,
+    "api_send_throttle_burst": 6,
+    "waf_requests_per_5_minutes_per_ip": 700,
+    "mail_from_subdomain": "envelope",
     "powertools_log_level": "DEBUG",
 }
 
