@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import aws_cdk as cdk
+import jsii
 from aws_cdk import (
     aws_cloudwatch as cloudwatch,
 )
@@ -26,13 +27,13 @@ from aws_cdk import (
     aws_logs as logs,
 )
 from aws_cdk import (
+    aws_s3 as s3,
+)
+from aws_cdk import (
     aws_secretsmanager as secretsmanager,
 )
 from aws_cdk import (
     aws_ses as ses,
-)
-from aws_cdk import (
-    aws_ses_actions as ses_actions,
 )
 from aws_cdk import (
     aws_sns as sns,
@@ -55,7 +56,14 @@ from constructs import Construct
 
 from chalicelib.adapters.ses_account import BACKEND_ENV as SUPPRESSION_BACKEND_ENV
 from chalicelib.domain.rate_limit import ENV_PER_10_MINUTES, ENV_PER_HOUR
-from chalicelib.naming import TABLE_INDEXES, TABLE_KEY, TTL_ATTRIBUTE, resource_names
+from chalicelib.naming import (
+    INBOUND_OBJECT_PREFIX,
+    TABLE_INDEXES,
+    TABLE_KEY,
+    TTL_ATTRIBUTE,
+    inbound_bucket_name,
+    resource_names,
+)
 from infrastructure.stacks.settings import StageSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -503,6 +511,8 @@ class DeskmailStack(cdk.Stack):
             dlq_alarm_description="Inbound emails (customer replies) failed 5 times and wait in the DLQ",
         )
 
+        bucket_policy = self._inbound_bucket()
+
         self.receipt_rule_set = ses.ReceiptRuleSet(
             self, "InboundRuleSet", receipt_rule_set_name=self.receipt_rule_set_name
         )
@@ -510,19 +520,133 @@ class DeskmailStack(cdk.Stack):
             "Inbound",
             receipt_rule_name=self.receipt_rule_name,
             recipients=list(s.inbound_recipients),
-            # The whole message in the notification (up to 150 KB), UTF-8: what the handler parses.
-            actions=[ses_actions.Sns(topic=self.inbound_topic, encoding=ses_actions.EmailEncoding.UTF8)],
+            # ONE action: SES stores the whole message (up to 40 MB) and notifies the inbound topic with its bucket and
+            # key (receipt.action.type "S3"); the SNS action's 150 KB limit bounced a phone photo.
+            actions=[
+                _S3Action(
+                    bucket_name=self.inbound_bucket.bucket_name,
+                    object_key_prefix=INBOUND_OBJECT_PREFIX,
+                    topic_arn=self.inbound_topic.topic_arn,
+                )
+            ],
             # The handler reads the spam and virus verdicts to drop such mail (loop protection and abuse).
             scan_enabled=True,
             # Optional, as for sending: a help desk cannot refuse a customer's reply because their server lacks TLS.
             tls_policy=ses.TlsPolicy.OPTIONAL,
             enabled=True,
         )
-        # SES must be allowed to publish before the rule exists.
+        # SES checks that it may write and publish when the rule is created.
         rule.node.add_dependency(self.topic_policies["Inbound"].policy_dependable)
+        rule.node.add_dependency(bucket_policy)
 
         if s.activate_receipt_rule_set:
             self._activate_receipt_rule_set(rule)
+
+    def _inbound_bucket(self) -> Construct:
+        """The private bucket the receipt rule writes each message to; returns its policy (SES needs it first)."""
+        s = self.settings
+        # S3 server access logs cannot be written under SSE-KMS: their bucket uses SSE-S3 and keeps them 90 days.
+        self.access_log_bucket = s3.Bucket(
+            self,
+            "AccessLogBucket",
+            encryption=s3.BucketEncryption.S3_MANAGED,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    expiration=cdk.Duration.days(90),
+                    noncurrent_version_expiration=cdk.Duration.days(1),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                )
+            ],
+            removal_policy=self.retain,
+        )
+        NagSuppressions.add_resource_suppressions(
+            self.access_log_bucket,
+            [
+                NagPackSuppression(
+                    id="AwsSolutions-S1",
+                    reason="The access log bucket itself: logging its access would need another bucket, endlessly.",
+                )
+            ],
+        )
+        self.access_log_bucket.node.default_child.add_metadata(
+            "checkov",
+            {
+                "skip": [
+                    {
+                        "id": "CKV_AWS_18",
+                        "comment": "The access log bucket itself: its own access logs would need "
+                        "another bucket, endlessly.",
+                    },
+                ]
+            },
+        )
+        self.inbound_bucket = s3.Bucket(
+            self,
+            "InboundBucket",
+            # Bucket names are global: the account id keeps ours unique (naming.py; the app reads it from the env).
+            bucket_name=inbound_bucket_name(s.stage, self.account),
+            # The messaging key (it already trusts SES, for this account's receipt rule only); a bucket key keeps
+            # KMS requests to one per bucket and hour instead of one per message.
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.messaging_key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_log_bucket,
+            server_access_logs_prefix="inbound-bucket/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="ExpireInboundMail",
+                    prefix=INBOUND_OBJECT_PREFIX,
+                    # The comment is in the table once handled; the raw message stays for reprocessing a while.
+                    expiration=cdk.Duration.days(s.inbound_mail_retention_days),
+                    noncurrent_version_expiration=cdk.Duration.days(1),
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                )
+            ],
+            removal_policy=self.retain,
+        )
+        # As SES documents for the S3 action: only SES, for this account and this receipt rule, may put objects, and
+        # only under the prefix.
+        self.inbound_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="OnlyOurReceiptRuleWrites",
+                principals=[iam.ServicePrincipal("ses.amazonaws.com")],
+                actions=["s3:PutObject"],
+                resources=[self.inbound_bucket.arn_for_objects(f"{INBOUND_OBJECT_PREFIX}*")],
+                conditions={
+                    "StringEquals": {"aws:SourceAccount": self.account, "aws:SourceArn": self.receipt_rule_arn}
+                },
+            )
+        )
+        # SES writes through S3, and S3 asks KMS for the data key on SES's behalf: allowed only via S3, only for this
+        # bucket (the bucket key's encryption context is the bucket ARN), only for this account.
+        self.messaging_key.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="SesStoresInboundMailInTheBucket",
+                principals=[iam.ServicePrincipal("ses.amazonaws.com")],
+                actions=["kms:GenerateDataKey", "kms:Decrypt"],
+                resources=["*"],
+                conditions={
+                    "StringEquals": {
+                        "aws:SourceAccount": self.account,
+                        "kms:ViaService": f"s3.{self.region}.amazonaws.com",
+                    },
+                    "ArnEquals": {"kms:EncryptionContext:aws:s3:arn": self._inbound_bucket_arn()},
+                },
+            )
+        )
+        return self.inbound_bucket.policy
+
+    def _inbound_bucket_arn(self) -> str:
+        # From the name, not the bucket's token: the key policy must not depend on the bucket the key encrypts.
+        return f"arn:{self.partition}:s3:::{inbound_bucket_name(self.settings.stage, self.account)}"
 
     def _activate_receipt_rule_set(self, rule: ses.ReceiptRule) -> None:
         # One receipt rule set is active per account and region, and CloudFormation cannot activate one: an SES API
@@ -1010,6 +1134,11 @@ class DeskmailStack(cdk.Stack):
                 resources=[self.inbound_queue.queue_arn],
             ),
             iam.PolicyStatement(
+                sid="InboundMailObjects",
+                actions=["s3:GetObject"],
+                resources=[self.inbound_bucket.arn_for_objects(f"{INBOUND_OBJECT_PREFIX}*")],
+            ),
+            iam.PolicyStatement(
                 sid="MessagingKeyForQueue",
                 actions=["kms:Decrypt", "kms:GenerateDataKey"],
                 resources=[self.messaging_key.key_arn],
@@ -1056,6 +1185,12 @@ class DeskmailStack(cdk.Stack):
                     id="AwsSolutions-IAM5",
                     reason="Lambda names its log streams at run time; the grant stays inside deskmail's log group.",
                     applies_to=[f"Resource::<{self._logical_id(self.function_logs)}.Arn>:log-stream:*"],
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="Inbound mail objects are named by SES message ids, known only when mail arrives; the "
+                    "grant is GetObject under the inbound/ prefix of our bucket.",
+                    applies_to=[f"Resource::<{self._logical_id(self.inbound_bucket)}.Arn>/{INBOUND_OBJECT_PREFIX}*"],
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
@@ -1110,6 +1245,11 @@ class DeskmailStack(cdk.Stack):
                 "manage_iam_role": False,
                 "iam_role_arn": self.function_role.role_arn,
             },
+        )
+
+        # Only the inbound handler reads stored mail (receipt.action.type "S3": bucketName/objectKey).
+        self.chalice.add_environment_variable(
+            "DESKMAIL_INBOUND_BUCKET", self.inbound_bucket.bucket_name, INBOUND_FUNCTION
         )
 
         # Point each mapping at the real queue (the decorator only knows a name) and report partial failures: both
@@ -1233,6 +1373,7 @@ class DeskmailStack(cdk.Stack):
         cdk.CfnOutput(self, "FeedbackQueueUrl", value=self.feedback_queue.queue_url)
         cdk.CfnOutput(self, "InboundTopicArn", value=self.inbound_topic.topic_arn)
         cdk.CfnOutput(self, "InboundQueueUrl", value=self.inbound_queue.queue_url)
+        cdk.CfnOutput(self, "InboundBucketName", value=self.inbound_bucket.bucket_name)
         cdk.CfnOutput(
             self,
             "ReceiptRuleSetName",
@@ -1290,3 +1431,23 @@ ACCESS_LOG_FORMAT = {
     "xrayTraceId": "$context.xrayTraceId",
     "principalId": "$context.authorizer.principalId",
 }
+
+
+@jsii.implements(ses.IReceiptRuleAction)
+class _S3Action:
+    """SES's S3 receipt action, written out: CDK's own adds a bucket statement with the older aws:Referer condition
+    (and grants of its own); ours, with aws:SourceAccount and aws:SourceArn, is in _inbound_bucket."""
+
+    def __init__(self, *, bucket_name: str, object_key_prefix: str, topic_arn: str) -> None:
+        self.bucket_name = bucket_name
+        self.object_key_prefix = object_key_prefix
+        self.topic_arn = topic_arn
+
+    def bind(self, rule: ses.IReceiptRule) -> ses.ReceiptRuleActionConfig:
+        return ses.ReceiptRuleActionConfig(
+            s3_action=ses.S3ActionConfig(
+                bucket_name=self.bucket_name,
+                object_key_prefix=self.object_key_prefix,
+                topic_arn=self.topic_arn,
+            )
+        )

@@ -98,6 +98,7 @@ class StageSettings:
     api_timeout_seconds: int
     waf_requests_per_5_minutes_per_ip: int
     mail_from_subdomain: str
+    inbound_mail_retention_days: int
     powertools_layer_version: int
     powertools_service_name: str
     powertools_metrics_namespace: str
@@ -184,6 +185,7 @@ class StageSettings:
             api_timeout_seconds=integer("api_timeout_seconds"),
             waf_requests_per_5_minutes_per_ip=integer("waf_requests_per_5_minutes_per_ip"),
             mail_from_subdomain=str(get("mail_from_subdomain")).lower(),
+            inbound_mail_retention_days=integer("inbound_mail_retention_days"),
             powertools_layer_version=integer("powertools_layer_version"),
             powertools_service_name=str(get("powertools_service_name")),
             # "{stage}" in the namespace keeps dev's and prod's metrics (and the alarms on them) apart.
@@ -231,5 +233,7 @@ class StageSettings:
             raise SettingsError("waf_requests_per_5_minutes_per_ip must be between 100 and 2e9 (WAF's limits)")
         if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", self.mail_from_subdomain):
             raise SettingsError("mail_from_subdomain must be one DNS label, e.g. 'bounce'")
+        if not 1 <= self.inbound_mail_retention_days <= 3650:
+            raise SettingsError("inbound_mail_retention_days must be between 1 and 3650")
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise SettingsError(f"log_retention_days must be one of CloudWatch's values {LOG_RETENTION_DAYS}")

@@ -18,6 +18,7 @@ CONTEXT = {
     "inbound_max_concurrency": 3,
     "inbound_recipients": ["support@mail.example.org", "replies.example.org"],
     "activate_receipt_rule_set": True,
+    "inbound_mail_retention_days": 45,
     "transient_bounce_threshold": 4,
     "transient_bounce_window_days": 9,
     "max_notifications_per_10_minutes": 6,

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match
 
-from chalicelib.naming import TABLE_INDEXES, TTL_ATTRIBUTE, resource_names
+from chalicelib.naming import INBOUND_OBJECT_PREFIX, TABLE_INDEXES, TTL_ATTRIBUTE, resource_names
 from tests.infrastructure.stage_context import CONTEXT
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -17,6 +17,8 @@ INBOUND_DLQ = "deskmail-inbound-dlq-prod"
 FEEDBACK_EVENT = "HandleSesFeedbackSqsEventSource"
 INBOUND_EVENT = "HandleInboundEmailSqsEventSource"
 RULE_SET = "deskmail-prod"
+# The bucket name carries the account id (bucket names are global): a token in an account-agnostic template.
+INBOUND_BUCKET = {"Fn::Join": ["", ["deskmail-inbound-prod-", {"Ref": "AWS::AccountId"}]]}
 RULE = "deskmail-prod-inbound"
 PIPELINE_TOPICS = (NAMES["feedback_topic"], NAMES["inbound_topic"])
 DELIVERY_DLQ = {
@@ -132,8 +134,9 @@ def test_pipeline_topics_use_a_cmk_whose_policy_lets_ses_of_this_account_use_it(
         {"TopicName": topic_name, "KmsMasterKeyId": {"Fn::GetAtt": [messaging_key, "Arn"]}},
     )
     statements = resources[messaging_key]["Properties"]["KeyPolicy"]["Statement"]
-    ses = [s for s in statements if s.get("Principal") == {"Service": "ses.amazonaws.com"}]
+    ses = [s for s in statements if s.get("Sid") == "SesPublishesToEncryptedTopic"]
     assert len(ses) == 1
+    assert ses[0]["Principal"] == {"Service": "ses.amazonaws.com"}
     assert set(ses[0]["Action"]) == {"kms:GenerateDataKey", "kms:Decrypt"}
     assert ses[0]["Condition"]["StringEquals"] == {"aws:SourceAccount": {"Ref": "AWS::AccountId"}}
     # SNS may decrypt for delivery to the queues, but only on behalf of our two topics.
@@ -612,7 +615,7 @@ def test_ses_feedback_emails_are_turned_off_after_the_notification_topics_and_ba
 def test_kms_key_statements_for_aws_services_are_limited_to_our_resources(resources):
     messaging_key = key_of(resources, "deskmail prod: SES feedback")
     statements = resources[messaging_key]["Properties"]["KeyPolicy"]["Statement"]
-    (ses,) = [s for s in statements if s.get("Principal") == {"Service": "ses.amazonaws.com"}]
+    (ses,) = [s for s in statements if s.get("Sid") == "SesPublishesToEncryptedTopic"]
     source_arns = json.dumps(ses["Condition"]["ArnLike"]["aws:SourceArn"])
     # The configuration set and identity (feedback) and the receipt rule (inbound), nothing wider.
     assert ":configuration-set/deskmail-prod" in source_arns
@@ -653,19 +656,22 @@ def test_identity_bounce_and_complaint_notifications_go_to_the_topic(resources):
     assert seen == {"Bounce", "Complaint"}
 
 
-def test_receipt_rule_publishes_whole_messages_in_utf8_to_the_inbound_topic(resources):
+def test_receipt_rule_stores_each_message_in_the_bucket_and_notifies_the_inbound_topic(resources):
     rule_set_id, _ = only(resources, "AWS::SES::ReceiptRuleSet", RuleSetName=RULE_SET)
     rule_id, rule = only(resources, "AWS::SES::ReceiptRule")
+    bucket = logical_id(resources, "AWS::S3::Bucket", BucketName=INBOUND_BUCKET)
     assert rule["Properties"] == {
         "RuleSetName": {"Ref": rule_set_id},
         "Rule": {
             "Name": RULE,
             "Enabled": True,
             "Recipients": CONTEXT["inbound_recipients"],
+            # ONE action: mail of any size (the SNS action stops at 150 KB); the topic gets bucket and key.
             "Actions": [
                 {
-                    "SNSAction": {
-                        "Encoding": "UTF-8",
+                    "S3Action": {
+                        "BucketName": {"Ref": bucket},
+                        "ObjectKeyPrefix": INBOUND_OBJECT_PREFIX,
                         "TopicArn": ref(resources, "AWS::SNS::Topic", TopicName=NAMES["inbound_topic"]),
                     }
                 }
@@ -675,10 +681,81 @@ def test_receipt_rule_publishes_whole_messages_in_utf8_to_the_inbound_topic(reso
             "TlsPolicy": "Optional",
         },
     }
-    # SES may publish (topic policy) before the rule exists.
+    # SES checks it may write (bucket policy) and publish (topic policy) when the rule is created.
     topic = ref(resources, "AWS::SNS::Topic", TopicName=NAMES["inbound_topic"])
     topic_policy = logical_id(resources, "AWS::SNS::TopicPolicy", Topics=[topic])
-    assert rule["DependsOn"] == [topic_policy]
+    bucket_policy = logical_id(resources, "AWS::S3::BucketPolicy", Bucket={"Ref": bucket})
+    assert sorted(rule["DependsOn"]) == sorted([topic_policy, bucket_policy])
+
+
+def test_inbound_bucket_is_private_kms_encrypted_versioned_access_logged_and_expires_mail(resources):
+    bucket_id, bucket = only(resources, "AWS::S3::Bucket", BucketName=INBOUND_BUCKET)
+    properties = bucket["Properties"]
+    messaging_key = key_of(resources, "deskmail prod: SES feedback")
+    assert properties["BucketEncryption"] == {
+        "ServerSideEncryptionConfiguration": [
+            {
+                "BucketKeyEnabled": True,
+                "ServerSideEncryptionByDefault": {
+                    "SSEAlgorithm": "aws:kms",
+                    "KMSMasterKeyID": {"Fn::GetAtt": [messaging_key, "Arn"]},
+                },
+            }
+        ]
+    }
+    assert properties["PublicAccessBlockConfiguration"] == {
+        "BlockPublicAcls": True,
+        "BlockPublicPolicy": True,
+        "IgnorePublicAcls": True,
+        "RestrictPublicBuckets": True,
+    }
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    assert properties["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    log_bucket = properties["LoggingConfiguration"]["DestinationBucketName"]
+    assert log_bucket != {"Ref": bucket_id} and resources[log_bucket["Ref"]]["Type"] == "AWS::S3::Bucket"
+    (rule,) = properties["LifecycleConfiguration"]["Rules"]
+    assert rule["Prefix"] == INBOUND_OBJECT_PREFIX
+    assert rule["ExpirationInDays"] == CONTEXT["inbound_mail_retention_days"]
+    assert rule["Status"] == "Enabled"
+    assert bucket["DeletionPolicy"] == "Retain"
+
+
+def test_only_our_receipt_rule_may_put_objects_and_only_under_the_prefix_over_tls(resources):
+    bucket = logical_id(resources, "AWS::S3::Bucket", BucketName=INBOUND_BUCKET)
+    _, policy = only(resources, "AWS::S3::BucketPolicy", Bucket={"Ref": bucket})
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert any(
+        s["Effect"] == "Deny" and s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} for s in statements
+    )
+    (allow,) = [s for s in statements if s["Effect"] == "Allow"]
+    assert allow["Principal"] == {"Service": "ses.amazonaws.com"}
+    assert allow["Action"] == "s3:PutObject"
+    assert allow["Resource"] == {"Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, f"/{INBOUND_OBJECT_PREFIX}*"]]}
+    conditions = allow["Condition"]["StringEquals"]
+    assert conditions["aws:SourceAccount"] == {"Ref": "AWS::AccountId"}
+    assert json.dumps(conditions["aws:SourceArn"]).endswith(f':receipt-rule-set/{RULE_SET}:receipt-rule/{RULE}"]]}}')
+    # SES writes through S3 under the bucket's KMS key: the key lets it only via S3, for this bucket.
+    messaging_key = key_of(resources, "deskmail prod: SES feedback")
+    (kms,) = [
+        s
+        for s in resources[messaging_key]["Properties"]["KeyPolicy"]["Statement"]
+        if s.get("Sid") == "SesStoresInboundMailInTheBucket"
+    ]
+    assert kms["Principal"] == {"Service": "ses.amazonaws.com"}
+    assert kms["Condition"]["StringEquals"]["kms:ViaService"] == {
+        "Fn::Join": ["", ["s3.", {"Ref": "AWS::Region"}, ".amazonaws.com"]]
+    }
+    assert ":s3:::deskmail-inbound-prod-" in json.dumps(kms["Condition"]["ArnEquals"])
+
+
+def test_only_the_inbound_function_knows_the_bucket(resources):
+    for name, function in functions(resources).items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        if name == "HandleInboundEmail":
+            bucket = logical_id(resources, "AWS::S3::Bucket", BucketName=INBOUND_BUCKET)
+            assert variables["DESKMAIL_INBOUND_BUCKET"] == {"Ref": bucket}
+        else:
+            assert "DESKMAIL_INBOUND_BUCKET" not in variables, name
 
 
 def test_receipt_rule_set_is_activated_only_when_asked_and_deactivated_on_delete(resources):
@@ -982,6 +1059,7 @@ def test_function_role_grants_exactly_the_documented_permissions(resources):
         "TableIndexes",
         "FeedbackQueue",
         "InboundQueue",
+        "InboundMailObjects",
         "MessagingKeyForQueue",
         "ScheduleDeadLetterQueue",
         "SendAsDeskmailOnly",
