@@ -15,7 +15,7 @@ TABLE_INDEXES = {
 
 
 def resource_names(stage: str) -> dict[str, str]:
-    """Physical names for a stage; the local stack creates exactly these."""
+    """Physical names for a stage; the local stack creates the ones it rehearses (not the delivery/schedule DLQs)."""
     return {
         "table": f"deskmail-{stage}",
         "feedback_topic": f"deskmail-feedback-{stage}",
@@ -26,6 +26,11 @@ def resource_names(stage: str) -> dict[str, str]:
         "inbound_topic": f"deskmail-inbound-{stage}",
         "inbound_queue": f"deskmail-inbound-{stage}",
         "inbound_bucket": inbound_bucket_name(stage),
+        # Where SNS puts what it could not deliver to a pipeline queue (the subscriptions' redrive policies), and
+        # where failed scheduled invocations land (their on-failure destination). AWS only.
+        "feedback_delivery_dead_letter_queue": f"deskmail-feedback-delivery-dlq-{stage}",
+        "inbound_delivery_dead_letter_queue": f"deskmail-inbound-delivery-dlq-{stage}",
+        "schedule_dead_letter_queue": f"deskmail-schedule-dlq-{stage}",
     }
 
 
