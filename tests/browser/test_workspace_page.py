@@ -436,7 +436,7 @@ def test_the_composer_warns_who_will_and_will_not_get_the_email(page, stack):
 
 
 def test_the_delivery_problems_inbox_filters_opens_and_resolves(page, stack):
-    tickets = [bounced_ticket(stack, f"Inbox: typo {n}", f"{n}@nowhere.invalid")[0]["id"] for n in ("ann", "ben")]
+    tickets = [bounced_ticket(stack, f"Inbox: typo {n}", f"unknown-{n}@example.com")[0]["id"] for n in ("ann", "ben")]
     expected = wait_until(
         lambda: api(stack, "/delivery-failures?status=open")["failures"],
         lambda rows: set(tickets) <= {r["ticket_id"] for r in rows},
@@ -581,7 +581,7 @@ def test_why_no_email_shows_the_ordered_checks_for_any_recipient(page, stack):
 
 
 def test_resend_after_the_address_was_fixed_and_the_409_inline(page, stack):
-    ticket, (ivy,) = bounced_ticket(stack, "Resend: typo in the address", "ivy@nowhere.invalid")
+    ticket, (ivy,) = bounced_ticket(stack, "Resend: typo in the address", "unknown-ivy@example.com")
     comment = api(stack, f"/tickets/{ticket['id']}/comments")["comments"][0]
     show_ticket(page, stack, ticket["id"])
     row = recipient_row(page, comment["id"], ivy["id"])
@@ -645,7 +645,7 @@ def test_each_recipient_has_its_timeline(page, stack):
 
 
 def test_reset_deliverability_with_a_confirmation(page, stack):
-    ticket, (rita,) = bounced_ticket(stack, "Reset: address now fixed by IT", "rita@nowhere.invalid")
+    ticket, (rita,) = bounced_ticket(stack, "Reset: address now fixed by IT", "unknown-rita@example.com")
     post(stack, f"/tickets/{ticket['id']}/comments", {"author_id": agent(stack), "body": "Any news?", "public": True})
     comment = api(stack, f"/tickets/{ticket['id']}/comments")["comments"][-1]
     held = comment["delivery"]["recipients"][0]
@@ -661,7 +661,7 @@ def test_reset_deliverability_with_a_confirmation(page, stack):
     reset = row.get_by_role("button", name="Reset deliverability")
     reset.click()
     confirm = row.locator(".reset-confirm")
-    assert confirm.is_visible() and "rita@nowhere.invalid" in confirm.inner_text()
+    assert confirm.is_visible() and "unknown-rita@example.com" in confirm.inner_text()
     assert page.evaluate("document.activeElement.classList.contains('confirm-reset')")
     shoot(page, "reset-deliverability-confirm.png")
     assert page.evaluate(CONTRAST) == []
@@ -674,7 +674,7 @@ def test_reset_deliverability_with_a_confirmation(page, stack):
         confirm.get_by_role("button", name="Reset", exact=True).click()
     notice = row.locator(".reset-area .notice")
     notice.wait_for()
-    assert "rita@nowhere.invalid will be emailed again" in notice.inner_text()
+    assert "unknown-rita@example.com will be emailed again" in notice.inner_text()
     assert notice.get_by_role("button", name="Resend this comment").is_visible()
     assert api(stack, f"/users/{rita['id']}")["deliverability"]["state"] == "ok"
 

@@ -69,7 +69,7 @@ DEMO_EXPECTATIONS = {
         "all",
         {
             "bounce+all@simulator.amazonses.com": "bounced",
-            "someone-else@nowhere.invalid": "bounced",
+            "unknown-elsa@example.com": "bounced",
             "suppressionlist@simulator.amazonses.com": "bounced",
         },
     ),
