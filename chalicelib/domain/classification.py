@@ -706,7 +706,7 @@ def failure_reason(category: str, tr: gettext.NullTranslations) -> str:
         MESSAGE_TOO_LARGE: _("The message is too large for the recipient's mail server"),
         SPAM_OR_POLICY: _("The recipient's mail server rejected the message as spam or by policy"),
         COMPLAINT: _("The recipient marked the message as spam"),
-        SUPPRESSED: _("The address is on the suppression list, so the email was not sent"),
+        SUPPRESSED: _("The address is on the Amazon SES suppression list, so the email was not sent"),
         TEMPORARY: _("The recipient's mail server could not accept the message for now"),
         AUTO_REPLY: _("The recipient answered with an automatic reply"),
         NO_ADDRESS: _("The user has no email address"),
@@ -729,7 +729,9 @@ def failure_remedy(category: str, tr: gettext.NullTranslations) -> str:
             "Make the message smaller (fewer or smaller attachments) and resend it by adding a public comment."
         ),
         SPAM_OR_POLICY: _(
-            "Ask your email administrator to check SPF, DKIM and DMARC for the sending domain and the message content."
+            "This is a block on the sender's side, not a bad address: ask your email administrator to check the "
+            "sending domain's authentication (SPF, DKIM, DMARC), its reputation and block lists, and the message "
+            "content, then resend by adding a public comment."
         ),
         COMPLAINT: _("The recipient does not want these emails: contact them another way before emailing again."),
         SUPPRESSED: _(
@@ -770,8 +772,46 @@ def _detail_remedy(reason_detail: str | None, tr: gettext.NullTranslations) -> s
         SENDER_NOT_VERIFIED: _(
             "Ask your email administrator to verify the sending address or domain in Amazon SES, then resend."
         ),
+        POLICY_AUTHENTICATION: _(
+            "The address is fine: ask your email administrator to fix SPF, DKIM and DMARC of the sending domain "
+            "(with Amazon SES, the domain's DKIM signature is what lets DMARC pass), then resend by adding a public "
+            "comment."
+        ),
+        POLICY_REPUTATION: _(
+            "The address is fine: ask your email administrator to check the reputation and block-list entries of "
+            "the sending domain and IP addresses and to request delisting; meanwhile contact the end-user another way."
+        ),
+        POLICY_CONTENT: _(
+            "The address is fine: remove attachments or links that may look suspicious, or fix the message format, "
+            "then resend by adding a public comment."
+        ),
+        RECIPIENT_RATE_LIMITED: _("The address is fine: resend later by adding a public comment."),
     }
     return remedies.get(reason_detail or "")
+
+
+def _detail_reason(reason_detail: str | None, tr: gettext.NullTranslations) -> str | None:
+    _ = tr.gettext
+    reasons = {
+        GLOBAL_SUPPRESSION_LIST: _(
+            "Amazon SES did not send the email: the address is on its global suppression list after recent bounces"
+        ),
+        ACCOUNT_SUPPRESSION_LIST: _(
+            "Amazon SES did not send the email: the address is on the account's suppression list"
+        ),
+        POLICY_AUTHENTICATION: _(
+            "The recipient's mail server refused the message because the sending domain failed authentication "
+            "(SPF, DKIM or DMARC)"
+        ),
+        POLICY_REPUTATION: _(
+            "The recipient's mail server blocks mail from the sending server or domain (block list or reputation)"
+        ),
+        POLICY_CONTENT: _(
+            "The recipient's mail server refused the content of the message (spam filter, attachment or format)"
+        ),
+        RECIPIENT_RATE_LIMITED: _("The recipient's mailbox is receiving too much mail right now"),
+    }
+    return reasons.get(reason_detail or "")
 
 
 def _catalogued(code: str | None) -> smtp_codes.SmtpCode | None:
@@ -802,7 +842,7 @@ def explain(failure: FailureClass, tr: gettext.NullTranslations) -> dict:
         "permanent": failure.permanent,
         "smtp_status": failure.smtp_status,
         "smtp_code": failure.smtp_code,
-        "reason": failure_reason(failure.category, tr),
+        "reason": _detail_reason(failure.reason_detail, tr) or failure_reason(failure.category, tr),
         "remedy": remedy or failure_remedy(failure.category, tr),
         "code_summary": tr.gettext(entry.summary) if entry else None,
     }
