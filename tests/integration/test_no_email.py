@@ -330,3 +330,55 @@ def test_custom_mail_from_spf_beyond_ten_lookups_is_a_problem(api, monkeypatch):
 
     assert check["status"] == "problem" and check["spf_lookups"] > 10
     assert "10 DNS lookups" in check["detail"] and check["spf_aligned"] is False and check["dkim_aligned"] is True
+
+
+# ---- issue 16: what the API tells the agent about policy-blocked and suppressed recipients ----
+
+
+def failure_of(api, ticket_id, email, locale=None):
+    rows = [r for c in api.comments(ticket_id, locale) for r in (c["delivery"] or {}).get("recipients", [])]
+    return [r for r in rows if r["email"] == email][-1]["failure"]
+
+
+def test_a_policy_block_points_the_agent_at_the_sender_side_and_keeps_the_address(api, client):
+    who = people(api)
+    ticket = open_ticket(api, who, cc=())
+    comment(api, ticket["id"], who["agent"])
+    message_id = message_to(api, ticket["id"], "rita@example.com")
+    blocked = ses.hard_bounce_recipient(
+        "rita@example.com",
+        status="5.1.0",
+        diagnostic="smtp; 5.1.0 - Unknown address error 550-'5.7.1 Service unavailable; Client host [192.0.2.25] "
+        "blocked using zen.spamhaus.org'",
+    )
+    feed(client, ses.bounce(message_id, ["rita@example.com"], [blocked]))
+
+    failure = failure_of(api, ticket["id"], "rita@example.com")
+    assert failure["category"] == "spam_or_policy" and failure["smtp_status"] == "5.7.1"
+    assert "block list" in failure["reason"] and "The address is fine" in failure["remedy"]
+    assert failure["suggestion"] is None
+    german = failure_of(api, ticket["id"], "rita@example.com", locale="de")
+    assert "Die Adresse ist in Ordnung" in german["remedy"]
+    # The address is not marked undeliverable: the next comment is sent to it.
+    comment(api, ticket["id"], who["agent"], body="Second try.")
+    rows = [r for c in api.comments(ticket["id"]) for r in (c["delivery"] or {}).get("recipients", [])]
+    latest = [r for r in rows if r["email"] == "rita@example.com"][-1]
+    assert latest["status"] == "sent" and latest["message_id"] not in (None, message_id)
+
+
+def test_a_suppressed_recipient_is_told_about_the_ses_list(api, client):
+    who = people(api)
+    ticket = open_ticket(api, who, cc=())
+    comment(api, ticket["id"], who["agent"])
+    message_id = message_to(api, ticket["id"], "rita@example.com")
+    suppressed = ses.hard_bounce_recipient(
+        "rita@example.com",
+        diagnostic="Amazon SES did not send the message to this address because it is on the suppression list for "
+        "your account.",
+    )
+    feed(client, ses.bounce(message_id, ["rita@example.com"], [suppressed], subtype="OnAccountSuppressionList"))
+
+    failure = failure_of(api, ticket["id"], "rita@example.com")
+    assert failure["category"] == "suppressed"
+    assert "account's suppression list" in failure["reason"]
+    assert "DELETE /suppressions/<address>" in failure["remedy"] and "typo" not in failure["remedy"]
