@@ -165,7 +165,7 @@ _POLICY_REPUTATION = _phrases(
     r"block(?:ed)? using",
     r"\b(?:black|block|deny|deni)list(?!ed address)",
     r"\bblock list",
-    r"listed (?:at|in|on)\b",
+    r"(?<!not )listed (?:at|in|on)\b",
     r"\bis in an? (?:rbl|black list|dnsbl)",
     r"\b(?:rbl|dnsbl|uribl|surbl)s?\b",
     r"spamhaus|barracudacentral|barracuda (?:reputation|spam|block)|spamcop|sorbs|abuseat|cloudmark|senderscore",
@@ -219,7 +219,7 @@ _POLICY_CONTENT = _phrases(
     r"suspicious",
     r"looks like spam|probable spam|high probability",
     r"message filtered|bulk\.advertising|advertis|mail score|mail rejet[eé]|attachments?\b|executable",
-    r"\bmime\b|binary content|base64|multiple \S+ header|malicious",
+    r"\bmime\b|binary content|base64|multiple \S+ header|malicious|invalid ?content",
     r"垃圾邮件|спам|迷惑メール",
 )
 _POLICY_OTHER = _phrases(
@@ -229,7 +229,8 @@ _POLICY_OTHER = _phrases(
     r"administrative prohibition|envelope blocked|blocked senders",
     r"relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited)|unable to relay",
     r"as a relay|no relaying|relay through|open relay|configured to relay|relaying mail to|not a gateway",
-    r"not local host|specified domain is not allowed|don't handle mail for",
+    r"not local host|specified domain is not allowed|don't handle mail for|relay(?:ing)? disallowed",
+    r"do not have permission|not have permission to|delivery was refused|not a member|only members|not member",
     r"not permitted to relay|allowed rcpthosts|isn't in my list of allowed",
     r"sender (?:verify|verification) failed|verification failed for",
     r"sender address rejected|envelope sender|domain of sender address|invalid sender|sender denied",
@@ -276,7 +277,9 @@ _INVALID_ADDRESS = _phrases(
     r"following recipients was undeliverable|email name is not found|missing home directory|non-?existent user",
     r"> not found|user \([^)]*\) unknown|nessun utente|nicht gefunden|has been replaced by",
     r"domain is not reachable|domain (?:\S+ )*is unknown|name or service not known|unknown host|domain must exist",
-    r"(?:has been|is currently|temporarily) (?:suspended|locked|inactive)|temporary locked|archived|archivee",
+    r"(?<!delivery )(?:has been|is currently|temporarily) (?:suspended|locked|inactive)|temporary locked|archived",
+    r"archivee|not listed in (?:the )?(?:public )?(?:name & address book|domino directory|address book)",
+    r"e-?mail system is unknown or invalid|mail ?box is disabled",
     r"inactive account|user is terminated|mailbox is frozen|\bis disabled|receiving disabled",
     r"does not accept (?:e-?)?mail\b(?! from)|no mx record|no route for current request",
     r"unbekannt|existiert nicht|gibt es nicht|nicht vorhanden",
@@ -286,7 +289,7 @@ _INVALID_ADDRESS = _phrases(
     r"desconhecid|não existe|inexistente|inválido",
     r"не найден|не существует|не зарегистрирован|заблокирован",
     r"用户不存在|地址不存在|帐户不存在|账户不存在|无此用户|用户名不存在|不存在",
-    r"存在しな|存在しません|宛先不明|アドレスが見つかりません",
+    r"存在しな|存在しません|宛先不明|見つかりません",
     r"onbekend|bestaat niet|nie istnieje|nieznany|finns inte|okänd mottagare|neexistuje|bulunamad",
 )
 _TEMPORARY = _phrases(
@@ -317,8 +320,8 @@ _BARE_REJECTED = re.compile(
     r"^\s*(?:\d{3}[ -])?(?:#?\d\.\d{1,3}\.\d{1,3} )?(?:rejected|blocked|denied)\.?\s*$", re.IGNORECASE
 )
 # Weaker words: they only decide when no code says more.
-_WEAK_INVALID = _phrases(r"mailbox unavailable|address rejected|not found|access denied")
-_WEAK_POLICY = _phrases(r"reject|refuse|denied|blocked|prohibit|not allowed|filter")
+_WEAK_INVALID = _phrases(r"mailbox unavailable|address rejected|not found")
+_WEAK_POLICY = _phrases(r"reject|refuse|denied|blocked|prohibit|not allowed|filter|permission")
 
 # Dead-address replies that happen to contain policy words ("access denied", "allowed rcpthosts").
 _INVALID_DESPITE_POLICY_WORDS = _phrases(
@@ -327,6 +330,7 @@ _INVALID_DESPITE_POLICY_WORDS = _phrases(
     r"mailbox (?:\S+ )?unavailable or access denied|mailbox not found or access denied",
     r"domain or user isn't in my list",
     r"blacklisted address",
+    r"not listed in (?:the )?(?:public )?(?:name & address book|domino directory|address book)",
 )
 # Network and routing trouble whose words resemble a dead address ("host not found, try again").
 _NETWORK = _phrases(
@@ -334,6 +338,7 @@ _NETWORK = _phrases(
     r"host is unreachable|no route to host|name server reply|lookup fail|dns soft error|servfail",
     r"forwarding loop|message looping|routing loop|mail loop|too many hops|hop count|loops back to myself",
     r"unable to resolve route|unrouteable mail domain|could not connect and send|cannot connect to remote server",
+    r"delivery temporarily suspended|lost connection|conversation with \S+ timed out",
 )
 # The sending server's reverse DNS, before network wording ("ip name lookup failed") reads it as a DNS hiccup.
 _PTR = _phrases(
