@@ -113,7 +113,7 @@ _MAILBOX_FULL = _phrases(
     r"mail ?folder is (?:full|over)",
     r"would exceed maximum allowed storage",
     r"too much mail data",
-    r"disk space|no space left|receiving limits|mail ?box exceeds allowed size|too many messages on the server",
+    r"mail ?box limit|disk space|no space left|receiving limits|mail ?box exceeds allowed size|too many messages on the server",
     r"enough (?:\w+ )?space|mail ?box [^.]{0,30}exceed|mail ?box [^.]{0,20}\bfull\b",
     r"postfach (?:ist )?voll|mailbox voll",
     r"bo[iî]te (?:aux lettres |du destinataire )?pleine",
@@ -231,6 +231,7 @@ _POLICY_OTHER = _phrases(
     r"as a relay|no relaying|relay through|open relay|configured to relay|relaying mail to|not a gateway",
     r"not local host|specified domain is not allowed|don't handle mail for|relay(?:ing)? disallowed",
     r"do not have permission|not have permission to|delivery was refused|not a member|only members|not member",
+    r"will not accept delivery of this message|content restriction|content polic",
     r"not permitted to relay|allowed rcpthosts|isn't in my list of allowed",
     r"sender (?:verify|verification) failed|verification failed for",
     r"sender address rejected|envelope sender|domain of sender address|invalid sender|sender denied",
@@ -622,7 +623,7 @@ def _classify_bounce(
 
     detail: str | None = None
     category: str | None = None
-    typed = bounce_type in ("Permanent", "Transient")
+    typed = bounce_type != "Undetermined"  # only an explicit "SES could not type it" keeps weak words out
     reported = _valid_status(status)
     if reading and (reading.outer_status == reported or reported in ("5.0.0", "4.0.0")):
         reported = None  # SES's echo of its own wrapper code, or "only the class is known"
