@@ -484,11 +484,6 @@ def _most_specific(candidates: list[str]) -> str | None:
     return min(candidates, key=lambda code: (_specificity(code), candidates.index(code)))
 
 
-def _category_from_text(text: str | None) -> str | None:
-    words = _words_in(text or "")
-    return words[0] if words else None
-
-
 def _words_in(text: str) -> tuple[str, str | None] | None:
     """The category (and finer reason) the remote server's own words prove, strongest rule first."""
     if not text:
@@ -504,11 +499,6 @@ def _transient_form(category: str, transient: bool) -> str:
     if transient and category in (INVALID_ADDRESS, UNKNOWN):
         return TEMPORARY
     return category
-
-
-def _useful_category(code: str | None) -> str | None:
-    category = smtp_codes.category_of(code) if code else None
-    return None if category == UNKNOWN else category
 
 
 # Bare reply codes that say something on their own; 550, 553 and 554 serve unknown users and spam blocks alike.
