@@ -223,6 +223,7 @@ _POLICY_CONTENT = _phrases(
     r"looks like spam|probable spam|high probability",
     r"message filtered|bulk\.advertising|advertis|mail score|mail rejet[eé]|attachments?\b|executable",
     r"\bmime\b|binary content|base64|multiple \S+ header|malicious|invalid ?content",
+    r"conversion (?:to \S+ format )?failed",
     r"垃圾邮件|спам|迷惑メール",
 )
 _POLICY_OTHER = _phrases(
@@ -235,7 +236,7 @@ _POLICY_OTHER = _phrases(
     r"not local host|specified domain is not allowed|don't handle mail for|relay(?:ing)? disallowed",
     r"do not have permission|not have permission to|delivery was refused|not a member|only members|not member",
     r"will not accept delivery of this message|content restriction|content polic",
-    r"from: address|blank from|sender address blocked|content examination",
+    r"from: address|blank from|sender address blocked|content examination|smtp relay error|does not support auth",
     r"not permitted to relay|allowed rcpthosts|isn't in my list of allowed",
     r"sender (?:verify|verification) failed|verification failed for",
     r"sender address rejected|envelope sender|domain of sender address|invalid sender|sender denied",
@@ -284,7 +285,8 @@ _INVALID_ADDRESS = _phrases(
     r"domain is not reachable|domain (?:\S+ )*is unknown|name or service not known|unknown host|domain must exist",
     r"(?<!delivery )(?:has been|is currently|temporarily) (?:suspended|locked|inactive)|temporary locked|archived",
     r"archivee|not listed in (?:the )?(?:public )?(?:name & address book|domino directory|address book)",
-    r"e-?mail system is unknown or invalid|mail ?box is disabled",
+    r"e-?mail system is unknown or invalid|mail ?box is disabled|account is (?:temporarily )?limited",
+    r"name is not recognized|recipient (?:name )?not recognized",
     r"inactive account|user is terminated|mailbox is frozen|\bis disabled|receiving disabled",
     r"does not accept (?:e-?)?mail\b(?! from)|no mx record|no route for current request",
     r"unbekannt|existiert nicht|gibt es nicht|nicht vorhanden",
@@ -317,7 +319,8 @@ _TEMPORARY = _phrases(
     r"local error in processing|queue file write error|no mdb|service currently unavailable|system config error",
     r"waiting for input|can't create user output file|could not load drd|unable to connect",
     r"connection limit|connection rate|per hour|throttl|too many errors|too many \w*\s?sessions|trop de connexions",
-    r"try again slower|mail system full|this hour|per session|unable to process|ended early|thread limit",
+    r"not delivered within|not responding|try again slower|mail system full|this hour|per session",
+    r"unable to process|ended early|thread limit",
     r"plus tard|später|più tardi|m[aá]s tarde|mais tarde|indispon[ií]vel|позже|稍后",
 )
 # A bare "550 Rejected": blocklists and reputation filters answer like that, unknown users hardly ever.
