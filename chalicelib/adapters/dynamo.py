@@ -449,8 +449,9 @@ def address_fact_item(
         "smtp_status": failure.get("smtp_status"),
         "smtp_code": failure.get("smtp_code"),
     }
-    # Hard bounces and complaints are what SES's own reputation figures count.
-    if kind == "permanent_bounce":
+    # Hard bounces and complaints are what SES's own reputation figures count: every Permanent bounce, also one
+    # that does not prove the address dead (a full mailbox, an unexplained 5xx).
+    if kind == "permanent_bounce" or (kind == "transient_bounce" and failure.get("permanent")):
         item.update(reputation_keys("BOUNCE", occurred_at, source_id))
     elif kind == "complaint":
         item.update(reputation_keys("COMPLAINT", occurred_at, source_id))
