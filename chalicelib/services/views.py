@@ -109,6 +109,15 @@ def _timeline(recipient: delivery.RecipientDelivery) -> list[dict]:
     return entries
 
 
+def _attempt_view(recipient: delivery.RecipientDelivery) -> dict:
+    return {
+        "email": recipient.email,
+        "message_id": recipient.message_id,
+        "status": recipient.status,
+        "sent_at": recipient.sent_at or None,
+    }
+
+
 def page_token_refused() -> InvalidInput:
     """What the agent is told about a next_page token the adapter refused (PageTokenError)."""
     return InvalidInput(N_("{field} is not a token this API issued"), field="next_page")
@@ -131,9 +140,11 @@ def conversation(table: DeskmailTable, ticket_id: str, page_token: str | None, t
         delivery_view = None
         if recipients:
             summary = delivery.summarize(recipients, tr)
+            replaced = delivery.superseded_by(recipients)
             delivery_view = {
                 "scope": summary.scope,
                 "message": summary.message,
+                "people": len(delivery.current_attempts(recipients)),
                 "recipients": [
                     {
                         "user_id": recipient.user_id,
@@ -143,8 +154,12 @@ def conversation(table: DeskmailTable, ticket_id: str, page_token: str | None, t
                         "status": recipient.status,
                         "failure": failure_view(recipient.failure, tr, recipient.email),
                         "timeline": _timeline(recipient),
+                        "sent_at": recipient.sent_at or None,
+                        # An earlier attempt a resend replaced: what the later email did, so the page can say
+                        # "bounced at the old address, resent, delivered" instead of counting the person twice.
+                        "superseded_by": _attempt_view(replaced[index]) if index in replaced else None,
                     }
-                    for recipient in recipients
+                    for index, recipient in enumerate(recipients)
                 ],
             }
         comments.append(
