@@ -249,7 +249,7 @@ export function renderRecipient(comment, recipient, index, earlier = []) {
       },
       icon(failed ? "warning" : "caution"),
     );
-    item.append(button, name, email, badge, renderHistory(recipient, earlier), popover);
+    item.append(button, name, email, badge, ...renderHistory(recipient, earlier), popover);
     wireDisclosure(item, button, popover, recipient);
     return item;
   }
@@ -262,7 +262,7 @@ export function renderRecipient(comment, recipient, index, earlier = []) {
     tr(delivered ? "details" : "why_no_email"),
     h("span", { class: "visually-hidden" }, ` (${label})`), // the visible text starts the accessible name (WCAG 2.5.3)
   );
-  item.append(h("span", { class: "icon-slot", "aria-hidden": "true" }), name, email, badge, link, renderHistory(recipient, earlier), popover);
+  item.append(h("span", { class: "icon-slot", "aria-hidden": "true" }), name, email, badge, link, ...renderHistory(recipient, earlier), popover);
   if (recipient.failure?.reason && recipient.status !== "delivered") item.append(h("span", { class: "hint note" }, recipient.failure.reason));
   wireDisclosure(item, link, popover, recipient);
   link.addEventListener("click", () => {
