@@ -6,7 +6,7 @@ import { runDiagnostics } from "./diagnostics.js?v={{version}}";
 import { $, announce, codeText, h, icon, initials, showError, timeEl } from "./dom.js?v={{version}}";
 import { openEvents } from "./events.js?v={{version}}";
 import { renderEditForm, renderResetConfirm } from "./fix.js?v={{version}}";
-import { statusText, tr } from "./i18n.js?v={{version}}";
+import { formatTime, statusText, ticketStatusText, tr } from "./i18n.js?v={{version}}";
 import { loadList, markCurrent } from "./list.js?v={{version}}";
 import { FAILED, FAILURE_TAG, RESETTABLE, state } from "./state.js?v={{version}}";
 
@@ -78,7 +78,7 @@ export function renderTicket(ticket, requester, comments) {
         "p",
         { class: "ticket-meta" },
         h("span", {}, `#${ticket.id}`),
-        h("span", {}, tr("status_label", { status: ticket.status })),
+        h("span", {}, tr("status_label", { status: ticketStatusText(ticket.status) })),
         requester ? h("span", {}, tr("requester_label", { name: requester.name })) : null,
         ticket.tags.map((tag) => h("span", { class: "tag" }, tag)),
       ),
@@ -203,6 +203,12 @@ export function renderDelivery(comment) {
   );
 }
 
+// An out-of-office answer is delivered mail, but the customer will not read it soon: say so on the person.
+function autoReplyNote(recipient) {
+  const reply = (recipient.timeline || []).filter((entry) => entry.kind === "auto_reply").pop();
+  return reply ? [h("p", { class: "auto-reply" }, tr("auto_reply_note", { time: formatTime(reply.occurred_at) }))] : [];
+}
+
 // "Bounced at the old address carl@gmial.com, resent, delivered": what happened before the resend, on one line.
 function renderHistory(recipient, earlier) {
   return earlier.map(([old]) =>
@@ -249,7 +255,7 @@ export function renderRecipient(comment, recipient, index, earlier = []) {
       },
       icon(failed ? "warning" : "caution"),
     );
-    item.append(button, name, email, badge, ...renderHistory(recipient, earlier), popover);
+    item.append(button, name, email, badge, ...renderHistory(recipient, earlier), ...autoReplyNote(recipient), popover);
     wireDisclosure(item, button, popover, recipient);
     return item;
   }
@@ -262,7 +268,7 @@ export function renderRecipient(comment, recipient, index, earlier = []) {
     tr(delivered ? "details" : "why_no_email"),
     h("span", { class: "visually-hidden" }, ` (${label})`), // the visible text starts the accessible name (WCAG 2.5.3)
   );
-  item.append(h("span", { class: "icon-slot", "aria-hidden": "true" }), name, email, badge, link, ...renderHistory(recipient, earlier), popover);
+  item.append(h("span", { class: "icon-slot", "aria-hidden": "true" }), name, email, badge, link, ...renderHistory(recipient, earlier), ...autoReplyNote(recipient), popover);
   if (recipient.failure?.reason && recipient.status !== "delivered") item.append(h("span", { class: "hint note" }, recipient.failure.reason));
   wireDisclosure(item, link, popover, recipient);
   link.addEventListener("click", () => {
@@ -299,8 +305,9 @@ export function renderPopover(comment, recipient, popoverId) {
   const code = codeText(failure);
   const summary = h("span", { class: "smtp-summary hint" });
   const rows = [
-    [tr("recipient"), `${recipient.name || ""} <${recipient.email || "—"}>`],
-    failed ? null : [tr("status"), statusText(recipient.status)],
+    [tr("recipient"), recipient.email ? `${recipient.name || ""} <${recipient.email}>` : [recipient.name || "", " ", h("em", {}, tr("no_address"))]],
+    // For a failure or a notification not sent, the title already says so; the reason follows.
+    failed || notSent ? null : [tr("status"), statusText(recipient.status)],
     failed || recipient.failure ? [tr("reason"), failure.reason || statusText(recipient.status)] : null,
     code ? [tr("code"), [h("code", {}, code), " ", summary]] : null,
     failure.remedy ? [tr("remedy"), failure.remedy] : null,
@@ -319,7 +326,7 @@ export function renderPopover(comment, recipient, popoverId) {
     h(
       "div",
       { class: "actions" },
-      canEdit ? h("button", { type: "button", class: "secondary edit-address", "aria-expanded": "false" }, tr("edit_address")) : null,
+      canEdit ? h("button", { type: "button", class: "secondary edit-address", "aria-expanded": "false" }, tr(recipient.email ? "edit_address" : "add_address")) : null,
       h("button", { type: "button", class: "secondary why-button", onclick: () => runDiagnostics(recipient, popover) }, tr("why_no_email")),
       canReset ? h("button", { type: "button", class: "secondary reset-button", "aria-expanded": "false" }, tr("reset_deliverability")) : null,
     ),

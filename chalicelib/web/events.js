@@ -2,7 +2,7 @@
 
 import { api } from "./api.js?v={{version}}";
 import { $, codeText, h, icon, timeEl } from "./dom.js?v={{version}}";
-import { statusText, tr } from "./i18n.js?v={{version}}";
+import { statusText, tr, triggerName } from "./i18n.js?v={{version}}";
 import { state } from "./state.js?v={{version}}";
 
 export async function openEvents() {
@@ -54,7 +54,7 @@ export function renderEvent(event) {
           { class: "notification-section" },
           h("h4", {}, tr("email_notification")),
           h("p", { class: "hint" }, tr("triggers")),
-          h("ul", { class: "triggers" }, triggers.map((t) => h("li", {}, t.title || t.id))),
+          h("ul", { class: "triggers" }, triggers.map((t) => h("li", {}, triggerName(t)))),
         )
       : null,
   );

@@ -2,16 +2,44 @@
 
 import { BASE, SUPPORTED, VERSION, state } from "./state.js?v={{version}}";
 
+// A number in vars.count picks the plural form the language's rules name (`key_one`, `key_few`, …) where the
+// strings have one; the plain key is the "other" form. Numbers are formatted for the locale.
 export function tr(key, vars = {}) {
-  const text = state.strings[key] ?? state.fallback[key] ?? key;
-  return text.replace(/\{(\w+)\}/g, (match, name) => (name in vars ? String(vars[name]) : match));
+  const lookup = (name) => state.strings[name] ?? state.fallback[name];
+  let text = null;
+  if (typeof vars.count === "number") {
+    const form = `${key}_${new Intl.PluralRules(state.locale).select(vars.count)}`;
+    text = state.strings[form] ?? (state.strings[key] === undefined ? state.fallback[form] : undefined);
+  }
+  text = text ?? lookup(key) ?? key;
+  const shown = { ...vars };
+  if (typeof vars.count === "number") shown.count = new Intl.NumberFormat(state.locale).format(vars.count);
+  return text.replace(/\{(\w+)\}/g, (match, name) => (name in shown ? String(shown[name]) : match));
 }
 
+// Seconds included: failures a few seconds apart must not read as simultaneous.
 export function formatTime(iso) {
   if (!iso) return "";
   const date = new Date(iso);
   if (Number.isNaN(date.getTime())) return iso;
-  return new Intl.DateTimeFormat(state.locale, { dateStyle: "medium", timeStyle: "short" }).format(date);
+  return new Intl.DateTimeFormat(state.locale, { dateStyle: "medium", timeStyle: "medium" }).format(date);
+}
+
+// ISO times inside a server's sentence (diagnostics details) in the agent's own format.
+const ISO_TIME = /\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?(?:Z|[+-]\d{2}:?\d{2})\b/g;
+export function localizeTimes(text) {
+  return String(text).replace(ISO_TIME, (iso) => formatTime(iso));
+}
+
+// The name of a trigger in the agent's language (the built-in ones are translated; others keep their title).
+export function triggerName(trigger) {
+  const key = `trigger_${trigger.id}`;
+  return key in state.fallback ? tr(key) : trigger.title || trigger.id;
+}
+
+export function ticketStatusText(status) {
+  const key = `ticket_status_${status}`;
+  return key in state.fallback ? tr(key) : status;
 }
 
 export function percent(value) {

@@ -30,6 +30,8 @@ export async function loadList(more = false) {
     state.listNext = data.next_page;
     $("#list-more").hidden = !data.next_page;
     $("#list-empty").hidden = list.children.length > 0;
+    const count = list.children.length;
+    $("#list-count").textContent = count ? tr(data.next_page ? "ticket_count_more" : "ticket_count", { count }) : "";
     markCurrent();
   } catch (error) {
     if (error.status !== 401) showError(error.message);

@@ -210,3 +210,71 @@ def test_an_unknown_ticket_id_does_not_leave_the_previous_ticket_on_screen(sized
     expect(page.locator("#placeholder-title")).to_have_text("Ticket not found")
     assert page.locator("#ticket").is_hidden()
     assert page.evaluate(FITS)
+
+
+def test_details_open_below_the_row_and_a_missing_address_reads_add_address(sized_page, stack):
+    page = sized_page
+    ticket_id = stack["demo"]["no_address"]
+    comment = api(stack, f"/tickets/{ticket_id}/comments")["comments"][-1]
+    nina = comment["delivery"]["recipients"][0]
+    show_ticket(page, stack, ticket_id)
+    row = page.locator(f'#comment-{comment["id"]} .recipient[data-user="{nina["user_id"]}"]')
+    row.locator(".warn-button").click()
+    popover = row.locator(".popover")
+    expect(popover).to_be_visible()
+    name = row.locator(".name").bounding_box()
+    assert popover.bounding_box()["y"] >= name["y"] + name["height"] - 1  # item 5: never beside a short row
+    text = popover.inner_text()
+    assert "<—>" not in text and "no email address" in text  # item 13
+    assert "Status" not in [t.strip() for t in popover.locator("dt").all_inner_texts()]  # the title says "Not sent"
+    expect(popover.get_by_role("button", name="Add address")).to_be_visible()
+    assert page.evaluate(FITS)
+
+
+def test_italian_plural_and_status_words_and_translated_trigger_names(sized_page, stack):
+    page = sized_page
+    ticket_id, comment = scenario(stack, "one")
+    open_ticket(page, stack, ticket_id)
+    page.select_option("#language", "it")
+    expect(page.locator("#failures-title")).to_have_text("Ticket con errori")
+    meta = page.locator(".ticket-meta")
+    expect(meta).to_contain_text("Stato: aperto")  # ticket status translated (item 9)
+    bounced = page.locator(f"#comment-{comment['id']} .recipient .badge.failed").first
+    expect(bounced).to_have_text("Rimbalzata")  # one word for a bounce, as in the timeline
+    page.locator("#open-events").click()
+    page.wait_for_selector("#events-list .event")
+    triggers = page.locator("#events-list .triggers li").all_inner_texts()
+    assert "Avvisa richiedente e CC di un nuovo commento" in triggers, triggers
+    page.locator("#events-close").click()
+    # One problem selected in the inbox: the singular, by Intl.PluralRules.
+    page.locator("#tab-problems").click()
+    page.locator("#problems-rows .row-select").first.check()
+    expect(page.locator("#problems-selected")).to_have_text("1 selezionato")
+
+
+def test_an_out_of_office_reply_is_said_on_the_recipient(sized_page, stack):
+    page = sized_page
+    ticket_id = stack["demo"]["out_of_office"]
+    comment = wait_until(
+        lambda: api(stack, f"/tickets/{ticket_id}/comments")["comments"][-1],
+        lambda c: any(e["kind"] == "auto_reply" for r in c["delivery"]["recipients"] for e in r["timeline"]),
+        timeout=30,
+    )
+    who = next(r for r in comment["delivery"]["recipients"] if any(e["kind"] == "auto_reply" for e in r["timeline"]))
+    show_ticket(page, stack, ticket_id)
+    row = page.locator(f'#comment-{comment["id"]} .recipient[data-user="{who["user_id"]}"]')
+    expect(row.locator(".auto-reply")).to_contain_text("automatic (out-of-office) reply")
+    assert page.evaluate(FITS)
+
+
+def test_the_failures_sidebar_counts_tickets_and_shows_seconds(sized_page, stack):
+    page = sized_page
+    page.goto(stack["page_url"])
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector("#ticket-list li")
+    shown = page.locator("#ticket-list li").count()
+    expect(page.locator("#list-count")).to_have_text(re.compile(rf"^{shown}\+? tickets?$"))
+    meta = page.locator("#ticket-list .meta").first.inner_text()
+    assert re.search(r"\d{1,2}:\d{2}:\d{2}", meta), meta  # seconds (item 11)
+    # The two tabs no longer read as synonyms.
+    assert page.get_by_role("tab").all_inner_texts() == ["Tickets with failures", "Failed recipients"]
