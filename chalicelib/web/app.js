@@ -7,7 +7,7 @@ import { closeAllPopovers, openTicket } from "./conversation.js?v={{version}}";
 import { $, announce } from "./dom.js?v={{version}}";
 import { browserLocale, loadStrings, tr } from "./i18n.js?v={{version}}";
 import { loadProblems, resolveSelected, updateSelection } from "./inbox.js?v={{version}}";
-import { loadList } from "./list.js?v={{version}}";
+import { loadList, wireSearch } from "./list.js?v={{version}}";
 import { loadReputation, wireReputation } from "./reputation.js?v={{version}}";
 import { LOCALE_KEY, SUPPORTED, state } from "./state.js?v={{version}}";
 
@@ -88,6 +88,7 @@ async function start() {
   $("#refresh-list").addEventListener("click", () => loadList());
   $("#list-more").addEventListener("click", () => loadList(true));
   wireTabs();
+  wireSearch();
   wireReputation();
   $("#problems-refresh").addEventListener("click", () => {
     if (!state.inbox.category) state.inbox.categories.clear();

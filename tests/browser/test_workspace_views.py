@@ -278,3 +278,42 @@ def test_the_failures_sidebar_counts_tickets_and_shows_seconds(sized_page, stack
     assert re.search(r"\d{1,2}:\d{2}:\d{2}", meta), meta  # seconds (item 11)
     # The two tabs no longer read as synonyms.
     assert page.get_by_role("tab").all_inner_texts() == ["Tickets with failures", "Failed recipients"]
+
+
+def test_the_ticket_list_searches_every_ticket_by_subject_requester_and_address(sized_page, stack, axe_source):
+    page = sized_page
+    delivered = api(stack, f"/tickets/{stack['demo']['delivered']}")  # no failure: not in the failures list
+    requester = api(stack, f"/users/{delivered['requester_id']}")
+    page.goto(stack["page_url"])
+    page.wait_for_selector("#ticket-list li")
+    assert page.locator(f'#ticket-list a[data-ticket="{delivered["id"]}"]').count() == 0
+
+    # All tickets, newest first, as GET /tickets lists them; the status filter appears with it.
+    page.select_option("#list-mode", "all")
+    expect(page.locator("#failures-title")).to_have_text("All tickets")
+    expected = [t["id"] for t in api(stack, "/tickets")["tickets"]]
+    expect(page.locator("#ticket-list a").first).to_have_attribute("data-ticket", expected[0])
+    expect(page.locator("#search-status")).to_be_visible()
+
+    # A search by the requester's address, then by a subject word: the delivered ticket is found and opens.
+    page.locator("#search-q").fill(requester["email"])
+    expect(page.locator("#failures-title")).to_have_text("Search results")
+    found = page.locator(f'#ticket-list a[data-ticket="{delivered["id"]}"]')
+    expect(found).to_be_visible()
+    assert requester["name"] in found.inner_text()
+    word = max(re.findall(r"[A-Za-z]{3,}", delivered["subject"]), key=len)
+    page.locator("#search-q").fill(word)
+    page.wait_for_function(  # every row found by the word (in its subject or the requester's name)
+        """word => { const rows = [...document.querySelectorAll('#ticket-list a')];
+          return rows.length > 0 && rows.every(a => a.textContent.toLowerCase().includes(word)); }""",
+        arg=word.lower(),
+    )
+    expect(found).to_be_visible()
+    assert_fits_and_accessible(page, axe_source, "search")
+    shoot(page, f"ticket-search-{width(page)}.png")
+    found.click()
+    expect(page.locator("#ticket-title")).to_have_text(delivered["subject"])
+    expect(page.locator("#ticket-title")).to_be_in_viewport()
+
+    page.locator("#search-q").fill("zzqx-nothing")
+    expect(page.locator("#list-empty")).to_have_text("No ticket matches.")
