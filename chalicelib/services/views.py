@@ -30,6 +30,8 @@ def user_view(user: User) -> dict:
         "email": user.email,
         "role": user.role,
         "locale": user.locale,
+        # A likely typo in the address's domain (gmial.com -> gmail.com), so an edit is never saved silently wrong.
+        "email_suggestion": typos.suggest_address(user.email),
         "created_at": user.created_at,
         "updated_at": user.updated_at,
     }

@@ -133,8 +133,22 @@ export function renderEditForm(comment, recipient, popoverId) {
       const updated = await api(`users/${encodeURIComponent(recipient.user_id)}`, { method: "PATCH", body: { email: value } });
       // The row keeps the address this email went to (it bounced there); the notice names the new one.
       state.users.delete(recipient.user_id);
+      const suggestion = updated.email_suggestion;
+      const useSuggestion = () => {
+        input.value = suggestion;
+        form.requestSubmit();
+      };
       notice.replaceChildren(
         h("p", {}, tr("address_updated", { email: updated.email })),
+        suggestion
+          ? h(
+              "p",
+              { class: "typo-hint" },
+              tr("did_you_mean", { email: suggestion }),
+              " ",
+              h("button", { type: "button", class: "secondary use-suggestion", onclick: useSuggestion }, tr("use_address", { email: suggestion })),
+            )
+          : null,
         h(
           "div",
           { class: "actions" },
@@ -143,7 +157,7 @@ export function renderEditForm(comment, recipient, popoverId) {
         ),
       );
       notice.hidden = false;
-      announce(tr("address_updated", { email: updated.email }));
+      announce([tr("address_updated", { email: updated.email }), suggestion ? tr("did_you_mean", { email: suggestion }) : ""].join(" "));
       scheduleCheck(0);
     } catch (failure) {
       if (failure.status !== 401) invalid(failure.message);

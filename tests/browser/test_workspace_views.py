@@ -317,3 +317,23 @@ def test_the_ticket_list_searches_every_ticket_by_subject_requester_and_address(
 
     page.locator("#search-q").fill("zzqx-nothing")
     expect(page.locator("#list-empty")).to_have_text("No ticket matches.")
+
+
+def test_an_address_edit_with_a_likely_typo_offers_the_fix(sized_page, stack):
+    page = sized_page
+    ticket, (tess,) = bounced_ticket(stack, f"Typo hint at {width(page)}", f"tess{width(page)}@nowhere.invalid")
+    comment = api(stack, f"/tickets/{ticket['id']}/comments")["comments"][0]
+    show_ticket(page, stack, ticket["id"])
+    row = page.locator(f'#comment-{comment["id"]} .recipient[data-user="{tess["id"]}"]')
+    row.locator(".warn-button").click()
+    row.get_by_role("button", name="Edit address").click()
+    typo = f"tess{width(page)}@gmial.com"
+    row.get_by_label(re.compile("Email address of")).fill(typo)
+    row.get_by_role("button", name="Save").click()
+    hint = row.locator(".typo-hint")
+    expect(hint).to_contain_text(f"Did you mean tess{width(page)}@gmail.com?")  # item 8: not saved silently
+    assert page.evaluate(FITS)
+    hint.get_by_role("button", name=f"Use tess{width(page)}@gmail.com").click()
+    expect(row.locator(".notice")).to_contain_text(f"Address updated to tess{width(page)}@gmail.com")
+    expect(row.locator(".typo-hint")).to_have_count(0)
+    assert api(stack, f"/users/{tess['id']}")["email"] == f"tess{width(page)}@gmail.com"
