@@ -6,11 +6,13 @@ Each test runs at both widths (the `sized_page` fixture) and fails on any page e
 
 from __future__ import annotations
 
+import os
 import re
+import shutil
 
 import pytest
 
-from tests.browser.conftest import FAILURE_TAG, axe_findings, call
+from tests.browser.conftest import FAILURE_TAG, ROOT, axe_findings, call
 from tests.browser.test_workspace_page import (
     FAILED,
     api,
@@ -72,7 +74,9 @@ def test_every_view_fits_the_screen_and_passes_axe(sized_page, stack, axe_source
     )
     assert hit, "something covers the ticket's title"
     assert_fits_and_accessible(page, axe_source, "ticket")
-    shoot(page, f"ticket-{width(page)}.png")
+    path = shoot(page, f"ticket-{width(page)}.png")
+    if width(page) == 390 and os.environ.get("DESKMAIL_UPDATE_DOCS_SCREENSHOT") == "1":  # docs/workspace-page.md
+        shutil.copy(path, ROOT / "docs" / "screenshot-phone.png")
 
     # A failed recipient's details, then "why no email?" (the diagnostics).
     failed = next(r for r in comment["delivery"]["recipients"] if r["status"] in FAILED)
