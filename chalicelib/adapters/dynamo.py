@@ -883,3 +883,8 @@ class DeskmailTable:
         response = self._query(**kwargs)
         token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
         return [from_item(item) for item in response.get("Items", [])], token
+
+    def get_ticket_listings(self, ticket_ids: list[str]) -> dict[str, dict]:
+        """What the ticket list shows of each ticket (its LIST item: requester, status), one BatchGetItem a page."""
+        found = self.get_many([(f"TICKET#{ticket_id}", "LIST") for ticket_id in ticket_ids]) if ticket_ids else {}
+        return {item["ticket_id"]: item for item in found.values()}

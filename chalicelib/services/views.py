@@ -265,6 +265,8 @@ def tagged_tickets(table: DeskmailTable, tag: str | None, page_token: str | None
         items, next_page = table.list_tagged_tickets(tag, page_token, PAGE_SIZE)
     except PageTokenError:
         raise page_token_refused() from None
+    # The requester and status, for triage in the failures list (None for tickets older than the ticket list).
+    listed = table.get_ticket_listings([item["ticket_id"] for item in items])
     return {
         "tickets": [
             {
@@ -273,6 +275,8 @@ def tagged_tickets(table: DeskmailTable, tag: str | None, page_token: str | None
                 "tag": tag,
                 "tagged_at": item.get("tagged_at"),
                 "last_failure_at": item.get("sort_time"),
+                "requester_name": listed.get(item["ticket_id"], {}).get("requester_name"),
+                "status": listed.get(item["ticket_id"], {}).get("status"),
             }
             for item in items
         ],

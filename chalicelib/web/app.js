@@ -96,6 +96,7 @@ async function start() {
   });
   $("#problems-more").addEventListener("click", () => loadProblems(true));
   $("#problems-resolve").addEventListener("click", resolveSelected);
+  for (const id of ["#problems-status", "#problems-since"]) $(id).addEventListener("change", () => loadProblems());
   $("#problems-category").addEventListener("change", (event) => {
     state.inbox.category = event.target.value;
     loadProblems();

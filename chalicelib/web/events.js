@@ -1,6 +1,6 @@
 // The ticket's events log in a drawer: each delivery failure with its "Email notification" triggers.
 
-import { api } from "./api.js?v={{version}}";
+import { api, user } from "./api.js?v={{version}}";
 import { $, codeText, h, icon, timeEl } from "./dom.js?v={{version}}";
 import { statusText, tr, triggerName } from "./i18n.js?v={{version}}";
 import { state } from "./state.js?v={{version}}";
@@ -49,6 +49,12 @@ export function renderEvent(event) {
     ]);
   } else if (event.tag) {
     rows.push([tr("tag"), h("span", { class: "tag" }, event.tag)]);
+  }
+  // Who did it (a comment's author, the ticket's opener): the name, looked up when the event has only the id.
+  if (event.author_name || event.author_id) {
+    const who = h("span", { class: "event-author" }, event.author_name || event.author_id);
+    if (!event.author_name) user(event.author_id).then((found) => found?.name && (who.textContent = found.name));
+    rows.unshift([tr("event_by"), who]);
   }
   const triggers = event.email_notification?.triggers || [];
   return h(

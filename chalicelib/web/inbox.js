@@ -8,8 +8,10 @@ import { state } from "./state.js?v={{version}}";
 export async function loadProblems(more = false) {
   const rows = $("#problems-rows");
   const table = $("#problems-table");
-  const params = new URLSearchParams({ status: "open" });
+  const params = new URLSearchParams({ status: $("#problems-status").value || "open" });
   if (state.inbox.category) params.set("category", state.inbox.category);
+  const since = $("#problems-since").value; // a day in the agent's calendar: from its local midnight
+  if (since) params.set("since", new Date(`${since}T00:00:00`).toISOString());
   if (more && state.inbox.next) params.set("next_page", state.inbox.next);
   table.setAttribute("aria-busy", "true");
   try {
@@ -57,7 +59,12 @@ export function renderProblem(row) {
     // data-label names the column where a narrow screen shows each row as a card (the header row is hidden there).
     h("td", { "data-label": tr("recipient") }, row.name || "—"),
     h("td", { class: "email", "data-label": tr("address") }, row.email || "—"),
-    h("td", { class: "reason", "data-label": tr("reason") }, row.reason || categoryText(row.category)),
+    h(
+      "td",
+      { class: "reason", "data-label": tr("reason") },
+      row.reason || categoryText(row.category),
+      row.remedy ? h("span", { class: "remedy hint" }, row.remedy) : null,
+    ),
     h("td", { "data-label": tr("code") }, code ? h("code", {}, code) : "—"),
     h("td", { class: "when", "data-label": tr("when") }, timeEl(row.occurred_at)),
   );

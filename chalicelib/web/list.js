@@ -22,7 +22,7 @@ function listRequest(more) {
 function renderRow(kind, ticket) {
   const meta =
     kind === "failures"
-      ? tr("last_failure", { time: formatTime(ticket.last_failure_at) })
+      ? [tr("last_failure", { time: formatTime(ticket.last_failure_at) }), ticket.requester_name].filter(Boolean).join(" · ")
       : [ticket.requester_name, ticketStatusText(ticket.status), formatTime(ticket.created_at)].filter(Boolean).join(" · ");
   return h(
     "li",

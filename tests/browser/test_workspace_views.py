@@ -99,6 +99,11 @@ def test_every_view_fits_the_screen_and_passes_axe(sized_page, stack, axe_source
         "[...document.querySelectorAll('#events-list dd')].filter(dd => dd.scrollWidth > dd.clientWidth + 1).length"
     )
     assert overflowing == 0
+    # Item 13: each event says who and when, to the second.
+    author = page.locator('#events-list .event[data-type="comment_added"] .event-author').first
+    expect(author).not_to_have_text("")
+    assert not re.fullmatch(r"[0-9a-z]{26}", author.inner_text())  # a name, not a raw id
+    assert re.search(r"\d:\d{2}:\d{2}", page.locator("#events-list .event-head time").first.inner_text())
     assert_fits_and_accessible(page, axe_source, "events")
     shoot(page, f"events-{width(page)}.png")
     page.locator("#events-close").click()
@@ -280,6 +285,8 @@ def test_the_failures_sidebar_counts_tickets_and_shows_seconds(sized_page, stack
     expect(page.locator("#list-count")).to_have_text(re.compile(rf"^{shown}\+? tickets?$"))
     meta = page.locator("#ticket-list .meta").first.inner_text()
     assert re.search(r"\d{1,2}:\d{2}:\d{2}", meta), meta  # seconds (item 11)
+    first = api(stack, f"/tickets?tag={FAILURE_TAG}")["tickets"][0]
+    assert first["requester_name"] and first["requester_name"] in meta  # whose ticket it is
     # The two tabs no longer read as synonyms.
     assert page.get_by_role("tab").all_inner_texts() == ["Tickets with failures", "Failed recipients"]
 
@@ -341,3 +348,22 @@ def test_an_address_edit_with_a_likely_typo_offers_the_fix(sized_page, stack):
     expect(row.locator(".notice")).to_contain_text(f"Address updated to tess{width(page)}@gmail.com")
     expect(row.locator(".typo-hint")).to_have_count(0)
     assert api(stack, f"/users/{tess['id']}")["email"] == f"tess{width(page)}@gmail.com"
+
+
+def test_the_failed_recipients_inbox_shows_remedies_and_filters_by_status_and_date(sized_page, stack, axe_source):
+    page = sized_page
+    asked = []
+    page.on("request", lambda r: "/delivery-failures?" in r.url and asked.append(r.url))
+    page.goto(stack["page_url"] + "&view=problems")
+    page.wait_for_selector("#problems-rows tr")
+    first = api(stack, "/delivery-failures?status=open")["failures"][0]
+    row = page.locator(f'#problems-rows tr[data-id="{first["id"]}"]')
+    expect(row.locator(".remedy")).to_have_text(first["remedy"])  # item 13: what to do, in the inbox
+    page.select_option("#problems-status", "all")
+    page.wait_for_function("() => document.querySelector('#problems-table').getAttribute('aria-busy') === 'false'")
+    assert "status=all" in asked[-1]
+    tomorrow = page.evaluate("() => { const d = new Date(Date.now() + 86400000); return d.toLocaleDateString('sv'); }")
+    page.fill("#problems-since", tomorrow)
+    expect(page.locator("#problems-empty")).to_be_visible()
+    assert "since=" in asked[-1]
+    assert_fits_and_accessible(page, axe_source, "inbox filters")

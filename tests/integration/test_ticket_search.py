@@ -67,3 +67,11 @@ def test_bad_search_input_is_a_400_and_the_tag_view_is_unchanged(api):
     month_99 = base64.urlsafe_b64encode(b"TICKETS#2026-99|").decode()
     assert api.get(f"/tickets?next_page={month_99}")[0] == 400
     assert api.ok("get", "/tickets?tag=system_email_notification_failure")["tickets"] == []
+
+
+def test_the_tag_view_names_each_tickets_requester_and_status_for_triage(api):
+    who = people(api)
+    ticket = open_ticket(api, who)
+    api.ok("put", f"/tickets/{ticket['id']}/tags", {"tags": ["vip"]})
+    (row,) = api.ok("get", "/tickets?tag=vip")["tickets"]
+    assert (row["id"], row["requester_name"], row["status"]) == (ticket["id"], "Rita Requester", "open")
