@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import unicodedata
 
-MAX_WORDS = 16  # index items per ticket: bounded, so creating a ticket stays one small write
+MAX_WORDS = 24  # index items per ticket: bounded, so creating a ticket stays one small write
 MIN_LENGTH = 2
 _WORD = re.compile(r"[a-z0-9]+")
 _ADDRESS = re.compile(r"[^\s<>,;]+@[^\s<>,;]+")
@@ -29,14 +29,16 @@ def _words(text: str) -> list[str]:
 
 
 def ticket_words(subject: str, people: list[tuple[str, str | None]]) -> list[str]:
-    """The words a ticket is found by: its subject's, then each person's name and whole address, at most MAX_WORDS."""
-    words = _words(subject)
+    """The words a ticket is found by, at most MAX_WORDS: each person's name and whole address first (a long
+    subject must not crowd them out), then the subject's words, then the addresses' parts (local part, domain)."""
+    words: list[str] = []
+    parts: list[str] = []
     for name, email in people:
         words += _words(name or "")
         if email:
             words.append(_fold(email.strip()))
-            words += _words(email)
-    return list(dict.fromkeys(words))[:MAX_WORDS]
+            parts += _words(email)
+    return list(dict.fromkeys([*words, *_words(subject), *parts]))[:MAX_WORDS]
 
 
 def query_words(query: str) -> list[str]:
