@@ -154,11 +154,11 @@ def test_a_comment_emailed_to_nobody_says_so_and_sending_one_asks_first(sized_pa
     assert "Nobody will get this reply by email" in confirm.inner_text()
     assert nobody["name"] in confirm.inner_text()
     expect(page.locator("#composer-send-anyway")).to_be_focused()
+    shoot(page, f"not-sent-to-anyone-{width(page)}.png")
     page.get_by_role("button", name="Cancel").click()
     expect(confirm).to_have_count(0)
     assert posted == []
     assert len(api(stack, f"/tickets/{ticket['id']}/comments")["comments"]) == 1
-    shoot(page, f"not-sent-to-anyone-{width(page)}.png")
 
     # "Send anyway" sends it, and its delivery says nobody was emailed.
     page.locator("#composer-send").click()
