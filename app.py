@@ -196,6 +196,8 @@ def create_ticket():
 
 @api("/tickets", role=auth.AGENT)
 def list_tickets():
+    if query("tag") is None:  # the ticket list and search (?q=, ?status=); ?tag= keeps its tag view
+        return views.find_tickets(runtime.table(), query("q"), query("status"), query("next_page"), utc_now())
     return views.tagged_tickets(runtime.table(), query("tag"), query("next_page"))
 
 

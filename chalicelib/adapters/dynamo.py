@@ -33,6 +33,8 @@ from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 #   IDENTITY#{sub}   IDENTITY                             a signed-in agent: deskmail user, role, disabled
 #   USER#{id}        IDENTITY                             the same link from the user's side (its `sub`)
 #   FEEDBACK#OTHER#{day} COUNT#{shard}                    feedback about other senders' mail, counted (ADD, TTL)
+#   TICKET#{id}      FIND#{word}                          ticket search (GSI1: FIND#{word} / {created}#{id})
+#   TICKET#{id}      LIST                                 the ticket list (GSI1: TICKETS#{yyyy-mm} / {created}#{id})
 # GSI2 (overloaded):
 #   FAILURES                 {time}#{ticket}#{event}     the delivery-problems inbox (failure events)
 #   REP#{SENT|BOUNCE|COMPLAINT}#{day}  {time}#{id}       what the reputation guard counts
@@ -480,6 +482,27 @@ def participation_item(user_id: str, ticket_id: str, subject: str, at: str) -> d
         "subject": subject,
         "last_activity_at": at,
     }
+
+
+def ticket_index_items(ticket: Ticket, words: list[str], requester_name: str) -> list[dict]:
+    """Written with the ticket: one item per search word (GSI1 FIND#{word}) and one in its month's list (TICKETS#).
+
+    Each carries what a result row shows, so a search or a list page is one Query with no read per ticket.
+    """
+    shown = {
+        "type": "ticket_index",
+        "ticket_id": ticket.id,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "requester_id": ticket.requester_id,
+        "requester_name": requester_name,
+        "created_at": ticket.created_at,
+        "words": words,
+        "GSI1SK": f"{ticket.created_at}#{ticket.id}",
+    }
+    items = [{"PK": f"TICKET#{ticket.id}", "SK": f"FIND#{word}", "GSI1PK": f"FIND#{word}", **shown} for word in words]
+    items.append({"PK": f"TICKET#{ticket.id}", "SK": "LIST", "GSI1PK": f"TICKETS#{ticket.created_at[:7]}", **shown})
+    return items
 
 
 def send_log_item(notification: Notification, addresses: list[str], expires_at: int) -> dict:
@@ -1123,6 +1146,28 @@ class DeskmailTable:
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    def list_ticket_index(
+        self, partition: str, page_token: str | None, limit: int
+    ) -> tuple[list[dict], str | None]:
+        """One page of a search word's tickets (FIND#{word}) or a month's (TICKETS#{yyyy-mm}), newest first."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "GSI1",
+            "KeyConditionExpression": "GSI1PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": partition}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if page_token:
+            kwargs["ExclusiveStartKey"] = decode_token(page_token, partition, "", index="GSI1")
+        response = self._query(**kwargs)
+        token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
+        return [from_item(item) for item in response.get("Items", [])], token
+
+    def get_ticket_listings(self, ticket_ids: list[str]) -> dict[str, dict]:
+        """What the ticket list shows of each ticket (its LIST item: requester, status), one BatchGetItem a page."""
+        found = self.get_many([(f"TICKET#{ticket_id}", "LIST") for ticket_id in ticket_ids]) if ticket_ids else {}
+        return {item["ticket_id"]: item for item in found.values()}
 
     # -- agents' sign-in accounts (one GetItem per request: IDENTITY#{sub}) -----------------------------------------
 

@@ -76,7 +76,7 @@ DEMO_EXPECTATIONS = {
     "complained": ("none", {"complaint@simulator.amazonses.com": "complained"}),
     "mailbox_full": ("one", {"full-mailbox@example.com": "bounced"}),
     "out_of_office": ("none", {"ooto@simulator.amazonses.com": "delivered"}),
-    "no_address": ("none", {None: "not_sent"}),
+    "no_address": ("not_sent", {None: "not_sent"}),  # emailed to nobody: says so
 }
 
 

@@ -267,6 +267,17 @@ def test_resend_refused_while_the_bounced_address_is_unchanged_then_sent_after_t
         ("carl@gmail.com", "sent"),
     ]
     assert rows[-1]["message_id"] == notification["message_id"]
+    # People, not rows: Carl's bounced attempt points at the resend that replaced it, and he is counted once.
+    delivery = api.comments(ticket["id"])[1]["delivery"]
+    old = next(r for r in rows if r["user_id"] == carl["id"] and r["status"] == "bounced")
+    assert old["superseded_by"] == {
+        "email": "carl@gmail.com",
+        "message_id": notification["message_id"],
+        "status": "sent",
+        "sent_at": rows[-1]["sent_at"],
+    }
+    assert rows[-1]["superseded_by"] is None
+    assert delivery["people"] == len({r["user_id"] for r in rows}) and delivery["scope"] == "none"
     events = api.ok("get", f"/tickets/{ticket['id']}/events")["events"]
     resent = [e for e in events if e["type"] == "email_notification_sent" and e["trigger"]["id"] == "resend"]
     assert [e["message_id"] for e in resent] == [notification["message_id"]]
