@@ -585,6 +585,12 @@ def classify_bounce(
     return _classify_bounce(bounce_type, bounce_subtype, action, status, diagnostic)
 
 
+# SES's own bounce after its retry window: "4.4.7 Message expired ... <421 4.4.0 Unable to lookup DNS for x.com>".
+_EXPIRED_UNRESOLVABLE = re.compile(
+    r"message expired.*unable to (?:look ?up|resolve) (?:dns|the domain|host)", re.IGNORECASE | re.DOTALL
+)
+
+
 @functools.lru_cache(maxsize=4096)
 def _classify_bounce(
     bounce_type: str | None,
@@ -615,6 +621,10 @@ def _classify_bounce(
     suppression = _suppression_detail(bounce_subtype, diagnostic)
     if suppression:
         return FailureClass(SUPPRESSED, True, smtp_status, smtp_code, reason_detail=suppression)
+    if diagnostic and _EXPIRED_UNRESOLVABLE.search(diagnostic):
+        # SES retried for its whole retry window and the domain never resolved: whatever bounce type and 4.x code
+        # it reports (Transient in older captures, Permanent 550 4.4.7 in newer ones), the address cannot be reached.
+        return FailureClass(INVALID_ADDRESS, True, smtp_status, smtp_code)
     if bounce_type == "Transient" and bounce_subtype in (None, "", "General") and not (status or diagnostic or action):
         return FailureClass(AUTO_REPLY, False)
 
