@@ -112,12 +112,19 @@ def message_ids(comment):
 def sent_messages():
     """What moto's SES kept of each message sent (in-process mode): id, destinations and the raw MIME."""
     import email
+    import email.utils
 
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
+    # moto lists the call's Destination and then adds what it reads from To/Cc/Bcc: bare addresses, each once,
+    # so a recipient smuggled into a header still shows up here.
     return [
-        {"id": m.id, "destinations": m.destinations, "mime": email.message_from_string(m.raw_data)}
+        {
+            "id": m.id,
+            "destinations": list(dict.fromkeys(email.utils.parseaddr(entry)[1] for entry in m.destinations)),
+            "mime": email.message_from_string(m.raw_data),
+        }
         for m in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
     ]
 

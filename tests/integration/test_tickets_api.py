@@ -69,7 +69,7 @@ def test_private_comment_by_requester_notifies_the_assignee_only(api, who):
     ticket = open_ticket(api, who)
     before = len(sent_messages())
     customer_comment(ticket["id"], who["requester"]["id"], "psst", public=False)
-    assert [m["destinations"] for m in sent_messages()[before:]] == [["Ada Agent <ada@deskmail.example.com>"]]
+    assert [m["destinations"] for m in sent_messages()[before:]] == [["ada@deskmail.example.com"]]
 
 
 def test_inactive_trigger_sends_nothing(api, who):
