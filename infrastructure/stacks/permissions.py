@@ -35,6 +35,9 @@ APP_CALLS: dict[str, frozenset[str]] = {
             "dynamodb:PutItem",
             "dynamodb:Query",
             "dynamodb:UpdateItem",
+            # The outbox and Idempotency-Key transactions, and releasing a key after a failure (issue 12).
+            "dynamodb:TransactWriteItems",
+            "dynamodb:DeleteItem",
             "ses:SendEmail",
             "ses:GetEmailIdentity",
             "ses:GetSuppressedDestination",
@@ -51,14 +54,27 @@ APP_CALLS: dict[str, frozenset[str]] = {
             "dynamodb:BatchWriteItem",
             "dynamodb:PutItem",
             "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "dynamodb:TransactWriteItems",
+            # Releases an inbound claim when applying the reply fails.
+            "dynamodb:DeleteItem",
             "ses:SendEmail",
             "s3:GetObject",
         }
     ),
     "publish_reputation": frozenset({"dynamodb:Query"}),
-    # The outbox sweep (issue 12): finds notifications left pending, sends or fails them.
+    # The outbox sweep (issue 12): finds notifications left pending, sends, records or fails them.
     "sweep_outbox": frozenset(
-        {"dynamodb:Query", "dynamodb:GetItem", "dynamodb:PutItem", "dynamodb:UpdateItem", "ses:SendEmail"}
+        {
+            "dynamodb:Query",
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:TransactWriteItems",
+            "ses:SendEmail",
+        }
     ),
 }
 
@@ -67,6 +83,8 @@ UNEXERCISED: dict[str, dict[str, str]] = {
     API_FUNCTION: {
         "ses:GetSuppressedDestination": "the tests run the local suppression backend (moto lacks these calls)",
         "ses:DeleteSuppressedDestination": "the tests run the local suppression backend (moto lacks these calls)",
+        "dynamodb:TransactWriteItems": "contract: the outbox and Idempotency-Key transactions (issue 12, hostile)",
+        "dynamodb:DeleteItem": "contract: an Idempotency-Key released after a failed request (issue 12, hostile)",
         **{
             action: "contract: sign-in proxy routes and agent management (issue 13, signin engineer)"
             for action in COGNITO_CALLS
@@ -74,6 +92,9 @@ UNEXERCISED: dict[str, dict[str, str]] = {
     },
     "handle_inbound_email": {
         "s3:GetObject": "contract: mail stored by the S3 receipt action (COMMON.md), read by the inbound handler",
+        "dynamodb:UpdateItem": "contract: the outbox's claimed-then-sent notifications (issue 12, hostile)",
+        "dynamodb:TransactWriteItems": "contract: the outbox transaction of a reply's comment (issue 12, hostile)",
+        "dynamodb:DeleteItem": "released only when applying a reply fails, which no moto test provokes",
     },
     "sweep_outbox": {
         action: "contract: the outbox sweep (issue 12) is not in app.py yet; its role is used once it is"

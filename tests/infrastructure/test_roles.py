@@ -94,9 +94,10 @@ def test_calls_the_moto_tests_cannot_reach_are_calls_the_code_makes(recorded_cal
     source = "\n".join(p.read_text() for p in [REPO_ROOT / "app.py", *(REPO_ROOT / "chalicelib").rglob("*.py")])
     for name, reasons in UNEXERCISED.items():
         for action, reason in reasons.items():
-            assert action not in recorded_calls.get(name, []), f"{name} {action} is exercised now: drop it"
+            # "contract:" marks a call another change brings (with its tests): being recorded is then expected.
             if reason.startswith("contract:"):
                 continue
+            assert action not in recorded_calls.get(name, []), f"{name} {action} is exercised now: drop it"
             operation = re.sub(
                 r"(?<!^)(?=[A-Z])", "_", action.split(":")[1]
             ).lower()  # GetSecretValue -> get_secret_value
