@@ -59,7 +59,7 @@ def _refusal(status, code, message, **extra):
 def authenticate(event, get_response):
     """The one place roles are enforced: a valid access token of an enabled agent whose role the route allows."""
     needed = ROUTE_ROLES.get(((event.context or {}).get("resourcePath") or event.path, event.method))
-    if event.method == "OPTIONS" or needed == PUBLIC:
+    if needed == PUBLIC:
         return get_response(event)
     try:
         identity = auth.verify((event.headers or {}).get("authorization"))
@@ -84,10 +84,11 @@ def authenticate(event, get_response):
     return get_response(event)
 
 
-def api(path, methods=("GET",), *, role, cors=True):
+def api(path, methods=("GET",), *, role):
     """A route whose domain errors become Chalice's 4xx bodies ({"Code", "Message"}), in the agent's language.
 
-    role: who may call it (auth.AGENT, auth.ADMIN or PUBLIC); admins may call every agent route."""
+    role: who may call it (auth.AGENT, auth.ADMIN or PUBLIC); admins may call every agent route. No CORS headers: the
+    page is served by this API (same origin), and no other origin has a reason to call it from a browser."""
     _declare(path, methods, role)
 
     def decorate(view):
@@ -110,7 +111,7 @@ def api(path, methods=("GET",), *, role, cors=True):
                 logger.exception("the identity provider refused a call")
                 return _refusal(503, "ServiceUnavailableError", "The identity provider cannot be reached: try again.")
 
-        return app.route(path, methods=list(methods), cors=cors)(handle)
+        return app.route(path, methods=list(methods))(handle)
 
     return decorate
 
@@ -417,16 +418,16 @@ def update_agent(user_id):
 
 
 # The page signs in through these (same origin: no CORS), with Cognito's public app client (no secret).
-@api("/auth/sign-in", methods=["POST"], role=PUBLIC, cors=False)
+@api("/auth/sign-in", methods=["POST"], role=PUBLIC)
 def sign_in():
     return agents.sign_in(runtime.directory(), json_body())
 
 
-@api("/auth/new-password", methods=["POST"], role=PUBLIC, cors=False)
+@api("/auth/new-password", methods=["POST"], role=PUBLIC)
 def sign_in_new_password():
     return agents.new_password(runtime.directory(), json_body())
 
 
-@api("/auth/refresh", methods=["POST"], role=PUBLIC, cors=False)
+@api("/auth/refresh", methods=["POST"], role=PUBLIC)
 def sign_in_refresh():
     return agents.refresh(runtime.directory(), json_body())
