@@ -631,10 +631,16 @@ class DeskmailTable:
     BATCH_WRITE_LIMIT = 25
     BATCH_GET_LIMIT = 100
 
-    def __init__(self, client: Any, table_name: str, sleep=time.sleep):
+    # Trigger states are read by every comment: kept per container this long (one Query per container per 5 s
+    # instead of one per comment); a switch in this container is seen at once, in others within that time.
+    TRIGGER_CACHE_SECONDS = 5.0
+
+    def __init__(self, client: Any, table_name: str, sleep=time.sleep, clock=time.monotonic):
         self.client = client
         self.name = table_name
         self._sleep = sleep
+        self._clock = clock
+        self._trigger_states: tuple[float, dict[str, bool]] | None = None
 
     # -- generic ----------------------------------------------------------------------------------------------------
 
@@ -1053,11 +1059,17 @@ class DeskmailTable:
     # -- triggers --------------------------------------------------------------------------------------------------
 
     def get_trigger_states(self) -> dict[str, bool]:
+        now = self._clock()
+        if self._trigger_states is not None and self._trigger_states[0] > now:
+            return dict(self._trigger_states[1])
         response = self._query(KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "TRIGGERS"}})
-        return {from_item(item)["trigger_id"]: from_item(item)["active"] for item in response.get("Items", [])}
+        states = {from_item(item)["trigger_id"]: from_item(item)["active"] for item in response.get("Items", [])}
+        self._trigger_states = (now + self.TRIGGER_CACHE_SECONDS, states)
+        return dict(states)
 
     def put_trigger_state(self, trigger_id: str, active: bool, updated_at: str, updated_by: dict | None = None) -> None:
         """updated_by: the agent who switched it ({"id", "name"})."""
+        self._trigger_states = None
         self.client.put_item(
             TableName=self.name,
             Item=to_item(
