@@ -106,6 +106,9 @@ def api(path, methods=("GET",), *, role, cors=True):
                 return _refusal(403, "ForbiddenError", error.localized(translations()), **_required_role(error))
             except auth.Unauthenticated as error:
                 return _refusal(401, "UnauthorizedError", str(error))
+            except auth.IdentityProviderUnavailable:
+                logger.exception("the identity provider refused a call")
+                return _refusal(503, "ServiceUnavailableError", "The identity provider cannot be reached: try again.")
 
         return app.route(path, methods=list(methods), cors=cors)(handle)
 
@@ -196,6 +199,8 @@ def create_ticket():
 
 @api("/tickets", role=auth.AGENT)
 def list_tickets():
+    if query("tag") is None:  # the ticket list and search (?q=, ?status=); ?tag= keeps its tag view
+        return views.find_tickets(runtime.table(), query("q"), query("status"), query("next_page"), utc_now())
     return views.tagged_tickets(runtime.table(), query("tag"), query("next_page"))
 
 

@@ -16,7 +16,7 @@ END_USERS = {
     "nora": ("Nora Nowhere", "someone@nowhere.invalid"),
     "carl": ("Carl Bounce", "bounce@simulator.amazonses.com"),
     "bea": ("Bea Bounce", "bounce+all@simulator.amazonses.com"),
-    "elsa": ("Elsa Elsewhere", "someone-else@nowhere.invalid"),
+    "elsa": ("Elsa Elsewhere", "unknown-elsa@example.com"),  # a receiving server that knows no such user
     "sue": ("Sue Suppressed", "suppressionlist@simulator.amazonses.com"),
     "cole": ("Cole Complainer", "complaint@simulator.amazonses.com"),
     "fiona": ("Fiona Full", "full-mailbox@example.com"),

@@ -36,6 +36,8 @@ from chalicelib.observability import logger
 #   USER#{id}        IDENTITY                             the same link from the user's side (its `sub`)
 #   FEEDBACK#OTHER#{day} COUNT#{shard}                    feedback about other senders' mail, counted (ADD, TTL)
 #   REP#{day}#{shard} COUNTS                              sent / hard bounces / complaints per hour (ADD, TTL)
+#   TICKET#{id}      FIND#{word}                          ticket search (GSI1: FIND#{word} / {created}#{id})
+#   TICKET#{id}      LIST                                 the ticket list (GSI1: TICKETS#{yyyy-mm} / {created}#{id})
 # GSI2 (overloaded):
 #   FAILURES#{yyyy-mm}       {time}#{ticket}#{event}     the delivery-problems inbox (failure events), by month
 #   SUSPENDED                {received}#{ses id}          inbound email held for review, newest first
@@ -498,9 +500,8 @@ def reputation_increments(items: Iterable[dict]) -> dict[tuple[str, str], dict[s
         kind, amount, at = None, 1, ""
         if item.get("type") == "notification" and item.get("sent_count"):
             kind, amount, at = "sent", int(item["sent_count"]), item.get("sent_at") or ""
-        elif item.get("type") == "address_fact" and item.get("kind") in ("permanent_bounce", "complaint"):
-            kind = "bounce" if item["kind"] == "permanent_bounce" else "complaint"
-            at = item.get("occurred_at") or ""
+        elif item.get("type") == "address_fact" and item.get("reputation") in ("bounce", "complaint"):
+            kind, at = item["reputation"], item.get("occurred_at") or ""
         if kind and len(at) >= 13:
             slot = counts.setdefault((at[:10], at[11:13]), {})
             slot[kind] = slot.get(kind, 0) + amount
@@ -522,6 +523,12 @@ def address_fact_item(
         "smtp_status": failure.get("smtp_status"),
         "smtp_code": failure.get("smtp_code"),
     }
+    # Hard bounces and complaints are what SES's own reputation figures count: every Permanent bounce, also one
+    # that does not prove the address dead (a full mailbox, an unexplained 5xx). Counted when the item is written.
+    if kind == "permanent_bounce" or (kind == "transient_bounce" and failure.get("permanent")):
+        item["reputation"] = "bounce"
+    elif kind == "complaint":
+        item["reputation"] = "complaint"
     return item
 
 
@@ -547,6 +554,27 @@ def participation_item(user_id: str, ticket_id: str, subject: str, at: str) -> d
         "subject": subject,
         "last_activity_at": at,
     }
+
+
+def ticket_index_items(ticket: Ticket, words: list[str], requester_name: str) -> list[dict]:
+    """Written with the ticket: one item per search word (GSI1 FIND#{word}) and one in its month's list (TICKETS#).
+
+    Each carries what a result row shows, so a search or a list page is one Query with no read per ticket.
+    """
+    shown = {
+        "type": "ticket_index",
+        "ticket_id": ticket.id,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "requester_id": ticket.requester_id,
+        "requester_name": requester_name,
+        "created_at": ticket.created_at,
+        "words": words,
+        "GSI1SK": f"{ticket.created_at}#{ticket.id}",
+    }
+    items = [{"PK": f"TICKET#{ticket.id}", "SK": f"FIND#{word}", "GSI1PK": f"FIND#{word}", **shown} for word in words]
+    items.append({"PK": f"TICKET#{ticket.id}", "SK": "LIST", "GSI1PK": f"TICKETS#{ticket.created_at[:7]}", **shown})
+    return items
 
 
 def send_log_item(notification: Notification, addresses: list[str], expires_at: int) -> dict:
@@ -904,7 +932,7 @@ class DeskmailTable:
         return [from_item(item) for item in response.get("Items", [])], token
 
     def list_tagged_tickets(self, tag: str, page_token: str | None, limit: int) -> tuple[list[dict], str | None]:
-        """Newest first over the monthly buckets TAG#{tag}#{yyyy-mm} (GSI1)."""
+        """Newest first over the yearly buckets TAG#{tag}#{yyyy} (GSI1)."""
         kwargs: dict[str, Any] = {
             "IndexName": "GSI1",
             "KeyConditionExpression": "GSI1PK = :pk",
@@ -951,7 +979,7 @@ class DeskmailTable:
     def list_failures(
         self, since: str | None, until: str | None, page_token: str | None, limit: int, category: str | None
     ) -> tuple[list[dict], str | None]:
-        """Newest first over the daily buckets FAILURES#{day} (GSI2), from `until` back to `since`."""
+        """Newest first over the monthly buckets FAILURES#{yyyy-mm} (GSI2), from `until` back to `since`."""
         kwargs: dict[str, Any] = {
             "IndexName": "GSI2",
             "KeyConditionExpression": "GSI2PK = :pk AND GSI2SK BETWEEN :low AND :high",
@@ -1239,6 +1267,28 @@ class DeskmailTable:
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
+
+    def list_ticket_index(
+        self, partition: str, page_token: str | None, limit: int
+    ) -> tuple[list[dict], str | None]:
+        """One page of a search word's tickets (FIND#{word}) or a month's (TICKETS#{yyyy-mm}), newest first."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "GSI1",
+            "KeyConditionExpression": "GSI1PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": partition}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if page_token:
+            kwargs["ExclusiveStartKey"] = decode_token(page_token, partition, "", index="GSI1")
+        response = self._query(**kwargs)
+        token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
+        return [from_item(item) for item in response.get("Items", [])], token
+
+    def get_ticket_listings(self, ticket_ids: list[str]) -> dict[str, dict]:
+        """What the ticket list shows of each ticket (its LIST item: requester, status), one BatchGetItem a page."""
+        found = self.get_many([(f"TICKET#{ticket_id}", "LIST") for ticket_id in ticket_ids]) if ticket_ids else {}
+        return {item["ticket_id"]: item for item in found.values()}
 
     # -- agents' sign-in accounts (one GetItem per request: IDENTITY#{sub}) -----------------------------------------
 

@@ -154,10 +154,12 @@ class CognitoDirectory:
     @staticmethod
     def _auth(call) -> dict:
         """Cognito's answer as {tokens} or {challenge, session}; refusals as SignInRefused/PasswordRejected."""
-        from botocore.exceptions import ClientError
+        from botocore.exceptions import ClientError, ParamValidationError
 
         try:
             answer = call()
+        except ParamValidationError:
+            raise SignInRefused("InvalidParameter") from None  # e.g. a session that is no Cognito session
         except ClientError as error:
             code = _code(error)
             if code in ("InvalidPasswordException", "InvalidParameterException"):

@@ -9,7 +9,13 @@ from dataclasses import dataclass
 from chalicelib import auth, validation
 from chalicelib.adapters import dynamo
 from chalicelib.adapters.dynamo import DeskmailTable
-from chalicelib.adapters.identity import AccountExists, CognitoDirectory, PasswordRejected, SignInRefused
+from chalicelib.adapters.identity import (
+    AccountExists,
+    CognitoDirectory,
+    DirectoryError,
+    PasswordRejected,
+    SignInRefused,
+)
 from chalicelib.addresses import validated_address
 from chalicelib.domain.model import AGENT, User
 from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
@@ -87,6 +93,8 @@ def invite(
         raise Conflict(N_("There is already an agent with the address {email}."), email=email) from None
     except PasswordRejected as error:
         raise InvalidInput(N_("The password was refused: {reason}"), reason=str(error)) from None
+    except DirectoryError as error:
+        raise auth.IdentityProviderUnavailable(str(error)) from None
     try:
         return register(table, invitation.subject, invitation.username, name, email, role, now, locale)
     except Exception:
@@ -126,10 +134,13 @@ def update(table: DeskmailTable, directory: CognitoDirectory, user_id: str, body
         raise NotFound(N_("There is no agent {user_id}."), user_id=user_id)
     role = _role(body, account["role"]) or account["role"]
     disabled = validation.required_bool(body, "disabled") if "disabled" in body else bool(account.get("disabled"))
-    if role != account["role"]:
-        directory.set_role(account["username"], role)
-    if disabled != bool(account.get("disabled")):
-        directory.set_disabled(account["username"], disabled)
+    try:
+        if role != account["role"]:
+            directory.set_role(account["username"], role)
+        if disabled != bool(account.get("disabled")):
+            directory.set_disabled(account["username"], disabled)
+    except DirectoryError as error:
+        raise auth.IdentityProviderUnavailable(str(error)) from None
     table.write_items(
         dynamo.agent_account_items(account["subject"], user_id, account["username"], role, disabled, now())
     )
@@ -188,6 +199,8 @@ def _signing_in(call: Callable[[], dict]) -> dict:
         raise auth.Unauthenticated("Wrong email or password, or the session has expired: sign in again.") from None
     except PasswordRejected as error:
         raise InvalidInput(N_("The password was refused: {reason}"), reason=str(error)) from None
+    except DirectoryError as error:
+        raise auth.IdentityProviderUnavailable(str(error)) from None
 
 
 # ---- who did it: the signed-in agent is the author --------------------------------------------------------------

@@ -12,7 +12,7 @@ from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.addresses import validated_address
 from chalicelib.config import Settings
-from chalicelib.domain import classification, deliverability, triggers
+from chalicelib.domain import classification, deliverability, search, triggers
 from chalicelib.domain.messages import (
     OutgoingEmail,
     addresses,
@@ -192,9 +192,16 @@ def create_ticket(
         public,
         triggers.TICKET_CREATED,
         now,
-        extra_items=[dynamo.ticket_item(ticket), created_event],
+        extra_items=[dynamo.ticket_item(ticket), created_event, *_search_items(ticket, users)],
     )
     return {"ticket": ticket, "tags": [], "comment": comment}
+
+
+def _search_items(ticket: Ticket, users: dict[str, User]) -> list[dict]:
+    """The ticket list and search: found by subject and by its requester's and CCs' names and addresses."""
+    people = [users[user_id] for user_id in (ticket.requester_id, *ticket.cc_ids) if user_id in users]
+    words = search.ticket_words(ticket.subject, [(person.name, person.email) for person in people])
+    return dynamo.ticket_index_items(ticket, words, users[ticket.requester_id].name)
 
 
 def get_ticket(table: DeskmailTable, ticket_id: str) -> tuple[Ticket, list[str]]:

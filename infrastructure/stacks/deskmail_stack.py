@@ -1,8 +1,10 @@
-"""deskmail's production stack: data, SES feedback and inbound pipelines, reputation alarms, secret, and the Chalice
-app with least privilege."""
+"""deskmail's production stack: data, SES feedback and inbound pipelines, alarms, the Cognito user pool, and the
+Chalice app with one least-privilege role per function."""
 
 from __future__ import annotations
 
+import ast
+import contextlib
 import json
 from pathlib import Path
 
@@ -13,6 +15,9 @@ from aws_cdk import (
 )
 from aws_cdk import (
     aws_cloudwatch_actions as cloudwatch_actions,
+)
+from aws_cdk import (
+    aws_cognito as cognito,
 )
 from aws_cdk import (
     aws_dynamodb as dynamodb,
@@ -28,9 +33,6 @@ from aws_cdk import (
 )
 from aws_cdk import (
     aws_s3 as s3,
-)
-from aws_cdk import (
-    aws_secretsmanager as secretsmanager,
 )
 from aws_cdk import (
     aws_ses as ses,
@@ -64,6 +66,8 @@ from chalicelib.naming import (
     inbound_bucket_name,
     resource_names,
 )
+from infrastructure.stacks.permissions import API_FUNCTION as API_FUNCTION_NAME
+from infrastructure.stacks.permissions import APP_CALLS
 from infrastructure.stacks.settings import StageSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -78,8 +82,18 @@ REST_API = "RestAPI"
 API_FUNCTION = "APIHandler"
 API_STAGE = "api"
 
-# Official Powertools layer (Powertools 3.37.0 for python3.11 x86_64); the layer version is context.
-POWERTOOLS_LAYER = "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-x86_64:{version}"
+# Every function's runtime (python3.11 is deprecated by Lambda on 2027-06-30). Chalice packages for the Python that runs
+# synth; _lambda_runtime() makes it package (and download wheels) for this one instead.
+LAMBDA_RUNTIME = "python3.13"
+LAMBDA_ARCHITECTURE = "x86_64"
+# Official Powertools layer for that runtime and architecture (Powertools 3.37.0); the layer version is context.
+POWERTOOLS_LAYER = (
+    "arn:aws:lambda:{region}:017000801446:layer:AWSLambdaPowertoolsPythonV3-"
+    + LAMBDA_RUNTIME.replace(".", "")
+    + "-"
+    + LAMBDA_ARCHITECTURE
+    + ":{version}"
+)
 
 # SES events that deskmail records on a notification (configuration-set event destination).
 SES_EVENT_TYPES = ["SEND", "REJECT", "BOUNCE", "COMPLAINT", "DELIVERY", "DELIVERY_DELAY"]
@@ -111,24 +125,51 @@ SENDING_ROUTES = [
     ("/tickets/{ticket_id}/comments/{comment_id}/resend", "POST"),
 ]
 
-# The DynamoDB calls the app makes on the base table (chalicelib/adapters/dynamo.py); the indexes only get Query.
-TABLE_ACTIONS = [
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
-]
 # What a Lambda SQS event source mapping needs on its queue.
 QUEUE_CONSUMER_ACTIONS = [
     "sqs:ReceiveMessage",
     "sqs:DeleteMessage",
     "sqs:ChangeMessageVisibility",
     "sqs:GetQueueAttributes",
-    "sqs:GetQueueUrl",
 ]
+
+
+@contextlib.contextmanager
+def _lambda_runtime(runtime: str):
+    """Chalice picks the Lambda runtime (and the ABI of the wheels it downloads, e.g. cp313) from the Python running
+    it (chalice.config.Config.lambda_python_version); synth runs on the development Python, so say it explicitly."""
+    from chalice import config as chalice_config
+
+    original = chalice_config.Config.lambda_python_version
+    chalice_config.Config.lambda_python_version = property(lambda self: runtime)  # type: ignore[method-assign]
+    try:
+        yield
+    finally:
+        chalice_config.Config.lambda_python_version = original  # type: ignore[method-assign]
+
+
+def cfn_name(function_name: str) -> str:
+    """Chalice's logical id style: handle_ses_feedback -> HandleSesFeedback."""
+    return "".join(part[:1].upper() + part[1:] for part in function_name.split("_"))
+
+
+def app_functions(app_file: Path) -> dict[str, str]:
+    """The Lambda functions app.py declares, by Chalice name: "api" (every route), "sqs", "schedule" or "other"."""
+    tree = ast.parse(app_file.read_text())
+    kinds = {"on_sqs_message": "sqs", "schedule": "schedule", "route": "api"}
+    found: dict[str, str] = {}
+    for node in tree.body:
+        if not isinstance(node, ast.FunctionDef):
+            continue
+        for decorator in node.decorator_list:
+            call = decorator.func if isinstance(decorator, ast.Call) else decorator
+            attribute = call.attr if isinstance(call, ast.Attribute) else getattr(call, "id", "")
+            if attribute in ("route", "api"):
+                found[API_FUNCTION_NAME] = "api"
+            elif attribute in kinds or attribute in ("lambda_function", "on_sns_message", "on_s3_event"):
+                found[node.name] = kinds.get(attribute, "other")
+    return found
+
 
 # Why each checkov check is skipped on the resources it does not fit (see infrastructure/README.md).
 LAMBDA_CHECKOV_SKIPS = [
@@ -144,7 +185,7 @@ LAMBDA_CHECKOV_SKIPS = [
     },
     {
         "id": "CKV_AWS_173",
-        "comment": "Environment holds names and ARNs only (the signing key is in Secrets Manager); "
+        "comment": "Environment holds names, ARNs and public sign-in settings only (no secret); "
         "Lambda encrypts it at rest.",
     },
 ]
@@ -181,8 +222,8 @@ class DeskmailStack(cdk.Stack):
         self._sns_delivers_to_encrypted_queues()
         self._schedule_dead_letter_queue()
         self._reputation_alarms()
-        self._jwt_secret(retain)
-        self._function_role()
+        self._user_pool(retain)
+        self._function_roles()
         self._chalice_app()
         self._function_alarms()
         self._api_alarms()
@@ -247,7 +288,7 @@ class DeskmailStack(cdk.Stack):
         self.data_key = kms.Key(
             self,
             "DataKey",
-            description=f"deskmail {self.settings.stage}: table, JWT secret, log groups",
+            description=f"deskmail {self.settings.stage}: table, log groups",
             enable_key_rotation=True,
             removal_policy=retain,
         )
@@ -1032,28 +1073,114 @@ class DeskmailStack(cdk.Stack):
         # CDK itself adds a DependsOn on the provider's role that a GetAtt already implies.
         provider.add_metadata("cfn-lint", {"config": {"ignore_checks": ["W3005"]}})
 
-    # --- Secrets --------------------------------------------------------------------------------------------------
+    # --- Sign-in: Cognito user pool (issue 13) -------------------------------------------------------------------
 
-    def _jwt_secret(self, retain: cdk.RemovalPolicy) -> None:
-        self.jwt_secret = secretsmanager.Secret(
+    def _user_pool(self, retain: cdk.RemovalPolicy) -> None:
+        s = self.settings
+        self.user_pool = cognito.UserPool(
             self,
-            "JwtSigningKey",
-            secret_name=f"deskmail/{self.settings.stage}/jwt-signing-key",
-            description="Signing key for deskmail agent tokens (read by the API authorizer)",
-            encryption_key=self.data_key,
-            generate_secret_string=secretsmanager.SecretStringGenerator(password_length=64, exclude_punctuation=True),
+            "UserPool",
+            user_pool_name=f"deskmail-{s.stage}",
+            # Admins invite agents (POST /agents -> AdminCreateUser); nobody signs up on their own.
+            self_sign_up_enabled=False,
+            sign_in_aliases=cognito.SignInAliases(email=True),
+            sign_in_case_sensitive=False,
+            auto_verify=cognito.AutoVerifiedAttrs(email=True),
+            standard_attributes=cognito.StandardAttributes(
+                email=cognito.StandardAttribute(required=True, mutable=True),
+                fullname=cognito.StandardAttribute(required=False, mutable=True),
+            ),
+            password_policy=cognito.PasswordPolicy(
+                min_length=14,
+                require_lowercase=True,
+                require_uppercase=True,
+                require_digits=True,
+                require_symbols=True,
+                temp_password_validity=cdk.Duration.days(3),
+            ),
+            # TOTP apps only (no SMS: no SNS spend, no SIM-swap risk); "required" makes every agent enrol.
+            mfa=cognito.Mfa.REQUIRED if s.cognito_mfa == "required" else cognito.Mfa.OPTIONAL,
+            mfa_second_factor=cognito.MfaSecondFactor(otp=True, sms=False),
+            account_recovery=cognito.AccountRecovery.EMAIL_ONLY,
+            # Threat protection (compromised credentials, risky sign-ins blocked) needs the Plus plan.
+            feature_plan=cognito.FeaturePlan.PLUS if s.cognito_threat_protection else cognito.FeaturePlan.ESSENTIALS,
+            standard_threat_protection_mode=(
+                cognito.StandardThreatProtectionMode.FULL_FUNCTION if s.cognito_threat_protection else None
+            ),
+            user_invitation=cognito.UserInvitationConfig(
+                email_subject="Your deskmail account",
+                email_body="You have been invited to deskmail. Sign in with {username} and the temporary password "
+                "{####} (valid 3 days); you will choose your own password.",
+            ),
+            deletion_protection=s.is_production,
             removal_policy=retain,
         )
-        NagSuppressions.add_resource_suppressions(
-            self.jwt_secret,
-            [
-                NagPackSuppression(
-                    id="AwsSolutions-SMG4",
-                    reason="Rotating needs the authorizer to accept the old and new key for a while; "
-                    "until it does, rotate by hand (infrastructure/README.md).",
-                )
-            ],
+        self.user_pool_groups = {}
+        for group, role in (("admins", "admin"), ("agents", "agent")):
+            self.user_pool_groups[group] = cognito.CfnUserPoolGroup(
+                self,
+                f"{group.capitalize()}Group",
+                user_pool_id=self.user_pool.user_pool_id,
+                group_name=group,
+                description=f"deskmail role '{role}' (the token's cognito:groups claim)",
+            )
+        # The page signs in through the app's same-origin proxy routes: a public client (no secret) with the
+        # password flow and refresh tokens; no hosted UI, no OAuth flows.
+        self.user_pool_client = self.user_pool.add_client(
+            "PageClient",
+            user_pool_client_name=f"deskmail-{s.stage}-page",
+            generate_secret=False,
+            auth_flows=cognito.AuthFlow(user_password=True),
+            disable_o_auth=True,
+            prevent_user_existence_errors=True,
+            enable_token_revocation=True,
+            access_token_validity=cdk.Duration.hours(1),
+            id_token_validity=cdk.Duration.hours(1),
+            refresh_token_validity=cdk.Duration.days(s.cognito_refresh_token_days),
         )
+        self.auth_issuer = f"https://cognito-idp.{self.region}.amazonaws.com/{self.user_pool.user_pool_id}"
+        if s.first_admin_email:
+            # The first admin: Cognito emails a temporary password; the deskmail user is linked at first sign-in.
+            admin = cognito.CfnUserPoolUser(
+                self,
+                "FirstAdmin",
+                user_pool_id=self.user_pool.user_pool_id,
+                username=s.first_admin_email,
+                desired_delivery_mediums=["EMAIL"],
+                user_attributes=[
+                    cognito.CfnUserPoolUser.AttributeTypeProperty(name="email", value=s.first_admin_email),
+                    cognito.CfnUserPoolUser.AttributeTypeProperty(name="email_verified", value="true"),
+                ],
+            )
+            membership = cognito.CfnUserPoolUserToGroupAttachment(
+                self,
+                "FirstAdminIsAdmin",
+                user_pool_id=self.user_pool.user_pool_id,
+                group_name="admins",
+                username=s.first_admin_email,
+            )
+            membership.node.add_dependency(admin)
+            membership.node.add_dependency(self.user_pool_groups["admins"])
+        suppressions = []
+        if s.cognito_mfa != "required":
+            suppressions.append(
+                NagPackSuppression(
+                    id="AwsSolutions-COG2",
+                    reason="MFA is a setting (cognito_mfa): optional TOTP outside prod by default; prod should set "
+                    "'required' (infrastructure/README.md, Sign-in).",
+                )
+            )
+        if not s.cognito_threat_protection:
+            for rule in ("AwsSolutions-COG3", "AwsSolutions-COG8"):
+                suppressions.append(
+                    NagPackSuppression(
+                        id=rule,
+                        reason="Threat protection needs the Plus feature plan (billed per user): on by default in "
+                        "prod only (cognito_threat_protection).",
+                    )
+                )
+        if suppressions:
+            NagSuppressions.add_resource_suppressions(self.user_pool, suppressions)
 
     # --- Log groups -----------------------------------------------------------------------------------------------
 
@@ -1091,84 +1218,38 @@ class DeskmailStack(cdk.Stack):
 
     # --- The functions' role: least privilege, written out ------------------------------------------------------
 
-    def _function_role(self) -> None:
+    def _function_roles(self) -> None:
+        """One role per function app.py declares, allowing only that function's calls (permissions.APP_CALLS)."""
+        self.function_roles: dict[str, iam.Role] = {}
+        for name, kind in app_functions(REPO_ROOT / "app.py").items():
+            if name not in APP_CALLS:
+                raise ValueError(
+                    f"app.py declares the Lambda function {name!r}, which infrastructure/stacks/permissions.py grants "
+                    "nothing: add the calls it makes to APP_CALLS (tests/infrastructure/test_roles.py checks them)"
+                )
+            role = iam.Role(
+                self,
+                f"{cfn_name(name)}Role",
+                assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
+                description=f"deskmail {self.settings.stage} {name}",
+            )
+            for statement in self._statements(name, kind, APP_CALLS[name]):
+                role.add_to_policy(statement)
+            self._role_suppressions(role)
+            self.function_roles[name] = role
+
+    def _statements(self, name: str, kind: str, calls: frozenset[str]) -> list[iam.PolicyStatement]:
         s = self.settings
-        self.function_role = iam.Role(
-            self,
-            "FunctionRole",
-            assumed_by=iam.ServicePrincipal("lambda.amazonaws.com"),
-            description=f"deskmail {s.stage} Lambda functions",
-        )
-        index_arns = [f"{self.table.table_arn}/index/{index}" for index in TABLE_INDEXES]
+        unknown = {c for c in calls if c.split(":")[0] not in ("dynamodb", "ses", "s3", "cognito-idp")}
+        if unknown:
+            raise ValueError(
+                f"{name}: no resource known for {sorted(unknown)} (infrastructure/stacks/deskmail_stack.py)"
+            )
         statements = [
             iam.PolicyStatement(
                 sid="Logs",
                 actions=["logs:CreateLogStream", "logs:PutLogEvents"],
                 resources=[f"{self.function_logs.log_group_arn}:log-stream:*", self.function_logs.log_group_arn],
-            ),
-            # Exactly the calls chalicelib/adapters/dynamo.py makes (conditional PutItem for inbound claims,
-            # DeleteItem to release one, UpdateItem to resolve a failure); TTL deletes need no grant.
-            iam.PolicyStatement(
-                sid="Table",
-                actions=TABLE_ACTIONS,
-                resources=[self.table.table_arn],
-            ),
-            iam.PolicyStatement(
-                sid="TableIndexes",
-                actions=["dynamodb:Query"],
-                resources=index_arns,
-            ),
-            iam.PolicyStatement(
-                sid="DataKeyForTableAndSecret",
-                actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
-                resources=[self.data_key.key_arn],
-            ),
-            iam.PolicyStatement(
-                sid="FeedbackQueue",
-                actions=QUEUE_CONSUMER_ACTIONS,
-                resources=[self.feedback_queue.queue_arn],
-            ),
-            iam.PolicyStatement(
-                sid="InboundQueue",
-                actions=QUEUE_CONSUMER_ACTIONS,
-                resources=[self.inbound_queue.queue_arn],
-            ),
-            iam.PolicyStatement(
-                sid="InboundMailObjects",
-                actions=["s3:GetObject"],
-                resources=[self.inbound_bucket.arn_for_objects(f"{INBOUND_OBJECT_PREFIX}*")],
-            ),
-            iam.PolicyStatement(
-                sid="MessagingKeyForQueue",
-                actions=["kms:Decrypt", "kms:GenerateDataKey"],
-                resources=[self.messaging_key.key_arn],
-            ),
-            # Lambda delivers a failed scheduled run to its on-failure destination with the function's role.
-            iam.PolicyStatement(
-                sid="ScheduleDeadLetterQueue",
-                actions=["sqs:SendMessage"],
-                resources=[self.schedule_dead_letter_queue.queue_arn],
-            ),
-            iam.PolicyStatement(
-                sid="SendAsDeskmailOnly",
-                actions=["ses:SendEmail", "ses:SendRawEmail"],
-                resources=[self.identity_arn, self.configuration_set_arn],
-                conditions={"StringEquals": {"ses:FromAddress": s.sender_address}},
-            ),
-            iam.PolicyStatement(
-                sid="IdentityDiagnostics",
-                actions=["ses:GetEmailIdentity"],
-                resources=[self.identity_arn],
-            ),
-            iam.PolicyStatement(
-                sid="SuppressionList",
-                actions=["ses:GetSuppressedDestination", "ses:DeleteSuppressedDestination"],
-                resources=["*"],  # AWS requires it: these actions have no resource type
-            ),
-            iam.PolicyStatement(
-                sid="JwtSigningKey",
-                actions=["secretsmanager:GetSecretValue"],
-                resources=[self.jwt_secret.secret_arn],
             ),
             iam.PolicyStatement(
                 sid="XRay",
@@ -1176,10 +1257,96 @@ class DeskmailStack(cdk.Stack):
                 resources=["*"],  # AWS requires it: X-Ray has no resource-level permissions
             ),
         ]
-        for statement in statements:
-            self.function_role.add_to_policy(statement)
+        table_actions = sorted(c for c in calls if c.startswith("dynamodb:"))
+        if table_actions:
+            # TTL deletes need no grant; the indexes are only ever queried.
+            statements.append(iam.PolicyStatement(sid="Table", actions=table_actions, resources=[self.table.table_arn]))
+            if "dynamodb:Query" in calls:
+                statements.append(
+                    iam.PolicyStatement(
+                        sid="TableIndexes",
+                        actions=["dynamodb:Query"],
+                        resources=[f"{self.table.table_arn}/index/{index}" for index in TABLE_INDEXES],
+                    )
+                )
+        if table_actions:
+            # The table is encrypted with the data key; DynamoDB uses it on the caller's behalf.
+            statements.append(
+                iam.PolicyStatement(
+                    sid="DataKey",
+                    actions=["kms:Decrypt", "kms:Encrypt", "kms:GenerateDataKey", "kms:DescribeKey"],
+                    resources=[self.data_key.key_arn],
+                )
+            )
+        if "ses:SendEmail" in calls:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="SendAsDeskmailOnly",
+                    actions=["ses:SendEmail"],
+                    resources=[self.identity_arn, self.configuration_set_arn],
+                    conditions={"StringEquals": {"ses:FromAddress": s.sender_address}},
+                )
+            )
+        if "ses:GetEmailIdentity" in calls:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="IdentityDiagnostics", actions=["ses:GetEmailIdentity"], resources=[self.identity_arn]
+                )
+            )
+        suppression = sorted(c for c in calls if c.endswith("SuppressedDestination"))
+        if suppression:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="SuppressionList",
+                    actions=suppression,
+                    resources=["*"],  # AWS requires it: these actions have no resource type
+                )
+            )
+        cognito = sorted(c for c in calls if c.startswith("cognito-idp:"))
+        if cognito:
+            statements.append(
+                iam.PolicyStatement(sid="UserPool", actions=cognito, resources=[self.user_pool.user_pool_arn])
+            )
+        messaging_key_actions: set[str] = set()
+        if "s3:GetObject" in calls:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="InboundMailObjects",
+                    actions=["s3:GetObject"],
+                    resources=[self.inbound_bucket.arn_for_objects(f"{INBOUND_OBJECT_PREFIX}*")],
+                )
+            )
+            messaging_key_actions.add("kms:Decrypt")
+        queue = {"handle_ses_feedback": self.feedback_queue, "handle_inbound_email": self.inbound_queue}.get(name)
+        if kind == "sqs":
+            if queue is None:
+                raise ValueError(f"{name}: an SQS handler without a queue in the stack")
+            # What the event source mapping calls with the function's role.
+            statements.append(
+                iam.PolicyStatement(sid="ConsumeQueue", actions=QUEUE_CONSUMER_ACTIONS, resources=[queue.queue_arn])
+            )
+            messaging_key_actions.add("kms:Decrypt")
+        if kind == "schedule":
+            # Lambda delivers a failed scheduled run to its on-failure destination with the function's role.
+            statements.append(
+                iam.PolicyStatement(
+                    sid="ScheduleDeadLetterQueue",
+                    actions=["sqs:SendMessage"],
+                    resources=[self.schedule_dead_letter_queue.queue_arn],
+                )
+            )
+            messaging_key_actions |= {"kms:Decrypt", "kms:GenerateDataKey"}
+        if messaging_key_actions:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="MessagingKey", actions=sorted(messaging_key_actions), resources=[self.messaging_key.key_arn]
+                )
+            )
+        return statements
+
+    def _role_suppressions(self, role: iam.Role) -> None:
         NagSuppressions.add_resource_suppressions(
-            self.function_role,
+            role,
             [
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
@@ -1217,7 +1384,6 @@ class DeskmailStack(cdk.Stack):
             "DESKMAIL_SENDER": s.sender,
             "DESKMAIL_CONFIGURATION_SET": self.configuration_set.configuration_set_name,
             "DESKMAIL_DEFAULT_LOCALE": s.default_locale,
-            "DESKMAIL_JWT_SECRET_ARN": self.jwt_secret.secret_arn,
             # The account's SES suppression list ("local" is the local stack's stand-in only).
             SUPPRESSION_BACKEND_ENV: "ses",
             "DESKMAIL_TRANSIENT_BOUNCE_THRESHOLD": str(s.transient_bounce_threshold),
@@ -1229,7 +1395,13 @@ class DeskmailStack(cdk.Stack):
             "POWERTOOLS_METRICS_NAMESPACE": s.powertools_metrics_namespace,
             "POWERTOOLS_LOG_LEVEL": s.powertools_log_level,
         }
-        self.chalice = Chalice(
+        with _lambda_runtime(LAMBDA_RUNTIME):
+            self.chalice = self._chalice_construct(environment, layer)
+        self._after_chalice()
+
+    def _chalice_construct(self, environment: dict, layer: str) -> Chalice:
+        s = self.settings
+        return Chalice(
             self,
             "App",
             source_dir=str(REPO_ROOT),
@@ -1243,9 +1415,24 @@ class DeskmailStack(cdk.Stack):
                 # The role below is ours: no policy generated from reading the code, no role made by Chalice.
                 "autogen_policy": False,
                 "manage_iam_role": False,
-                "iam_role_arn": self.function_role.role_arn,
+                # The API's role; every other function gets its own below (Role overridden per function).
+                "iam_role_arn": self.function_roles[API_FUNCTION_NAME].role_arn,
             },
         )
+
+    def _after_chalice(self) -> None:
+        s = self.settings
+        # Sign-in: the API verifies the pool's RS256 access tokens (issuer, JWKS, audience = the page's client id, roles
+        # from cognito:groups) and manages agents in the pool. No shared-secret (HS256) key exists in AWS.
+        for key, value in {
+            "DESKMAIL_AUTH_ISSUER": self.auth_issuer,
+            "DESKMAIL_AUTH_JWKS_URL": f"{self.auth_issuer}/.well-known/jwks.json",
+            "DESKMAIL_AUTH_AUDIENCE": self.user_pool_client.user_pool_client_id,
+            "DESKMAIL_AUTH_ROLE_CLAIM": "cognito:groups",
+            "DESKMAIL_COGNITO_USER_POOL_ID": self.user_pool.user_pool_id,
+            "DESKMAIL_COGNITO_CLIENT_ID": self.user_pool_client.user_pool_client_id,
+        }.items():
+            self.chalice.add_environment_variable(key, value, API_FUNCTION)
 
         # Only the inbound handler reads stored mail (receipt.action.type "S3": bucketName/objectKey).
         self.chalice.add_environment_variable(
@@ -1279,11 +1466,15 @@ class DeskmailStack(cdk.Stack):
             function.add_property_override(f"{event}.FunctionResponseTypes", ["ReportBatchItemFailures"])
             function.add_property_override(f"{event}.ScalingConfig", {"MaximumConcurrency": concurrency})
 
-        for function in self._chalice_functions():
+        for logical_id, resource in self._sam_functions().items():
+            function = self.chalice.get_resource(logical_id)
+            handler = resource["Properties"]["Handler"].split(".", 1)[1]
+            role = self.function_roles[API_FUNCTION_NAME if handler == "app" else handler]
+            function.add_property_override("Role", role.role_arn)
             function.add_property_override("LoggingConfig", {"LogGroup": self.function_logs.log_group_name})
             function.add_metadata("checkov", {"skip": LAMBDA_CHECKOV_SKIPS})
             # The role's policy (not only the role) must exist before the SQS mapping is created.
-            function.node.add_dependency(self.function_role.node.find_child("DefaultPolicy"))
+            function.node.add_dependency(role.node.find_child("DefaultPolicy"))
 
         # Below API Gateway's 29 s: a request either answers or fails while the client still listens. (Chalice's
         # per-function settings come only from .chalice/config.json, whose stages the construct does not use.)
@@ -1391,7 +1582,9 @@ class DeskmailStack(cdk.Stack):
             description="MX record to publish for: " + ", ".join(inbound_domains),
         )
         cdk.CfnOutput(self, "ConfigurationSetName", value=self.configuration_set.configuration_set_name)
-        cdk.CfnOutput(self, "JwtSecretArn", value=self.jwt_secret.secret_arn)
+        cdk.CfnOutput(self, "UserPoolId", value=self.user_pool.user_pool_id)
+        cdk.CfnOutput(self, "UserPoolClientId", value=self.user_pool_client.user_pool_client_id)
+        cdk.CfnOutput(self, "AuthIssuer", value=self.auth_issuer)
         cdk.CfnOutput(
             self,
             "MailFromMxRecord",

@@ -99,6 +99,10 @@ class StageSettings:
     waf_requests_per_5_minutes_per_ip: int
     mail_from_subdomain: str
     inbound_mail_retention_days: int
+    first_admin_email: str
+    cognito_mfa: str
+    cognito_threat_protection: bool
+    cognito_refresh_token_days: int
     powertools_layer_version: int
     powertools_service_name: str
     powertools_metrics_namespace: str
@@ -186,6 +190,12 @@ class StageSettings:
             waf_requests_per_5_minutes_per_ip=integer("waf_requests_per_5_minutes_per_ip"),
             mail_from_subdomain=str(get("mail_from_subdomain")).lower(),
             inbound_mail_retention_days=integer("inbound_mail_retention_days"),
+            # The deploy creates the first admin (Cognito emails a temporary password); empty: none (README).
+            first_admin_email=str(node.try_get_context("first_admin_email") or "").strip().lower(),
+            # TOTP second factor: required in prod unless the operator says otherwise.
+            cognito_mfa=str(node.try_get_context("cognito_mfa") or ("required" if stage == "prod" else "optional")),
+            cognito_threat_protection=flag("cognito_threat_protection", stage == "prod"),
+            cognito_refresh_token_days=integer("cognito_refresh_token_days"),
             powertools_layer_version=integer("powertools_layer_version"),
             powertools_service_name=str(get("powertools_service_name")),
             # "{stage}" in the namespace keeps dev's and prod's metrics (and the alarms on them) apart.
@@ -233,6 +243,12 @@ class StageSettings:
             raise SettingsError("waf_requests_per_5_minutes_per_ip must be between 100 and 2e9 (WAF's limits)")
         if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", self.mail_from_subdomain):
             raise SettingsError("mail_from_subdomain must be one DNS label, e.g. 'bounce'")
+        if self.cognito_mfa not in ("optional", "required"):
+            raise SettingsError("cognito_mfa must be 'optional' or 'required'")
+        if self.first_admin_email and not re.fullmatch(rf"[^@\s]+@{_DOMAIN}", self.first_admin_email):
+            raise SettingsError(f"first_admin_email {self.first_admin_email!r} is not an email address")
+        if not 1 <= self.cognito_refresh_token_days <= 3650:
+            raise SettingsError("cognito_refresh_token_days must be between 1 and 3650 (Cognito's limit)")
         if not 1 <= self.inbound_mail_retention_days <= 3650:
             raise SettingsError("inbound_mail_retention_days must be between 1 and 3650")
         if self.log_retention_days not in LOG_RETENTION_DAYS:

@@ -108,3 +108,24 @@ def test_prod_metrics_namespace_differs_from_devs():
 def test_edge_settings_are_checked(overrides, message):
     with pytest.raises(SettingsError, match=message):
         settings(**overrides)
+
+
+def test_mfa_is_required_in_prod_and_optional_elsewhere_unless_set():
+    assert settings(**PROD).cognito_mfa == "required"
+    assert settings().cognito_mfa == "optional"
+    assert settings(cognito_mfa="required").cognito_mfa == "required"
+    assert settings(**PROD).cognito_threat_protection is True
+    assert settings().cognito_threat_protection is False
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"cognito_mfa": "sometimes"}, "cognito_mfa"),
+        ({"first_admin_email": "not-an-address"}, "first_admin_email"),
+        ({"cognito_refresh_token_days": 0}, "cognito_refresh_token_days"),
+    ],
+)
+def test_sign_in_settings_are_checked(overrides, message):
+    with pytest.raises(SettingsError, match=message):
+        settings(**overrides)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -860,19 +861,47 @@ def test_api_function_times_out_before_api_gateway_and_the_others_use_the_contex
 
 
 def test_functions_run_with_our_role_the_powertools_layer_tracing_and_our_log_group(resources):
-    role = arn_of(resources, "AWS::IAM::Role", Description="deskmail prod Lambda functions")
     log_group = ref(resources, "AWS::Logs::LogGroup", LogGroupName="/aws/lambda/deskmail-prod")
     assert set(functions(resources)) == {"APIHandler", "HandleSesFeedback", "HandleInboundEmail", "PublishReputation"}
     for name, function in functions(resources).items():
         properties = function["Properties"]
-        assert properties["Role"] == role, name
-        assert properties["Runtime"] == "python3.11", name
+        # Its own role (tests/infrastructure/test_roles.py checks what each allows).
+        role = properties["Role"]["Fn::GetAtt"][0]
+        assert resources[role]["Type"] == "AWS::IAM::Role", name
+        # python3.11 is deprecated by Lambda on 2027-06-30.
+        assert properties["Runtime"] == "python3.13", name
+        assert properties["Architectures"] == ["x86_64"], name
         assert properties["Tracing"] == "Active", name
         assert properties["LoggingConfig"] == {"LogGroup": log_group}, name
         layers = json.dumps(properties["Layers"])
-        assert ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python311-x86_64:" in layers, name
+        # The official layer built for that runtime and architecture.
+        assert ":017000801446:layer:AWSLambdaPowertoolsPythonV3-python313-x86_64:" in layers, name
     # Chalice made no role of its own (autogen_policy off, manage_iam_role off).
     assert "DefaultRole" not in resources
+
+
+def test_the_lambda_package_holds_no_binary_built_for_another_python(resources, template_path):
+    # Chalice downloads wheels for the runtime it packages for (cp313 here, not the cp311 that runs synth): a
+    # compiled wheel for 3.11 would fail to import on 3.13.
+    keys = {f["Properties"]["CodeUri"]["Key"] for f in functions(resources).values()}
+    assert len(keys) == 1
+    package = zipfile.ZipFile(template_path.parent / f"asset.{keys.pop()}")
+    names = package.namelist()
+    assert "app.py" in names and any(name.startswith("chalicelib/") for name in names)
+    for name in names:
+        if name.endswith(".so"):
+            assert "cpython-313" in name or ".abi3." in name, name
+        if name.endswith(".dist-info/WHEEL"):
+            tags = [
+                line.split(":", 1)[1].strip()
+                for line in package.read(name).decode().splitlines()
+                if line.startswith("Tag:")
+            ]
+            assert tags, name
+            for tag in tags:
+                python, abi, platform = tag.split("-")
+                assert (abi, platform) == ("none", "any") or python == "cp313" or abi == "abi3", (name, tag)
+                assert "cp311" not in tag, (name, tag)
 
 
 def test_stage_environment_comes_from_the_stack_resources(resources):
@@ -884,7 +913,6 @@ def test_stage_environment_comes_from_the_stack_resources(resources):
         "DESKMAIL_SENDER": CONTEXT["sender"],
         "DESKMAIL_CONFIGURATION_SET": ref(resources, "AWS::SES::ConfigurationSet"),
         "DESKMAIL_DEFAULT_LOCALE": "en",
-        "DESKMAIL_JWT_SECRET_ARN": ref(resources, "AWS::SecretsManager::Secret"),
         "DESKMAIL_SUPPRESSION_BACKEND": "ses",
         "DESKMAIL_TRANSIENT_BOUNCE_THRESHOLD": str(CONTEXT["transient_bounce_threshold"]),
         "DESKMAIL_TRANSIENT_BOUNCE_WINDOW_DAYS": str(CONTEXT["transient_bounce_window_days"]),
@@ -977,16 +1005,114 @@ def test_log_groups_keep_the_context_retention_and_are_encrypted(resources):
         assert "KmsKeyId" in group["Properties"]
 
 
-def test_jwt_signing_key_is_a_generated_secret_under_the_data_key(template, resources):
-    data_key = key_of(resources, "deskmail prod: table")
-    template.has_resource_properties(
-        "AWS::SecretsManager::Secret",
-        {
-            "Name": "deskmail/prod/jwt-signing-key",
-            "KmsKeyId": {"Fn::GetAtt": [data_key, "Arn"]},
-            "GenerateSecretString": Match.object_like({"PasswordLength": 64}),
-        },
-    )
+def test_no_shared_secret_signing_key_exists_in_aws(resources):
+    # Tokens come from the user pool (RS256, verified against its JWKS): nothing signs with a shared secret.
+    assert not [r for r in resources.values() if r["Type"] == "AWS::SecretsManager::Secret"]
+    for function in functions(resources).values():
+        variables = function["Properties"]["Environment"]["Variables"]
+        assert not {"DESKMAIL_JWT_SECRET", "DESKMAIL_JWT_SECRET_ARN"} & set(variables)
+
+
+# --- Sign-in: Cognito ------------------------------------------------------------------------------------------------
+
+
+def test_user_pool_has_a_strong_password_policy_totp_mfa_threat_protection_and_deletion_protection(resources):
+    _, pool = only(resources, "AWS::Cognito::UserPool")
+    properties = pool["Properties"]
+    assert properties["UserPoolName"] == "deskmail-prod"
+    policy = properties["Policies"]["PasswordPolicy"]
+    assert policy["MinimumLength"] >= 12
+    assert all(policy[k] for k in ("RequireLowercase", "RequireUppercase", "RequireNumbers", "RequireSymbols"))
+    # Admins invite agents; nobody signs up alone.
+    assert properties["AdminCreateUserConfig"]["AllowAdminCreateUserOnly"] is True
+    # TOTP only; prod requires it by default.
+    assert properties["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert properties["MfaConfiguration"] == "ON"
+    assert properties["UserPoolAddOns"] == {"AdvancedSecurityMode": "ENFORCED"}
+    assert properties["DeletionProtection"] == "ACTIVE"
+    assert pool["DeletionPolicy"] == "Retain"
+
+
+def test_dev_user_pool_makes_mfa_optional_and_can_be_deleted(dev_resources):
+    _, pool = only(dev_resources, "AWS::Cognito::UserPool")
+    assert pool["Properties"]["MfaConfiguration"] == "OPTIONAL"
+    assert pool["Properties"]["EnabledMfas"] == ["SOFTWARE_TOKEN_MFA"]
+    assert pool["Properties"].get("DeletionProtection", "INACTIVE") == "INACTIVE"
+
+
+def test_user_pool_has_the_two_role_groups(resources):
+    pool = ref(resources, "AWS::Cognito::UserPool")
+    groups = {r["Properties"]["GroupName"]: r for r in resources.values() if r["Type"] == "AWS::Cognito::UserPoolGroup"}
+    assert set(groups) == {"admins", "agents"}
+    assert all(group["Properties"]["UserPoolId"] == pool for group in groups.values())
+
+
+def test_page_client_has_no_secret_and_only_the_password_and_refresh_flows(resources):
+    _, client = only(resources, "AWS::Cognito::UserPoolClient")
+    properties = client["Properties"]
+    assert properties["GenerateSecret"] is False
+    assert sorted(properties["ExplicitAuthFlows"]) == ["ALLOW_REFRESH_TOKEN_AUTH", "ALLOW_USER_PASSWORD_AUTH"]
+    assert properties["AllowedOAuthFlowsUserPoolClient"] is False
+    assert properties["PreventUserExistenceErrors"] == "ENABLED"
+    assert properties["EnableTokenRevocation"] is True
+    assert properties["RefreshTokenValidity"] == CONTEXT["cognito_refresh_token_days"] * 24 * 60
+
+
+def test_the_first_admin_comes_from_the_context_and_joins_the_admins_group(resources, dev_resources):
+    email = CONTEXT["first_admin_email"].lower()
+    _, user = only(resources, "AWS::Cognito::UserPoolUser")
+    assert user["Properties"]["Username"] == email
+    assert {"Name": "email", "Value": email} in user["Properties"]["UserAttributes"]
+    assert user["Properties"]["DesiredDeliveryMediums"] == ["EMAIL"]
+    _, membership = only(resources, "AWS::Cognito::UserPoolUserToGroupAttachment")
+    assert (membership["Properties"]["GroupName"], membership["Properties"]["Username"]) == ("admins", email)
+    assert {"FirstAdmin", "AdminsGroup"} <= set(membership["DependsOn"])
+    # Without first_admin_email (cdk.json's default) no user is created.
+    assert not [r for r in dev_resources.values() if r["Type"] == "AWS::Cognito::UserPoolUser"]
+
+
+def test_api_function_verifies_the_pools_tokens_and_only_it_knows_the_pool(resources):
+    pool = ref(resources, "AWS::Cognito::UserPool")
+    client = ref(resources, "AWS::Cognito::UserPoolClient")
+    issuer = {"Fn::Join": ["", ["https://cognito-idp.", {"Ref": "AWS::Region"}, ".amazonaws.com/", pool]]}
+    jwks = {
+        "Fn::Join": [
+            "",
+            ["https://cognito-idp.", {"Ref": "AWS::Region"}, ".amazonaws.com/", pool, "/.well-known/jwks.json"],
+        ]
+    }
+    expected = {
+        "DESKMAIL_AUTH_ISSUER": issuer,
+        "DESKMAIL_AUTH_JWKS_URL": jwks,
+        "DESKMAIL_AUTH_AUDIENCE": client,
+        "DESKMAIL_AUTH_ROLE_CLAIM": "cognito:groups",
+        "DESKMAIL_COGNITO_USER_POOL_ID": pool,
+        "DESKMAIL_COGNITO_CLIENT_ID": client,
+    }
+    for name, function in functions(resources).items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        if name == "APIHandler":
+            assert {key: variables.get(key) for key in expected} == expected
+        else:
+            assert not set(expected) & set(variables), name
+
+
+def test_api_role_manages_agents_in_this_pool_only(resources):
+    statements = role_policy(resources, "APIHandler")
+    assert statements["UserPool"]["Resource"] == arn_of(resources, "AWS::Cognito::UserPool")
+    assert set(statements["UserPool"]["Action"]) == {
+        "cognito-idp:AdminCreateUser",
+        "cognito-idp:AdminAddUserToGroup",
+        "cognito-idp:AdminRemoveUserFromGroup",
+        "cognito-idp:AdminDisableUser",
+        "cognito-idp:AdminEnableUser",
+        "cognito-idp:AdminGetUser",
+        "cognito-idp:InitiateAuth",
+        "cognito-idp:RespondToAuthChallenge",
+    }
+    for function_id in functions(resources):
+        if function_id != "APIHandler":
+            assert "UserPool" not in role_policy(resources, function_id), function_id
 
 
 # --- IAM -------------------------------------------------------------------------------------------------------------
@@ -998,18 +1124,6 @@ RESOURCE_STAR_ALLOWED = {
     "xray:PutTraceSegments",
     "xray:PutTelemetryRecords",
     "ses:SetActiveReceiptRuleSet",
-}
-
-# The DynamoDB calls chalicelib/adapters/dynamo.py makes: conditional PutItem claims an inbound email, DeleteItem
-# releases it, UpdateItem resolves a failure; the indexes are only queried.
-TABLE_ACTIONS = {
-    "dynamodb:GetItem",
-    "dynamodb:BatchGetItem",
-    "dynamodb:Query",
-    "dynamodb:PutItem",
-    "dynamodb:UpdateItem",
-    "dynamodb:DeleteItem",
-    "dynamodb:BatchWriteItem",
 }
 
 
@@ -1045,73 +1159,61 @@ def test_no_iam_allow_has_a_wildcard_action_or_resource_unless_aws_requires_it(r
         assert statement.get("Principal") not in ("*", {"AWS": "*"}), (logical, statement)
 
 
-def test_function_role_grants_exactly_the_documented_permissions(resources):
-    role = logical_id(resources, "AWS::IAM::Role", Description="deskmail prod Lambda functions")
-    policies = [
+def role_policy(resources: dict, function_id: str) -> dict[str, dict]:
+    role = functions(resources)[function_id]["Properties"]["Role"]["Fn::GetAtt"][0]
+    (policy,) = [
         r for r in resources.values() if r["Type"] == "AWS::IAM::Policy" and {"Ref": role} in r["Properties"]["Roles"]
     ]
-    assert len(policies) == 1
-    statements = {s["Sid"]: s for s in policies[0]["Properties"]["PolicyDocument"]["Statement"]}
-    assert set(statements) == {
-        "Logs",
-        "Table",
-        "DataKeyForTableAndSecret",
-        "TableIndexes",
-        "FeedbackQueue",
-        "InboundQueue",
-        "InboundMailObjects",
-        "MessagingKeyForQueue",
-        "ScheduleDeadLetterQueue",
-        "SendAsDeskmailOnly",
-        "IdentityDiagnostics",
-        "SuppressionList",
-        "JwtSigningKey",
-        "XRay",
-    }
+    # No role managed by AWS on our functions (the CDK custom-resource helper keeps AWSLambdaBasicExecutionRole).
+    assert "ManagedPolicyArns" not in resources[role]["Properties"]
+    return {s["Sid"]: s for s in policy["Properties"]["PolicyDocument"]["Statement"]}
+
+
+def test_api_role_grants_each_call_on_our_resources_only(resources):
+    statements = role_policy(resources, "APIHandler")
     table = arn_of(resources, "AWS::DynamoDB::Table")
     assert statements["Table"]["Resource"] == table
-    assert set(statements["Table"]["Action"]) == TABLE_ACTIONS
+    assert "dynamodb:Scan" not in statements["Table"]["Action"]
     assert statements["TableIndexes"]["Resource"] == [
         {"Fn::Join": ["", [table, f"/index/{index}"]]} for index in TABLE_INDEXES
     ]
     assert statements["TableIndexes"]["Action"] == "dynamodb:Query"
-    for sid, queue_name in (("FeedbackQueue", NAMES["feedback_queue"]), ("InboundQueue", NAMES["inbound_queue"])):
-        assert statements[sid]["Resource"] == arn_of(resources, "AWS::SQS::Queue", QueueName=queue_name)
-        assert set(statements[sid]["Action"]) == {
-            "sqs:ReceiveMessage",
-            "sqs:DeleteMessage",
-            "sqs:ChangeMessageVisibility",
-            "sqs:GetQueueAttributes",
-            "sqs:GetQueueUrl",
-        }
-    assert statements["JwtSigningKey"] == {
-        "Sid": "JwtSigningKey",
-        "Effect": "Allow",
-        "Action": "secretsmanager:GetSecretValue",
-        "Resource": ref(resources, "AWS::SecretsManager::Secret"),
-    }
     send = statements["SendAsDeskmailOnly"]
+    assert send["Action"] == "ses:SendEmail"
     assert send["Condition"] == {"StringEquals": {"ses:FromAddress": "support@mail.example.org"}}
     send_resources = json.dumps(send["Resource"])
     assert ":identity/mail.example.org" in send_resources and ":configuration-set/deskmail-prod" in send_resources
-    assert set(statements["MessagingKeyForQueue"]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
-    assert statements["ScheduleDeadLetterQueue"]["Action"] == "sqs:SendMessage"
-    assert statements["ScheduleDeadLetterQueue"]["Resource"] == arn_of(
-        resources, "AWS::SQS::Queue", QueueName=NAMES["schedule_dead_letter_queue"]
-    )
-    # The SESv2 calls of chalicelib/adapters/ses_account.py: GetEmailIdentity on our identity only; the suppression
-    # list calls have no resource type. PutSuppressedDestination is the local stack's only.
     assert statements["IdentityDiagnostics"]["Action"] == "ses:GetEmailIdentity"
     assert ":identity/mail.example.org" in json.dumps(statements["IdentityDiagnostics"]["Resource"])
-    assert set(statements["SuppressionList"]["Action"]) == {
-        "ses:GetSuppressedDestination",
-        "ses:DeleteSuppressedDestination",
-    }
+    assert "JwtSigningKey" not in statements
     # Metrics go out as embedded metric format log lines: no cloudwatch:PutMetricData.
-    granted = {action for statement in statements.values() for action in _as_list(statement["Action"])}
+    granted = {a for statement in statements.values() for a in _as_list(statement["Action"])}
     assert not any(action.startswith("cloudwatch:") for action in granted)
-    # No role managed by AWS on our functions (the CDK custom-resource helper keeps AWSLambdaBasicExecutionRole).
-    assert "ManagedPolicyArns" not in resources[role]["Properties"]
+
+
+def test_inbound_role_reads_only_stored_mail_and_its_own_queue(resources):
+    statements = role_policy(resources, "HandleInboundEmail")
+    bucket = logical_id(resources, "AWS::S3::Bucket", BucketName=INBOUND_BUCKET)
+    assert statements["InboundMailObjects"]["Action"] == "s3:GetObject"
+    assert statements["InboundMailObjects"]["Resource"] == {
+        "Fn::Join": ["", [{"Fn::GetAtt": [bucket, "Arn"]}, f"/{INBOUND_OBJECT_PREFIX}*"]]
+    }
+    assert statements["ConsumeQueue"]["Resource"] == arn_of(
+        resources, "AWS::SQS::Queue", QueueName=NAMES["inbound_queue"]
+    )
+    assert statements["MessagingKey"]["Action"] == "kms:Decrypt"
+
+
+def test_schedule_role_may_send_a_failed_run_to_the_schedule_dlq(resources):
+    statements = role_policy(resources, "PublishReputation")
+    assert statements["ScheduleDeadLetterQueue"] == {
+        "Sid": "ScheduleDeadLetterQueue",
+        "Effect": "Allow",
+        "Action": "sqs:SendMessage",
+        "Resource": arn_of(resources, "AWS::SQS::Queue", QueueName=NAMES["schedule_dead_letter_queue"]),
+    }
+    assert set(statements["MessagingKey"]["Action"]) == {"kms:Decrypt", "kms:GenerateDataKey"}
+    assert "SendAsDeskmailOnly" not in statements
 
 
 # --- cdk.json's dev defaults: the optional parts stay off -----------------------------------------------------------

@@ -16,8 +16,9 @@ def test_create_get_and_fix_a_typo_in_an_address(client):
             "reason": None,
         },
     }
+    assert user["email_suggestion"] == "Rita@gmail.com"  # a likely typo, offered on the page (issue 17 item 8)
     fixed = api.ok("patch", f"/users/{user['id']}", {"email": "rita@gmail.com"})
-    assert fixed["email"] == "rita@gmail.com"
+    assert fixed["email"] == "rita@gmail.com" and fixed["email_suggestion"] is None
     assert api.ok("get", f"/users/{user['id']}")["email"] == "rita@gmail.com"
 
 

@@ -505,9 +505,6 @@ REAL_DNS_EXPIRY_TEXTS = [
 ]
 
 
-@pytest.mark.xfail(
-    reason="classification.py (the bounces engineer's) reads 4.4.7 'Unable to lookup DNS' as temporary", strict=False
-)
 @pytest.mark.parametrize("bounce_type, diagnostic", REAL_DNS_EXPIRY_TEXTS)
 def test_the_classifier_reads_a_dns_expiry_as_an_address_that_cannot_be_reached(bounce_type, diagnostic):
     from chalicelib.domain.classification import INVALID_ADDRESS, classify_bounce
