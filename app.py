@@ -17,6 +17,7 @@ from chalicelib.services import feedback_handler
 # Loaded on first use: the feedback function imports this module too, and its cold start needs none of them.
 diagnostics = lazy_module("chalicelib.services.diagnostics")
 inbound = lazy_module("chalicelib.services.inbound")
+outbox = lazy_module("chalicelib.services.outbox")
 protection = lazy_module("chalicelib.services.protection")
 resend = lazy_module("chalicelib.services.resend")
 suppression = lazy_module("chalicelib.services.suppression")
@@ -192,6 +193,12 @@ def get_reputation():
 def publish_reputation(event):
     """Bounce and complaint rates as metrics, for alarms that fire before SES reviews the account."""
     protection.publish_reputation_metrics(protection.reputation_windows(runtime.table(), utc_now()))
+
+
+@app.schedule("rate(5 minutes)")
+def sweep_outbox(event):
+    """Sends, records or fails notifications a crash left open between the outbox record and SES (exactly once)."""
+    outbox.sweep(runtime.table(), runtime.mailer(), utc_now)
 
 
 @api("/triggers")
