@@ -45,6 +45,18 @@ class Api:
     def user(self, name, email=None, role="end-user", **extra):
         return self.ok("post", "/users", {"name": name, "email": email, "role": role, **extra})
 
+    def events(self, ticket_id, locale=None):
+        """The whole events log, following next_page."""
+        events, page_token = [], None
+        while True:
+            query = {"locale": locale, "next_page": page_token}
+            suffix = "&".join(f"{name}={value}" for name, value in query.items() if value)
+            page = self.ok("get", f"/tickets/{ticket_id}/events" + (f"?{suffix}" if suffix else ""))
+            events += page["events"]
+            page_token = page.get("next_page")
+            if not page_token:
+                return events
+
     def comments(self, ticket_id, locale=None):
         suffix = f"?locale={locale}" if locale else ""
         return self.ok("get", f"/tickets/{ticket_id}/comments{suffix}")["comments"]
