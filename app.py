@@ -4,11 +4,19 @@ import os
 import time
 from functools import wraps
 
-from chalice import BadRequestError, Chalice, ConflictError, ConvertToMiddleware, NotFoundError, Response
+from chalice import (
+    BadRequestError,
+    Chalice,
+    ConflictError,
+    ConvertToMiddleware,
+    NotFoundError,
+    Response,
+    UnprocessableEntityError,
+)
 
 from chalicelib import auth, i18n, request_json, runtime
 from chalicelib.config import settings
-from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.errors import Conflict, InvalidInput, NotFound, Unprocessable
 from chalicelib.ids import utc_now
 from chalicelib.lazy import lazy_module
 from chalicelib.observability import logger
@@ -16,6 +24,7 @@ from chalicelib.services import feedback_handler
 
 # Loaded on first use: the feedback function imports this module too, and its cold start needs none of them.
 diagnostics = lazy_module("chalicelib.services.diagnostics")
+idempotency = lazy_module("chalicelib.services.idempotency")
 inbound = lazy_module("chalicelib.services.inbound")
 outbox = lazy_module("chalicelib.services.outbox")
 protection = lazy_module("chalicelib.services.protection")
@@ -51,25 +60,79 @@ def authenticate(event, get_response):
     return get_response(event)
 
 
-def api(path, methods=("GET",)):
-    """A route whose domain errors become Chalice's 4xx bodies ({"Code", "Message"}), in the agent's language."""
+def api(path, methods=("GET",), idempotent=False):
+    """A route whose domain errors become Chalice's 4xx bodies ({"Code", "Message"}), in the agent's language.
+
+    idempotent: the route honours an Idempotency-Key header (chalicelib/services/idempotency.py).
+    """
 
     def decorate(view):
         @wraps(view)
         def handle(*args, **kwargs):
             try:
                 json_body()  # parsed once, with limits, before the view: a hostile body is a 400, never a 500
-                return view(*args, **kwargs)
-            except InvalidInput as error:
-                raise BadRequestError(error.localized(translations())) from None
-            except NotFound as error:
-                raise NotFoundError(error.localized(translations())) from None
-            except Conflict as error:
-                raise ConflictError(error.localized(translations())) from None
+                replay = _claim_idempotency_key() if idempotent else None
+                if replay is not None:
+                    return Response(
+                        body=replay.body,
+                        status_code=replay.status_code,
+                        headers={"Content-Type": "application/json", "Idempotent-Replayed": "true"},
+                    )
+                response = view(*args, **kwargs)
+            except BaseException as error:
+                _release_idempotency_key()
+                if isinstance(error, InvalidInput):
+                    raise BadRequestError(error.localized(translations())) from None
+                if isinstance(error, NotFound):
+                    raise NotFoundError(error.localized(translations())) from None
+                if isinstance(error, Conflict):
+                    raise ConflictError(error.localized(translations())) from None
+                if isinstance(error, Unprocessable):
+                    raise UnprocessableEntityError(error.localized(translations())) from None
+                raise
+            _complete_idempotency_key(response)
+            return response
 
         return app.route(path, methods=list(methods), cors=True)(handle)
 
     return decorate
+
+
+def _claim_idempotency_key():
+    """Claims the caller's key for this request, or returns the first response to replay (None: no header)."""
+    request = app.current_request
+    key = (request.headers or {}).get(idempotency.HEADER)
+    if key is None:
+        return None
+    path = [request.context.get("resourcePath", ""), request.uri_params or {}]
+    fingerprint = idempotency.fingerprint(request.method, path, json_body())
+    started = idempotency.begin(runtime.table(), agent_id(), key, fingerprint, int(time.time()))
+    if isinstance(started, idempotency.Replay):
+        return started
+    request.deskmail_claim = started
+    return None
+
+
+def commit_updates():
+    """What must commit with the request's writes: its Idempotency-Key claim, if it has one."""
+    claim = getattr(app.current_request, "deskmail_claim", None)
+    return [claim.committed_update(runtime.table())] if claim else []
+
+
+def _release_idempotency_key():
+    claim = getattr(app.current_request, "deskmail_claim", None)
+    if claim:
+        idempotency.release(runtime.table(), claim)
+
+
+def _complete_idempotency_key(response):
+    claim = getattr(app.current_request, "deskmail_claim", None)
+    if claim:
+        status, body = (response.status_code, response.body) if isinstance(response, Response) else (200, response)
+        try:
+            idempotency.complete(runtime.table(), claim, status, body)
+        except Exception:  # the request did happen: a retry is answered 409 ("look the result up"), not redone
+            logger.exception("Idempotency-Key response not kept")
 
 
 def json_body():
@@ -125,9 +188,11 @@ def update_user(user_id):
     return views.user_view(workspace.update_user(runtime.table(), user_id, json_body(), utc_now))
 
 
-@api("/tickets", methods=["POST"])
+@api("/tickets", methods=["POST"], idempotent=True)
 def create_ticket():
-    result = workspace.create_ticket(runtime.table(), runtime.mailer(), settings(), json_body(), utc_now)
+    result = workspace.create_ticket(
+        runtime.table(), runtime.mailer(), settings(), json_body(), utc_now, commit_updates()
+    )
     return created({**views.ticket_view(result["ticket"], result["tags"]), "comment_id": result["comment"].id})
 
 
@@ -146,9 +211,11 @@ def set_tags(ticket_id):
     return {"tags": workspace.set_tags(runtime.table(), ticket_id, json_body(), utc_now)}
 
 
-@api("/tickets/{ticket_id}/comments", methods=["POST"])
+@api("/tickets/{ticket_id}/comments", methods=["POST"], idempotent=True)
 def add_comment(ticket_id):
-    comment = workspace.add_comment(runtime.table(), runtime.mailer(), settings(), ticket_id, json_body(), utc_now)
+    comment = workspace.add_comment(
+        runtime.table(), runtime.mailer(), settings(), ticket_id, json_body(), utc_now, commit_updates()
+    )
     return created(
         {
             "id": comment.id,
@@ -274,7 +341,7 @@ def delete_suppression(email):
     return suppression.remove(runtime.suppression_list(), runtime.table(), email, agent_id(), utc_now)
 
 
-@api("/tickets/{ticket_id}/comments/{comment_id}/resend", methods=["POST"])
+@api("/tickets/{ticket_id}/comments/{comment_id}/resend", methods=["POST"], idempotent=True)
 def resend_comment(ticket_id, comment_id):
     return created(
         resend.resend(
@@ -285,6 +352,7 @@ def resend_comment(ticket_id, comment_id):
             comment_id,
             json_body(),
             utc_now,
+            commit_updates(),
         )
     )
 

@@ -48,3 +48,7 @@ class InvalidInput(DeskmailError):
 
 class Conflict(DeskmailError):
     pass
+
+
+class Unprocessable(DeskmailError):
+    """Well-formed but unusable in this state (an Idempotency-Key reused with another request): a 422."""

@@ -32,6 +32,7 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 #   TICKET#{id}      SENT#{time}#{notification}           addresses one notification went to (rate limit, TTL)
 #   INBOUND#{ses id} INBOUND                              an inbound email already handled (replays, TTL)
 #   TICKET#{id}      OUTBOX#{notification}                a notification recorded before SES is called (outbox)
+#   IDEM#{hash}      IDEM                                 an Idempotency-Key of one caller and its first response (TTL)
 # GSI2 (overloaded):
 #   FAILURES                 {time}#{ticket}#{event}     the delivery-problems inbox (failure events)
 #   REP#{SENT|BOUNCE|COMPLAINT}#{day}  {time}#{id}       what the reputation guard counts
@@ -1018,3 +1019,74 @@ class DeskmailTable:
             Limit=limit,
         )
         return [outbox_entry(from_item(item)) for item in response.get("Items", [])]
+
+    # -- Idempotency-Key records (chalicelib/services/idempotency.py) ------------------------------------------------
+
+    def claim_idempotency_key(self, record: dict, now_epoch: int) -> dict | None:
+        """Puts the in-progress record unless a live one exists: None when claimed, else the existing record.
+
+        A record whose TTL passed (DynamoDB deletes late) or whose in-progress lease ran out (its request died
+        before committing anything) counts as absent.
+        """
+        try:
+            self.client.put_item(
+                TableName=self.name,
+                Item=to_item(record),
+                ConditionExpression=(
+                    "attribute_not_exists(PK) OR expires_at < :now OR (#state = :in_progress AND lease_until < :now)"
+                ),
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":now": _marshal(now_epoch), ":in_progress": _marshal("in_progress")},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            found = self._get(record["PK"], record["SK"])
+            return found if found is not None else self.claim_idempotency_key(record, now_epoch)
+        return None
+
+    @staticmethod
+    def idempotency_committed_update(pk: str, owner: str) -> dict:
+        """A raw Update for write_together: the key's request committed (in the same transaction as its writes)."""
+        return {
+            "Key": {"PK": {"S": pk}, "SK": {"S": "IDEM"}},
+            "UpdateExpression": "SET #state = :committed",
+            "ConditionExpression": "#owner = :owner AND #state = :in_progress",
+            "ExpressionAttributeNames": {"#state": "state", "#owner": "owner"},
+            "ExpressionAttributeValues": {
+                ":committed": {"S": "committed"},
+                ":in_progress": {"S": "in_progress"},
+                ":owner": {"S": owner},
+            },
+        }
+
+    def complete_idempotency_key(self, pk: str, owner: str, status_code: int, body: str) -> None:
+        self.client.update_item(
+            TableName=self.name,
+            Key={"PK": {"S": pk}, "SK": {"S": "IDEM"}},
+            UpdateExpression="SET #state = :completed, #status = :status, #response = :body REMOVE lease_until",
+            ConditionExpression="#owner = :owner",
+            ExpressionAttributeNames={
+                "#state": "state",
+                "#owner": "owner",
+                "#status": "status_code",
+                "#response": "response",
+            },
+            ExpressionAttributeValues={
+                ":completed": {"S": "completed"},
+                ":status": _marshal(status_code),
+                ":body": {"S": body},
+                ":owner": {"S": owner},
+            },
+        )
+
+    def release_idempotency_key(self, pk: str, owner: str) -> None:
+        """The request failed before committing anything: the key may be used again (fixed input, a retry)."""
+        try:
+            self.client.delete_item(
+                TableName=self.name,
+                Key={"PK": {"S": pk}, "SK": {"S": "IDEM"}},
+                ConditionExpression="#owner = :owner AND #state = :in_progress",
+                ExpressionAttributeNames={"#state": "state", "#owner": "owner"},
+                ExpressionAttributeValues={":owner": {"S": owner}, ":in_progress": {"S": "in_progress"}},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            pass  # it committed (keep the record), or another request took over an expired lease

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from chalicelib import validation
 from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.adapters.ses import SesMailer
@@ -48,6 +50,7 @@ def resend(
     comment_id: str,
     body: object,
     now: workspace.Clock,
+    commit_updates: Iterable[dict] = (),
 ) -> dict:
     user_ids = validation.id_list(validation.body_object(body), "user_ids")
     if not user_ids:
@@ -100,7 +103,9 @@ def resend(
         )
         for user_id in user_ids
     ]
-    notifications = workspace.send_notifications(table, mailer, settings, ticket, comment, evaluations, now)
+    notifications = workspace.send_notifications(
+        table, mailer, settings, ticket, comment, evaluations, now, commit_updates
+    )
     return {
         "ticket_id": ticket.id,
         "comment_id": comment.id,

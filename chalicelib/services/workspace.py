@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import timedelta
 
@@ -145,7 +145,15 @@ def known_users(table: DeskmailTable, user_ids: list[str]) -> dict[str, User]:
     return users
 
 
-def create_ticket(table: DeskmailTable, mailer: SesMailer, settings: Settings, body: object, now: Clock) -> dict:
+def create_ticket(
+    table: DeskmailTable,
+    mailer: SesMailer,
+    settings: Settings,
+    body: object,
+    now: Clock,
+    commit_updates: Iterable[dict] = (),
+) -> dict:
+    """commit_updates: conditional updates that must land with the ticket (an Idempotency-Key's claim)."""
     body = validation.body_object(body)
     subject = validation.header_text(body, "subject", 250)
     requester_id = validation.an_id(body.get("requester_id"), "requester_id")
@@ -187,6 +195,7 @@ def create_ticket(table: DeskmailTable, mailer: SesMailer, settings: Settings, b
         triggers.TICKET_CREATED,
         now,
         extra_items=[dynamo.ticket_item(ticket), created_event],
+        commit_updates=commit_updates,
     )
     return {"ticket": ticket, "tags": [], "comment": comment}
 
@@ -199,13 +208,32 @@ def get_ticket(table: DeskmailTable, ticket_id: str) -> tuple[Ticket, list[str]]
 
 
 def add_comment(
-    table: DeskmailTable, mailer: SesMailer, settings: Settings, ticket_id: str, body: object, now: Clock
+    table: DeskmailTable,
+    mailer: SesMailer,
+    settings: Settings,
+    ticket_id: str,
+    body: object,
+    now: Clock,
+    commit_updates: Iterable[dict] = (),
 ) -> Comment:
     author_id, text, public = _comment_fields(body)
     ticket, _ = get_ticket(table, ticket_id)
     user_ids = [ticket.requester_id, *ticket.cc_ids, *([ticket.assignee_id] if ticket.assignee_id else []), author_id]
     users = known_users(table, list(dict.fromkeys(user_ids)))
-    return _post_comment(table, mailer, settings, ticket, users, author_id, text, public, triggers.COMMENT_ADDED, now)
+    return _post_comment(
+        table,
+        mailer,
+        settings,
+        ticket,
+        users,
+        author_id,
+        text,
+        public,
+        triggers.COMMENT_ADDED,
+        now,
+        None,
+        commit_updates,
+    )
 
 
 def _post_comment(
@@ -220,6 +248,7 @@ def _post_comment(
     event: str,
     now: Clock,
     extra_items: list[dict] | None = None,
+    commit_updates: Iterable[dict] = (),
 ) -> Comment:
     stamp = now()
     draft = Comment(new_id(), ticket.id, author_id, users[author_id].name, text, public, stamp)
@@ -238,7 +267,8 @@ def _post_comment(
     participations = [dynamo.participation_item(user_id, ticket.id, ticket.subject, stamp) for user_id in users]
     entries, notification_records = prepare_notifications(table, settings, ticket, comment, evaluations, now)
     table.write_together(
-        [*participations, *(extra_items or []), dynamo.comment_item(comment), added_event, *notification_records]
+        [*participations, *(extra_items or []), dynamo.comment_item(comment), added_event, *notification_records],
+        commit_updates,
     )
     outbox.deliver(table, mailer, entries, now)
     return comment
@@ -252,10 +282,11 @@ def send_notifications(
     comment: Comment,
     evaluations: list[triggers.TriggerEvaluation],
     now: Clock,
+    commit_updates: Iterable[dict] = (),
 ) -> list[Notification]:
     """Sends what the fired evaluations ask for (an agent's resend): recorded in the outbox first, then sent."""
     entries, notification_records = prepare_notifications(table, settings, ticket, comment, evaluations, now)
-    table.write_together(notification_records)
+    table.write_together(notification_records, commit_updates)
     return outbox.deliver(table, mailer, entries, now)
 
 
