@@ -4,7 +4,8 @@ Own records on the single table rather than Powertools' idempotency utility, bec
 the *same* transaction as the request's writes (the ticket, the comment, the outbox entries): Powertools keeps
 its record in separate writes before and after the handler, so a crash between the handler's writes and its
 "completed" write would let a retry run the request again. One item per caller and key (IDEM#{sha256}), a
-conditional put to claim it, and no extra import on the cold start.
+conditional put to claim it, and no extra import on the cold start (importing Powertools' idempotency utility
+after boto3, Logger and Metrics took 31-72 ms here, median 37 ms of 5 runs).
 
 States: `in_progress` (claimed, nothing written yet; a lease of LEASE_SECONDS, after which a retry may take it
 over), `committed` (the request's writes landed, in the same transaction), `completed` (with the status code and
