@@ -60,6 +60,9 @@ def authenticate(event, get_response):
     return get_response(event)
 
 
+IDEMPOTENT_ROUTES: set[tuple[str, str]] = set()  # (method, path): read by scripts/export_openapi.py
+
+
 def api(path, methods=("GET",), idempotent=False):
     """A route whose domain errors become Chalice's 4xx bodies ({"Code", "Message"}), in the agent's language.
 
@@ -67,6 +70,9 @@ def api(path, methods=("GET",), idempotent=False):
     """
 
     def decorate(view):
+        if idempotent:
+            IDEMPOTENT_ROUTES.update((method, path) for method in methods)
+
         @wraps(view)
         def handle(*args, **kwargs):
             try:
@@ -136,10 +142,14 @@ def _complete_idempotency_key(response):
 
 
 def json_body():
-    """The request's JSON body, parsed once by chalicelib.request_json (depth, Unicode, numbers, duplicate keys)."""
+    """The request's JSON body, parsed once by chalicelib.request_json (depth, Unicode, numbers, duplicate keys).
+
+    Only POST, PUT and PATCH take a body; any other method's body is ignored, as before.
+    """
     request = app.current_request
     if not hasattr(request, "deskmail_json"):
-        request.deskmail_json = request_json.parse(request.raw_body)
+        takes_body = request.method in ("POST", "PUT", "PATCH")
+        request.deskmail_json = request_json.parse(request.raw_body) if takes_body else None
     return request.deskmail_json
 
 
