@@ -479,7 +479,13 @@ def test_reputation_is_published_every_15_minutes(resources):
 def test_functions_run_with_our_role_the_powertools_layer_tracing_and_our_log_group(resources):
     role = arn_of(resources, "AWS::IAM::Role", Description="deskmail prod Lambda functions")
     log_group = ref(resources, "AWS::Logs::LogGroup", LogGroupName="/aws/lambda/deskmail-prod")
-    assert set(functions(resources)) == {"APIHandler", "HandleSesFeedback", "HandleInboundEmail", "PublishReputation"}
+    assert set(functions(resources)) == {
+        "APIHandler",
+        "HandleSesFeedback",
+        "HandleInboundEmail",
+        "PublishReputation",
+        "SweepOutbox",
+    }
     for name, function in functions(resources).items():
         properties = function["Properties"]
         assert properties["Role"] == role, name
