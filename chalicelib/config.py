@@ -22,6 +22,7 @@ class Settings:
     region: str
     transient_bounce_threshold: int = 3
     transient_bounce_window_days: int = 7
+    inbound_bucket: str = ""  # DESKMAIL_INBOUND_BUCKET: where the receipt rule's S3 action stores inbound mail
 
     @property
     def sender_domain(self) -> str:
@@ -47,6 +48,7 @@ def settings() -> Settings:
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         transient_bounce_threshold=_positive_int("DESKMAIL_TRANSIENT_BOUNCE_THRESHOLD", 3),
         transient_bounce_window_days=_positive_int("DESKMAIL_TRANSIENT_BOUNCE_WINDOW_DAYS", 7),
+        inbound_bucket=os.environ.get("DESKMAIL_INBOUND_BUCKET", "").strip(),
     )
 
 
@@ -57,3 +59,47 @@ def _positive_int(name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigurationError(f"environment variable {name} must be a positive integer, not {raw!r}")
     return int(raw)
+
+
+# ---- sign-in ------------------------------------------------------------------------------------------------------
+
+COGNITO_ISSUER_PREFIX = "https://cognito-idp."
+DEFAULT_ROLE_CLAIM = "cognito:groups"
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Which identity provider's access tokens the API accepts (see the README's "Sign-in")."""
+
+    issuer: str
+    jwks_url: str
+    audience: str
+    role_claim: str = DEFAULT_ROLE_CLAIM
+    user_pool_id: str = ""
+    client_id: str = ""
+    region: str = "us-east-1"
+
+    @property
+    def is_cognito(self) -> bool:
+        # Cognito access tokens carry client_id and token_use instead of aud; other OIDC issuers carry aud.
+        return self.issuer.startswith(COGNITO_ISSUER_PREFIX) and ".amazonaws.com/" in self.issuer
+
+
+@lru_cache(maxsize=1)
+def auth_settings() -> AuthSettings:
+    issuer = _required("DESKMAIL_AUTH_ISSUER").rstrip("/")
+    if not issuer.startswith("https://"):
+        raise ConfigurationError(f"DESKMAIL_AUTH_ISSUER must be an https:// URL, not {issuer!r}")
+    client_id = os.environ.get("DESKMAIL_COGNITO_CLIENT_ID", "").strip()
+    audience = os.environ.get("DESKMAIL_AUTH_AUDIENCE", "").strip() or client_id
+    if not audience:
+        raise ConfigurationError("set DESKMAIL_AUTH_AUDIENCE (the app client id, or the OIDC audience)")
+    return AuthSettings(
+        issuer=issuer,
+        jwks_url=os.environ.get("DESKMAIL_AUTH_JWKS_URL", "").strip() or f"{issuer}/.well-known/jwks.json",
+        audience=audience,
+        role_claim=os.environ.get("DESKMAIL_AUTH_ROLE_CLAIM", "").strip() or DEFAULT_ROLE_CLAIM,
+        user_pool_id=os.environ.get("DESKMAIL_COGNITO_USER_POOL_ID", "").strip(),
+        client_id=client_id or audience,
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+    )

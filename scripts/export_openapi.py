@@ -25,6 +25,7 @@ STATUS_TEXT = {
     201: "Created",
     400: "Invalid input (the message says what)",
     401: "No valid bearer token",
+    403: "Signed in, but the route needs another role (RequiredRole), or the body names someone else",
     404: "No such id",
     409: "Conflict (for an Idempotency-Key: its first request is still running, or ran without a kept answer)",
     415: "The Content-Type is not application/json",
@@ -39,7 +40,8 @@ class MissingSchema(LookupError):
     """A route app.py serves that api_schemas.py does not describe."""
 
 
-def _operation(method: str, path: str, entry, is_open: bool, idempotent: bool) -> dict:
+def _operation(method: str, path: str, entry, role: str | None, idempotent: bool) -> dict:
+    is_open = role == "public"
     key = (method, path)
     if key not in api_schemas.SUMMARIES:
         raise MissingSchema(f"{method} {path} has no entry in scripts/api_schemas.py SUMMARIES")
@@ -56,7 +58,8 @@ def _operation(method: str, path: str, entry, is_open: bool, idempotent: bool) -
     if idempotent:
         parameters.append(api_schemas.IDEMPOTENCY_KEY)
     responses: dict[str, dict] = {}
-    every = {*statuses, 415, *(() if is_open else (401,)), *(IDEMPOTENCY_STATUSES if idempotent else ())}
+    implied = () if is_open else (401, 403) if role == "admin" else (401,)
+    every = {*statuses, *implied, 415, *(IDEMPOTENCY_STATUSES if idempotent else ())}
     for status in sorted(every):
         if status < 300:
             media = api_schemas.PAGE_CONTENT.get(key)
@@ -84,14 +87,17 @@ def _operation(method: str, path: str, entry, is_open: bool, idempotent: bool) -
 
 def build_document() -> dict:
     """The OpenAPI 3.0 document for every route and method app.py registers, in a stable order."""
-    from app import IDEMPOTENT_ROUTES, app
-    from chalicelib import auth
+    from app import IDEMPOTENT_ROUTES, ROUTE_ROLES, app
 
     paths: dict[str, dict] = {}
     for path in sorted(app.routes):
         for method in sorted(app.routes[path]):
             paths.setdefault(path, {})[method.lower()] = _operation(
-                method, path, app.routes[path][method], auth.is_open(path), (method, path) in IDEMPOTENT_ROUTES
+                method,
+                path,
+                app.routes[path][method],
+                ROUTE_ROLES.get((path, method)),
+                (method, path) in IDEMPOTENT_ROUTES,
             )
     described = set(api_schemas.SUMMARIES)
     served = {(method, path) for path in app.routes for method in app.routes[path]}
@@ -114,7 +120,8 @@ def build_document() -> dict:
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
-                    "description": "HS256, issuer 'deskmail', audience 'deskmail-agents'.",
+                    "description": "An RS256 access token of the configured identity provider (Cognito user pool "
+                    "or OIDC issuer): DESKMAIL_AUTH_ISSUER, _AUDIENCE, _ROLE_CLAIM (README, Sign-in and roles).",
                 }
             },
             "schemas": {"Error": ERROR},
@@ -123,7 +130,7 @@ def build_document() -> dict:
                     "description": STATUS_TEXT[status],
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
                 }
-                for status in (400, 401, 404, 409, 415, 422)
+                for status in (400, 401, 403, 404, 409, 415, 422)
             },
         },
     }

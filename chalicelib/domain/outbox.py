@@ -50,6 +50,7 @@ class OutboxEntry:
     state: str
     attempts: int
     changed_at: str  # when it entered this state (the sweeper's clock)
+    acting: dict | None = None  # the agent who sent it (a resend), named in its event
 
 
 def sweep_action(entry: OutboxEntry) -> str:

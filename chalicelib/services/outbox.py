@@ -36,7 +36,12 @@ def _epoch(stamp: str) -> int:
     return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
 
 
-def notification_event(notification: Notification) -> dict:
+def acting_fields(acting: dict | None) -> dict:
+    """The agent who made a change, as events name them (agent_id, agent_name)."""
+    return {"agent_id": acting["id"], "agent_name": acting["name"]} if acting else {}
+
+
+def notification_event(notification: Notification, acting: dict | None = None) -> dict:
     sent = any(recipient.status not in (NOT_SENT, REJECTED) for recipient in notification.recipients)
     return dynamo.event_item(
         notification.ticket_id,
@@ -58,13 +63,16 @@ def notification_event(notification: Notification) -> dict:
                 }
                 for r in notification.recipients
             ],
+            **acting_fields(acting),
         },
     )
 
 
-def record_items(table: DeskmailTable, notification: Notification, subject: str) -> list[dict]:
+def record_items(
+    table: DeskmailTable, notification: Notification, subject: str, acting: dict | None = None
+) -> list[dict]:
     """The notification, its MSG# lookup, its event, and each failed recipient's event and the failure tag."""
-    items = [*dynamo.notification_items(notification, subject), notification_event(notification)]
+    items = [*dynamo.notification_items(notification, subject), notification_event(notification, acting)]
     tag_state: TagState | None = None
     for recipient in notification.recipients:
         if recipient.status not in FAILED_STATUSES:
@@ -122,7 +130,7 @@ def finish(table: DeskmailTable, entry: outbox.OutboxEntry, notification: Notifi
     done = outbox.SENT if notification.message_id else outbox.FAILED
     outcome = {"message_id": notification.message_id, "sent_at": notification.sent_at}
     try:
-        table.write_items(record_items(table, notification, entry.subject))
+        table.write_items(record_items(table, notification, entry.subject, entry.acting))
     except STORAGE_ERRORS:
         logger.exception(
             "Notification outcome not recorded",

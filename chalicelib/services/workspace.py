@@ -12,7 +12,7 @@ from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.addresses import validated_address
 from chalicelib.config import Settings
-from chalicelib.domain import classification, deliverability, triggers
+from chalicelib.domain import classification, deliverability, search, triggers
 from chalicelib.domain import outbox as outbox_states
 from chalicelib.domain.messages import (
     OutgoingEmail,
@@ -33,7 +33,7 @@ from chalicelib.domain.model import (
 from chalicelib.domain.outbox import OutboxEntry
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.i18n import N_, SUPPORTED_LOCALES
-from chalicelib.ids import new_id
+from chalicelib.ids import new_id, stable_id
 from chalicelib.services import outbox
 from chalicelib.services.failures import EVENT_TAG_ADDED, EVENT_TAG_REMOVED
 from chalicelib.services.outbox import EVENT_NOTIFICATION_NOT_SENT, EVENT_NOTIFICATION_SENT  # noqa: F401 (views)
@@ -116,12 +116,14 @@ def list_triggers(table: DeskmailTable) -> tuple[triggers.Trigger, ...]:
     return triggers.with_states(table.get_trigger_states())
 
 
-def set_trigger_active(table: DeskmailTable, trigger_id: str, body: object, now: Clock) -> triggers.Trigger:
+def set_trigger_active(
+    table: DeskmailTable, trigger_id: str, body: object, now: Clock, acting: dict | None = None
+) -> triggers.Trigger:
     body = validation.body_object(body)
     if trigger_id not in triggers.TRIGGERS_BY_ID:
         raise NotFound(N_("There is no trigger {trigger_id}."), trigger_id=trigger_id)
     active = validation.required_bool(body, "active")
-    table.put_trigger_state(trigger_id, active, now())
+    table.put_trigger_state(trigger_id, active, now(), acting)
     return next(t for t in list_triggers(table) if t.id == trigger_id)
 
 
@@ -151,9 +153,13 @@ def create_ticket(
     settings: Settings,
     body: object,
     now: Clock,
+    acting: dict | None = None,
     commit_updates: Iterable[dict] = (),
 ) -> dict:
-    """commit_updates: conditional updates that must land with the ticket (an Idempotency-Key's claim)."""
+    """acting: the signed-in agent ({"id", "name"}), recorded even when the first comment is the requester's.
+
+    commit_updates: conditional updates that must land with the ticket (an Idempotency-Key's claim).
+    """
     body = validation.body_object(body)
     subject = validation.header_text(body, "subject", 250)
     requester_id = validation.an_id(body.get("requester_id"), "requester_id")
@@ -181,7 +187,7 @@ def create_ticket(
         new_id(),
         stamp,
         EVENT_TICKET_CREATED,
-        {"subject": subject, "requester_id": requester_id, "author_id": author_id},
+        {"subject": subject, "requester_id": requester_id, "author_id": author_id, **_acting_fields(acting)},
     )
     comment = _post_comment(
         table,
@@ -194,10 +200,17 @@ def create_ticket(
         public,
         triggers.TICKET_CREATED,
         now,
-        extra_items=[dynamo.ticket_item(ticket), created_event],
+        extra_items=[dynamo.ticket_item(ticket), created_event, *_search_items(ticket, users)],
         commit_updates=commit_updates,
     )
     return {"ticket": ticket, "tags": [], "comment": comment}
+
+
+def _search_items(ticket: Ticket, users: dict[str, User]) -> list[dict]:
+    """The ticket list and search: found by subject and by its requester's and CCs' names and addresses."""
+    people = [users[user_id] for user_id in (ticket.requester_id, *ticket.cc_ids) if user_id in users]
+    words = search.ticket_words(ticket.subject, [(person.name, person.email) for person in people])
+    return dynamo.ticket_index_items(ticket, words, users[ticket.requester_id].name)
 
 
 def get_ticket(table: DeskmailTable, ticket_id: str) -> tuple[Ticket, list[str]]:
@@ -214,12 +227,15 @@ def add_comment(
     ticket_id: str,
     body: object,
     now: Clock,
+    comment_id: str | None = None,
     commit_updates: Iterable[dict] = (),
 ) -> Comment:
+    """`comment_id`: the id a retry must reuse (an inbound email's comment); a new one otherwise."""
     author_id, text, public = _comment_fields(body)
     ticket, _ = get_ticket(table, ticket_id)
     user_ids = [ticket.requester_id, *ticket.cc_ids, *([ticket.assignee_id] if ticket.assignee_id else []), author_id]
     users = known_users(table, list(dict.fromkeys(user_ids)))
+    event = triggers.COMMENT_ADDED
     return _post_comment(
         table,
         mailer,
@@ -229,10 +245,10 @@ def add_comment(
         author_id,
         text,
         public,
-        triggers.COMMENT_ADDED,
+        event,
         now,
-        None,
-        commit_updates,
+        comment_id=comment_id,
+        commit_updates=commit_updates,
     )
 
 
@@ -248,15 +264,16 @@ def _post_comment(
     event: str,
     now: Clock,
     extra_items: list[dict] | None = None,
+    comment_id: str | None = None,
     commit_updates: Iterable[dict] = (),
 ) -> Comment:
     stamp = now()
-    draft = Comment(new_id(), ticket.id, author_id, users[author_id].name, text, public, stamp)
+    draft = Comment(comment_id or new_id(), ticket.id, author_id, users[author_id].name, text, public, stamp)
     evaluations = triggers.evaluate(list_triggers(table), event, ticket, draft, users)
     comment = Comment(**{**draft.__dict__, "trigger_evaluations": tuple(e.as_record() for e in evaluations)})
     added_event = dynamo.event_item(
         ticket.id,
-        new_id(),
+        stable_id(EVENT_COMMENT_ADDED, comment_id) if comment_id else new_id(),
         stamp,
         EVENT_COMMENT_ADDED,
         {"comment_id": comment.id, "author_id": author_id, "author_name": comment.author_name, "public": public},
@@ -282,10 +299,11 @@ def send_notifications(
     comment: Comment,
     evaluations: list[triggers.TriggerEvaluation],
     now: Clock,
+    acting: dict | None = None,
     commit_updates: Iterable[dict] = (),
 ) -> list[Notification]:
-    """Sends what the fired evaluations ask for (an agent's resend): recorded in the outbox first, then sent."""
-    entries, notification_records = prepare_notifications(table, settings, ticket, comment, evaluations, now)
+    """Sends what the fired evaluations ask for (an agent's resend: acting): in the outbox first, then sent."""
+    entries, notification_records = prepare_notifications(table, settings, ticket, comment, evaluations, now, acting)
     table.write_together(notification_records, commit_updates)
     return outbox.deliver(table, mailer, entries, now)
 
@@ -297,6 +315,7 @@ def prepare_notifications(
     comment: Comment,
     evaluations: list[triggers.TriggerEvaluation],
     now: Clock,
+    acting: dict | None = None,
 ) -> tuple[list[OutboxEntry], list[dict]]:
     """What the fired evaluations will send, and the items to write before the first SES call (reads only).
 
@@ -315,11 +334,11 @@ def prepare_notifications(
         evaluation, holds = brake.hold_over_limit(evaluation)
         notification, email = _prepare(settings, ticket, comment, evaluation, states, stamp)
         records.extend(brake.items_after_send(notification, holds, before_send=email is not None))
-        entries.append(OutboxEntry(notification, email, ticket.subject, outbox_states.PENDING, 0, stamp))
+        entries.append(OutboxEntry(notification, email, ticket.subject, outbox_states.PENDING, 0, stamp, acting))
         if email is None:
-            records.extend(outbox.record_items(table, notification, ticket.subject))
+            records.extend(outbox.record_items(table, notification, ticket.subject, acting))
         else:
-            pending.append(dynamo.outbox_item(notification, email, ticket.subject, stamp))
+            pending.append(dynamo.outbox_item(notification, email, ticket.subject, stamp, acting))
     return entries, records + pending
 
 
@@ -416,18 +435,22 @@ def _email_body(ticket: Ticket, comment: Comment, trigger: triggers.Trigger) -> 
 # ---- tags ----------------------------------------------------------------------------------------------------------
 
 
-def set_tags(table: DeskmailTable, ticket_id: str, body: object, now: Clock) -> list[str]:
+def set_tags(table: DeskmailTable, ticket_id: str, body: object, now: Clock, acting: dict | None = None) -> list[str]:
     """An agent sets the ticket's tags, typically clearing the failure tag after acting on it."""
+    who = {"by": "agent", **_acting_fields(acting)}
     wanted = validation.tag_list(validation.body_object(body))
     ticket, current = get_ticket(table, ticket_id)
     stamp = now()
     items: list[dict] = []
     for tag in sorted(set(wanted) - set(current)):
         items.append(dynamo.tag_item(ticket.id, ticket.subject, tag, stamp, stamp))
-        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_ADDED, {"tag": tag, "by": "agent"}))
+        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_ADDED, {"tag": tag, **who}))
     for tag in sorted(set(current) - set(wanted)):
         items.append(dynamo.cleared_tag_item(ticket.id, tag, stamp))
-        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_REMOVED, {"tag": tag, "by": "agent"}))
+        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_REMOVED, {"tag": tag, **who}))
     if items:
         table.write_items(items)
     return sorted(wanted)
+
+
+_acting_fields = outbox.acting_fields

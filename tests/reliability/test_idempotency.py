@@ -14,7 +14,7 @@ import pytest
 
 from chalicelib import runtime
 from chalicelib.services import idempotency
-from tests.helpers import Api, agent_token, people, sent_messages
+from tests.helpers import Api, people, sent_messages, signed_in_agent
 from tests.reliability.scenario import table_items
 from tests.reliability.test_outbox import fails, open_ticket_body
 
@@ -29,9 +29,30 @@ def who(api):
     return people(api)
 
 
+TOKENS: dict[str, tuple] = {}
+
+
+@pytest.fixture(autouse=True)
+def fresh_agents():
+    TOKENS.clear()  # each test has its own table: its agents are registered anew
+
+
+def token(name: str) -> str:
+    if name not in TOKENS:
+        TOKENS[name] = signed_in_agent(name=name)
+    return TOKENS[name][1]
+
+
+def agent_user(name: str) -> str:
+    """The principal an Idempotency-Key belongs to: the signed-in agent's deskmail user id."""
+    token(name)
+    user = TOKENS[name][0]
+    return user.id if hasattr(user, "id") else user["id"]
+
+
 def post(client, path, body, key, subject="test-agent"):
     headers = {
-        "Authorization": f"Bearer {agent_token(subject)}",
+        "Authorization": f"Bearer {token(subject)}",
         "Content-Type": "application/json",
         "Idempotency-Key": key,
     }
@@ -70,7 +91,7 @@ def test_keys_are_per_caller(client, who):
 
 def test_comments_and_resends_are_not_duplicated_either(client, api, who):
     ticket = api.ok("post", "/tickets", open_ticket_body(who))
-    comment = {"author_id": who["agent"]["id"], "body": "On my way", "public": True}
+    comment = {"author_id": agent_user("test-agent"), "body": "On my way", "public": True}
     first = post(client, f"/tickets/{ticket['id']}/comments", comment, "c-1")
     again = post(client, f"/tickets/{ticket['id']}/comments", comment, "c-1")
     assert first[:2] == again[:2] and first[0] == 201
@@ -114,11 +135,13 @@ def test_a_crash_after_the_commit_keeps_the_key_so_a_retry_cannot_duplicate(clie
 def test_a_key_in_progress_is_a_409_and_an_expired_lease_or_record_can_be_taken_over(client, who):
     now = int(time.time())
     fingerprint = idempotency.fingerprint("POST", ["/tickets", {}], open_ticket_body(who))
-    claim = idempotency.begin(runtime.table(), "test-agent", "k-5", fingerprint, now)
+    claim = idempotency.begin(runtime.table(), agent_user("test-agent"), "k-5", fingerprint, now)
     assert isinstance(claim, idempotency.Claim)
     status, payload, _ = post(client, "/tickets", open_ticket_body(who), "k-5")
     assert status == 409 and "in progress" in payload["Message"]
-    later = idempotency.begin(runtime.table(), "test-agent", "k-5", fingerprint, now + idempotency.LEASE_SECONDS + 1)
+    later = idempotency.begin(
+        runtime.table(), agent_user("test-agent"), "k-5", fingerprint, now + idempotency.LEASE_SECONDS + 1
+    )
     assert isinstance(later, idempotency.Claim) and later.owner != claim.owner
     assert post(client, "/tickets", open_ticket_body(who), "k-6")[0] == 201
     (record,) = [i for i in table_items() if i["SK"]["S"] == "IDEM" and i.get("state", {}).get("S") == "completed"]
