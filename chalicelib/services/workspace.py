@@ -287,7 +287,7 @@ def _post_comment(
         [*participations, *(extra_items or []), dynamo.comment_item(comment), added_event, *notification_records],
         commit_updates,
     )
-    outbox.deliver(table, mailer, entries, now)
+    send_notifications(table, mailer, settings, ticket, comment, evaluations, now, recorded=entries)
     return comment
 
 
@@ -301,10 +301,16 @@ def send_notifications(
     now: Clock,
     acting: dict | None = None,
     commit_updates: Iterable[dict] = (),
+    recorded: list[OutboxEntry] | None = None,
 ) -> list[Notification]:
-    """Sends what the fired evaluations ask for (an agent's resend: acting): in the outbox first, then sent."""
-    entries, notification_records = prepare_notifications(table, settings, ticket, comment, evaluations, now, acting)
-    table.write_together(notification_records, commit_updates)
+    """Sends what the fired evaluations ask for (an agent's resend: acting): in the outbox first, then sent.
+
+    recorded: the outbox entries a caller already committed with its own writes (a new comment): only sent here.
+    """
+    entries = recorded
+    if entries is None:
+        entries, records = prepare_notifications(table, settings, ticket, comment, evaluations, now, acting)
+        table.write_together(records, commit_updates)
     return outbox.deliver(table, mailer, entries, now)
 
 
