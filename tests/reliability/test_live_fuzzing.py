@@ -71,7 +71,7 @@ def hostile(draw, value, strings=tuple(HOSTILE_STRINGS)):
 
 def known_ids(api) -> dict:
     requester = api.user("Rita Requester", "rita@example.com")
-    agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
+    agent = api.user("Fuzz Agent", "fuzz-agent@deskmail.example.com", role="agent")
     nomail = api.user("Nina Nomail")
     ticket = api.ticket("Printer on fire", requester, "It smokes.", assignee=agent)
     return {
