@@ -4,11 +4,19 @@ import os
 import time
 from functools import wraps
 
-from chalice import BadRequestError, Chalice, ConflictError, ConvertToMiddleware, NotFoundError, Response
+from chalice import (
+    BadRequestError,
+    Chalice,
+    ConflictError,
+    ConvertToMiddleware,
+    NotFoundError,
+    Response,
+    UnprocessableEntityError,
+)
 
 from chalicelib import auth, i18n, request_json, runtime
 from chalicelib.config import settings
-from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
+from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
 from chalicelib.i18n import N_
 from chalicelib.ids import utc_now
 from chalicelib.lazy import lazy_module
@@ -18,7 +26,9 @@ from chalicelib.services import feedback_handler
 # Loaded on first use: the feedback function imports this module too, and its cold start needs none of them.
 agents = lazy_module("chalicelib.services.agents")
 diagnostics = lazy_module("chalicelib.services.diagnostics")
+idempotency = lazy_module("chalicelib.services.idempotency")
 inbound = lazy_module("chalicelib.services.inbound")
+outbox = lazy_module("chalicelib.services.outbox")
 protection = lazy_module("chalicelib.services.protection")
 resend = lazy_module("chalicelib.services.resend")
 suppression = lazy_module("chalicelib.services.suppression")
@@ -84,36 +94,96 @@ def authenticate(event, get_response):
     return get_response(event)
 
 
-def api(path, methods=("GET",), *, role):
+IDEMPOTENT_ROUTES: set[tuple[str, str]] = set()  # (method, path): read by scripts/export_openapi.py
+
+
+def api(path, methods=("GET",), *, role, idempotent=False):
     """A route whose domain errors become Chalice's 4xx bodies ({"Code", "Message"}), in the agent's language.
 
     role: who may call it (auth.AGENT, auth.ADMIN or PUBLIC); admins may call every agent route. No CORS headers: the
-    page is served by this API (same origin), and no other origin has a reason to call it from a browser."""
+    page is served by this API (same origin), and no other origin has a reason to call it from a browser.
+    idempotent: the route honours an Idempotency-Key header (chalicelib/services/idempotency.py)."""
     _declare(path, methods, role)
 
     def decorate(view):
+        if idempotent:
+            IDEMPOTENT_ROUTES.update((method, path) for method in methods)
+
         @wraps(view)
         def handle(*args, **kwargs):
             try:
                 json_body()  # parsed once, with limits, before the view: a hostile body is a 400, never a 500
-                return view(*args, **kwargs)
-            except InvalidInput as error:
-                raise BadRequestError(error.localized(translations())) from None
-            except NotFound as error:
-                raise NotFoundError(error.localized(translations())) from None
-            except Conflict as error:
-                raise ConflictError(error.localized(translations())) from None
-            except Forbidden as error:
-                return _refusal(403, "ForbiddenError", error.localized(translations()), **_required_role(error))
-            except auth.Unauthenticated as error:
-                return _refusal(401, "UnauthorizedError", str(error))
-            except auth.IdentityProviderUnavailable:
-                logger.exception("the identity provider refused a call")
-                return _refusal(503, "ServiceUnavailableError", "The identity provider cannot be reached: try again.")
+                replay = _claim_idempotency_key() if idempotent else None
+                if replay is not None:
+                    return Response(
+                        body=replay.body,
+                        status_code=replay.status_code,
+                        headers={"Content-Type": "application/json", "Idempotent-Replayed": "true"},
+                    )
+                response = view(*args, **kwargs)
+            except BaseException as error:
+                _release_idempotency_key()
+                if isinstance(error, InvalidInput):
+                    raise BadRequestError(error.localized(translations())) from None
+                if isinstance(error, NotFound):
+                    raise NotFoundError(error.localized(translations())) from None
+                if isinstance(error, Conflict):
+                    raise ConflictError(error.localized(translations())) from None
+                if isinstance(error, Unprocessable):
+                    raise UnprocessableEntityError(error.localized(translations())) from None
+                if isinstance(error, Forbidden):
+                    return _refusal(403, "ForbiddenError", error.localized(translations()), **_required_role(error))
+                if isinstance(error, auth.Unauthenticated):
+                    return _refusal(401, "UnauthorizedError", str(error))
+                if isinstance(error, auth.IdentityProviderUnavailable):
+                    logger.exception("the identity provider refused a call")
+                    return _refusal(
+                        503, "ServiceUnavailableError", "The identity provider cannot be reached: try again."
+                    )
+                raise
+            _complete_idempotency_key(response)
+            return response
 
         return app.route(path, methods=list(methods))(handle)
 
     return decorate
+
+
+def _claim_idempotency_key():
+    """Claims the caller's key for this request, or returns the first response to replay (None: no header)."""
+    request = app.current_request
+    key = (request.headers or {}).get(idempotency.HEADER)
+    if key is None:
+        return None
+    path = [request.context.get("resourcePath", ""), request.uri_params or {}]
+    fingerprint = idempotency.fingerprint(request.method, path, json_body())
+    started = idempotency.begin(runtime.table(), agent_id(), key, fingerprint, int(time.time()))
+    if isinstance(started, idempotency.Replay):
+        return started
+    request.deskmail_claim = started
+    return None
+
+
+def commit_updates():
+    """What must commit with the request's writes: its Idempotency-Key claim, if it has one."""
+    claim = getattr(app.current_request, "deskmail_claim", None)
+    return [claim.committed_update(runtime.table())] if claim else []
+
+
+def _release_idempotency_key():
+    claim = getattr(app.current_request, "deskmail_claim", None)
+    if claim:
+        idempotency.release(runtime.table(), claim)
+
+
+def _complete_idempotency_key(response):
+    claim = getattr(app.current_request, "deskmail_claim", None)
+    if claim:
+        status, body = (response.status_code, response.body) if isinstance(response, Response) else (200, response)
+        try:
+            idempotency.complete(runtime.table(), claim, status, body)
+        except Exception:  # the request did happen: a retry is answered 409 ("look the result up"), not redone
+            logger.exception("Idempotency-Key response not kept")
 
 
 def _required_role(error):
@@ -127,10 +197,14 @@ def public_page(path):
 
 
 def json_body():
-    """The request's JSON body, parsed once by chalicelib.request_json (depth, Unicode, numbers, duplicate keys)."""
+    """The request's JSON body, parsed once by chalicelib.request_json (depth, Unicode, numbers, duplicate keys).
+
+    Only POST, PUT and PATCH take a body; any other method's body is ignored, as before.
+    """
     request = app.current_request
     if not hasattr(request, "deskmail_json"):
-        request.deskmail_json = request_json.parse(request.raw_body)
+        takes_body = request.method in ("POST", "PUT", "PATCH")
+        request.deskmail_json = request_json.parse(request.raw_body) if takes_body else None
     return request.deskmail_json
 
 
@@ -190,11 +264,13 @@ def update_user(user_id):
     return views.user_view(workspace.update_user(runtime.table(), user_id, json_body(), utc_now))
 
 
-@api("/tickets", methods=["POST"], role=auth.AGENT)
+@api("/tickets", methods=["POST"], role=auth.AGENT, idempotent=True)
 def create_ticket():
     body = agents.ticket_as(signed_in_agent(), json_body())
     acting = agents.actor(runtime.table(), signed_in_agent())
-    result = workspace.create_ticket(runtime.table(), runtime.mailer(), settings(), body, utc_now, acting=acting)
+    result = workspace.create_ticket(
+        runtime.table(), runtime.mailer(), settings(), body, utc_now, acting=acting, commit_updates=commit_updates()
+    )
     return created({**views.ticket_view(result["ticket"], result["tags"]), "comment_id": result["comment"].id})
 
 
@@ -216,10 +292,12 @@ def set_tags(ticket_id):
     return {"tags": workspace.set_tags(runtime.table(), ticket_id, json_body(), utc_now, acting)}
 
 
-@api("/tickets/{ticket_id}/comments", methods=["POST"], role=auth.AGENT)
+@api("/tickets/{ticket_id}/comments", methods=["POST"], role=auth.AGENT, idempotent=True)
 def add_comment(ticket_id):
     body = agents.comment_as(signed_in_agent(), json_body())
-    comment = workspace.add_comment(runtime.table(), runtime.mailer(), settings(), ticket_id, body, utc_now)
+    comment = workspace.add_comment(
+        runtime.table(), runtime.mailer(), settings(), ticket_id, body, utc_now, commit_updates=commit_updates()
+    )
     return created(
         {
             "id": comment.id,
@@ -254,9 +332,7 @@ def list_delivery_failures():
 @api("/delivery-failures/resolve", methods=["POST"], role=auth.AGENT)
 def resolve_delivery_failures():
     acting = agents.actor(runtime.table(), signed_in_agent())
-    return protection.resolve_failures(
-        runtime.table(), json_body(), acting["id"], utc_now, acting["name"]
-    )
+    return protection.resolve_failures(runtime.table(), json_body(), acting["id"], utc_now, acting["name"])
 
 
 @api("/reputation", role=auth.AGENT)
@@ -270,6 +346,12 @@ def publish_reputation(event):
     protection.publish_reputation_metrics(protection.reputation_windows(runtime.table(), utc_now()))
 
 
+@app.schedule("rate(5 minutes)")
+def sweep_outbox(event):
+    """Sends, records or fails notifications a crash left open between the outbox record and SES (exactly once)."""
+    outbox.sweep(runtime.table(), runtime.mailer(), utc_now)
+
+
 @api("/triggers", role=auth.AGENT)
 def list_triggers():
     return {"triggers": [views.trigger_view(t) for t in workspace.list_triggers(runtime.table())]}
@@ -278,9 +360,7 @@ def list_triggers():
 @api("/triggers/{trigger_id}", methods=["PATCH"], role=auth.ADMIN)
 def update_trigger(trigger_id):
     acting = agents.actor(runtime.table(), signed_in_agent())
-    return views.trigger_view(
-        workspace.set_trigger_active(runtime.table(), trigger_id, json_body(), utc_now, acting)
-    )
+    return views.trigger_view(workspace.set_trigger_active(runtime.table(), trigger_id, json_body(), utc_now, acting))
 
 
 @api("/smtp-codes/{code}", role=auth.AGENT)
@@ -347,7 +427,7 @@ def delete_suppression(email):
     return suppression.remove(runtime.suppression_list(), runtime.table(), email, acting["id"], utc_now, acting["name"])
 
 
-@api("/tickets/{ticket_id}/comments/{comment_id}/resend", methods=["POST"], role=auth.AGENT)
+@api("/tickets/{ticket_id}/comments/{comment_id}/resend", methods=["POST"], role=auth.AGENT, idempotent=True)
 def resend_comment(ticket_id, comment_id):
     return created(
         resend.resend(
@@ -359,6 +439,7 @@ def resend_comment(ticket_id, comment_id):
             json_body(),
             utc_now,
             agents.actor(runtime.table(), signed_in_agent()),
+            commit_updates(),
         )
     )
 

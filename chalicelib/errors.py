@@ -50,5 +50,9 @@ class Conflict(DeskmailError):
     pass
 
 
+class Unprocessable(DeskmailError):
+    """Well-formed but unusable in this state (an Idempotency-Key reused with another request): a 422."""
+
+
 class Forbidden(DeskmailError):
     """Signed in, but not allowed: the route needs another role (param `role`), or the body names someone else."""

@@ -35,6 +35,11 @@ def required_text(body: dict, field: str, max_length: int = 1000) -> str:
     return value.strip()
 
 
+def storable_text(text: str) -> str:
+    """Text from elsewhere (an inbound email) made acceptable to required_text: NUL and lone surrogates → U+FFFD."""
+    return SURROGATE.sub("\ufffd", text.replace("\x00", "\ufffd"))
+
+
 def header_text(body: dict, field: str, max_length: int = 1000) -> str:
     """A required one-line text that may end up in an email header: a name or a subject."""
     value = required_text(body, field, max_length)

@@ -181,10 +181,26 @@ PARAMETERS: dict[tuple[str, str], list[dict]] = {
     ("GET", "/inbound/suspended"): [NEXT_PAGE],
 }
 
+IDEMPOTENCY_KEY = {
+    "name": "Idempotency-Key",
+    "in": "header",
+    "required": False,
+    "description": "Retries with the same key and body return the first response (per caller, 24 hours).",
+    "schema": {"type": "string", "minLength": 1, "maxLength": 255, "pattern": "^[\\x21-\\x7e]+$"},
+}
+
+# What the page routes answer instead of JSON (the HTML shell; the assets by their extension).
+PAGE_CONTENT: dict[tuple[str, str], list[str]] = {
+    ("GET", "/"): ["text/html"],
+    ("GET", "/static/{name}"): ["text/javascript", "text/css", "image/svg+xml"],
+    ("GET", "/static/i18n/{name}"): ["application/json"],
+}
+
 # Path parameters that are ids (the others are free text, such as an SMTP code).
 ID_PATH_PARAMETERS = {"user_id", "ticket_id", "comment_id"}
 
-# What each operation answers besides 401 (every route but the open ones) and 400 (every route with input).
+# What each operation answers; export_openapi.py adds 401 (all but the open routes), 415 (all) and, on the routes
+# that honour Idempotency-Key, 400, 409 and 422.
 SUMMARIES: dict[tuple[str, str], tuple[str, tuple[int, ...]]] = {
     ("GET", "/health"): ("The service is up", (200,)),
     ("POST", "/users"): ("Create a user (an end-user may have no address; an agent: admins only)", (201, 400, 403)),

@@ -27,15 +27,20 @@ STATUS_TEXT = {
     401: "No valid bearer token",
     403: "Signed in, but the route needs another role (RequiredRole), or the body names someone else",
     404: "No such id",
-    409: "Conflict",
+    409: "Conflict (for an Idempotency-Key: its first request is still running, or ran without a kept answer)",
+    415: "The Content-Type is not application/json",
+    422: "The Idempotency-Key was already used for a different request",
 }
+# Every route can answer 415 (Chalice checks any Content-Type sent against application/json); every route but the
+# open ones 401; a route that honours Idempotency-Key also 400 (a malformed key), 409 and 422.
+IDEMPOTENCY_STATUSES = (400, 409, 422)
 
 
 class MissingSchema(LookupError):
     """A route app.py serves that api_schemas.py does not describe."""
 
 
-def _operation(method: str, path: str, entry, role: str | None) -> dict:
+def _operation(method: str, path: str, entry, role: str | None, idempotent: bool) -> dict:
     is_open = role == "public"
     key = (method, path)
     if key not in api_schemas.SUMMARIES:
@@ -50,14 +55,20 @@ def _operation(method: str, path: str, entry, role: str | None) -> dict:
         }
         for name in entry.view_args
     ] + list(api_schemas.PARAMETERS.get(key, []))
+    if idempotent:
+        parameters.append(api_schemas.IDEMPOTENCY_KEY)
     responses: dict[str, dict] = {}
     implied = () if is_open else (401, 403) if role == "admin" else (401,)
-    for status in sorted({*statuses, *implied}):
+    every = {*statuses, *implied, 415, *(IDEMPOTENCY_STATUSES if idempotent else ())}
+    for status in sorted(every):
         if status < 300:
-            responses[str(status)] = {
-                "description": STATUS_TEXT[status],
-                "content": {"application/json": {"schema": {"type": "object"}}},
-            }
+            media = api_schemas.PAGE_CONTENT.get(key)
+            content = (
+                {media_type: {"schema": {"type": "string"}} for media_type in media}
+                if media
+                else {"application/json": {"schema": {"type": "object"}}}
+            )
+            responses[str(status)] = {"description": STATUS_TEXT[status], "content": content}
         else:
             responses[str(status)] = {"$ref": f"#/components/responses/{status}"}
     operation: dict = {"operationId": entry.view_name, "summary": summary}
@@ -76,13 +87,17 @@ def _operation(method: str, path: str, entry, role: str | None) -> dict:
 
 def build_document() -> dict:
     """The OpenAPI 3.0 document for every route and method app.py registers, in a stable order."""
-    from app import ROUTE_ROLES, app
+    from app import IDEMPOTENT_ROUTES, ROUTE_ROLES, app
 
     paths: dict[str, dict] = {}
     for path in sorted(app.routes):
         for method in sorted(app.routes[path]):
             paths.setdefault(path, {})[method.lower()] = _operation(
-                method, path, app.routes[path][method], ROUTE_ROLES.get((path, method))
+                method,
+                path,
+                app.routes[path][method],
+                ROUTE_ROLES.get((path, method)),
+                (method, path) in IDEMPOTENT_ROUTES,
             )
     described = set(api_schemas.SUMMARIES)
     served = {(method, path) for path in app.routes for method in app.routes[path]}
@@ -94,7 +109,7 @@ def build_document() -> dict:
             "title": "deskmail",
             "version": "1.0.0",
             "description": "A help desk's ticket notifications through Amazon SES, and every email that did not "
-            "arrive, recipient by recipient. Errors are {Code, Message}; 400, 404 and 409 Messages are in the "
+            "arrive, recipient by recipient. Errors are {Code, Message}; 400, 404, 409 and 422 Messages are in the "
             "agent's language (?locale= or Accept-Language: en, it, de, es, fr; English otherwise).",
         },
         "security": [{"bearerAuth": []}],
@@ -115,7 +130,7 @@ def build_document() -> dict:
                     "description": STATUS_TEXT[status],
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
                 }
-                for status in (400, 401, 403, 404, 409)
+                for status in (400, 401, 403, 404, 409, 415, 422)
             },
         },
     }

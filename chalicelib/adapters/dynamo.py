@@ -9,11 +9,15 @@ import random
 import time
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
+from chalicelib.domain import outbox
 from chalicelib.domain.model import FAILURE_TAG, Comment, Notification, OutcomeEvent, Recipient, Ticket, User
 from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 from chalicelib.observability import logger
+
+if TYPE_CHECKING:  # imported where used: the feedback function's cold start needs no email package
+    from chalicelib.domain.messages import Mailbox, OutgoingEmail
 
 # Key layout (PK / SK):
 #   USER#{id}        PROFILE                              user (GSI1: EMAIL#{address} / USER#{id})
@@ -38,9 +42,12 @@ from chalicelib.observability import logger
 #   REP#{day}#{shard} COUNTS                              sent / hard bounces / complaints per hour (ADD, TTL)
 #   TICKET#{id}      FIND#{word}                          ticket search (GSI1: FIND#{word} / {created}#{id})
 #   TICKET#{id}      LIST                                 the ticket list (GSI1: TICKETS#{yyyy-mm} / {created}#{id})
+#   TICKET#{id}      OUTBOX#{notification}                a notification recorded before SES is called (outbox)
+#   IDEM#{hash}      IDEM                                 an Idempotency-Key of one caller and its first response (TTL)
 # GSI2 (overloaded):
 #   FAILURES#{yyyy-mm}       {time}#{ticket}#{event}     the delivery-problems inbox (failure events), by month
 #   SUSPENDED                {received}#{ses id}          inbound email held for review, newest first
+#   OUTBOX                   {changed at}#{notification}  outbox entries not done yet (the sweeper's queue)
 
 
 RAW_RETENTION_SECONDS = 30 * 24 * 3600
@@ -588,6 +595,92 @@ def send_log_item(notification: Notification, addresses: list[str], expires_at: 
         "addresses": sorted({address.lower() for address in addresses}),
         "expires_at": expires_at,
     }
+
+
+# ---- the outbox: a notification recorded before SES is called (chalicelib/domain/outbox.py has the states) ----
+
+OUTBOX_RETENTION_SECONDS = 30 * 24 * 3600  # a done entry stays this long for inspection, then TTL removes it
+
+
+def _outbox_key(ticket_id: str, notification_id: str) -> dict:
+    return {"PK": {"S": f"TICKET#{ticket_id}"}, "SK": {"S": f"OUTBOX#{notification_id}"}}
+
+
+def _mailbox_record(entry: Mailbox | str) -> dict:
+    from chalicelib.domain.messages import mailbox
+
+    found = mailbox(entry)
+    return {"name": found.name, "address": found.address}
+
+
+def outbox_item(
+    notification: Notification, email: OutgoingEmail, subject: str, recorded_at: str, acting: dict | None = None
+) -> dict:
+    """A pending entry: the notification as it will be recorded, and the email exactly as it will be sent."""
+    return {
+        "PK": f"TICKET#{notification.ticket_id}",
+        "SK": f"OUTBOX#{notification.id}",
+        "type": "outbox",
+        "state": outbox.PENDING,
+        "attempts": 0,
+        "changed_at": recorded_at,
+        "recorded_at": recorded_at,
+        "ticket_id": notification.ticket_id,
+        "comment_id": notification.comment_id,
+        "notification_id": notification.id,
+        "trigger_id": notification.trigger_id,
+        "trigger_title": notification.trigger_title,
+        "rfc_message_id": notification.rfc_message_id,
+        "recipients": [_recipient_record(recipient) for recipient in notification.recipients],
+        "subject": subject,
+        "acting": acting,
+        "email": {
+            "sender": email.sender,
+            "to": [_mailbox_record(entry) for entry in email.to],
+            "cc": [_mailbox_record(entry) for entry in email.cc],
+            "subject": email.subject,
+            "body": email.body,
+            "rfc_message_id": email.rfc_message_id,
+            "thread_root_id": email.thread_root_id,
+            "tags": dict(email.tags),
+            "configuration_set": email.configuration_set,
+            "auto_submitted": email.auto_submitted,
+        },
+        "GSI2PK": "OUTBOX",
+        "GSI2SK": f"{recorded_at}#{notification.id}",
+    }
+
+
+def outbox_entry(attributes: dict) -> outbox.OutboxEntry:
+    from chalicelib.domain.messages import Mailbox, OutgoingEmail
+
+    stored = attributes.get("email")
+    email = None
+    if stored:
+        email = OutgoingEmail(
+            sender=stored["sender"],
+            to=tuple(Mailbox(entry["name"], entry["address"]) for entry in stored.get("to") or ()),
+            cc=tuple(Mailbox(entry["name"], entry["address"]) for entry in stored.get("cc") or ()),
+            subject=stored["subject"],
+            body=stored["body"],
+            rfc_message_id=stored["rfc_message_id"],
+            thread_root_id=stored["thread_root_id"],
+            tags=dict(stored.get("tags") or {}),
+            configuration_set=stored["configuration_set"],
+            auto_submitted=bool(stored.get("auto_submitted")),
+        )
+    notification = notification_from_lookup(
+        {**attributes, "id": attributes["notification_id"], "sent_at": attributes.get("sent_at", "")}
+    )
+    return outbox.OutboxEntry(
+        notification=notification,
+        email=email,
+        subject=attributes.get("subject", ""),
+        state=attributes["state"],
+        attempts=int(attributes.get("attempts", 0)),
+        changed_at=attributes["changed_at"],
+        acting=attributes.get("acting"),
+    )
 
 
 # A kept body is split into parts of at most this many UTF-8 bytes (the item limit is 400 KB): never cut.
@@ -1268,9 +1361,165 @@ class DeskmailTable:
             return False
         return True
 
-    def list_ticket_index(
-        self, partition: str, page_token: str | None, limit: int
-    ) -> tuple[list[dict], str | None]:
+    # -- all-or-nothing writes, the outbox ---------------------------------------------------------------------------
+
+    TRANSACTION_LIMIT = 100
+
+    def write_together(self, items: list[dict], updates: Iterable[dict] = ()) -> None:
+        """Puts (and raw conditional Updates) in one TransactWriteItems: all of them are written, or none.
+
+        A unit larger than one transaction (100 actions) is written in consecutive transactions, in the order
+        given: callers put what must never be orphaned (the comment, the outbox entries) last.
+        """
+        unique = {(item["PK"], item["SK"]): item for item in items}  # one action per item in a transaction
+        actions = [{"Put": {"TableName": self.name, "Item": to_item(item)}} for item in unique.values()]
+        actions += [{"Update": {"TableName": self.name, **update}} for update in updates]
+        for start in range(0, len(actions), self.TRANSACTION_LIMIT):
+            self.client.transact_write_items(TransactItems=actions[start : start + self.TRANSACTION_LIMIT])
+
+    def move_outbox(
+        self,
+        ticket_id: str,
+        notification_id: str,
+        from_state: str,
+        attempts: int,
+        to_state: str,
+        changed_at: str,
+        values: dict | None = None,
+        epoch_seconds: int | None = None,
+    ) -> bool:
+        """One state change, only if the entry is still (from_state, attempts): False when another actor moved it.
+
+        A move to `sending` counts an attempt; a move to a done state drops the entry from the sweeper's queue and
+        drops the email itself (it is no longer needed), and sets its TTL.
+        """
+        names = {"#state": "state"}
+        assignments = ["#state = :to", "changed_at = :changed"]
+        values_out: dict[str, Any] = {
+            ":from": _marshal(from_state),
+            ":attempts": _marshal(attempts),
+            ":to": _marshal(to_state),
+            ":changed": _marshal(changed_at),
+        }
+        removals: list[str] = []
+        if to_state == outbox.SENDING:
+            assignments.append("attempts = :next")
+            values_out[":next"] = _marshal(attempts + 1)
+        if to_state in outbox.DONE_STATES:
+            removals = ["GSI2PK", "GSI2SK", "email"]
+            assignments.append("expires_at = :expires")
+            values_out[":expires"] = _marshal(int(epoch_seconds or time.time()) + OUTBOX_RETENTION_SECONDS)
+        else:
+            assignments.append("GSI2SK = :due")
+            values_out[":due"] = _marshal(f"{changed_at}#{notification_id}")
+        for position, (name, value) in enumerate(sorted((values or {}).items())):
+            names[f"#v{position}"] = name
+            assignments.append(f"#v{position} = :v{position}")
+            values_out[f":v{position}"] = _marshal(value)
+        expression = "SET " + ", ".join(assignments) + (" REMOVE " + ", ".join(removals) if removals else "")
+        try:
+            self.client.update_item(
+                TableName=self.name,
+                Key=_outbox_key(ticket_id, notification_id),
+                UpdateExpression=expression,
+                ConditionExpression="#state = :from AND attempts = :attempts",
+                ExpressionAttributeNames=names,
+                ExpressionAttributeValues=values_out,
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        return True
+
+    def get_notification(self, ticket_id: str, comment_id: str, notification_id: str) -> Notification | None:
+        found = self._get(f"TICKET#{ticket_id}", f"C#{comment_id}#N#{notification_id}")
+        return notification_from_lookup(found) if found else None
+
+    def get_outbox_entry(self, ticket_id: str, notification_id: str) -> outbox.OutboxEntry | None:
+        found = self._get(f"TICKET#{ticket_id}", f"OUTBOX#{notification_id}")
+        return outbox_entry(found) if found else None
+
+    def list_due_outbox(self, changed_before: str, limit: int = 100) -> list[outbox.OutboxEntry]:
+        """Entries not done whose last change is older than changed_before, oldest first: Query GSI2 OUTBOX."""
+        response = self._query(
+            IndexName="GSI2",
+            KeyConditionExpression="GSI2PK = :pk AND GSI2SK < :before",
+            ExpressionAttributeValues={":pk": {"S": "OUTBOX"}, ":before": {"S": changed_before}},
+            Limit=limit,
+        )
+        return [outbox_entry(from_item(item)) for item in response.get("Items", [])]
+
+    # -- Idempotency-Key records (chalicelib/services/idempotency.py) ------------------------------------------------
+
+    def claim_idempotency_key(self, record: dict, now_epoch: int) -> dict | None:
+        """Puts the in-progress record unless a live one exists: None when claimed, else the existing record.
+
+        A record whose TTL passed (DynamoDB deletes late) or whose in-progress lease ran out (its request died
+        before committing anything) counts as absent.
+        """
+        try:
+            self.client.put_item(
+                TableName=self.name,
+                Item=to_item(record),
+                ConditionExpression=(
+                    "attribute_not_exists(PK) OR expires_at < :now OR (#state = :in_progress AND lease_until < :now)"
+                ),
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":now": _marshal(now_epoch), ":in_progress": _marshal("in_progress")},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            found = self._get(record["PK"], record["SK"])
+            return found if found is not None else self.claim_idempotency_key(record, now_epoch)
+        return None
+
+    @staticmethod
+    def idempotency_committed_update(pk: str, owner: str) -> dict:
+        """A raw Update for write_together: the key's request committed (in the same transaction as its writes)."""
+        return {
+            "Key": {"PK": {"S": pk}, "SK": {"S": "IDEM"}},
+            "UpdateExpression": "SET #state = :committed",
+            "ConditionExpression": "#owner = :owner AND #state = :in_progress",
+            "ExpressionAttributeNames": {"#state": "state", "#owner": "owner"},
+            "ExpressionAttributeValues": {
+                ":committed": {"S": "committed"},
+                ":in_progress": {"S": "in_progress"},
+                ":owner": {"S": owner},
+            },
+        }
+
+    def complete_idempotency_key(self, pk: str, owner: str, status_code: int, body: str) -> None:
+        self.client.update_item(
+            TableName=self.name,
+            Key={"PK": {"S": pk}, "SK": {"S": "IDEM"}},
+            UpdateExpression="SET #state = :completed, #status = :status, #response = :body REMOVE lease_until",
+            ConditionExpression="#owner = :owner",
+            ExpressionAttributeNames={
+                "#state": "state",
+                "#owner": "owner",
+                "#status": "status_code",
+                "#response": "response",
+            },
+            ExpressionAttributeValues={
+                ":completed": {"S": "completed"},
+                ":status": _marshal(status_code),
+                ":body": {"S": body},
+                ":owner": {"S": owner},
+            },
+        )
+
+    def release_idempotency_key(self, pk: str, owner: str) -> None:
+        """The request failed before committing anything: the key may be used again (fixed input, a retry)."""
+        try:
+            self.client.delete_item(
+                TableName=self.name,
+                Key={"PK": {"S": pk}, "SK": {"S": "IDEM"}},
+                ConditionExpression="#owner = :owner AND #state = :in_progress",
+                ExpressionAttributeNames={"#state": "state", "#owner": "owner"},
+                ExpressionAttributeValues={":owner": {"S": owner}, ":in_progress": {"S": "in_progress"}},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            pass  # it committed (keep the record), or another request took over an expired lease
+
+    def list_ticket_index(self, partition: str, page_token: str | None, limit: int) -> tuple[list[dict], str | None]:
         """One page of a search word's tickets (FIND#{word}) or a month's (TICKETS#{yyyy-mm}), newest first."""
         kwargs: dict[str, Any] = {
             "IndexName": "GSI1",

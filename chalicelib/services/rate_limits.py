@@ -61,12 +61,16 @@ class NotificationBrake:
         return triggers.TriggerEvaluation(**{**evaluation.__dict__, "recipients": tuple(recipients)}), holds
 
     def items_after_send(
-        self, notification: Notification, holds: list[tuple[Recipient, rate_limit.Hold]]
+        self, notification: Notification, holds: list[tuple[Recipient, rate_limit.Hold]], before_send: bool = False
     ) -> list[dict]:
-        """The send-log item for the addresses SES took, and a notification_held event per held recipient."""
+        """The send-log item for the addresses SES took, and a notification_held event per held recipient.
+
+        before_send: the outbox records a notification before SES is called, so the log counts the addresses it
+        is about to go to (an attempt counts, which errs on the side of fewer emails in a loop).
+        """
         items: list[dict] = []
         sent_to = [r.email for r in notification.recipients if r.email and r.status not in (NOT_SENT, REJECTED)]
-        if sent_to and notification.message_id:
+        if sent_to and (notification.message_id or before_send):
             counter = self._sends()
             for address in sent_to:
                 counter.record(address, notification.sent_at)

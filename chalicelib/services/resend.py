@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from chalicelib import validation
 from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.adapters.ses import SesMailer
@@ -49,6 +51,7 @@ def resend(
     body: object,
     now: workspace.Clock,
     acting: dict | None = None,
+    commit_updates: Iterable[dict] = (),
 ) -> dict:
     """acting: the agent who resends ({"id", "name"}), named in the notification's event."""
     user_ids = validation.id_list(validation.body_object(body), "user_ids")
@@ -102,7 +105,9 @@ def resend(
         )
         for user_id in user_ids
     ]
-    notifications = workspace.send_notifications(table, mailer, settings, ticket, comment, evaluations, now, acting)
+    notifications = workspace.send_notifications(
+        table, mailer, settings, ticket, comment, evaluations, now, acting, commit_updates
+    )
     return {
         "ticket_id": ticket.id,
         "comment_id": comment.id,

@@ -20,6 +20,7 @@ from chalicelib.services.events import (
     EVENT_NOTIFICATION_HELD,
     EVENT_SUPPRESSION_REMOVED,
 )
+from chalicelib.services.outbox import EVENT_NOTIFICATION_RECOVERED
 
 PAGE_SIZE = 20
 EVENTS_PAGE_SIZE = 100
@@ -198,6 +199,7 @@ def _describe(event_type: str, data: dict, tr: gettext.NullTranslations) -> str:
         EVENT_INBOUND_UNKNOWN_SENDER: _("Email from an unknown sender: no comment added"),
         EVENT_INBOUND_SUSPENDED: _("Email held for review: it failed sender authentication (SPF, DKIM, DMARC)"),
         EVENT_NOTIFICATION_HELD: _("Notification held: too many emails to this address from this ticket"),
+        EVENT_NOTIFICATION_RECOVERED: _("Email notification finished by the outbox sweep after an interruption"),
     }
     return descriptions.get(event_type, event_type)
 

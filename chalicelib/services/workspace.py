@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import replace
 from datetime import timedelta
 
@@ -13,6 +13,7 @@ from chalicelib.adapters.ses import SesMailer
 from chalicelib.addresses import validated_address
 from chalicelib.config import Settings
 from chalicelib.domain import classification, deliverability, search, triggers
+from chalicelib.domain import outbox as outbox_states
 from chalicelib.domain.messages import (
     OutgoingEmail,
     addresses,
@@ -21,10 +22,7 @@ from chalicelib.domain.messages import (
 )
 from chalicelib.domain.model import (
     AGENT,
-    FAILED_STATUSES,
-    FAILURE_TAG,
     NOT_SENT,
-    REJECTED,
     ROLES,
     Comment,
     Notification,
@@ -32,18 +30,19 @@ from chalicelib.domain.model import (
     Ticket,
     User,
 )
+from chalicelib.domain.outbox import OutboxEntry
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.i18n import N_, SUPPORTED_LOCALES
 from chalicelib.ids import new_id, stable_id
-from chalicelib.services.failures import EVENT_TAG_ADDED, EVENT_TAG_REMOVED, TagState, outcome_event_items
+from chalicelib.services import outbox
+from chalicelib.services.failures import EVENT_TAG_ADDED, EVENT_TAG_REMOVED
+from chalicelib.services.outbox import EVENT_NOTIFICATION_NOT_SENT, EVENT_NOTIFICATION_SENT  # noqa: F401 (views)
 from chalicelib.services.rate_limits import NotificationBrake
 
 Clock = Callable[[], str]
 
 EVENT_TICKET_CREATED = "ticket_created"
 EVENT_COMMENT_ADDED = "comment_added"
-EVENT_NOTIFICATION_SENT = "email_notification_sent"
-EVENT_NOTIFICATION_NOT_SENT = "email_notification_not_sent"
 
 
 # ---- users ---------------------------------------------------------------------------------------------------------
@@ -149,9 +148,18 @@ def known_users(table: DeskmailTable, user_ids: list[str]) -> dict[str, User]:
 
 
 def create_ticket(
-    table: DeskmailTable, mailer: SesMailer, settings: Settings, body: object, now: Clock, acting: dict | None = None
+    table: DeskmailTable,
+    mailer: SesMailer,
+    settings: Settings,
+    body: object,
+    now: Clock,
+    acting: dict | None = None,
+    commit_updates: Iterable[dict] = (),
 ) -> dict:
-    """acting: the signed-in agent ({"id", "name"}), recorded even when the first comment is the requester's."""
+    """acting: the signed-in agent ({"id", "name"}), recorded even when the first comment is the requester's.
+
+    commit_updates: conditional updates that must land with the ticket (an Idempotency-Key's claim).
+    """
     body = validation.body_object(body)
     subject = validation.header_text(body, "subject", 250)
     requester_id = validation.an_id(body.get("requester_id"), "requester_id")
@@ -193,6 +201,7 @@ def create_ticket(
         triggers.TICKET_CREATED,
         now,
         extra_items=[dynamo.ticket_item(ticket), created_event, *_search_items(ticket, users)],
+        commit_updates=commit_updates,
     )
     return {"ticket": ticket, "tags": [], "comment": comment}
 
@@ -219,6 +228,7 @@ def add_comment(
     body: object,
     now: Clock,
     comment_id: str | None = None,
+    commit_updates: Iterable[dict] = (),
 ) -> Comment:
     """`comment_id`: the id a retry must reuse (an inbound email's comment); a new one otherwise."""
     author_id, text, public = _comment_fields(body)
@@ -227,7 +237,18 @@ def add_comment(
     users = known_users(table, list(dict.fromkeys(user_ids)))
     event = triggers.COMMENT_ADDED
     return _post_comment(
-        table, mailer, settings, ticket, users, author_id, text, public, event, now, comment_id=comment_id
+        table,
+        mailer,
+        settings,
+        ticket,
+        users,
+        author_id,
+        text,
+        public,
+        event,
+        now,
+        comment_id=comment_id,
+        commit_updates=commit_updates,
     )
 
 
@@ -244,6 +265,7 @@ def _post_comment(
     now: Clock,
     extra_items: list[dict] | None = None,
     comment_id: str | None = None,
+    commit_updates: Iterable[dict] = (),
 ) -> Comment:
     stamp = now()
     draft = Comment(comment_id or new_id(), ticket.id, author_id, users[author_id].name, text, public, stamp)
@@ -256,11 +278,16 @@ def _post_comment(
         EVENT_COMMENT_ADDED,
         {"comment_id": comment.id, "author_id": author_id, "author_name": comment.author_name, "public": public},
     )
-    # The comment is stored before any email leaves, so feedback always finds something to attach to. The
-    # participation items let an address's tickets be found later (suppression removal) without a Scan.
+    # All or nothing: the comment, its events, the participation items (an address's tickets, found later without
+    # a Scan) and every notification it will send, recorded in the outbox before the first SES call, are one
+    # transaction. Then each email is sent and recorded; a crash in between leaves it for the outbox sweep.
     participations = [dynamo.participation_item(user_id, ticket.id, ticket.subject, stamp) for user_id in users]
-    table.write_items([*(extra_items or []), dynamo.comment_item(comment), added_event, *participations])
-    send_notifications(table, mailer, settings, ticket, comment, evaluations, now)
+    entries, notification_records = prepare_notifications(table, settings, ticket, comment, evaluations, now)
+    table.write_together(
+        [*participations, *(extra_items or []), dynamo.comment_item(comment), added_event, *notification_records],
+        commit_updates,
+    )
+    send_notifications(table, mailer, settings, ticket, comment, evaluations, now, recorded=entries)
     return comment
 
 
@@ -273,60 +300,69 @@ def send_notifications(
     evaluations: list[triggers.TriggerEvaluation],
     now: Clock,
     acting: dict | None = None,
+    commit_updates: Iterable[dict] = (),
+    recorded: list[OutboxEntry] | None = None,
 ) -> list[Notification]:
-    """Sends what the fired evaluations ask for (a trigger's, or an agent's resend: acting) and records it."""
+    """Sends what the fired evaluations ask for (an agent's resend: acting): in the outbox first, then sent.
+
+    recorded: the outbox entries a caller already committed with its own writes (a new comment): only sent here.
+    """
+    entries = recorded
+    if entries is None:
+        entries, records = prepare_notifications(table, settings, ticket, comment, evaluations, now, acting)
+        table.write_together(records, commit_updates)
+    return outbox.deliver(table, mailer, entries, now)
+
+
+def prepare_notifications(
+    table: DeskmailTable,
+    settings: Settings,
+    ticket: Ticket,
+    comment: Comment,
+    evaluations: list[triggers.TriggerEvaluation],
+    now: Clock,
+    acting: dict | None = None,
+) -> tuple[list[OutboxEntry], list[dict]]:
+    """What the fired evaluations will send, and the items to write before the first SES call (reads only).
+
+    The items: each outbox entry (pending), the rate limit's send log and held events, and the whole record of a
+    notification nobody can be sent (no reachable recipient). Outbox entries come last (see write_together).
+    """
     states = address_states(table, settings, fired_addresses(evaluations), now())
-    items: list[dict] = []
-    notifications: list[Notification] = []
-    tag_state: TagState | None = None
     brake = NotificationBrake(table, ticket.id, now())
+    stamp = now()
+    entries: list[OutboxEntry] = []
+    records: list[dict] = []
+    pending: list[dict] = []
     for evaluation in evaluations:
         if not evaluation.fired:
             continue
         evaluation, holds = brake.hold_over_limit(evaluation)
-        notification = _send(mailer, settings, ticket, comment, evaluation, now, states)
-        notifications.append(notification)
-        items.extend(dynamo.notification_items(notification, ticket.subject))
-        items.append(_notification_event(notification, acting))
-        items.extend(brake.items_after_send(notification, holds))
-        for recipient in notification.recipients:
-            if recipient.status in FAILED_STATUSES:
-                if tag_state is None:
-                    _, tags = table.get_ticket_with_tags(ticket.id)
-                    tag_state = TagState({ticket.id: tags.get(FAILURE_TAG)})
-                source = stable_id(notification.id, recipient.user_id)
-                items.extend(
-                    outcome_event_items(
-                        notification,
-                        recipient,
-                        recipient.status,
-                        recipient.failure,
-                        notification.sent_at,
-                        source,
-                        ticket.subject,
-                    )
-                )
-                items.extend(tag_state.tag_items_for_failure(ticket.id, ticket.subject, notification.sent_at, source))
-    if items:
-        table.write_items(items)
-    return notifications
+        notification, email = _prepare(settings, ticket, comment, evaluation, states, stamp)
+        records.extend(brake.items_after_send(notification, holds, before_send=email is not None))
+        entries.append(OutboxEntry(notification, email, ticket.subject, outbox_states.PENDING, 0, stamp, acting))
+        if email is None:
+            records.extend(outbox.record_items(table, notification, ticket.subject, acting))
+        else:
+            pending.append(dynamo.outbox_item(notification, email, ticket.subject, stamp, acting))
+    return entries, records + pending
 
 
-def _send(
-    mailer: SesMailer,
+def _prepare(
     settings: Settings,
     ticket: Ticket,
     comment: Comment,
     evaluation: triggers.TriggerEvaluation,
-    now: Clock,
     states: dict[str, deliverability.AddressState],
-) -> Notification:
+    stamp: str,
+) -> tuple[Notification, OutgoingEmail | None]:
+    """The notification as it will be recorded and the email SES will get (None: nobody reachable)."""
     notification_id = new_id()
     domain = settings.sender_domain
     recipients = [screen_recipient(recipient, states) for recipient in evaluation.recipients]
     reachable = tuple(recipient for recipient in recipients if recipient.status != NOT_SENT)
     rfc_message_id = notification_message_id(ticket.id, notification_id, domain)
-    message_id = None
+    email = None
     if reachable:
         to = addresses(reachable, "to") or addresses(reachable, "cc")[:1]
         cc = tuple(address for address in addresses(reachable, "cc") if address not in to)
@@ -347,32 +383,18 @@ def _send(
             configuration_set=settings.configuration_set,
             auto_submitted=evaluation.trigger.event == triggers.TICKET_CREATED,
         )
-        result = mailer.send_notification(email)
-        sent_at = now()
-        if result.message_id:
-            message_id = result.message_id
-        else:
-            klass = classification.classify_send_error(result.error_code or "Unknown", result.error_message or "")
-            failure = klass.as_record(diagnostic=f"{result.error_code}: {result.error_message}", occurred_at=sent_at)
-            recipients = [
-                Recipient(**{**recipient.__dict__, "status": REJECTED, "failure": failure})
-                if recipient.status != NOT_SENT
-                else recipient
-                for recipient in recipients
-            ]
-    else:
-        sent_at = now()
-    return Notification(
+    notification = Notification(
         id=notification_id,
         ticket_id=ticket.id,
         comment_id=comment.id,
         trigger_id=evaluation.trigger.id,
         trigger_title=evaluation.trigger.title,
-        message_id=message_id,
+        message_id=None,
         recipients=tuple(recipients),
-        sent_at=sent_at,
+        sent_at=stamp,
         rfc_message_id=rfc_message_id,
     )
+    return notification, email
 
 
 def fired_addresses(evaluations: list[triggers.TriggerEvaluation]) -> set[str]:
@@ -416,33 +438,6 @@ def _email_body(ticket: Ticket, comment: Comment, trigger: triggers.Trigger) -> 
     return f"{comment.author_name} wrote:\n{comment.body}\n"
 
 
-def _notification_event(notification: Notification, acting: dict | None = None) -> dict:
-    sent = any(recipient.status not in (NOT_SENT, REJECTED) for recipient in notification.recipients)
-    return dynamo.event_item(
-        notification.ticket_id,
-        stable_id("notification", notification.id),
-        notification.sent_at,
-        EVENT_NOTIFICATION_SENT if sent else EVENT_NOTIFICATION_NOT_SENT,
-        {
-            "comment_id": notification.comment_id,
-            "notification_id": notification.id,
-            "message_id": notification.message_id,
-            "triggers": [{"id": notification.trigger_id, "title": notification.trigger_title}],
-            "recipients": [
-                {
-                    "user_id": r.user_id,
-                    "name": r.name,
-                    "email": r.email,
-                    "status": r.status,
-                    "category": (r.failure or {}).get("category"),
-                }
-                for r in notification.recipients
-            ],
-            **_acting_fields(acting),
-        },
-    )
-
-
 # ---- tags ----------------------------------------------------------------------------------------------------------
 
 
@@ -464,6 +459,4 @@ def set_tags(table: DeskmailTable, ticket_id: str, body: object, now: Clock, act
     return sorted(wanted)
 
 
-def _acting_fields(acting: dict | None) -> dict:
-    """The agent who made a change, as events name them (agent_id, agent_name)."""
-    return {"agent_id": acting["id"], "agent_name": acting["name"]} if acting else {}
+_acting_fields = outbox.acting_fields

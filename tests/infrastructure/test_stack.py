@@ -862,7 +862,13 @@ def test_api_function_times_out_before_api_gateway_and_the_others_use_the_contex
 
 def test_functions_run_with_our_role_the_powertools_layer_tracing_and_our_log_group(resources):
     log_group = ref(resources, "AWS::Logs::LogGroup", LogGroupName="/aws/lambda/deskmail-prod")
-    assert set(functions(resources)) == {"APIHandler", "HandleSesFeedback", "HandleInboundEmail", "PublishReputation"}
+    assert set(functions(resources)) == {
+        "APIHandler",
+        "HandleSesFeedback",
+        "HandleInboundEmail",
+        "PublishReputation",
+        "SweepOutbox",
+    }
     for name, function in functions(resources).items():
         properties = function["Properties"]
         # Its own role (tests/infrastructure/test_roles.py checks what each allows).

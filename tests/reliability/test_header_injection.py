@@ -232,3 +232,15 @@ def test_no_name_or_subject_can_add_a_header_or_a_recipient(subject, names):
     # display names are compared without their spaces; the subject (unstructured) decodes exactly.
     shown = ["".join(mailbox.display_name.split()) for mailbox in decoded["To"].addresses]
     assert shown == ["".join(header_text(name).split()) for name in names[:2]]
+
+
+@pytest.mark.parametrize("email", ["a\r\nbcc@x.com", "a@x.com\r\nBcc: e@x.com", "a\u2028@x.com", "a@x\u0085.com"])
+def test_addresses_with_line_breaks_are_refused_by_the_address_check(api, email):
+    status, body = api.post("/users", {"name": "Rita", "email": email, "role": "end-user"})
+    assert status == 400 and "'email'" in body["Message"], (status, body)
+
+
+def test_storable_text_makes_inbound_text_acceptable_to_the_comment_checks():
+    from chalicelib.validation import required_text, storable_text
+
+    assert required_text({"body": storable_text("a\x00b\ud800c")}, "body") == "a\ufffdb\ufffdc"

@@ -1,0 +1,56 @@
+"""The outbox entry: what is stored is enough to send the very same email later, and the sweeper's choice."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+from chalicelib.adapters import dynamo
+from chalicelib.domain import outbox
+from chalicelib.domain.messages import Mailbox, OutgoingEmail, to_mime
+from chalicelib.domain.model import Notification, Recipient
+
+NOTIFICATION = Notification(
+    id="n1",
+    ticket_id="t1",
+    comment_id="c1",
+    trigger_id="notify-requester-received",
+    trigger_title="Notify requester",
+    message_id=None,
+    recipients=(Recipient("u1", "Rita", "rita@example.com", "to"), Recipient("u2", "Nina", None, "cc", "not_sent")),
+    sent_at="2026-12-01T10:00:00.000Z",
+    rfc_message_id="<ticket-t1-n1@deskmail.example.com>",
+)
+EMAIL = OutgoingEmail(
+    sender="Deskmail Support <support@deskmail.example.com>",
+    to=(Mailbox("Rita Ünïcode", "rita@example.com"),),
+    cc=(),
+    subject="[T1] Printer on fire",
+    body="Ada wrote:\nHi\n",
+    rfc_message_id="<ticket-t1-n1@deskmail.example.com>",
+    thread_root_id="<ticket-t1@deskmail.example.com>",
+    tags={"ticket_id": "t1", "notification_id": "n1"},
+    configuration_set="deskmail-dev",
+    auto_submitted=True,
+)
+
+
+def stored(item: dict) -> dict:
+    return dynamo.from_item(dynamo.to_item(item))
+
+
+def test_a_stored_entry_sends_the_same_bytes_and_records_the_same_notification():
+    item = stored(dynamo.outbox_item(NOTIFICATION, EMAIL, "Printer on fire", "2026-12-01T10:00:00.000Z"))
+    assert item["state"] == "pending" and item["GSI2PK"] == "OUTBOX" and item["GSI2SK"].endswith("#n1")
+    entry = dynamo.outbox_entry(item)
+    assert entry.email is not None and to_mime(entry.email) == to_mime(EMAIL)
+    assert entry.notification == replace(NOTIFICATION, sent_at="")
+    assert (entry.subject, entry.state, entry.attempts) == ("Printer on fire", "pending", 0)
+
+
+def test_the_sweeper_sends_only_what_was_never_claimed():
+    entry = dynamo.outbox_entry(stored(dynamo.outbox_item(NOTIFICATION, EMAIL, "s", "2026-12-01T10:00:00.000Z")))
+    assert outbox.sweep_action(entry) == "send"
+    assert outbox.sweep_action(replace(entry, state=outbox.SENDING, attempts=1)) == "give_up"
+    accepted = replace(entry, state=outbox.ACCEPTED, attempts=1, notification=replace(NOTIFICATION, message_id="m1"))
+    assert outbox.sweep_action(accepted) == "record"
+    assert outbox.sweep_action(replace(entry, attempts=1)) == "give_up"  # pending yet attempted: never resent
