@@ -20,6 +20,7 @@ inbound = lazy_module("chalicelib.services.inbound")
 protection = lazy_module("chalicelib.services.protection")
 resend = lazy_module("chalicelib.services.resend")
 suppression = lazy_module("chalicelib.services.suppression")
+trigger_templates = lazy_module("chalicelib.services.trigger_templates")
 views = lazy_module("chalicelib.services.views")
 workspace = lazy_module("chalicelib.services.workspace")
 web = lazy_module("chalicelib.web")
@@ -201,6 +202,24 @@ def update_trigger(trigger_id):
     return views.trigger_view(
         workspace.set_trigger_active(runtime.table(), trigger_id, app.current_request.json_body, utc_now)
     )
+
+
+# Per-trigger email templates (admin only once roles exist: the role check goes on these three routes).
+@api("/triggers/{trigger_id}/templates")
+def list_trigger_templates(trigger_id):
+    return trigger_templates.list_templates(runtime.table(), trigger_id)
+
+
+@api("/triggers/{trigger_id}/templates/{locale}", methods=["PUT"])
+def put_trigger_template(trigger_id, locale):
+    return trigger_templates.put_template(
+        runtime.table(), trigger_id, locale, app.current_request.json_body, agent_id(), utc_now
+    )
+
+
+@api("/triggers/{trigger_id}/preview", methods=["POST"])
+def preview_trigger(trigger_id):
+    return trigger_templates.preview(runtime.table(), settings(), trigger_id, app.current_request.json_body)
 
 
 @api("/smtp-codes/{code}")

@@ -27,6 +27,9 @@ from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 #   USER#{id}        TICKET#{ticket}                      the user takes part in the ticket (their tickets)
 #   TICKET#{id}      SENT#{time}#{notification}           addresses one notification went to (rate limit, TTL)
 #   INBOUND#{ses id} INBOUND                              an inbound email already handled (replays, TTL)
+#   TICKET#{id}      THREAD#{user}                        the user's chain of notification Message-IDs (threading)
+#   REF#{reference}  TICKET#{id}                          subject reference ("[Ticket 4TDV9V]") -> ticket
+#   TRIGGER#{id}     TEMPLATE#{locale}                    an admin's subject and body template for a trigger
 # GSI2 (overloaded):
 #   FAILURES                 {time}#{ticket}#{event}     the delivery-problems inbox (failure events)
 #   REP#{SENT|BOUNCE|COMPLAINT}#{day}  {time}#{id}       what the reputation guard counts
@@ -840,3 +843,111 @@ class DeskmailTable:
         self.client.delete_item(
             TableName=self.name, Key={"PK": {"S": f"INBOUND#{ses_message_id}"}, "SK": {"S": "INBOUND"}}
         )
+
+    # -- notification emails: threads, ticket references, per-trigger templates, history (issue 14) -------------------
+
+    def get_thread_chains(self, ticket_id: str, user_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """Each recipient's chain of SES Message-IDs on the ticket (TICKET#{id} / THREAD#{user}): one BatchGetItem."""
+        keys = [(f"TICKET#{ticket_id}", f"THREAD#{user_id}") for user_id in user_ids]
+        found = self.get_many(keys) if keys else {}
+        return {item["user_id"]: tuple(item.get("message_ids") or ()) for item in found.values()}
+
+    def find_tickets_by_reference(self, reference: str) -> list[str]:
+        """Ticket ids whose subject reference ("[Ticket 4TDV9V]") is this, newest first: Query REF#{reference}."""
+        response = self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": f"REF#{reference.upper()}"}, ":prefix": {"S": "TICKET#"}},
+            ScanIndexForward=False,
+            Limit=10,
+        )
+        return [from_item(item)["ticket_id"] for item in response.get("Items", [])]
+
+    def get_trigger_templates(self, trigger_id: str) -> dict[str, dict]:
+        """A trigger's edited templates by locale: Query TRIGGER#{id}, SK TEMPLATE#."""
+        response = self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": f"TRIGGER#{trigger_id}"}, ":prefix": {"S": "TEMPLATE#"}},
+        )
+        return {item["locale"]: item for item in (from_item(raw) for raw in response.get("Items", []))}
+
+    def get_templates_for(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+        """The edited templates for (trigger id, locale) pairs, those that exist: one BatchGetItem."""
+        keys = [(f"TRIGGER#{trigger_id}", f"TEMPLATE#{locale}") for trigger_id, locale in pairs]
+        found = self.get_many(keys) if keys else {}
+        return {(item["trigger_id"], item["locale"]): item for item in found.values()}
+
+    def put_trigger_template(self, item: dict) -> None:
+        self.client.put_item(TableName=self.name, Item=to_item(item))
+
+    def list_recent_public_comments(self, ticket_id: str, before_comment_id: str, limit: int) -> list[Comment]:
+        """The latest public comments before one, newest first: Query TICKET#{id} backwards from C#{comment}.
+
+        A comment's notifications and outcomes sort between comments, so the Filter drops them; a few pages at most.
+        """
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
+            "FilterExpression": "#type = :comment AND #public = :yes",
+            "ExpressionAttributeNames": {"#type": "type", "#public": "public"},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"TICKET#{ticket_id}"},
+                ":low": {"S": "C#"},
+                ":high": {"S": f"C#{before_comment_id}"},
+                ":comment": {"S": "comment"},
+                ":yes": {"BOOL": True},
+            },
+            "ScanIndexForward": False,
+            "Limit": 100,
+        }
+        comments: list[Comment] = []
+        for _ in range(5):
+            response = self._query(**kwargs)
+            comments.extend(
+                _comment(attributes)
+                for attributes in (from_item(item) for item in response.get("Items", []))
+                if attributes["id"] != before_comment_id
+            )
+            if len(comments) >= limit or "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return comments[:limit]
+
+
+def thread_item(ticket_id: str, user_id: str, message_ids: tuple[str, ...], updated_at: str) -> dict:
+    """A recipient's chain of notification Message-IDs (as SES set them) on a ticket: In-Reply-To/References."""
+    return {
+        "PK": f"TICKET#{ticket_id}",
+        "SK": f"THREAD#{user_id}",
+        "type": "thread",
+        "ticket_id": ticket_id,
+        "user_id": user_id,
+        "message_ids": list(message_ids),
+        "updated_at": updated_at,
+    }
+
+
+def reference_item(ticket_id: str, reference: str, subject: str, created_at: str) -> dict:
+    """The short reference in notification subjects -> the ticket, so a reply with only the subject finds it."""
+    return {
+        "PK": f"REF#{reference.upper()}",
+        "SK": f"TICKET#{ticket_id}",
+        "type": "reference",
+        "ticket_id": ticket_id,
+        "subject": subject,
+        "created_at": created_at,
+    }
+
+
+def trigger_template_item(
+    trigger_id: str, locale: str, subject: str, body: str, updated_at: str, updated_by: str
+) -> dict:
+    return {
+        "PK": f"TRIGGER#{trigger_id}",
+        "SK": f"TEMPLATE#{locale}",
+        "type": "trigger_template",
+        "trigger_id": trigger_id,
+        "locale": locale,
+        "subject": subject,
+        "body": body,
+        "updated_at": updated_at,
+        "updated_by": updated_by,
+    }

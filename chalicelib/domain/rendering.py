@@ -82,6 +82,16 @@ PLACEHOLDERS = {
     "comment": ("author", "body", "time", "public"),
     "recipient": ("name", "locale"),
 }
+SAMPLE_VALUES = {
+    "ticket": {
+        "id": "01jd2x7r9m8v3k4q5w6e7t8y9z",
+        "reference": "7T8Y9Z",
+        "subject": "Printer on fire",
+        "url": "https://x",
+    },
+    "comment": {"author": "Ada Agent", "body": "Hello", "time": "December 2, 2026 at 09:15 UTC", "public": True},
+    "recipient": {"name": "Rita Requester", "locale": "en"},
+}
 _JINJA_PLACEHOLDERS = {
     "reference": "{{ ticket.reference }}",
     "subject": "{{ ticket.subject }}",
@@ -238,7 +248,11 @@ def validate_template(source: str) -> None:
         tree = environment.parse(source)
     except TemplateSyntaxError as error:
         raise TemplateProblem(f"line {error.lineno}: {error.message}", error.lineno) from None
-    for name in sorted(meta.find_undeclared_variables(tree)):
+    try:
+        undeclared = meta.find_undeclared_variables(tree)
+    except TemplateSyntaxError as error:  # an unknown filter or test, found while compiling
+        raise TemplateProblem(f"line {error.lineno}: {error.message}", error.lineno) from None
+    for name in sorted(undeclared):
         if name not in PLACEHOLDERS:
             line = next((n.lineno for n in tree.find_all(nodes.Name) if n.name == name), None)
             raise TemplateProblem(f"line {line}: unknown placeholder '{name}'", line)
@@ -254,6 +268,8 @@ def validate_template(source: str) -> None:
                 f"line {getitem.lineno}: write '{getitem.node.name}.name', not '{getitem.node.name}[...]'",
                 getitem.lineno,
             )
+    # Unknown filters or tests only show when compiled; type errors only when rendered: try it on sample values.
+    _render_fragment(source, SAMPLE_VALUES)
 
 
 def _render_fragment(source: str, values: dict) -> str:
@@ -262,7 +278,18 @@ def _render_fragment(source: str, values: dict) -> str:
     except TemplateSyntaxError as error:
         raise TemplateProblem(f"line {error.lineno}: {error.message}", error.lineno) from None
     except Exception as error:  # noqa: BLE001 - an admin's template must never stop a notification: say why
-        raise TemplateProblem(str(error), None) from None
+        raise TemplateProblem(f"line {_error_line(error)}: {error}", _error_line(error)) from None
+
+
+def _error_line(error: BaseException) -> int | None:
+    """The template line a render error happened on (Jinja's compiled code maps back to '<template>' lines)."""
+    trace = error.__traceback__
+    line = None
+    while trace is not None:
+        if trace.tb_frame.f_code.co_filename == "<template>":
+            line = trace.tb_lineno
+        trace = trace.tb_next
+    return line
 
 
 def render(
