@@ -1,8 +1,8 @@
 """`make run`: moto as AWS, the production resources, `chalice local` as the API, the feedback worker and the SES
 mailbox simulator, in the foreground until Ctrl-C (SIGINT) or SIGTERM, which stop everything cleanly.
 
-Settings (environment): PORT (API, 8000), MOTO_PORT (5000), DESKMAIL_DEMO (1; 0 skips the demo data),
-DESKMAIL_LOCAL_DIR (.local; where stack.json goes).
+Settings (environment): PORT (API, 8000), MOTO_PORT (5000), OUTBOX_PORT (0: any free port; the local outbox
+page), DESKMAIL_DEMO (1; 0 skips the demo data), DESKMAIL_LOCAL_DIR (.local; where stack.json goes).
 """
 
 from __future__ import annotations
@@ -127,6 +127,7 @@ class LocalStack:
         self.moto_server = None
         self.clients: dict = {}
         self.threads: list = []  # the feedback and inbound workers and the mailbox simulator
+        self.outbox_url = ""
 
     # ---- lifecycle --------------------------------------------------------------------------------------------------
 
@@ -175,13 +176,15 @@ class LocalStack:
         resources = self._start_aws()
         self.checkpoint()
         self._start_mail_pipelines(resources)
+        self._start_outbox()
         self._wait_for_api()
         # A development agent token, signed with the dev stage's key, for curl, scripts and the page.
         self.agent_token = issue_token("local-agent", ttl_seconds=7 * 24 * 3600, key=os.environ["DESKMAIL_JWT_SECRET"])
         demo_tickets = self._load_demo() if options.demo else {}
         return {
             "api_url": options.api_url,
-            "page_url": f"{options.api_url}/#token={self.agent_token}",
+            "page_url": f"{options.api_url}/#token={self.agent_token}&outbox={self.outbox_url}",
+            "outbox_url": self.outbox_url,
             "agent_token": self.agent_token,
             "aws_endpoint_url": options.aws_endpoint_url,
             "region": REGION,
@@ -305,6 +308,15 @@ class LocalStack:
             part.start()
             self.threads.append(part)
 
+    def _start_outbox(self) -> None:
+        from deskmail_local.outbox import OutboxServer
+
+        port = int(os.environ.get("OUTBOX_PORT", "0"))
+        outbox = OutboxServer(HOST, port, self.options.aws_endpoint_url, REGION, self.stop)
+        outbox.start()
+        self.threads.append(outbox)
+        self.outbox_url = outbox.url
+
     def _wait_for_api(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
         while time.monotonic() < deadline:
@@ -346,6 +358,7 @@ class LocalStack:
             f'  API               {api}   (send: -H "Authorization: Bearer $TOKEN")',
             f"  agent token       export TOKEN={description['agent_token']}",
             f"  AWS (moto)        {aws}   (dashboard: {aws}/moto-api/)",
+            f"  outbox            {description['outbox_url']}   (every email sent, rendered)",
             f"  stack description {self.options.stack_file}",
             f"  feedback queue    {description['feedback_queue_url']}",
             f"  dead-letter queue {description['dead_letter_queue_url']}",

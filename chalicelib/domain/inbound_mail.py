@@ -211,3 +211,13 @@ def referenced_ses_message_ids(email: InboundEmail) -> list[str]:
         if match:
             found.append(match.group(1))
     return list(dict.fromkeys(found))
+
+
+# "[Ticket 4TDV9V]" as notification subjects carry it (any language's word before the reference, or none).
+_SUBJECT_REFERENCE = re.compile(r"\[(?:[^\[\]\s]{1,20}\s+)?#?([0-9A-Za-z]{6})\]")
+
+
+def referenced_ticket_reference(email: InboundEmail) -> str | None:
+    """The ticket reference in the subject, for replies whose client dropped In-Reply-To and References."""
+    match = _SUBJECT_REFERENCE.search(email.subject)
+    return match.group(1).upper() if match else None

@@ -17,6 +17,7 @@ from chalicelib.domain.inbound_mail import (
     parse,
     referenced_ses_message_ids,
     referenced_ticket_ids,
+    referenced_ticket_reference,
 )
 from chalicelib.domain.model import AGENT, Ticket, User
 from chalicelib.errors import NotFound
@@ -49,7 +50,10 @@ def _ticket_for(table: DeskmailTable, settings: Settings, email: InboundEmail) -
         for message_id in message_ids:
             if message_id in lookups:
                 return workspace.get_ticket(table, lookups[message_id]["ticket_id"])[0]
-    return None
+    # Last: the subject's "[Ticket 4TDV9V]" (newest ticket with that reference); the sender must still take part.
+    reference = referenced_ticket_reference(email)
+    ticket_ids = table.find_tickets_by_reference(reference) if reference else []
+    return workspace.get_ticket(table, ticket_ids[0])[0] if ticket_ids else None
 
 
 def _author(ticket: Ticket, users: list[User]) -> User | None:
