@@ -5,11 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 export AWS_DEFAULT_REGION ?= us-east-1
 
-.PHONY: install catalogs browser lint test test-unit test-browser run bench clean
+.PHONY: install catalogs browser lint test test-unit test-browser run bench clean lock
 
-$(VENV)/.installed: requirements.txt requirements-dev.txt
+# Installs only what the hashed lockfile names (make lock regenerates the locks from the requirements*.txt files).
+$(VENV)/.installed: requirements-dev.lock
 	test -x $(PY) || $(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements-dev.txt
+	$(PY) -m pip install -q --disable-pip-version-check --require-hashes -r requirements-dev.lock
 	touch $@
 
 install: $(VENV)/.installed catalogs
@@ -41,6 +42,15 @@ run: install
 
 bench: install
 	$(PY) -m bench.run
+
+# Hashed lockfiles from the requirements*.txt files: dev and infra for this machine's Python, the Lambda
+# package's for the Lambda runtime's Python. Needs the package index; `make install` then needs nothing else.
+UV_COMPILE = $(VENV)/bin/uv pip compile -q --generate-hashes
+lock: $(VENV)/.installed
+	$(UV_COMPILE) --python-version 3.11.7 requirements-dev.txt -o requirements-dev.lock
+	$(UV_COMPILE) --python-version 3.11.7 requirements-dev.txt requirements-infra.txt -o requirements-infra.lock
+	$(UV_COMPILE) --python-version 3.11.7 requirements-checkov.txt -o requirements-checkov.lock
+	$(UV_COMPILE) --python-version 3.13 --python-platform x86_64-manylinux_2_28 requirements.txt -o requirements.lock
 
 clean:
 	rm -rf $(VENV) .local cdk.out chalice.out .pytest_cache .mypy_cache .ruff_cache

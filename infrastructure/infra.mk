@@ -17,14 +17,14 @@ export JSII_SILENCE_WARNING_END_OF_LIFE_NODE_VERSION ?= 1
 
 .PHONY: synth test-infra infra-locales
 
-$(VENV)/.infra-installed: $(VENV)/.installed requirements-infra.txt
-	$(VENV)/bin/pip install -q -r requirements-infra.txt
+$(VENV)/.infra-installed: $(VENV)/.installed requirements-infra.lock
+	$(VENV)/bin/pip install -q --require-hashes -r requirements-infra.lock
 	touch $@
 
 # checkov pins many libraries of its own: a venv of its own keeps them away from the app's.
-$(CHECKOV_VENV)/.installed: requirements-checkov.txt
+$(CHECKOV_VENV)/.installed: requirements-checkov.lock
 	$(PYTHON) -m venv $(CHECKOV_VENV)
-	$(CHECKOV_VENV)/bin/pip install -q -r requirements-checkov.txt
+	$(CHECKOV_VENV)/bin/pip install -q --require-hashes -r requirements-checkov.lock
 	touch $@
 
 # The gettext catalogues ship in the Lambda package that synth builds (no catalogues yet is fine).

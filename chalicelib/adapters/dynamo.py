@@ -677,7 +677,7 @@ class DeskmailTable:
             kwargs["ExpressionAttributeNames"] = {"#data": "data", "#category": "category"}
             kwargs["ExpressionAttributeValues"][":category"] = {"S": category}
         if page_token:
-            kwargs["ExclusiveStartKey"] = decode_token(page_token, "FAILURES", "")
+            kwargs["ExclusiveStartKey"] = decode_token(page_token, "FAILURES", "", index="GSI2")
         response = self._query(**kwargs)
         token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
         return [from_item(item) for item in response.get("Items", [])], token

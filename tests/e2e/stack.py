@@ -15,10 +15,10 @@ from typing import Any
 
 import pytest
 
-from deskmail_local.client import DeskmailApi
+from deskmail_local.client import ApiError, DeskmailApi
 
 PROJECT_DIR = Path(__file__).resolve().parents[2]
-STARTUP_TIMEOUT_SECONDS = 45
+STARTUP_TIMEOUT_SECONDS = 90
 STOP_TIMEOUT_SECONDS = 15
 
 
@@ -53,7 +53,26 @@ class RunningStack:
             assert time.monotonic() < deadline, f"no stack.json after {STARTUP_TIMEOUT_SECONDS} s:\n{self.log_tail()}"
             time.sleep(0.1)
         self.description = json.loads(stack_file.read_text())
-        assert self.api.get("/health") == {"status": "ok"}
+        # A stack.json left by an earlier run names other ports: only this process's own description counts.
+        while self.description.get("pid") != self.process.pid:
+            assert self.process.poll() is None, f"the stack exited ({self.process.returncode}):\n{self.log_tail()}"
+            assert time.monotonic() < deadline, f"stack.json is not this stack's:\n{self.log_tail()}"
+            time.sleep(0.1)
+            self.description = json.loads(stack_file.read_text()) if stack_file.exists() else {}
+        self.wait_for_health(max(deadline, time.monotonic() + 15))
+
+    def wait_for_health(self, deadline: float) -> None:
+        """The API answers /health: a bounded retry, since one refused connection is no verdict on a busy machine."""
+        last_error: Exception | None = None
+        while time.monotonic() < deadline:
+            assert self.process.poll() is None, f"the stack exited ({self.process.returncode}):\n{self.log_tail()}"
+            try:
+                if self.api.get("/health") == {"status": "ok"}:
+                    return
+            except (OSError, ApiError) as error:
+                last_error = error
+            time.sleep(0.2)
+        pytest.fail(f"the API did not answer /health ({last_error}):\n{self.log_tail()}")
 
     def stop(self) -> int:
         """Ctrl-C, as a developer stops it; a kill only if it does not stop in time."""

@@ -70,3 +70,37 @@ def test_tokens_the_api_did_not_issue_are_refused_before_dynamodb_sees_them(api)
         separator = "&" if "?" in path else "?"
         status, body = api.get(f"{path}{separator}next_page={token(key)}")
         assert (status, body["Code"]) == (400, "BadRequestError"), name
+
+
+def test_every_page_of_the_delivery_failures_inbox_can_be_read(client, api):
+    """Page 2 of GET /delivery-failures was refused: its GSI2 token was checked against the base-table key."""
+    from tests import ses_payloads as ses
+    from tests.helpers import feed, message_ids
+
+    who = people(api)
+    ccs = [api.user(f"Cc {n}", f"cc{n}@example.com") for n in range(30)]
+    ticket = api.ok(
+        "post",
+        "/tickets",
+        {
+            "subject": "Many bounces",
+            "requester_id": who["requester"]["id"],
+            "cc_ids": [cc["id"] for cc in ccs],
+            "comment": {"author_id": who["requester"]["id"], "body": "Hello", "public": True},
+        },
+    )
+    api.ok("post", f"/tickets/{ticket['id']}/comments", {"author_id": who["agent"]["id"], "body": "Hi", "public": True})
+    comment = api.comments(ticket["id"])[-1]
+    addresses = sorted(message_ids(comment))
+    assert len(addresses) == 31
+    (message_id,) = set(message_ids(comment).values())
+    feed(client, ses.bounce(message_id, addresses, [ses.hard_bounce_recipient(address) for address in addresses]))
+    listed, page_token, pages = [], None, 0
+    while True:
+        page = api.ok("get", "/delivery-failures" + (f"?next_page={page_token}" if page_token else ""))
+        listed += [row["email"] for row in page["failures"]]
+        pages += 1
+        page_token = page.get("next_page")
+        if not page_token:
+            break
+    assert pages >= 2 and sorted(listed) == addresses
