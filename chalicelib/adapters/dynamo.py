@@ -271,6 +271,7 @@ def _recipient_record(recipient: Recipient) -> dict:
         "header": recipient.header,
         "status": recipient.status,
         "failure": recipient.failure,
+        "locale": recipient.locale,
     }
 
 
@@ -289,6 +290,7 @@ def notification_items(notification: Notification, subject: str) -> list[dict]:
             "trigger_title": notification.trigger_title,
             "message_id": notification.message_id,
             "rfc_message_id": notification.rfc_message_id,
+            "message_id_header": notification.message_id_header or None,
             "recipients": recipients,
             "sent_at": notification.sent_at,
         }
@@ -331,11 +333,13 @@ def notification_from_lookup(attributes: dict) -> Notification:
                 header=r.get("header", "to"),
                 status=r.get("status", "sent"),
                 failure=r.get("failure"),
+                locale=r.get("locale"),
             )
             for r in attributes.get("recipients") or ()
         ),
         sent_at=attributes.get("sent_at", ""),
         rfc_message_id=attributes.get("rfc_message_id", ""),
+        message_id_header=attributes.get("message_id_header") or "",
     )
 
 

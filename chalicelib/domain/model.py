@@ -68,6 +68,7 @@ class Recipient:
     header: str  # "to" or "cc"
     status: str = SENT  # sent, or not_sent / rejected when SES never took it
     failure: dict | None = None
+    locale: str | None = None  # the user's language when it was sent (the email is in it, or the default)
 
 
 @dataclass(frozen=True)
@@ -83,6 +84,8 @@ class Notification:
     recipients: tuple[Recipient, ...]
     sent_at: str
     rfc_message_id: str = ""
+    # The Message-ID recipients see: SES replaces ours with <{message_id}@email.amazonses.com> (threads chain on it).
+    message_id_header: str = ""
 
 
 @dataclass(frozen=True)
