@@ -27,7 +27,7 @@ from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 #   USER#{id}        TICKET#{ticket}                      the user takes part in the ticket (their tickets)
 #   TICKET#{id}      SENT#{time}#{notification}           addresses one notification went to (rate limit, TTL)
 #   INBOUND#{ses id} INBOUND                              an inbound email already handled (replays, TTL)
-#   TICKET#{id}      THREAD#{user}                        the user's chain of notification Message-IDs (threading)
+#   TICKET#{id}      MID#{user}                           the user's chain of notification Message-IDs (threading)
 #   REF#{reference}  TICKET#{id}                          subject reference ("[Ticket 4TDV9V]") -> ticket
 #   TRIGGER#{id}     TEMPLATE#{locale}                    an admin's subject and body template for a trigger
 # GSI2 (overloaded):
@@ -851,8 +851,8 @@ class DeskmailTable:
     # -- notification emails: threads, ticket references, per-trigger templates, history (issue 14) -------------------
 
     def get_thread_chains(self, ticket_id: str, user_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
-        """Each recipient's chain of SES Message-IDs on the ticket (TICKET#{id} / THREAD#{user}): one BatchGetItem."""
-        keys = [(f"TICKET#{ticket_id}", f"THREAD#{user_id}") for user_id in user_ids]
+        """Each recipient's chain of SES Message-IDs on the ticket (TICKET#{id} / MID#{user}): one BatchGetItem."""
+        keys = [(f"TICKET#{ticket_id}", f"MID#{user_id}") for user_id in user_ids]
         found = self.get_many(keys) if keys else {}
         return {item["user_id"]: tuple(item.get("message_ids") or ()) for item in found.values()}
 
@@ -920,7 +920,7 @@ def thread_item(ticket_id: str, user_id: str, message_ids: tuple[str, ...], upda
     """A recipient's chain of notification Message-IDs (as SES set them) on a ticket: In-Reply-To/References."""
     return {
         "PK": f"TICKET#{ticket_id}",
-        "SK": f"THREAD#{user_id}",
+        "SK": f"MID#{user_id}",
         "type": "thread",
         "ticket_id": ticket_id,
         "user_id": user_id,

@@ -21,6 +21,13 @@ class OutgoingEmail:
     tags: dict[str, str]
     configuration_set: str
     auto_submitted: bool = False
+    # Notification emails (issue 14): the HTML alternative, the language, threading on SES's ids, the ticket's reply
+    # address as (name, address).
+    html: str = ""
+    content_language: str = ""
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
+    reply_to: tuple[str, str] | None = None
 
     @property
     def destinations(self) -> tuple[str, ...]:
@@ -52,9 +59,11 @@ def to_mime(email: OutgoingEmail) -> bytes:
     if email.cc:
         message["Cc"] = ", ".join(email.cc)
     message["Subject"] = email.subject
+    if email.reply_to:
+        message["Reply-To"] = formataddr(email.reply_to)
     message["Message-ID"] = email.rfc_message_id
-    message["In-Reply-To"] = email.thread_root_id
-    message["References"] = email.thread_root_id
+    message["In-Reply-To"] = email.in_reply_to or email.thread_root_id
+    message["References"] = " ".join(email.references) or email.thread_root_id
     # Ask Exchange and friends not to answer with out-of-office replies (loop protection).
     message["X-Auto-Response-Suppress"] = "OOF, AutoReply"
     if email.auto_submitted:
@@ -63,4 +72,8 @@ def to_mime(email: OutgoingEmail) -> bytes:
     message["X-SES-CONFIGURATION-SET"] = email.configuration_set
     message["X-SES-MESSAGE-TAGS"] = ", ".join(f"{name}={value}" for name, value in email.tags.items())
     message.set_content(email.body)
+    if email.html:
+        message.add_alternative(email.html, subtype="html")
+    if email.content_language:
+        message["Content-Language"] = email.content_language  # after set_content, which drops Content-* headers
     return message.as_bytes()

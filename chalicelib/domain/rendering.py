@@ -32,6 +32,7 @@ REASON_REQUESTER = "requester"
 REASON_CC = "cc"
 REASON_ASSIGNEE = "assignee"
 REASON_RESEND = "resend"
+REASON_PARTICIPANTS = "participants"  # one message to the requester and the CCs who read the same language
 
 # The marker above which a reply's new text stands; inbound_mail cuts replies at any language's version of it.
 REPLY_MARKER = _("##- Please type your reply above this line -##")
@@ -57,6 +58,7 @@ REASONS = {
     REASON_CC: _("You are receiving this email because you are copied on ticket {reference}."),
     REASON_ASSIGNEE: _("You are receiving this email because ticket {reference} is assigned to you."),
     REASON_RESEND: _("You are receiving this email because an agent sent this update of ticket {reference} again."),
+    REASON_PARTICIPANTS: _("You are receiving this email because you opened ticket {reference} or are copied on it."),
 }
 
 COMMENT_INTRO = "comment_added"
@@ -170,16 +172,6 @@ def ticket_reference(ticket_id: str) -> str:
 
 def ticket_url(url_template: str, ticket_id: str) -> str:
     return url_template.replace("{ticket_id}", ticket_id).replace("{reference}", ticket_reference(ticket_id))
-
-
-def reason_for(header: str, is_assignee: bool, is_requester: bool, resend: bool) -> str:
-    if resend:
-        return REASON_RESEND
-    if is_assignee:
-        return REASON_ASSIGNEE
-    if is_requester or header == "to":
-        return REASON_REQUESTER
-    return REASON_CC
 
 
 def locale_of(locale: str | None, default: str) -> str:

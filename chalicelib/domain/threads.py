@@ -6,6 +6,7 @@ from __future__ import annotations
 import re
 from collections.abc import Iterable
 from dataclasses import dataclass
+from email.utils import parseaddr
 
 MAX_RECIPIENTS_PER_MESSAGE = 50  # SES rejects a whole send above this (To + Cc + Bcc)
 CHAIN_LIMIT = 10  # Message-IDs kept per recipient and ticket: the first and the latest ones
@@ -77,3 +78,12 @@ def batches(recipients: Iterable[tuple[str, str]], limit: int = MAX_RECIPIENTS_P
         for locale, user_ids in groups.items()
         for start in range(0, len(user_ids), limit)
     ]
+
+
+def ticket_reply_address(sender: str, ticket_id: str) -> tuple[str, str]:
+    """(name, address) of the per-ticket reply address, `support+{ticket id}@domain` under the sender's name:
+    Reply-To routes answers to the ticket even when a client drops In-Reply-To and References (inbound_mail
+    matches the plus label)."""
+    name, address = parseaddr(sender)
+    local, _, domain = address.partition("@")
+    return name, f"{local.split('+', 1)[0]}+{ticket_id}@{domain}"

@@ -63,12 +63,15 @@ class Composer:
         )
 
     def render(
-        self, trigger: triggers.Trigger, recipient: Recipient, locale: str, strict: bool = False
+        self, trigger: triggers.Trigger, recipients: list[Recipient], locale: str, strict: bool = False
     ) -> rendering.RenderedEmail:
-        """`strict` (the preview) lets a template problem raise; sending falls back to the default instead."""
+        """One message for `recipients` (the first is greeted; the reason fits them all). `strict` (the preview)
+        lets a template problem raise; sending falls back to the catalogue's default instead."""
         templates = self.templates.get((trigger.id, locale))
         content = self.content(trigger)
-        why = reason(trigger, self.ticket, recipient.user_id)
+        reasons = {reason(trigger, self.ticket, recipient.user_id) for recipient in recipients}
+        why = reasons.pop() if len(reasons) == 1 else rendering.REASON_PARTICIPANTS
+        recipient = recipients[0]
         try:
             return rendering.render(content, recipient.name, locale, why, templates)
         except rendering.TemplateProblem:

@@ -113,7 +113,7 @@ def preview(table: DeskmailTable, settings: Settings, trigger_id: str, body: obj
     )
     header = "to" if user.id == ticket.requester_id or user.id == ticket.assignee_id else "cc"
     try:
-        email = composer.render(trigger, Recipient(user.id, user.name, user.email, header), locale, strict=True)
+        email = composer.render(trigger, [Recipient(user.id, user.name, user.email, header)], locale, strict=True)
     except rendering.TemplateProblem as problem:
         raise InvalidInput(
             N_("'{field}' is not a valid template: {problem}"), field=f"templates/{locale}", problem=str(problem)

@@ -12,7 +12,7 @@ from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.addresses import validated_address
 from chalicelib.config import Settings
-from chalicelib.domain import classification, deliverability, triggers
+from chalicelib.domain import classification, deliverability, rendering, threads, triggers
 from chalicelib.domain.messages import (
     OutgoingEmail,
     addresses,
@@ -26,6 +26,7 @@ from chalicelib.domain.model import (
     NOT_SENT,
     REJECTED,
     ROLES,
+    SENT,
     Comment,
     Notification,
     Recipient,
@@ -35,6 +36,7 @@ from chalicelib.domain.model import (
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.i18n import N_, SUPPORTED_LOCALES
 from chalicelib.ids import new_id, stable_id
+from chalicelib.services import notification_emails
 from chalicelib.services.failures import EVENT_TAG_ADDED, EVENT_TAG_REMOVED, TagState, outcome_event_items
 from chalicelib.services.rate_limits import NotificationBrake
 
@@ -187,7 +189,11 @@ def create_ticket(table: DeskmailTable, mailer: SesMailer, settings: Settings, b
         public,
         triggers.TICKET_CREATED,
         now,
-        extra_items=[dynamo.ticket_item(ticket), created_event],
+        extra_items=[
+            dynamo.ticket_item(ticket),
+            created_event,
+            dynamo.reference_item(ticket.id, rendering.ticket_reference(ticket.id), ticket.subject, stamp),
+        ],
     )
     return {"ticket": ticket, "tags": [], "comment": comment}
 
@@ -250,42 +256,97 @@ def send_notifications(
     evaluations: list[triggers.TriggerEvaluation],
     now: Clock,
 ) -> list[Notification]:
-    """Sends what the fired evaluations ask for (a trigger's, or an agent's resend) and records it."""
+    """Sends what the fired evaluations ask for (a trigger's, or an agent's resend) and records it.
+
+    A trigger's recipients get one message per language (their `locale`, else the help desk's default), cut into
+    messages of at most 50 recipients (SES refuses more): people who read the same language still see each other
+    on To/Cc and answer all, the agent sees one notification per language, and each message has its own SES id
+    for the feedback. Each message threads on its first recipient's previous notification on the ticket.
+    """
+    fired = [evaluation for evaluation in evaluations if evaluation.fired]
+    if not fired:
+        return []
     states = address_states(table, settings, fired_addresses(evaluations), now())
+    user_ids = list(dict.fromkeys(r.user_id for evaluation in fired for r in evaluation.recipients))
+    composer = notification_emails.composer(
+        table,
+        settings,
+        ticket,
+        comment,
+        [
+            (evaluation.trigger.id, rendering.locale_of(r.locale, settings.default_locale))
+            for evaluation in fired
+            for r in evaluation.recipients
+        ],
+    )
+    chains = table.get_thread_chains(ticket.id, user_ids)
+    extended: set[str] = set()
     items: list[dict] = []
     notifications: list[Notification] = []
     tag_state: TagState | None = None
     brake = NotificationBrake(table, ticket.id, now())
-    for evaluation in evaluations:
-        if not evaluation.fired:
-            continue
+    for evaluation in fired:
         evaluation, holds = brake.hold_over_limit(evaluation)
-        notification = _send(mailer, settings, ticket, comment, evaluation, now, states)
-        notifications.append(notification)
-        items.extend(dynamo.notification_items(notification, ticket.subject))
-        items.append(_notification_event(notification))
-        items.extend(brake.items_after_send(notification, holds))
-        for recipient in notification.recipients:
-            if recipient.status in FAILED_STATUSES:
-                if tag_state is None:
-                    _, tags = table.get_ticket_with_tags(ticket.id)
-                    tag_state = TagState({ticket.id: tags.get(FAILURE_TAG)})
-                source = stable_id(notification.id, recipient.user_id)
-                items.extend(
-                    outcome_event_items(
-                        notification,
-                        recipient,
-                        recipient.status,
-                        recipient.failure,
-                        notification.sent_at,
-                        source,
-                        ticket.subject,
+        for batch in _batches(settings, evaluation.recipients, states):
+            notification = _send(mailer, settings, ticket, comment, evaluation, batch, now, composer, chains)
+            notifications.append(notification)
+            if notification.message_id_header:
+                for recipient in notification.recipients:
+                    if recipient.status == SENT:
+                        chain = chains.get(recipient.user_id, ())
+                        chains[recipient.user_id] = threads.extended_chain(chain, notification.message_id_header)
+                        extended.add(recipient.user_id)
+            items.extend(dynamo.notification_items(notification, ticket.subject))
+            items.append(_notification_event(notification))
+            batch_ids = {recipient.user_id for recipient in batch}
+            items.extend(brake.items_after_send(notification, [hold for hold in holds if hold[0].user_id in batch_ids]))
+            for recipient in notification.recipients:
+                if recipient.status in FAILED_STATUSES:
+                    if tag_state is None:
+                        _, tags = table.get_ticket_with_tags(ticket.id)
+                        tag_state = TagState({ticket.id: tags.get(FAILURE_TAG)})
+                    source = stable_id(notification.id, recipient.user_id)
+                    items.extend(
+                        outcome_event_items(
+                            notification,
+                            recipient,
+                            recipient.status,
+                            recipient.failure,
+                            notification.sent_at,
+                            source,
+                            ticket.subject,
+                        )
                     )
-                )
-                items.extend(tag_state.tag_items_for_failure(ticket.id, ticket.subject, notification.sent_at, source))
+                    items.extend(
+                        tag_state.tag_items_for_failure(ticket.id, ticket.subject, notification.sent_at, source)
+                    )
+    stamp = now()
+    items.extend(dynamo.thread_item(ticket.id, user_id, chains[user_id], stamp) for user_id in sorted(extended))
     if items:
         table.write_items(items)
     return notifications
+
+
+def _batches(
+    settings: Settings, recipients: tuple[Recipient, ...], states: dict[str, deliverability.AddressState]
+) -> list[list[Recipient]]:
+    """The evaluation's recipients, screened and with their language, in messages: one per language and per 50
+    recipients SES will take (recipients deskmail will not email ride along, recorded as not_sent)."""
+    screened = [
+        screen_recipient(replace(r, locale=rendering.locale_of(r.locale, settings.default_locale)), states)
+        for r in recipients
+    ]
+    by_id = {recipient.user_id: recipient for recipient in screened}
+    reachable = [(r.user_id, r.locale or "") for r in screened if r.status != NOT_SENT]
+    batches = [[by_id[user_id] for user_id in batch.user_ids] for batch in threads.batches(reachable)]
+    for recipient in screened:
+        if recipient.status == NOT_SENT:
+            home = next((b for b in batches if b[0].locale == recipient.locale), None)
+            if home is None:
+                batches.append([recipient])
+            else:
+                home.append(recipient)
+    return batches
 
 
 def _send(
@@ -294,26 +355,35 @@ def _send(
     ticket: Ticket,
     comment: Comment,
     evaluation: triggers.TriggerEvaluation,
+    batch: list[Recipient],
     now: Clock,
-    states: dict[str, deliverability.AddressState],
+    composer: notification_emails.Composer,
+    chains: dict[str, tuple[str, ...]],
 ) -> Notification:
+    """One message: rendered in its recipients' language, threaded on their chains, sent and recorded."""
     notification_id = new_id()
     domain = settings.sender_domain
-    recipients = [screen_recipient(recipient, states) for recipient in evaluation.recipients]
+    recipients = list(batch)
     reachable = tuple(recipient for recipient in recipients if recipient.status != NOT_SENT)
     rfc_message_id = notification_message_id(ticket.id, notification_id, domain)
     message_id = None
+    message_id_header = ""
     if reachable:
         to = addresses(reachable, "to") or addresses(reachable, "cc")[:1]
         cc = tuple(address for address in addresses(reachable, "cc") if address not in to)
+        shown = [r for r in reachable if r.header == "to"] + [r for r in reachable if r.header != "to"]
+        locale = reachable[0].locale or settings.default_locale
+        rendered = composer.render(evaluation.trigger, shown, locale)
+        root = thread_root_id(ticket.id, domain)
+        thread = threads.thread_headers(root, [chains.get(recipient.user_id, ()) for recipient in shown])
         email = OutgoingEmail(
             sender=settings.sender,
             to=to,
             cc=cc,
-            subject=f"[{ticket.id[-6:].upper()}] {ticket.subject}" if comment.public else f"Re: {ticket.subject}",
-            body=_email_body(ticket, comment, evaluation.trigger),
+            subject=rendered.subject,
+            body=rendered.text,
             rfc_message_id=rfc_message_id,
-            thread_root_id=thread_root_id(ticket.id, domain),
+            thread_root_id=root,
             tags={
                 "ticket_id": ticket.id,
                 "comment_id": comment.id,
@@ -321,12 +391,19 @@ def _send(
                 "notification_id": notification_id,
             },
             configuration_set=settings.configuration_set,
-            auto_submitted=evaluation.trigger.event == triggers.TICKET_CREATED,
+            # Every trigger's email is automatic (RFC 3834): out-of-office responders stay silent, people answer.
+            auto_submitted=True,
+            html=rendered.html,
+            content_language=locale,
+            in_reply_to=thread.in_reply_to,
+            references=thread.references,
+            reply_to=threads.ticket_reply_address(settings.sender, ticket.id),
         )
         result = mailer.send_notification(email)
         sent_at = now()
         if result.message_id:
             message_id = result.message_id
+            message_id_header = threads.ses_message_id_header(result.message_id, settings.region)
         else:
             klass = classification.classify_send_error(result.error_code or "Unknown", result.error_message or "")
             failure = klass.as_record(diagnostic=f"{result.error_code}: {result.error_message}", occurred_at=sent_at)
@@ -348,6 +425,7 @@ def _send(
         recipients=tuple(recipients),
         sent_at=sent_at,
         rfc_message_id=rfc_message_id,
+        message_id_header=message_id_header,
     )
 
 
@@ -381,15 +459,6 @@ def screen_recipient(recipient: Recipient, states: dict[str, deliverability.Addr
         "cause": state.category,
     }
     return replace(recipient, status=NOT_SENT, failure=failure)
-
-
-def _email_body(ticket: Ticket, comment: Comment, trigger: triggers.Trigger) -> str:
-    if trigger.event == triggers.TICKET_CREATED:
-        return (
-            f"Your request ({ticket.subject}) has been received and is being reviewed by our support staff.\n"
-            f"To add a comment, reply to this email.\n\n{comment.author_name} wrote:\n{comment.body}\n"
-        )
-    return f"{comment.author_name} wrote:\n{comment.body}\n"
 
 
 def _notification_event(notification: Notification) -> dict:
