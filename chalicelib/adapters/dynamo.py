@@ -247,6 +247,7 @@ def comment_item(comment: Comment) -> dict:
         "public": comment.public,
         "created_at": comment.created_at,
         "trigger_evaluations": list(comment.trigger_evaluations),
+        "original_body": comment.original_body or None,
     }
 
 
@@ -260,6 +261,7 @@ def _comment(attributes: dict) -> Comment:
         public=bool(attributes.get("public")),
         created_at=attributes.get("created_at", ""),
         trigger_evaluations=tuple(attributes.get("trigger_evaluations") or ()),
+        original_body=attributes.get("original_body") or "",
     )
 
 

@@ -56,6 +56,7 @@ class Comment:
     public: bool
     created_at: str
     trigger_evaluations: tuple[dict, ...] = ()
+    original_body: str = ""  # an emailed reply's whole text, quoted history included (body is the new part)
 
 
 @dataclass(frozen=True)

@@ -119,8 +119,9 @@ def _apply(
         table.write_items([_event(ticket, email, EVENT_INBOUND_UNKNOWN_SENDER, stamp, reason=reason)])
         return UNKNOWN_SENDER
     text = email.text or email.subject.strip() or "-"
+    original = email.full_text if email.full_text and email.full_text != text else ""
     workspace.add_comment(
-        table, mailer, settings, ticket.id, {"author_id": author.id, "body": text, "public": True}, now
+        table, mailer, settings, ticket.id, {"author_id": author.id, "body": text, "public": True}, now, original
     )
     return COMMENT
 

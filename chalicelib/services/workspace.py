@@ -206,13 +206,33 @@ def get_ticket(table: DeskmailTable, ticket_id: str) -> tuple[Ticket, list[str]]
 
 
 def add_comment(
-    table: DeskmailTable, mailer: SesMailer, settings: Settings, ticket_id: str, body: object, now: Clock
+    table: DeskmailTable,
+    mailer: SesMailer,
+    settings: Settings,
+    ticket_id: str,
+    body: object,
+    now: Clock,
+    original_body: str = "",
 ) -> Comment:
+    """`original_body`: an emailed reply's whole text, kept for the agent beside the new part (`body`)."""
     author_id, text, public = _comment_fields(body)
     ticket, _ = get_ticket(table, ticket_id)
     user_ids = [ticket.requester_id, *ticket.cc_ids, *([ticket.assignee_id] if ticket.assignee_id else []), author_id]
     users = known_users(table, list(dict.fromkeys(user_ids)))
-    return _post_comment(table, mailer, settings, ticket, users, author_id, text, public, triggers.COMMENT_ADDED, now)
+    return _post_comment(
+        table,
+        mailer,
+        settings,
+        ticket,
+        users,
+        author_id,
+        text,
+        public,
+        triggers.COMMENT_ADDED,
+        now,
+        None,
+        original_body,
+    )
 
 
 def _post_comment(
@@ -227,9 +247,12 @@ def _post_comment(
     event: str,
     now: Clock,
     extra_items: list[dict] | None = None,
+    original_body: str = "",
 ) -> Comment:
     stamp = now()
-    draft = Comment(new_id(), ticket.id, author_id, users[author_id].name, text, public, stamp)
+    draft = Comment(
+        new_id(), ticket.id, author_id, users[author_id].name, text, public, stamp, original_body=original_body
+    )
     evaluations = triggers.evaluate(list_triggers(table), event, ticket, draft, users)
     comment = Comment(**{**draft.__dict__, "trigger_evaluations": tuple(e.as_record() for e in evaluations)})
     added_event = dynamo.event_item(
