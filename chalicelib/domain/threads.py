@@ -10,6 +10,7 @@ from email.utils import parseaddr
 
 MAX_RECIPIENTS_PER_MESSAGE = 50  # SES rejects a whole send above this (To + Cc + Bcc)
 CHAIN_LIMIT = 10  # Message-IDs kept per recipient and ticket: the first and the latest ones
+TICKET_CHAIN = "ticket"  # the chain key of every notification the ticket sent, whoever got it
 
 _SES_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z\-]{0,99}$")
 
@@ -45,15 +46,17 @@ class ThreadHeaders:
     references: tuple[str, ...]
 
 
-def thread_headers(root: str, chains: list[tuple[str, ...]], limit: int = CHAIN_LIMIT) -> ThreadHeaders:
-    """In-Reply-To names the latest notification the message's first recipient had on this ticket (SES's id), else
-    the ticket's root; References is the root then the recipients' chains, bounded (RFC 5322 3.6.4 lets the middle
-    go). `chains` come in recipient order, To first."""
+def thread_headers(
+    root: str, chains: list[tuple[str, ...]], ticket_chain: tuple[str, ...] = (), limit: int = CHAIN_LIMIT
+) -> ThreadHeaders:
+    """In-Reply-To names the latest notification the message's first recipient got on this ticket (SES's id), else
+    the ticket's latest, else the ticket's root; References is the root, the ticket's first notification, then the
+    recipients' chains, bounded (RFC 5322 3.6.4 lets the middle go). `chains` come in recipient order, To first."""
     merged: list[str] = []
-    for chain in chains:
+    for chain in [ticket_chain[:1], *chains]:
         merged.extend(value for value in chain if is_message_id(value) and value not in merged and value != root)
-    first = next((chain for chain in chains if chain and is_message_id(chain[-1])), ())
-    latest = first[-1] if first else (merged[-1] if merged else root)
+    first = next((chain for chain in [*chains, ticket_chain] if chain and is_message_id(chain[-1])), ())
+    latest = first[-1] if first else root
     if len(merged) > limit - 1:
         merged = [merged[0], *merged[-(limit - 2) :]]
     return ThreadHeaders(in_reply_to=latest, references=(root, *merged))

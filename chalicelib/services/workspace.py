@@ -302,7 +302,7 @@ def send_notifications(
             for r in evaluation.recipients
         ],
     )
-    chains = table.get_thread_chains(ticket.id, user_ids)
+    chains = table.get_thread_chains(ticket.id, [*user_ids, threads.TICKET_CHAIN])
     extended: set[str] = set()
     items: list[dict] = []
     notifications: list[Notification] = []
@@ -314,11 +314,10 @@ def send_notifications(
             notification = _send(mailer, settings, ticket, comment, evaluation, batch, now, composer, chains)
             notifications.append(notification)
             if notification.message_id_header:
-                for recipient in notification.recipients:
-                    if recipient.status == SENT:
-                        chain = chains.get(recipient.user_id, ())
-                        chains[recipient.user_id] = threads.extended_chain(chain, notification.message_id_header)
-                        extended.add(recipient.user_id)
+                sent_to = [r.user_id for r in notification.recipients if r.status == SENT]
+                for key in [*sent_to, threads.TICKET_CHAIN]:
+                    chains[key] = threads.extended_chain(chains.get(key, ()), notification.message_id_header)
+                    extended.add(key)
             items.extend(dynamo.notification_items(notification, ticket.subject))
             items.append(_notification_event(notification))
             batch_ids = {recipient.user_id for recipient in batch}
@@ -398,7 +397,9 @@ def _send(
         locale = reachable[0].locale or settings.default_locale
         rendered = composer.render(evaluation.trigger, shown, locale)
         root = thread_root_id(ticket.id, domain)
-        thread = threads.thread_headers(root, [chains.get(recipient.user_id, ()) for recipient in shown])
+        thread = threads.thread_headers(
+            root, [chains.get(recipient.user_id, ()) for recipient in shown], chains.get(threads.TICKET_CHAIN, ())
+        )
         email = OutgoingEmail(
             sender=settings.sender,
             to=to,

@@ -74,3 +74,15 @@ def test_batches_group_by_language_in_first_seen_order():
     found = threads.batches([("a", "de"), ("b", "en"), ("c", "de"), ("d", "fr")])
 
     assert [(batch.locale, batch.user_ids) for batch in found] == [("de", ("a", "c")), ("en", ("b",)), ("fr", ("d",))]
+
+
+def test_a_recipient_new_to_the_ticket_still_threads_on_the_tickets_notifications():
+    ticket_chain = ("<ack@email.amazonses.com>", "<second@email.amazonses.com>")
+
+    newcomer = threads.thread_headers(ROOT, [()], ticket_chain)
+    regular = threads.thread_headers(ROOT, [("<ack@email.amazonses.com>",)], ticket_chain)
+
+    assert newcomer.in_reply_to == "<second@email.amazonses.com>"
+    assert newcomer.references == (ROOT, "<ack@email.amazonses.com>")
+    assert regular.in_reply_to == "<ack@email.amazonses.com>"
+    assert regular.references == (ROOT, "<ack@email.amazonses.com>")
