@@ -161,7 +161,7 @@ def list_comments(ticket_id):
 
 @api("/tickets/{ticket_id}/events")
 def list_events(ticket_id):
-    return views.ticket_events(runtime.table(), ticket_id, translations())
+    return views.ticket_events(runtime.table(), ticket_id, query("next_page"), translations())
 
 
 @api("/tickets/{ticket_id}/recipient-check", methods=["POST"])

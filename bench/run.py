@@ -108,18 +108,23 @@ def report(results: dict) -> str:
     )
     body_bytes = results["sqs_body_bytes"]
     out.append(f"SQS bodies: mean {body_bytes['mean']:.0f} bytes, max {body_bytes['max']} (one 64 KB request chunk)\n")
+    if "classification" in results:
+        from bench import classification
+
+        out.append(classification.report(results["classification"]))
     return "\n".join(out)
 
 
 def main() -> None:
     use_stage_environment()
-    from bench import aws_calls, cold_start, cpu
+    from bench import aws_calls, classification, cold_start, cpu
 
     started = time.perf_counter()
     results: dict = {
         "measured_at": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",
     }
+    results["classification"] = classification.measure()
     results["aws_calls"] = aws_calls.measure()
     sizes = results["aws_calls"]["feedback"].pop("body_bytes")
     results["sqs_body_bytes"] = {"mean": sum(sizes) / len(sizes), "max": max(sizes)}

@@ -5,11 +5,17 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from chalicelib.domain.messages import ENCODED_WORD, LINE_BREAKING
 from chalicelib.errors import InvalidInput
 from chalicelib.i18n import N_
 
 ID_PATTERN = re.compile(r"^[0-9a-z]{26}$")
 TAG_PATTERN = re.compile(r"^[a-z0-9_\-]{1,80}$")
+
+# LINE_BREAKING (controls, NEL, U+2028/U+2029) and ENCODED_WORD (RFC 2047 "=?...?=") are defined beside the
+# header builder, which cleans the same characters again: text that may reach a header is refused at input.
+# A lone surrogate (JSON allows "\ud800") cannot be encoded as UTF-8: nothing downstream can store or send it.
+SURROGATE = re.compile("[\ud800-\udfff]")
 
 
 def body_object(body: Any) -> dict:
@@ -24,7 +30,22 @@ def required_text(body: dict, field: str, max_length: int = 1000) -> str:
         raise InvalidInput(N_("'{field}' is required and must be a non-empty string."), field=field)
     if len(value) > max_length:
         raise InvalidInput(N_("'{field}' must be at most {max_length} characters."), field=field, max_length=max_length)
+    if "\x00" in value or SURROGATE.search(value):
+        raise InvalidInput(N_("'{field}' contains a NUL character or invalid Unicode (a lone surrogate)."), field=field)
     return value.strip()
+
+
+def header_text(body: dict, field: str, max_length: int = 1000) -> str:
+    """A required one-line text that may end up in an email header: a name or a subject."""
+    value = required_text(body, field, max_length)
+    if LINE_BREAKING.search(body[field]):  # before strip(): a trailing CR/LF is refused too, not quietly dropped
+        raise InvalidInput(
+            N_("'{field}' must be a single line: no line breaks, control characters or Unicode line separators."),
+            field=field,
+        )
+    if ENCODED_WORD.search(value):
+        raise InvalidInput(N_("'{field}' must not contain an RFC 2047 encoded word (=?...?=)."), field=field)
+    return value
 
 
 def optional_text(body: dict, field: str, max_length: int = 1000) -> str | None:

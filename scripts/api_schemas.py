@@ -152,7 +152,7 @@ USER_ID = _query("user_id", "The user whose notifications to explain.", AN_ID, r
 PARAMETERS: dict[tuple[str, str], list[dict]] = {
     ("GET", "/tickets"): [TAG, NEXT_PAGE],
     ("GET", "/tickets/{ticket_id}/comments"): [NEXT_PAGE, *LOCALIZED],
-    ("GET", "/tickets/{ticket_id}/events"): LOCALIZED,
+    ("GET", "/tickets/{ticket_id}/events"): [NEXT_PAGE, *LOCALIZED],
     ("GET", "/smtp-codes/{code}"): LOCALIZED,
     ("GET", "/delivery-failures"): [*FAILURE_FILTERS, NEXT_PAGE, *LOCALIZED],
     ("POST", "/tickets/{ticket_id}/recipient-check"): LOCALIZED,
@@ -174,7 +174,10 @@ SUMMARIES: dict[tuple[str, str], tuple[str, tuple[int, ...]]] = {
     ("PUT", "/tickets/{ticket_id}/tags"): ("Set a ticket's tags", (200, 400, 404)),
     ("POST", "/tickets/{ticket_id}/comments"): ("Add a comment: fires the comment triggers", (201, 400, 404)),
     ("GET", "/tickets/{ticket_id}/comments"): ("The conversation, each comment with its delivery", (200, 400, 404)),
-    ("GET", "/tickets/{ticket_id}/events"): ("The ticket's events log, oldest first", (200, 404)),
+    ("GET", "/tickets/{ticket_id}/events"): (
+        "One page of the ticket's events log (100 events), oldest first; next_page for the rest",
+        (200, 400, 404),
+    ),
     ("GET", "/triggers"): ("The notification triggers", (200,)),
     ("PATCH", "/triggers/{trigger_id}"): ("Turn a trigger on or off", (200, 400, 404)),
     ("GET", "/triggers/{trigger_id}/templates"): ("A trigger's email templates per locale", (200, 404)),

@@ -45,6 +45,18 @@ class Api:
     def user(self, name, email=None, role="end-user", **extra):
         return self.ok("post", "/users", {"name": name, "email": email, "role": role, **extra})
 
+    def events(self, ticket_id, locale=None):
+        """The whole events log, following next_page."""
+        events, page_token = [], None
+        while True:
+            query = {"locale": locale, "next_page": page_token}
+            suffix = "&".join(f"{name}={value}" for name, value in query.items() if value)
+            page = self.ok("get", f"/tickets/{ticket_id}/events" + (f"?{suffix}" if suffix else ""))
+            events += page["events"]
+            page_token = page.get("next_page")
+            if not page_token:
+                return events
+
     def comments(self, ticket_id, locale=None):
         suffix = f"?locale={locale}" if locale else ""
         return self.ok("get", f"/tickets/{ticket_id}/comments{suffix}")["comments"]
@@ -66,12 +78,19 @@ def message_ids(comment):
 def sent_messages():
     """What moto's SES kept of each message sent (in-process mode): id, destinations and the raw MIME."""
     import email
+    import email.utils
 
     from moto.core import DEFAULT_ACCOUNT_ID
     from moto.ses.models import ses_backends
 
+    # moto lists the call's Destination and then adds what it reads from To/Cc/Bcc: bare addresses, each once,
+    # so a recipient smuggled into a header still shows up here.
     return [
-        {"id": m.id, "destinations": m.destinations, "mime": email.message_from_string(m.raw_data)}
+        {
+            "id": m.id,
+            "destinations": list(dict.fromkeys(email.utils.parseaddr(entry)[1] for entry in m.destinations)),
+            "mime": email.message_from_string(m.raw_data),
+        }
         for m in ses_backends[DEFAULT_ACCOUNT_ID]["us-east-1"].sent_messages
     ]
 

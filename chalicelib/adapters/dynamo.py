@@ -620,18 +620,21 @@ class DeskmailTable:
             return groups, None
         return groups, encode_token(to_item({"PK": pk, "SK": group_ends[-1]}))
 
-    def list_ticket_events(self, ticket_id: str) -> list[dict]:
-        events: list[dict] = []
+    def list_ticket_events(
+        self, ticket_id: str, page_token: str | None = None, limit: int = 100
+    ) -> tuple[list[dict], str | None]:
+        """One page of the events log, oldest first (Query `TICKET#{id}`, SK begins with `EV#`)."""
+        pk = f"TICKET#{ticket_id}"
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
-            "ExpressionAttributeValues": {":pk": {"S": f"TICKET#{ticket_id}"}, ":prefix": {"S": "EV#"}},
+            "ExpressionAttributeValues": {":pk": {"S": pk}, ":prefix": {"S": "EV#"}},
+            "Limit": limit,
         }
-        while True:
-            response = self._query(**kwargs)
-            events.extend(from_item(item) for item in response.get("Items", []))
-            if "LastEvaluatedKey" not in response:
-                return events
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        if page_token:
+            kwargs["ExclusiveStartKey"] = decode_token(page_token, pk, "EV#")
+        response = self._query(**kwargs)
+        token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
+        return [from_item(item) for item in response.get("Items", [])], token
 
     def list_tagged_tickets(self, tag: str, page_token: str | None, limit: int) -> tuple[list[dict], str | None]:
         pk = f"TAG#{tag}"

@@ -7,7 +7,7 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.domain.messages import OutgoingEmail, to_mime
+from chalicelib.domain.messages import OutgoingEmail, UnsafeHeader, to_mime
 
 
 @dataclass(frozen=True)
@@ -24,11 +24,20 @@ class SesMailer:
         self.client = client
 
     def send_notification(self, email: OutgoingEmail) -> SendResult:
-        # No Destination: for a raw message SES takes the recipients from its To and Cc headers.
+        # The recipients are passed explicitly: SES must never read them from the headers (which hold user text).
+        try:
+            raw = to_mime(email)
+        except UnsafeHeader as error:
+            # Cannot happen for validated input; if it does, nothing is sent and the recipients show it.
+            return SendResult(None, "UnsafeHeader", str(error))
+        destination: dict[str, list[str]] = {"ToAddresses": list(email.to_addresses)}
+        if email.cc:
+            destination["CcAddresses"] = list(email.cc_addresses)
         try:
             response = self.client.send_email(
                 FromEmailAddress=email.sender,
-                Content={"Raw": {"Data": to_mime(email)}},
+                Destination=destination,
+                Content={"Raw": {"Data": raw}},
                 ConfigurationSetName=email.configuration_set,
                 EmailTags=[{"Name": name, "Value": value} for name, value in email.tags.items()],
             )

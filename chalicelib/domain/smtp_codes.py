@@ -339,9 +339,10 @@ _ENHANCED_DETAILS = (
     _EnhancedDetail(
         "6.9",
         _("The message has non-ASCII headers that cannot be passed on to a recipient"),
-        UNKNOWN,
+        # Content the server refuses (Postfix's "5.6.9 improper use of 8-bit data"), not an address problem.
+        SPAM_OR_POLICY,
         TEMPORARY,
-        REMEDY_PROTOCOL,
+        REMEDY_CONTENT,
     ),
     _EnhancedDetail(
         "6.10",

@@ -19,6 +19,7 @@ from chalicelib.services.events import (
 )
 
 PAGE_SIZE = 20
+EVENTS_PAGE_SIZE = 100
 
 
 def user_view(user: User) -> dict:
@@ -181,10 +182,17 @@ def _describe(event_type: str, data: dict, tr: gettext.NullTranslations) -> str:
     return descriptions.get(event_type, event_type)
 
 
-def ticket_events(table: DeskmailTable, ticket_id: str, tr: gettext.NullTranslations) -> dict:
+def ticket_events(
+    table: DeskmailTable, ticket_id: str, page_token: str | None, tr: gettext.NullTranslations
+) -> dict:
+    """One page of the events log, oldest first: an auto-responder storm cannot grow a response past Lambda's 6 MB."""
     workspace.get_ticket(table, ticket_id)
+    try:
+        items, next_page = table.list_ticket_events(ticket_id, page_token, EVENTS_PAGE_SIZE)
+    except PageTokenError:
+        raise page_token_refused() from None
     events = []
-    for item in table.list_ticket_events(ticket_id):
+    for item in items:
         data = dict(item.get("data") or {})
         view = {
             "id": item["id"],
@@ -224,7 +232,7 @@ def ticket_events(table: DeskmailTable, ticket_id: str, tr: gettext.NullTranslat
         else:
             view.update(data)
         events.append(view)
-    return {"events": events}
+    return {"events": events, "next_page": next_page}
 
 
 def tagged_tickets(table: DeskmailTable, tag: str | None, page_token: str | None) -> dict:

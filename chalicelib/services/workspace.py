@@ -71,7 +71,7 @@ def create_user(table: DeskmailTable, body: object, now: Clock) -> User:
     stamp = now()
     user = User(
         id=new_id(),
-        name=validation.required_text(body, "name", 200),
+        name=validation.header_text(body, "name", 200),
         role=role,
         email=email,
         locale=_locale(body),
@@ -99,7 +99,7 @@ def update_user(table: DeskmailTable, user_id: str, body: object, now: Clock) ->
             raise InvalidInput(N_("An agent needs an email address."))
         changes["email"] = None if body["email"] is None else validated_address(body["email"])
     if "name" in body:
-        changes["name"] = validation.required_text(body, "name", 200)
+        changes["name"] = validation.header_text(body, "name", 200)
     if "locale" in body:
         changes["locale"] = _locale(body)
     unknown = set(body) - {"email", "name", "locale"}
@@ -150,7 +150,7 @@ def known_users(table: DeskmailTable, user_ids: list[str]) -> dict[str, User]:
 
 def create_ticket(table: DeskmailTable, mailer: SesMailer, settings: Settings, body: object, now: Clock) -> dict:
     body = validation.body_object(body)
-    subject = validation.required_text(body, "subject", 250)
+    subject = validation.header_text(body, "subject", 250)
     requester_id = validation.an_id(body.get("requester_id"), "requester_id")
     cc_ids = [cc for cc in validation.id_list(body, "cc_ids") if cc != requester_id]
     assignee_id = validation.optional_id(body, "assignee_id")

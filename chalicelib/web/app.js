@@ -990,8 +990,16 @@ async function openEvents() {
   dialog.showModal();
   $("#events-close").focus();
   try {
-    const data = await api(`tickets/${encodeURIComponent(state.ticketId)}/events`);
-    list.replaceChildren(...data.events.map(renderEvent));
+    // The log comes in pages (an auto-responder storm can hold thousands of events): follow next_page.
+    const events = [];
+    let next = null;
+    do {
+      const query = next ? `?next_page=${encodeURIComponent(next)}` : "";
+      const data = await api(`tickets/${encodeURIComponent(state.ticketId)}/events${query}`);
+      events.push(...data.events);
+      next = data.next_page;
+    } while (next);
+    list.replaceChildren(...events.map(renderEvent));
   } catch (error) {
     list.replaceChildren(h("li", { class: "field-error" }, error.message));
   }

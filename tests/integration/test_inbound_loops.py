@@ -26,7 +26,7 @@ def test_a_customer_reply_becomes_a_comment_and_notifies_the_assignee(client):
     comments = api.comments(ticket["id"])
     assert [c["body"] for c in comments] == ["It smokes.", "Thanks, it works again."]
     assert comments[1]["author_id"] == who["requester"]["id"] and comments[1]["public"] is True
-    assert [m["destinations"] for m in sent_messages()[before:]] == [["Ada Agent <ada@deskmail.example.com>"]]
+    assert [m["destinations"] for m in sent_messages()[before:]] == [["ada@deskmail.example.com"]]
 
 
 def test_replies_found_by_thread_root_and_by_plus_address_and_replays_ignored(client):
@@ -96,9 +96,9 @@ def test_an_auto_reply_storm_sends_no_notification(client):
 
     assert len(sent_messages()) == before
     assert len(api.comments(ticket["id"])) == 1
-    events = [
-        e for e in api.ok("get", f"/tickets/{ticket['id']}/events")["events"] if e["type"] == "automated_reply_received"
-    ]
+    first_page = api.ok("get", f"/tickets/{ticket['id']}/events")
+    assert len(first_page["events"]) == 100 and first_page["next_page"]  # a storm pages, it never grows one response
+    events = [e for e in api.events(ticket["id"]) if e["type"] == "automated_reply_received"]
     assert len(events) == 100
     assert {e["rule"] for e in events} == {
         "auto_submitted",
@@ -122,7 +122,7 @@ def test_the_eleventh_notification_in_ten_minutes_is_held(client):
             {"author_id": who["agent"]["id"], "body": f"Update {number}", "public": True},
         )
 
-    to_rita = [m for m in sent_messages() if m["destinations"] == ["Rita Requester <rita@example.com>"]]
+    to_rita = [m for m in sent_messages() if m["destinations"] == ["rita@example.com"]]
     assert len(to_rita) == 10
     last = api.comments(ticket["id"])[-1]["delivery"]["recipients"]
     assert [(r["email"], r["status"], r["message_id"]) for r in last] == [("rita@example.com", "not_sent", None)]

@@ -73,7 +73,7 @@ def test_private_comment_by_requester_notifies_the_assignee_only(api, who):
         f"/tickets/{ticket['id']}/comments",
         {"author_id": who["requester"]["id"], "body": "psst", "public": False},
     )
-    assert [m["destinations"] for m in sent_messages()[before:]] == [["Ada Agent <ada@deskmail.example.com>"]]
+    assert [m["destinations"] for m in sent_messages()[before:]] == [["ada@deskmail.example.com"]]
 
 
 def test_inactive_trigger_sends_nothing(api, who):

@@ -104,3 +104,17 @@ def test_every_page_of_the_delivery_failures_inbox_can_be_read(client, api):
         if not page_token:
             break
     assert pages >= 2 and sorted(listed) == addresses
+
+
+def test_every_page_of_the_events_log_can_be_read_and_a_foreign_token_is_refused(api):
+    who = people(api)
+    ticket_id = open_ticket(api, who, cc=())["id"]
+    for n in range(60):  # two events each (the tag added, then removed): past one page of 100
+        api.ok("put", f"/tickets/{ticket_id}/tags", {"tags": [f"t{n}"]})
+    events = api.events(ticket_id)
+    first = api.ok("get", f"/tickets/{ticket_id}/events")
+    assert len(first["events"]) == 100 and first["next_page"]
+    assert len(events) > 100 and len({event["id"] for event in events}) == len(events)
+    assert [event["occurred_at"] for event in events] == sorted(event["occurred_at"] for event in events)
+    other = open_ticket(api, who, cc=())["id"]
+    assert api.get(f"/tickets/{other}/events?next_page={first['next_page']}")[0] == 400

@@ -716,10 +716,11 @@ def test_a_bare_reply_code_does_not_type_an_undetermined_bounce():
     assert (failure.category, failure.smtp_status, failure.smtp_code) == (UNKNOWN, "5.0.0", "550")
 
 
-def test_permanent_general_without_details_is_an_invalid_address():
+def test_permanent_general_without_details_is_unknown_but_not_retried():
+    # No reply, no specific status: nothing proves the address dead (issue 16), though SES will not retry.
     failure = classify_bounce("Permanent", "General")
 
-    assert (failure.category, failure.permanent) == (INVALID_ADDRESS, True)
+    assert (failure.category, failure.permanent) == (UNKNOWN, True)
 
 
 def test_permanent_no_email_subtype():
