@@ -245,9 +245,11 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         from chalicelib.config import settings
+        from deskmail_local import moto_fidelity
         from deskmail_local.resources import create_resources
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per AWS call drowns the rest
+        moto_fidelity.apply()  # SES's 50-recipient limit counted per address, as SES does
         self.moto_server = ThreadedMotoServer(ip_address=HOST, port=self.options.moto_port, verbose=False)
         self.moto_server.start()
         session = boto3.session.Session()

@@ -35,7 +35,9 @@ def aws():
 
     from chalicelib import runtime
     from chalicelib.naming import table_definition
+    from deskmail_local import moto_fidelity
 
+    moto_fidelity.apply()  # SES's 50-recipient limit counted per address, as SES does
     with mock_aws():
         runtime.reset()
         boto3.client("dynamodb").create_table(**table_definition(STAGE_ENV["DESKMAIL_TABLE_NAME"]))
