@@ -26,6 +26,9 @@ from chalicelib.i18n import SUPPORTED_LOCALES, _, translations
 
 TEMPLATE_DIR = Path(__file__).resolve().parent.parent / "templates"
 HISTORY_LIMIT = 3  # previous public comments quoted below the new one, newest first
+# Each quoted comment is cut to this many characters: the ticket link has the rest, and a notification (text and
+# HTML, kept whole in the outbox item until it is sent) stays far below DynamoDB's 400 KB per item.
+HISTORY_EXCERPT = 1500
 
 # Why the recipient gets the email, by the part they play in the ticket (see reason_for).
 REASON_REQUESTER = "requester"
@@ -197,6 +200,14 @@ def format_time(iso: str, tr: gettext.NullTranslations) -> str:
     )
 
 
+def excerpt(text: str, limit: int = HISTORY_EXCERPT) -> str:
+    """The text, or its first `limit` characters cut at a word and marked with an ellipsis."""
+    if len(text) <= limit:
+        return text
+    cut = text[:limit].rsplit(None, 1)[0] if " " in text[:limit] else text[:limit]
+    return cut.rstrip() + " …"
+
+
 def _nl2br(text: object) -> Markup:
     """Escapes, then keeps the author's line breaks: plain text shown as HTML, never interpreted."""
     return Markup("<br>\n").join(escape(line) for line in str(text).split("\n"))
@@ -319,7 +330,8 @@ def render(
         "intro": intro,
         "marker": tr.gettext(REPLY_MARKER),
         "history": [
-            {"author": c.author, "body": c.body, "time": format_time(c.created_at, tr)} for c in content.history
+            {"author": c.author, "body": excerpt(c.body), "time": format_time(c.created_at, tr)}
+            for c in content.history
         ],
         "texts": {key: tr.gettext(text).format(reference=reference) for key, text in LAYOUT_TEXTS.items()},
         "reason": tr.gettext(REASONS[reason]).format(reference=reference),

@@ -126,3 +126,11 @@ def test_reply_markers_cover_every_language():
 
     assert len(markers) == len(SUPPORTED_LOCALES)
     assert "##- Scrivi la tua risposta sopra questa riga -##" in markers
+
+
+def test_quoted_history_is_an_excerpt_the_new_comment_is_whole():
+    long_history = rendering.CommentView("Rita", "word " * 2000, "2026-12-01T08:00:00Z")
+    email = rendering.render(content("new " * 2000, history=(long_history,)), "Rita", "en", rendering.REASON_CC)
+
+    assert email.text.count("new") == 2000
+    assert email.text.count("word") < 400 and "word …" in email.text
