@@ -121,7 +121,13 @@ def _apply(
     text = email.text or email.subject.strip() or "-"
     original = email.full_text if email.full_text and email.full_text != text else ""
     workspace.add_comment(
-        table, mailer, settings, ticket.id, {"author_id": author.id, "body": text, "public": True}, now, original
+        table,
+        mailer,
+        settings,
+        ticket.id,
+        {"author_id": author.id, "body": text, "public": True},
+        now,
+        original_body=original,
     )
     return COMMENT
 

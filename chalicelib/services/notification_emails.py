@@ -4,12 +4,13 @@ language, rendered by chalicelib.domain.rendering. Shared by the send path and t
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
+from chalicelib.adapters import dynamo
 from chalicelib.adapters.dynamo import DeskmailTable
-from chalicelib.config import Settings
-from chalicelib.domain import rendering, triggers
-from chalicelib.domain.model import Comment, Recipient, Ticket, User
+from chalicelib.config import Settings, settings
+from chalicelib.domain import rendering, threads, triggers
+from chalicelib.domain.model import SENT, Comment, Notification, Recipient, Ticket, User
 
 TemplateKey = tuple[str, str]  # (trigger id, locale)
 
@@ -100,3 +101,20 @@ def composer(
     """Reads what the emails quote: the latest public comments before this one (one Query), and the templates."""
     history = table.list_recent_public_comments(ticket.id, comment.id, rendering.HISTORY_LIMIT)
     return Composer(settings, ticket, comment, tuple(history), load_templates(table, template_keys))
+
+
+def threaded(table: DeskmailTable, notification: Notification) -> tuple[Notification, list[dict]]:
+    """Once SES took a notification: the Message-ID it gave it (on the notification), and the chains of the
+    recipients it reached and of the ticket, extended with it (one BatchGetItem; written with the record)."""
+    if not notification.message_id:
+        return notification, []
+    header = threads.ses_message_id_header(notification.message_id, settings().region)
+    notification = replace(notification, message_id_header=header)
+    keys = [r.user_id for r in notification.recipients if r.status == SENT] + [threads.TICKET_CHAIN]
+    chains = table.get_thread_chains(notification.ticket_id, keys)
+    return notification, [
+        dynamo.thread_item(
+            notification.ticket_id, key, threads.extended_chain(chains.get(key, ()), header), notification.sent_at
+        )
+        for key in keys
+    ]

@@ -182,9 +182,7 @@ def _describe(event_type: str, data: dict, tr: gettext.NullTranslations) -> str:
     return descriptions.get(event_type, event_type)
 
 
-def ticket_events(
-    table: DeskmailTable, ticket_id: str, page_token: str | None, tr: gettext.NullTranslations
-) -> dict:
+def ticket_events(table: DeskmailTable, ticket_id: str, page_token: str | None, tr: gettext.NullTranslations) -> dict:
     """One page of the events log, oldest first: an auto-responder storm cannot grow a response past Lambda's 6 MB."""
     workspace.get_ticket(table, ticket_id)
     try:
