@@ -6,15 +6,17 @@ from functools import wraps
 
 from chalice import BadRequestError, Chalice, ConflictError, ConvertToMiddleware, NotFoundError, Response
 
-from chalicelib import auth, i18n, runtime
+from chalicelib import auth, i18n, request_json, runtime
 from chalicelib.config import settings
-from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound
+from chalicelib.i18n import N_
 from chalicelib.ids import utc_now
 from chalicelib.lazy import lazy_module
 from chalicelib.observability import logger
 from chalicelib.services import feedback_handler
 
 # Loaded on first use: the feedback function imports this module too, and its cold start needs none of them.
+agents = lazy_module("chalicelib.services.agents")
 diagnostics = lazy_module("chalicelib.services.diagnostics")
 inbound = lazy_module("chalicelib.services.inbound")
 protection = lazy_module("chalicelib.services.protection")
@@ -34,30 +36,66 @@ FEEDBACK_QUEUE = os.environ.get("DESKMAIL_FEEDBACK_QUEUE", "deskmail-feedback-de
 INBOUND_QUEUE = os.environ.get("DESKMAIL_INBOUND_QUEUE", "deskmail-inbound-dev")
 
 
+PUBLIC = "public"
+# Who may call each route, declared beside it (api(..., role=...)) and enforced in one place (authenticate):
+# (path template, method) -> auth.AGENT, auth.ADMIN or PUBLIC. A route missing here is refused (see the test).
+ROUTE_ROLES: dict[tuple[str, str], str] = {}
+
+
+def _declare(path, methods, role):
+    if role not in (auth.AGENT, auth.ADMIN, PUBLIC):
+        raise ValueError(f"{path}: role must be auth.AGENT, auth.ADMIN or PUBLIC, not {role!r}")
+    for method in methods:
+        ROUTE_ROLES[(path, method.upper())] = role
+
+
+def _refusal(status, code, message, **extra):
+    headers = {"Content-Type": "application/json"}
+    if status == 401:
+        headers["WWW-Authenticate"] = 'Bearer realm="deskmail"'
+    return Response(body={"Code": code, "Message": message, **extra}, status_code=status, headers=headers)
+
+
 @app.middleware("http")
 def authenticate(event, get_response):
-    """Every route needs an agent's bearer token, except the health check and the page shell."""
-    if event.method == "OPTIONS" or auth.is_open(event.path):
+    """The one place roles are enforced: a valid access token of an enabled agent whose role the route allows."""
+    needed = ROUTE_ROLES.get(((event.context or {}).get("resourcePath") or event.path, event.method))
+    if event.method == "OPTIONS" or needed == PUBLIC:
         return get_response(event)
     try:
-        claims = auth.verify((event.headers or {}).get("authorization"))
+        identity = auth.verify((event.headers or {}).get("authorization"))
+        agent = agents.signed_in(runtime.table(), identity)
     except auth.Unauthenticated as error:
-        return Response(
-            body={"Code": "UnauthorizedError", "Message": str(error)},
-            status_code=401,
-            headers={"Content-Type": "application/json", "WWW-Authenticate": 'Bearer realm="deskmail"'},
+        return _refusal(401, "UnauthorizedError", str(error))
+    except auth.IdentityProviderUnavailable:
+        logger.exception("the identity provider's JWKS could not be read")
+        return _refusal(503, "ServiceUnavailableError", "Sign-in cannot be checked right now: try again shortly.")
+    needed = needed or auth.ADMIN  # an undeclared route: only an admin, and the route test fails anyway
+    if not auth.role_allows(agent.role, needed):
+        refusal = Forbidden(N_("This needs the {role} role."), role=needed)
+        tr = i18n.translations(
+            i18n.negotiate_locale(
+                (event.headers or {}).get("accept-language"), (event.query_params or {}).get("locale")
+            )
         )
-    event.context.setdefault("authorizer", {})["principalId"] = claims["sub"]
+        return _refusal(403, "ForbiddenError", refusal.localized(tr), RequiredRole=needed)
+    event.context.setdefault("authorizer", {}).update(
+        {"principalId": agent.user_id, "role": agent.role, "subject": agent.subject}
+    )
     return get_response(event)
 
 
-def api(path, methods=("GET",)):
-    """A route whose domain errors become Chalice's 4xx bodies ({"Code", "Message"}), in the agent's language."""
+def api(path, methods=("GET",), *, role, cors=True):
+    """A route whose domain errors become Chalice's 4xx bodies ({"Code", "Message"}), in the agent's language.
+
+    role: who may call it (auth.AGENT, auth.ADMIN or PUBLIC); admins may call every agent route."""
+    _declare(path, methods, role)
 
     def decorate(view):
         @wraps(view)
         def handle(*args, **kwargs):
             try:
+                json_body()  # parsed once, with limits, before the view: a hostile body is a 400, never a 500
                 return view(*args, **kwargs)
             except InvalidInput as error:
                 raise BadRequestError(error.localized(translations())) from None
@@ -65,10 +103,35 @@ def api(path, methods=("GET",)):
                 raise NotFoundError(error.localized(translations())) from None
             except Conflict as error:
                 raise ConflictError(error.localized(translations())) from None
+            except Forbidden as error:
+                return _refusal(403, "ForbiddenError", error.localized(translations()), **_required_role(error))
+            except auth.Unauthenticated as error:
+                return _refusal(401, "UnauthorizedError", str(error))
+            except auth.IdentityProviderUnavailable:
+                logger.exception("the identity provider refused a call")
+                return _refusal(503, "ServiceUnavailableError", "The identity provider cannot be reached: try again.")
 
-        return app.route(path, methods=list(methods), cors=True)(handle)
+        return app.route(path, methods=list(methods), cors=cors)(handle)
 
     return decorate
+
+
+def _required_role(error):
+    return {"RequiredRole": error.params["role"]} if "role" in error.params else {}
+
+
+def public_page(path):
+    """A route of the page shell: open, same-origin (no CORS headers)."""
+    _declare(path, ["GET"], PUBLIC)
+    return app.route(path)
+
+
+def json_body():
+    """The request's JSON body, parsed once by chalicelib.request_json (depth, Unicode, numbers, duplicate keys)."""
+    request = app.current_request
+    if not hasattr(request, "deskmail_json"):
+        request.deskmail_json = request_json.parse(request.raw_body)
+    return request.deskmail_json
 
 
 def created(body):
@@ -82,68 +145,81 @@ def translations():
 
 
 def agent_id():
-    return (app.current_request.context.get("authorizer") or {}).get("principalId", "unknown-agent")
+    return signed_in_agent().user_id
+
+
+def signed_in_agent():
+    """The agent the middleware let through (its deskmail user id and role in force)."""
+    found = app.current_request.context.get("authorizer") or {}
+    return agents.SignedInAgent(user_id=found["principalId"], role=found["role"], subject=found["subject"])
 
 
 def query(name):
     return (app.current_request.query_params or {}).get(name)
 
 
-@app.route("/health")
+@api("/health", role=PUBLIC)
 def health():
     return {"status": "ok"}
 
 
-@api("/users", methods=["POST"])
+@api("/users", methods=["POST"], role=auth.AGENT)
 def create_user():
-    return created(views.user_view(workspace.create_user(runtime.table(), app.current_request.json_body, utc_now)))
+    body = json_body()
+    if agents.wants_agent(body):  # an agent user signs in: for an admin this is POST /agents, for an agent 403
+        agents.require(signed_in_agent(), auth.ADMIN)
+        return created(views.user_view(agents.invite(runtime.table(), runtime.directory(), body, utc_now)))
+    return created(views.user_view(workspace.create_user(runtime.table(), body, utc_now)))
 
 
-@api("/users/{user_id}")
+@api("/users/{user_id}", role=auth.AGENT)
 def get_user(user_id):
     user = views.user_view(workspace.get_user(runtime.table(), user_id))
     return {**user, "deliverability": protection.user_deliverability(runtime.table(), settings(), user_id, utc_now())}
 
 
-@api("/users/{user_id}/deliverability/reset", methods=["POST"])
+@api("/users/{user_id}/deliverability/reset", methods=["POST"], role=auth.AGENT)
 def reset_deliverability(user_id):
-    protection.reset_deliverability(runtime.table(), user_id, agent_id(), utc_now)
+    acting = agents.actor(runtime.table(), signed_in_agent())
+    protection.reset_deliverability(runtime.table(), user_id, acting["id"], utc_now, acting["name"])
     return {"deliverability": protection.user_deliverability(runtime.table(), settings(), user_id, utc_now())}
 
 
-@api("/users/{user_id}", methods=["PATCH"])
+@api("/users/{user_id}", methods=["PATCH"], role=auth.AGENT)
 def update_user(user_id):
-    return views.user_view(workspace.update_user(runtime.table(), user_id, app.current_request.json_body, utc_now))
+    return views.user_view(workspace.update_user(runtime.table(), user_id, json_body(), utc_now))
 
 
-@api("/tickets", methods=["POST"])
+@api("/tickets", methods=["POST"], role=auth.AGENT)
 def create_ticket():
-    result = workspace.create_ticket(
-        runtime.table(), runtime.mailer(), settings(), app.current_request.json_body, utc_now
-    )
+    body = agents.ticket_as(signed_in_agent(), json_body())
+    acting = agents.actor(runtime.table(), signed_in_agent())
+    result = workspace.create_ticket(runtime.table(), runtime.mailer(), settings(), body, utc_now, acting=acting)
     return created({**views.ticket_view(result["ticket"], result["tags"]), "comment_id": result["comment"].id})
 
 
-@api("/tickets")
+@api("/tickets", role=auth.AGENT)
 def list_tickets():
+    if query("tag") is None:  # the ticket list and search (?q=, ?status=); ?tag= keeps its tag view
+        return views.find_tickets(runtime.table(), query("q"), query("status"), query("next_page"), utc_now())
     return views.tagged_tickets(runtime.table(), query("tag"), query("next_page"))
 
 
-@api("/tickets/{ticket_id}")
+@api("/tickets/{ticket_id}", role=auth.AGENT)
 def get_ticket(ticket_id):
     return views.ticket_view(*workspace.get_ticket(runtime.table(), ticket_id))
 
 
-@api("/tickets/{ticket_id}/tags", methods=["PUT"])
+@api("/tickets/{ticket_id}/tags", methods=["PUT"], role=auth.AGENT)
 def set_tags(ticket_id):
-    return {"tags": workspace.set_tags(runtime.table(), ticket_id, app.current_request.json_body, utc_now)}
+    acting = agents.actor(runtime.table(), signed_in_agent())
+    return {"tags": workspace.set_tags(runtime.table(), ticket_id, json_body(), utc_now, acting)}
 
 
-@api("/tickets/{ticket_id}/comments", methods=["POST"])
+@api("/tickets/{ticket_id}/comments", methods=["POST"], role=auth.AGENT)
 def add_comment(ticket_id):
-    comment = workspace.add_comment(
-        runtime.table(), runtime.mailer(), settings(), ticket_id, app.current_request.json_body, utc_now
-    )
+    body = agents.comment_as(signed_in_agent(), json_body())
+    comment = workspace.add_comment(runtime.table(), runtime.mailer(), settings(), ticket_id, body, utc_now)
     return created(
         {
             "id": comment.id,
@@ -154,34 +230,36 @@ def add_comment(ticket_id):
     )
 
 
-@api("/tickets/{ticket_id}/comments")
+@api("/tickets/{ticket_id}/comments", role=auth.AGENT)
 def list_comments(ticket_id):
     return views.conversation(runtime.table(), ticket_id, query("next_page"), translations())
 
 
-@api("/tickets/{ticket_id}/events")
+@api("/tickets/{ticket_id}/events", role=auth.AGENT)
 def list_events(ticket_id):
     return views.ticket_events(runtime.table(), ticket_id, query("next_page"), translations())
 
 
-@api("/tickets/{ticket_id}/recipient-check", methods=["POST"])
+@api("/tickets/{ticket_id}/recipient-check", methods=["POST"], role=auth.AGENT)
 def recipient_check(ticket_id):
-    return protection.recipient_check(
-        runtime.table(), settings(), ticket_id, app.current_request.json_body, utc_now(), translations()
-    )
+    body = agents.recipient_check_as(signed_in_agent(), json_body())
+    return protection.recipient_check(runtime.table(), settings(), ticket_id, body, utc_now(), translations())
 
 
-@api("/delivery-failures")
+@api("/delivery-failures", role=auth.AGENT)
 def list_delivery_failures():
     return protection.list_failures(runtime.table(), app.current_request.query_params or {}, translations())
 
 
-@api("/delivery-failures/resolve", methods=["POST"])
+@api("/delivery-failures/resolve", methods=["POST"], role=auth.AGENT)
 def resolve_delivery_failures():
-    return protection.resolve_failures(runtime.table(), app.current_request.json_body, agent_id(), utc_now)
+    acting = agents.actor(runtime.table(), signed_in_agent())
+    return protection.resolve_failures(
+        runtime.table(), json_body(), acting["id"], utc_now, acting["name"]
+    )
 
 
-@api("/reputation")
+@api("/reputation", role=auth.AGENT)
 def get_reputation():
     return protection.reputation_report(runtime.table(), utc_now())
 
@@ -192,37 +270,38 @@ def publish_reputation(event):
     protection.publish_reputation_metrics(protection.reputation_windows(runtime.table(), utc_now()))
 
 
-@api("/triggers")
+@api("/triggers", role=auth.AGENT)
 def list_triggers():
     return {"triggers": [views.trigger_view(t) for t in workspace.list_triggers(runtime.table())]}
 
 
-@api("/triggers/{trigger_id}", methods=["PATCH"])
+@api("/triggers/{trigger_id}", methods=["PATCH"], role=auth.ADMIN)
 def update_trigger(trigger_id):
+    acting = agents.actor(runtime.table(), signed_in_agent())
     return views.trigger_view(
-        workspace.set_trigger_active(runtime.table(), trigger_id, app.current_request.json_body, utc_now)
+        workspace.set_trigger_active(runtime.table(), trigger_id, json_body(), utc_now, acting)
     )
 
 
-# Per-trigger email templates (admin only once roles exist: the role check goes on these three routes).
-@api("/triggers/{trigger_id}/templates")
+# Per-trigger email templates: admins edit them; previews too (they render any ticket for any user).
+@api("/triggers/{trigger_id}/templates", role=auth.ADMIN)
 def list_trigger_templates(trigger_id):
     return trigger_templates.list_templates(runtime.table(), trigger_id)
 
 
-@api("/triggers/{trigger_id}/templates/{locale}", methods=["PUT"])
+@api("/triggers/{trigger_id}/templates/{locale}", methods=["PUT"], role=auth.ADMIN)
 def put_trigger_template(trigger_id, locale):
     return trigger_templates.put_template(
         runtime.table(), trigger_id, locale, app.current_request.json_body, agent_id(), utc_now
     )
 
 
-@api("/triggers/{trigger_id}/preview", methods=["POST"])
+@api("/triggers/{trigger_id}/preview", methods=["POST"], role=auth.ADMIN)
 def preview_trigger(trigger_id):
     return trigger_templates.preview(runtime.table(), settings(), trigger_id, app.current_request.json_body)
 
 
-@api("/smtp-codes/{code}")
+@api("/smtp-codes/{code}", role=auth.AGENT)
 def smtp_code(code):
     return views.describe_code(code, translations())
 
@@ -243,17 +322,17 @@ def _page_asset(name):
     return Response(body=found[0].decode("utf-8"), status_code=200, headers=web.headers(name))
 
 
-@app.route("/")
+@public_page("/")
 def workspace_page():
     return _page_asset("index.html")
 
 
-@app.route("/static/{name}")
+@public_page("/static/{name}")
 def workspace_asset(name):
     return _page_asset(name)
 
 
-@app.route("/static/i18n/{name}")
+@public_page("/static/i18n/{name}")
 def workspace_strings(name):
     return _page_asset(f"i18n/{name}")
 
@@ -261,7 +340,7 @@ def workspace_strings(name):
 # ---- "my customer got no email": diagnostics, suppression list, resend, inbound replies (loop-safe) ---------------
 
 
-@api("/tickets/{ticket_id}/diagnostics")
+@api("/tickets/{ticket_id}/diagnostics", role=auth.AGENT)
 def ticket_diagnostics(ticket_id):
     return diagnostics.diagnose(
         runtime.table(),
@@ -275,17 +354,18 @@ def ticket_diagnostics(ticket_id):
     )
 
 
-@api("/suppressions/{email}")
+@api("/suppressions/{email}", role=auth.AGENT)
 def get_suppression(email):
     return suppression.lookup(runtime.suppression_list(), email)
 
 
-@api("/suppressions/{email}", methods=["DELETE"])
+@api("/suppressions/{email}", methods=["DELETE"], role=auth.ADMIN)
 def delete_suppression(email):
-    return suppression.remove(runtime.suppression_list(), runtime.table(), email, agent_id(), utc_now)
+    acting = agents.actor(runtime.table(), signed_in_agent())
+    return suppression.remove(runtime.suppression_list(), runtime.table(), email, acting["id"], utc_now, acting["name"])
 
 
-@api("/tickets/{ticket_id}/comments/{comment_id}/resend", methods=["POST"])
+@api("/tickets/{ticket_id}/comments/{comment_id}/resend", methods=["POST"], role=auth.AGENT)
 def resend_comment(ticket_id, comment_id):
     return created(
         resend.resend(
@@ -294,15 +374,78 @@ def resend_comment(ticket_id, comment_id):
             settings(),
             ticket_id,
             comment_id,
-            app.current_request.json_body,
+            json_body(),
             utc_now,
+            agents.actor(runtime.table(), signed_in_agent()),
         )
     )
+
+
+@api("/inbound/suspended", role=auth.AGENT)
+def list_suspended_inbound():
+    return inbound.list_suspended(runtime.table(), query("next_page"))
+
+
+@api("/inbound/suspended/{suspended_id}/recover", methods=["POST"], role=auth.AGENT)
+def recover_suspended_inbound(suspended_id):
+    return inbound.recover_suspended(runtime.table(), runtime.mailer(), settings(), suspended_id, utc_now)
+
+
+@api("/inbound/suspended/{suspended_id}", methods=["DELETE"], role=auth.AGENT)
+def delete_suspended_inbound(suspended_id):
+    return inbound.delete_suspended(runtime.table(), suspended_id)
 
 
 @app.on_sqs_message(queue=INBOUND_QUEUE, batch_size=10, maximum_batching_window_in_seconds=5)
 def handle_inbound_email(event):
     """SES receipt rule -> SNS -> SQS: replies become comments; automated mail is only recorded (no loops)."""
     return inbound.handle(
-        event.to_dict(), event.context, runtime.table(), runtime.mailer(), settings(), utc_now, int(time.time())
+        event.to_dict(),
+        event.context,
+        runtime.table(),
+        runtime.mailer(),
+        settings(),
+        utc_now,
+        int(time.time()),
+        runtime.inbound_store(),
     )
+
+
+# ---- agents and sign-in ---------------------------------------------------------------------------------------------
+
+
+@api("/me", role=auth.AGENT)
+def get_me():
+    return agents.me(runtime.table(), signed_in_agent())
+
+
+@api("/agents", methods=["POST"], role=auth.ADMIN)
+def invite_agent():
+    user = agents.invite(runtime.table(), runtime.directory(), json_body(), utc_now)
+    return created(agents.agent_view(runtime.table(), user.id))
+
+
+@api("/agents/{user_id}", role=auth.ADMIN)
+def get_agent(user_id):
+    return agents.agent_view(runtime.table(), user_id)
+
+
+@api("/agents/{user_id}", methods=["PATCH"], role=auth.ADMIN)
+def update_agent(user_id):
+    return agents.update(runtime.table(), runtime.directory(), user_id, json_body(), utc_now)
+
+
+# The page signs in through these (same origin: no CORS), with Cognito's public app client (no secret).
+@api("/auth/sign-in", methods=["POST"], role=PUBLIC, cors=False)
+def sign_in():
+    return agents.sign_in(runtime.directory(), json_body())
+
+
+@api("/auth/new-password", methods=["POST"], role=PUBLIC, cors=False)
+def sign_in_new_password():
+    return agents.new_password(runtime.directory(), json_body())
+
+
+@api("/auth/refresh", methods=["POST"], role=PUBLIC, cors=False)
+def sign_in_refresh():
+    return agents.refresh(runtime.directory(), json_body())

@@ -16,6 +16,9 @@ from tests import ses_payloads as ses
 
 BATCH_SIZE = 10
 BATCHES_PER_KIND = 5
+# Batch sizes whose DynamoDB round trips are reported (Lambda's SQS batch size is 10; 1,000 is an SQS maximum
+# with a batching window, and 1 a quiet queue).
+ROUND_TRIP_BATCH_SIZES = (1, 10, 1000)
 
 
 class CallCounter:
@@ -116,7 +119,7 @@ def feedback_calls() -> dict:
     from app import app
     from chalicelib import runtime
 
-    notifications = workload.recorded_notifications(40)
+    notifications = workload.recorded_notifications(400)
     runtime.table().write_items(workload.items_for(notifications))
     results: dict = {"by_kind": {}, "body_bytes": []}
     with Client(app, stage_name="dev") as client, counting(runtime.table().client) as counter:
@@ -146,6 +149,29 @@ def feedback_calls() -> dict:
                 "item_bytes_mean": sum(counter.item_sizes) / max(1, len(counter.item_sizes)),
                 "item_bytes_max": max(counter.item_sizes, default=0),
             }
+        results["round_trips_by_batch_size"] = round_trips(client, notifications, counter)
+    results["round_trips_per_batch_of_10"] = results["round_trips_by_batch_size"][10]["round_trips_per_batch"]
+    return results
+
+
+def round_trips(client, notifications, counter, sizes=ROUND_TRIP_BATCH_SIZES) -> dict:
+    """DynamoDB calls per invocation of the feedback handler, for mixed batches of each size."""
+    results = {}
+    for size in sizes:
+        batches = max(1, 20 // size)
+        bodies = workload.bodies(workload.KINDS, notifications, batches * size)
+        counter.reset()
+        with service_logs_silenced():
+            for start in range(0, len(bodies), size):
+                response = client.lambda_.invoke("handle_ses_feedback", ses.sqs_event(bodies[start : start + size]))
+                assert response.payload == {"batchItemFailures": []}, response.payload
+        calls = sum(counter.calls.values())
+        results[size] = {
+            "batches": batches,
+            "round_trips_per_batch": calls / batches,
+            "calls_by_operation": dict(sorted(counter.calls.items())),
+            "items_per_batch": len(counter.item_sizes) / batches,
+        }
     return results
 
 

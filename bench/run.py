@@ -58,6 +58,14 @@ def report(results: dict) -> str:
             ],
         ),
         _table(
+            "Feedback handler: DynamoDB round trips per invocation (mixed batches, moto-backed clients)",
+            ["batch size", "round trips/batch", "items/batch", "calls"],
+            [
+                [size, f["round_trips_per_batch"], f["items_per_batch"], json.dumps(f["calls_by_operation"])]
+                for size, f in results["aws_calls"]["feedback"]["round_trips_by_batch_size"].items()
+            ],
+        ),
+        _table(
             "Conversation endpoint (GET /tickets/{id}/comments, one page)",
             ["comments", "Query calls", "all calls"],
             [

@@ -40,19 +40,30 @@ def items_for(notifications: list[Notification]) -> list[dict]:
     return [item for n in notifications for item in dynamo.notification_items(n, "Printer on fire")]
 
 
+def deskmail_tags(notification: Notification) -> dict[str, list[str]]:
+    """The message tags the send path gives every notification, as SES publishes them (each value a list)."""
+    return {
+        "ticket_id": [notification.ticket_id],
+        "comment_id": [notification.comment_id],
+        "trigger_id": [notification.trigger_id],
+        "notification_id": [notification.id],
+    }
+
+
 def feedback_body(kind: str, notification: Notification) -> str:
     """One SNS-wrapped SES event of this kind about this notification (one recipient named, as is typical)."""
     message_id = notification.message_id or ""
     rita, carl = (r.email or "" for r in notification.recipients)
     destination = [rita, carl]
+    tags = deskmail_tags(notification)
     if kind == "delivery":
-        return ses.delivery(message_id, destination, [rita])
+        return ses.delivery(message_id, destination, [rita], tags=tags)
     if kind == "bounce":
-        return ses.bounce(message_id, destination, [ses.hard_bounce_recipient(carl)])
+        return ses.bounce(message_id, destination, [ses.hard_bounce_recipient(carl)], tags=tags)
     if kind == "complaint":
-        return ses.complaint(message_id, destination, [rita])
+        return ses.complaint(message_id, destination, [rita], tags=tags)
     if kind == "delay":
-        return ses.delay(message_id, destination, [carl])
+        return ses.delay(message_id, destination, [carl], tags=tags)
     raise ValueError(kind)
 
 

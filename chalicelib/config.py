@@ -24,6 +24,7 @@ class Settings:
     transient_bounce_window_days: int = 7
     # Where a notification's "View ticket" link points: {ticket_id} and {reference} are filled in (a portal URL).
     ticket_url_template: str = "https://support.example.com/tickets/{ticket_id}"
+    inbound_bucket: str = ""  # DESKMAIL_INBOUND_BUCKET: where the receipt rule's S3 action stores inbound mail
 
     @property
     def sender_domain(self) -> str:
@@ -50,6 +51,7 @@ def settings() -> Settings:
         transient_bounce_threshold=_positive_int("DESKMAIL_TRANSIENT_BOUNCE_THRESHOLD", 3),
         transient_bounce_window_days=_positive_int("DESKMAIL_TRANSIENT_BOUNCE_WINDOW_DAYS", 7),
         ticket_url_template=_url_template("DESKMAIL_TICKET_URL_TEMPLATE"),
+        inbound_bucket=os.environ.get("DESKMAIL_INBOUND_BUCKET", "").strip(),
     )
 
 
@@ -69,3 +71,47 @@ def _url_template(name: str) -> str:
     if not raw.startswith(("https://", "http://")) or "{ticket_id}" not in raw and "{reference}" not in raw:
         raise ConfigurationError(f"environment variable {name} must be an http(s) URL with {{ticket_id}}, not {raw!r}")
     return raw
+
+
+# ---- sign-in ------------------------------------------------------------------------------------------------------
+
+COGNITO_ISSUER_PREFIX = "https://cognito-idp."
+DEFAULT_ROLE_CLAIM = "cognito:groups"
+
+
+@dataclass(frozen=True)
+class AuthSettings:
+    """Which identity provider's access tokens the API accepts (see the README's "Sign-in")."""
+
+    issuer: str
+    jwks_url: str
+    audience: str
+    role_claim: str = DEFAULT_ROLE_CLAIM
+    user_pool_id: str = ""
+    client_id: str = ""
+    region: str = "us-east-1"
+
+    @property
+    def is_cognito(self) -> bool:
+        # Cognito access tokens carry client_id and token_use instead of aud; other OIDC issuers carry aud.
+        return self.issuer.startswith(COGNITO_ISSUER_PREFIX) and ".amazonaws.com/" in self.issuer
+
+
+@lru_cache(maxsize=1)
+def auth_settings() -> AuthSettings:
+    issuer = _required("DESKMAIL_AUTH_ISSUER").rstrip("/")
+    if not issuer.startswith("https://"):
+        raise ConfigurationError(f"DESKMAIL_AUTH_ISSUER must be an https:// URL, not {issuer!r}")
+    client_id = os.environ.get("DESKMAIL_COGNITO_CLIENT_ID", "").strip()
+    audience = os.environ.get("DESKMAIL_AUTH_AUDIENCE", "").strip() or client_id
+    if not audience:
+        raise ConfigurationError("set DESKMAIL_AUTH_AUDIENCE (the app client id, or the OIDC audience)")
+    return AuthSettings(
+        issuer=issuer,
+        jwks_url=os.environ.get("DESKMAIL_AUTH_JWKS_URL", "").strip() or f"{issuer}/.well-known/jwks.json",
+        audience=audience,
+        role_claim=os.environ.get("DESKMAIL_AUTH_ROLE_CLAIM", "").strip() or DEFAULT_ROLE_CLAIM,
+        user_pool_id=os.environ.get("DESKMAIL_COGNITO_USER_POOL_ID", "").strip(),
+        client_id=client_id or audience,
+        region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
+    )

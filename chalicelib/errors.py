@@ -48,3 +48,7 @@ class InvalidInput(DeskmailError):
 
 class Conflict(DeskmailError):
     pass
+
+
+class Forbidden(DeskmailError):
+    """Signed in, but not allowed: the route needs another role (param `role`), or the body names someone else."""

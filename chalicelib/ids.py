@@ -41,6 +41,15 @@ def stable_id(*parts: object) -> str:
     return digest[:24]
 
 
+def stable_ordered_id(timestamp: str, *parts: object) -> str:
+    """A new_id-shaped id that sorts by `timestamp` (ISO 8601) and is the same for the same timestamp and parts: a
+    record a retry must write again under the same key, in a collection ordered by id."""
+    moment = datetime.fromisoformat(timestamp.replace("Z", "+00:00"))
+    millis = int(moment.timestamp() * 1000)
+    digest = int(hashlib.sha256("\x1f".join(str(part) for part in parts).encode()).hexdigest(), 16) >> (256 - 80)
+    return _encode(millis, 10) + _encode(digest, 16)
+
+
 def utc_now() -> str:
     return format_timestamp(datetime.now(UTC))
 

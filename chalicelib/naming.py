@@ -15,7 +15,7 @@ TABLE_INDEXES = {
 
 
 def resource_names(stage: str) -> dict[str, str]:
-    """Physical names for a stage; the local stack creates exactly these."""
+    """Physical names for a stage; the local stack creates the ones it rehearses (not the delivery/schedule DLQs)."""
     return {
         "table": f"deskmail-{stage}",
         "feedback_topic": f"deskmail-feedback-{stage}",
@@ -25,7 +25,27 @@ def resource_names(stage: str) -> dict[str, str]:
         "configuration_set": f"deskmail-{stage}",
         "inbound_topic": f"deskmail-inbound-{stage}",
         "inbound_queue": f"deskmail-inbound-{stage}",
+        "inbound_bucket": inbound_bucket_name(stage),
+        # Where SNS puts what it could not deliver to a pipeline queue (the subscriptions' redrive policies), and
+        # where failed scheduled invocations land (their on-failure destination). AWS only.
+        "feedback_delivery_dead_letter_queue": f"deskmail-feedback-delivery-dlq-{stage}",
+        "inbound_delivery_dead_letter_queue": f"deskmail-inbound-delivery-dlq-{stage}",
+        "schedule_dead_letter_queue": f"deskmail-schedule-dlq-{stage}",
     }
+
+
+def inbound_bucket_name(stage: str, account: str = "") -> str:
+    """The S3 bucket the SES receipt rule stores inbound mail in (object keys under INBOUND_OBJECT_PREFIX).
+
+    Bucket names are global across AWS accounts: the stack appends its account id; the local stack (moto) has
+    one account and uses the bare name. The app never rebuilds it: it reads DESKMAIL_INBOUND_BUCKET and the
+    notification's own bucketName.
+    """
+    return f"deskmail-inbound-{stage}-{account}" if account else f"deskmail-inbound-{stage}"
+
+
+# Where the receipt rule's S3 action writes each message: f"{INBOUND_OBJECT_PREFIX}{SES message id}".
+INBOUND_OBJECT_PREFIX = "inbound/"
 
 
 def table_definition(table_name: str) -> dict:

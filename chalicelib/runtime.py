@@ -11,6 +11,8 @@ from chalicelib.config import settings
 
 if TYPE_CHECKING:  # the SES-side adapters are imported when first created: the feedback function never needs them
     from chalicelib.adapters.dns import SpfLookup
+    from chalicelib.adapters.identity import CognitoDirectory
+    from chalicelib.adapters.inbound_store import InboundMailStore
     from chalicelib.adapters.ses import SesMailer
     from chalicelib.adapters.ses_account import SesIdentities, SuppressionList
 
@@ -61,9 +63,41 @@ def spf_lookup() -> SpfLookup:
     return SpfLookup()
 
 
+@lru_cache(maxsize=1)
+def inbound_store() -> InboundMailStore:
+    from chalicelib.adapters.inbound_store import InboundMailStore
+
+    return InboundMailStore(_session().client("s3", region_name=settings().region), settings().inbound_bucket)
+
+
 def reset() -> None:
     """Forget the cached clients and settings (tests, after changing the environment)."""
+    from chalicelib import auth
+    from chalicelib.config import auth_settings
     from chalicelib.config import settings as cached_settings
 
-    for cached in (_session, table, mailer, cached_settings, suppression_list, ses_identities, spf_lookup):
+    for cached in (
+        _session,
+        table,
+        mailer,
+        cached_settings,
+        suppression_list,
+        ses_identities,
+        spf_lookup,
+        inbound_store,
+    ):
         cached.cache_clear()
+    for cached in (directory, auth_settings):
+        cached.cache_clear()
+    auth.use_verifier(None)
+
+
+@lru_cache(maxsize=1)
+def directory() -> CognitoDirectory:
+    """The Cognito user pool agents sign in with (DESKMAIL_COGNITO_USER_POOL_ID / _CLIENT_ID)."""
+    from chalicelib.adapters.identity import CognitoDirectory
+    from chalicelib.config import auth_settings
+
+    config = auth_settings()
+    client = _session().client("cognito-idp", region_name=config.region)
+    return CognitoDirectory(client, config.user_pool_id, config.client_id)

@@ -18,10 +18,25 @@ from chalicelib.observability import logger
 class SqsMessage:
     message_id: str
     body: str
+    # SQS's ApproximateReceiveCount: 1 on the first delivery; at the queue's maxReceiveCount this is the last chance.
+    receive_count: int = 1
+
+
+def _receive_count(record: dict) -> int:
+    raw = (record.get("attributes") or {}).get("ApproximateReceiveCount")
+    return int(raw) if isinstance(raw, str) and raw.isdigit() else 1
 
 
 def messages(event: dict) -> list[SqsMessage]:
-    return [SqsMessage(r.get("messageId", ""), r.get("body", "")) for r in event.get("Records") or ()]
+    return [
+        SqsMessage(
+            str(r.get("messageId", "")),
+            r["body"] if isinstance(r.get("body"), str) else "",
+            _receive_count(r),
+        )
+        for r in event.get("Records") or ()
+        if isinstance(r, dict)
+    ]
 
 
 def process_partial_batch(batch: list[SqsMessage], handle_message: Callable[[SqsMessage], object]) -> dict:

@@ -16,7 +16,7 @@ END_USERS = {
     "nora": ("Nora Nowhere", "someone@nowhere.invalid"),
     "carl": ("Carl Bounce", "bounce@simulator.amazonses.com"),
     "bea": ("Bea Bounce", "bounce+all@simulator.amazonses.com"),
-    "elsa": ("Elsa Elsewhere", "someone-else@nowhere.invalid"),
+    "elsa": ("Elsa Elsewhere", "unknown-elsa@example.com"),  # a receiving server that knows no such user
     "sue": ("Sue Suppressed", "suppressionlist@simulator.amazonses.com"),
     "cole": ("Cole Complainer", "complaint@simulator.amazonses.com"),
     "fiona": ("Fiona Full", "full-mailbox@example.com"),
@@ -51,18 +51,26 @@ SCENARIOS = (
 )
 
 
-def load(api: DeskmailApi) -> dict[str, str]:
-    """Creates the demo; returns ticket ids by scenario name."""
-    people = {key: api.user(name, email, role="agent") for key, (name, email) in AGENTS.items()}
+def load(api: DeskmailApi, admin: DeskmailApi) -> dict[str, str]:
+    """Creates the demo; returns ticket ids by scenario name. api: signed in as Ada (the demo agent, who answers
+    every ticket); admin: an admin, who invites Bob and switches a trigger off while loading."""
+    people = {"ada": api.get("/me")}
+    people.update(
+        {
+            key: admin.post("/agents", {"name": name, "email": email})
+            for key, (name, email) in AGENTS.items()
+            if key != "ada"
+        }
+    )
     people.update({key: api.user(name, email) for key, (name, email) in END_USERS.items()})
     tickets: dict[str, str] = {}
     # The "received request" email would reach each requester first; if it bounced before the agent's reply went
     # out, deskmail would (rightly) hold the reply back and the scenario would depend on timing. Off while loading.
-    api.call("PATCH", f"/triggers/{RECEIVED_TRIGGER}", {"active": False})
+    admin.call("PATCH", f"/triggers/{RECEIVED_TRIGGER}", {"active": False})
     try:
         _load_scenarios(api, people, tickets)
     finally:
-        api.call("PATCH", f"/triggers/{RECEIVED_TRIGGER}", {"active": True})
+        admin.call("PATCH", f"/triggers/{RECEIVED_TRIGGER}", {"active": True})
     return tickets
 
 

@@ -29,6 +29,7 @@ class Resources:
     inbound_queue_url: str
     inbound_queue_arn: str
     inbound_dead_letter_queue_url: str
+    inbound_bucket: str = ""
 
 
 def _queue_arn(sqs: Any, queue_url: str) -> str:
@@ -36,7 +37,7 @@ def _queue_arn(sqs: Any, queue_url: str) -> str:
 
 
 def create_resources(clients: dict[str, Any], stage: str, sender_domain: str) -> Resources:
-    """clients: boto3 clients against moto, by service name (dynamodb, sesv2, ses, sns, sqs)."""
+    """clients: boto3 clients against moto, by service name (dynamodb, sesv2, ses, sns, sqs, s3)."""
     names = resource_names(stage)
     clients["dynamodb"].create_table(**table_definition(names["table"]))
 
@@ -51,6 +52,9 @@ def create_resources(clients: dict[str, Any], stage: str, sender_domain: str) ->
     inbound = _subscribed_queue(
         sns, sqs, names["inbound_topic"], names["inbound_queue"], names["inbound_dead_letter_queue"]
     )
+
+    # The receipt rule's S3 action stores every inbound message here (inbound/{id}), as deployed.
+    clients["s3"].create_bucket(Bucket=names["inbound_bucket"])
 
     ses = clients["ses"]
     ses.create_configuration_set(ConfigurationSet={"Name": names["configuration_set"]})
@@ -75,6 +79,7 @@ def create_resources(clients: dict[str, Any], stage: str, sender_domain: str) ->
         inbound_queue_url=inbound.queue_url,
         inbound_queue_arn=inbound.queue_arn,
         inbound_dead_letter_queue_url=inbound.dead_letter_queue_url,
+        inbound_bucket=names["inbound_bucket"],
     )
 
 

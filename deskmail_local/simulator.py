@@ -18,11 +18,12 @@ import email
 import hashlib
 import json
 import logging
+import os
 import re
 import string
 import threading
 import uuid
-from collections.abc import Collection
+from collections.abc import Callable, Collection, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email import policy
@@ -33,6 +34,7 @@ from typing import Any
 
 from chalicelib.adapters.ses_account import BOUNCE, COMPLAINT, SuppressionList
 from chalicelib.ids import format_timestamp
+from chalicelib.naming import INBOUND_OBJECT_PREFIX
 
 log = logging.getLogger("deskmail_local.simulator")
 
@@ -40,6 +42,7 @@ SIMULATOR_DOMAIN = "simulator.amazonses.com"
 EVENT_SUBJECT = "Amazon SES Email Event Notification"
 REPORTING_MTA = "a8-70.smtp-out.amazonses.com"
 OUTGOING_IP = "54.240.8.70"  # the address behind a8-70.smtp-out.amazonses.com
+REMOTE_MTA_IP = "52.94.236.248"  # the receiving MTA SES talked to (identity notifications name it)
 SOURCE_IP = "127.0.0.1"  # who called SES: the local API
 CALLER_IDENTITY = "deskmail-local"
 OPERATION = "SendEmail"  # SESv2 SendEmail, raw content
@@ -53,6 +56,11 @@ DELAY_AFTER_MS = 600
 BOUNCE_AFTER_MS = 900
 COMPLAINT_AFTER_MS = 1200
 REPLY_AFTER_MS = 1500
+# SES retries a message it cannot deliver for about 14 hours (840 minutes in its "Message expired" texts); here that
+# whole window takes DESKMAIL_SIMULATE_RETRY_SECONDS. Events further than this past the send wait for their time.
+RETRY_SECONDS_ENV = "DESKMAIL_SIMULATE_RETRY_SECONDS"
+DEFAULT_RETRY_SECONDS = 5.0
+SCHEDULE_BEYOND = timedelta(seconds=2)
 
 RECEIPT_SUBJECT = "Amazon SES Email Receipt Notification"
 SUPPRESSION_LIST_DIAGNOSTIC = (
@@ -62,6 +70,8 @@ SUPPRESSION_LIST_DIAGNOSTIC = (
 )
 OUT_OF_OFFICE_TEXT = "I am out of the office and will answer your message when I am back.\n"
 THANKS_TEXT = "Thanks!"
+PHOTO_TEXT = "Here is a photo of the error message."
+PHOTO_BYTES = 200 * 1024
 
 
 # ---- what each recipient's mailbox does ---------------------------------------------------------------------------
@@ -82,6 +92,9 @@ class Delayed:
     delay_type: str
     status: str
     diagnostic: str
+    # None: within a second of the send (compressed); a fraction: that far into SES's retry window.
+    retry_fraction: float | None = None
+    reporting_mta: str | None = None
 
 
 @dataclass(frozen=True)
@@ -91,6 +104,36 @@ class Bounced:
     status: str | None = None  # None: no DSN came back (an auto-reply), so SES names only the address
     diagnostic: str | None = None
     reporting_mta: str = f"dsn; {REPORTING_MTA}"  # only published with a DSN (a status)
+    retry_fraction: float | None = None  # 1.0: when SES's retries expire
+
+
+@dataclass(frozen=True)
+class Verdicts:
+    """What SES's inbound receipt says of the answer's sender: SPF, DKIM, DMARC (PASS, FAIL, GRAY) and, with a DMARC
+    FAIL only, the From domain's published policy (lower-case, as SES writes it)."""
+
+    spf: str = "PASS"
+    dkim: str = "PASS"
+    dmarc: str = "PASS"
+    dmarc_policy: str | None = None
+
+    def receipt_fields(self) -> dict:
+        fields: dict[str, Any] = {
+            "spfVerdict": {"status": self.spf},
+            "dkimVerdict": {"status": self.dkim},
+            "dmarcVerdict": {"status": self.dmarc},
+        }
+        if self.dmarc == "FAIL" and self.dmarc_policy:
+            fields["dmarcPolicy"] = self.dmarc_policy
+        return fields
+
+
+AUTHENTIC = Verdicts()
+UNVERIFIABLE = Verdicts("GRAY", "GRAY", "GRAY")  # the sender's domain publishes no SPF, DKIM or DMARC
+
+
+def spoofed(policy: str) -> Verdicts:
+    return Verdicts("FAIL", "FAIL", "FAIL", policy)
 
 
 @dataclass(frozen=True)
@@ -99,6 +142,11 @@ class Answers:
 
     automatic: bool
     text: str
+    verdicts: Verdicts = AUTHENTIC
+    photo_bytes: int = 0  # a phone photo attached: mail above SNS's 150 KB, which only the S3 action delivers
+    # Where an automatic answer goes: the envelope sender (RFC 3834 3.1.5; SES's simulator), or the header address
+    # (Reply-To, else From) as many mail servers' vacation responders do.
+    to_envelope_sender: bool = False
 
 
 Outcome = Delivered | Complained | Delayed | Bounced | Answers
@@ -116,8 +164,31 @@ MESSAGE_TOO_LARGE = Bounced(
 ON_ACCOUNT_SUPPRESSION_LIST = Bounced(
     "Permanent", "OnAccountSuppressionList", "5.1.1", SUPPRESSION_LIST_DIAGNOSTIC, reporting_mta="dns; amazonses.com"
 )
-OUT_OF_OFFICE_REPLY = Answers(automatic=True, text=OUT_OF_OFFICE_TEXT)
+OUT_OF_OFFICE_REPLY = Answers(automatic=True, text=OUT_OF_OFFICE_TEXT, to_envelope_sender=True)
+VACATION_REPLY = Answers(automatic=True, text=OUT_OF_OFFICE_TEXT)
 THANKS_REPLY = Answers(automatic=False, text=THANKS_TEXT)
+
+
+def unresolvable_domain(domain: str) -> tuple[Outcome, ...]:
+    """What SES does when the recipient's domain has no DNS: it retries (DeliveryDelay events, reported by its own
+    MTA), and when the message expires it bounces with 4.4.7 and the last attempt's reply in angle brackets. Newer
+    captures (2025) type that bounce Permanent/General with "550 4.4.7"; older ones (2013, 2020) Transient with "554"
+    or "550". Permanent is what SES does now: the domain will not appear, and the address goes on the account's
+    suppression list like any hard bounce."""
+    last_reply = f"421 4.4.0 Unable to lookup DNS for {domain}"
+    delay = Delayed("TransientCommunicationFailure", "4.4.0", f"smtp; {last_reply}", reporting_mta=OUTGOING_IP)
+    expired = Bounced(
+        "Permanent",
+        "General",
+        "4.4.7",
+        f"smtp; 550 4.4.7 Message expired: unable to deliver in 840 minutes.<{last_reply}>",
+        retry_fraction=1.0,
+    )
+    return (
+        Delayed(**{**delay.__dict__, "retry_fraction": 1 / 3}),
+        Delayed(**{**delay.__dict__, "retry_fraction": 2 / 3}),
+        expired,
+    )
 
 
 def bare_address(address: str) -> str:
@@ -134,8 +205,8 @@ def simulated_outcomes(address: str) -> tuple[Outcome, ...]:
         if mailbox == "bounce":
             return (UNKNOWN_USER,)
         if mailbox == "ooto":
-            # SES reports the auto-reply that reached its own MAIL FROM as a transient bounce, and the responder
-            # also answers the sender's address, which deskmail receives as inbound mail.
+            # The responder answers the envelope sender: SES's own MAIL FROM, which SES reports as a transient
+            # bounce. deskmail's inbound never sees that answer (see envelope_sender).
             return (DELIVERED, AUTO_REPLY, OUT_OF_OFFICE_REPLY)
         if mailbox == "complaint":
             return (DELIVERED, COMPLAINED)
@@ -145,6 +216,9 @@ def simulated_outcomes(address: str) -> tuple[Outcome, ...]:
             return (Bounced("Permanent", "General", "5.1.1", diagnostic),)
         return (DELIVERED,)  # success@, and any other simulator mailbox
     if domain == "invalid" or domain.endswith(".invalid"):
+        return unresolvable_domain(domain)  # RFC 2606: .invalid never resolves
+    if mailbox.startswith("unknown"):
+        # A receiving server that knows no such user: the instant hard bounce the suppression list reacts to.
         diagnostic = f"smtp; 550 5.1.1 <{address}>: Recipient address rejected: User unknown in virtual mailbox table"
         return (Bounced("Permanent", "General", "5.1.1", diagnostic),)
     if mailbox.startswith("full"):
@@ -153,31 +227,88 @@ def simulated_outcomes(address: str) -> tuple[Outcome, ...]:
         return (MESSAGE_TOO_LARGE,)
     if mailbox.startswith("reply"):
         return (DELIVERED, THANKS_REPLY)
+    if mailbox.startswith("spoof"):
+        # Someone else answers in this customer's name: SPF, DKIM and DMARC all fail; the policy the local part
+        # names (spoof-none@, spoof-quarantine@), else p=reject.
+        policy = next((name for name in ("none", "quarantine") if name in mailbox), "reject")
+        return (DELIVERED, Answers(automatic=False, text=THANKS_TEXT, verdicts=spoofed(policy)))
+    if mailbox.startswith("away"):
+        return (DELIVERED, VACATION_REPLY)  # a vacation responder that answers the From/Reply-To address
+    if mailbox.startswith("photo"):
+        return (DELIVERED, Answers(automatic=False, text=PHOTO_TEXT, photo_bytes=PHOTO_BYTES))
+    if mailbox.startswith("gray"):
+        return (DELIVERED, Answers(automatic=False, text=THANKS_TEXT, verdicts=UNVERIFIABLE))
     return (DELIVERED,)
 
 
 # ---- the message as SES describes it: the `mail` object ----------------------------------------------------------
 
 
+def ses_message_id_header(message_id: str, region: str) -> str:
+    """The Message-ID SES gives every message it sends (SES developer guide, "Amazon SES header fields"): its own id
+    at email.amazonses.com in us-east-1, at {region}.amazonses.com elsewhere."""
+    host = "email.amazonses.com" if region == "us-east-1" else f"{region}.amazonses.com"
+    return f"<{message_id}@{host}>"
+
+
+_HEADER_BLOCK_END = re.compile(r"\r?\n\r?\n")
+_HEADER_FIELD = re.compile(r"^[^ \t\r\n][^\r\n]*(?:\r?\n[ \t][^\r\n]*)*", re.MULTILINE)
+
+
+def with_ses_message_id(raw_data: str, message_id_header: str) -> str:
+    """The raw message as it leaves SES: the Message-ID the sender wrote replaced by SES's (added if there was none),
+    every other byte as the sender wrote it."""
+    end = _HEADER_BLOCK_END.search(raw_data)
+    head, rest = (raw_data[: end.start()], raw_data[end.start() :]) if end else (raw_data, "")
+    newline = "\r\n" if "\r\n" in head else "\n"
+    ses_field = f"Message-ID: {message_id_header}"
+    fields, replaced = [], False
+    for field in _HEADER_FIELD.findall(head):
+        if field.split(":", 1)[0].strip().lower() == "message-id":
+            if not replaced:  # a second Message-ID would contradict SES's: dropped
+                fields.append(ses_field)
+                replaced = True
+            continue
+        fields.append(field)
+    if not replaced:
+        fields.append(ses_field)
+    return newline.join(fields) + rest
+
+
 @dataclass(frozen=True)
 class SentMessage:
-    """One message moto's SES accepted, and when the simulator saw it leave."""
+    """One message moto's SES accepted, and when the simulator saw it leave. `raw_data` is what the app sent;
+    `mime` is the message as SES delivers it (its own Message-ID), which is what events and answers describe."""
 
     message_id: str
     source: str
     destinations: tuple[str, ...]
     raw_data: str
     sent_at: datetime
+    region: str = "us-east-1"
 
     @classmethod
-    def from_moto(cls, raw_message: Any, sent_at: datetime) -> SentMessage:
+    def from_moto(cls, raw_message: Any, sent_at: datetime, region: str = "us-east-1") -> SentMessage:
         return cls(
-            raw_message.id, raw_message.source or "", tuple(raw_message.destinations), raw_message.raw_data, sent_at
+            raw_message.id,
+            raw_message.source or "",
+            tuple(raw_message.destinations),
+            raw_message.raw_data,
+            sent_at,
+            region,
         )
 
     @property
+    def message_id_header(self) -> str:
+        return ses_message_id_header(self.message_id, self.region)
+
+    @property
+    def delivered_raw(self) -> str:
+        return with_ses_message_id(self.raw_data, self.message_id_header)
+
+    @property
     def mime(self) -> email.message.Message:
-        return email.message_from_string(self.raw_data)
+        return email.message_from_string(self.delivered_raw)
 
     @property
     def configuration_set(self) -> str | None:
@@ -225,9 +356,9 @@ def common_headers(message: SentMessage) -> dict:
     for header, key in (("Reply-To", "replyTo"), ("To", "to"), ("Cc", "cc"), ("Bcc", "bcc")):
         if mime.get(header):
             common[key] = _address_list(mime[header])
-    # A message without Date or Message-ID gets SES's own when it leaves.
+    # A message without Date gets SES's own when it leaves; its Message-ID is always SES's (see SentMessage.mime).
     common["date"] = _unfold(mime["Date"]) if mime.get("Date") else format_datetime(message.sent_at)
-    common["messageId"] = _unfold(mime["Message-ID"]) if mime.get("Message-ID") else message.message_id
+    common["messageId"] = _unfold(mime["Message-ID"]) if mime.get("Message-ID") else message.message_id_header
     if mime.get("Subject") is not None:
         common["subject"] = str(make_header(decode_header(_unfold(mime["Subject"]))))
     return common
@@ -321,14 +452,46 @@ def _bounced_recipient(address: str, bounce: Bounced) -> dict:
     return {"emailAddress": address, "action": "failed", "status": bounce.status, "diagnosticCode": bounce.diagnostic}
 
 
+# The EICAR anti-virus test file (eicar.org): what SES's guide says to send to see a Reject event.
+EICAR = rb"X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+def carries_a_virus(message: SentMessage) -> bool:
+    """SES scans what it sends and rejects the whole message when it finds a virus. Here: an EICAR test string in
+    any part (decoded), or, as a local rule, a recipient whose local part starts with `virus`."""
+    if any(bare_address(address).lower().startswith("virus") for address in destination(message)):
+        return True
+    for part in message.mime.walk():
+        payload = part.get_payload(decode=True)
+        if isinstance(payload, bytes) and EICAR in payload:
+            return True
+    return False
+
+
+def _retry_moment(message: SentMessage, fraction: float | None, quick_ms: int, retry_seconds: float) -> datetime:
+    if fraction is None:
+        return _later(message, quick_ms)
+    return message.sent_at + timedelta(seconds=retry_seconds * fraction)
+
+
 def events_for(
-    message: SentMessage, configuration_set: str, region: str, account_id: str, suppressed: Collection[str] = ()
+    message: SentMessage,
+    configuration_set: str,
+    region: str,
+    account_id: str,
+    suppressed: Collection[str] = (),
+    retry_seconds: float = DEFAULT_RETRY_SECONDS,
 ) -> list[dict]:
-    """Every event SES publishes about one message, in publishing order: Send; deliveries and delays; bounces, one
-    notification per bounce type and subtype (SES combines them); complaints. `suppressed`: see recipient_outcomes."""
+    """Every event SES publishes about one message, in time order within each kind: Send; deliveries and delays;
+    bounces, one notification per bounce type and subtype at one moment (SES combines them); complaints.
+    `suppressed`: see recipient_outcomes. `retry_seconds`: how long SES's retry window lasts here."""
     mail = mail_object(message, configuration_set, region, account_id)
-    outcomes = recipient_outcomes(message, suppressed)
     events: list[dict] = [{"eventType": "Send", "mail": mail, "send": {}}]
+    if carries_a_virus(message):
+        # SES accepted the call, found a virus and tried no recipient: one Reject, nothing else ("Bad content" is
+        # the only reason SES documents).
+        return [*events, {"eventType": "Reject", "mail": mail, "reject": {"reason": "Bad content"}}]
+    outcomes = recipient_outcomes(message, suppressed)
     delivered_at: dict[str, datetime] = {}
     for index, (address, fates) in enumerate(outcomes.items()):
         if DELIVERED in fates:
@@ -343,25 +506,31 @@ def events_for(
             }
             events.append({"eventType": "Delivery", "mail": _with_outgoing_ip(mail), "delivery": delivery})
         for delay in (fate for fate in fates if isinstance(fate, Delayed)):
-            delay_detail = {
-                "timestamp": timestamp(_later(message, DELAY_AFTER_MS)),
+            delay_detail: dict[str, Any] = {
+                "timestamp": timestamp(_retry_moment(message, delay.retry_fraction, DELAY_AFTER_MS, retry_seconds)),
                 "delayType": delay.delay_type,
-                # Compressed time: SES gives up (and bounces) when this passes, here at the bounce.
-                "expirationTime": timestamp(_later(message, BOUNCE_AFTER_MS)),
+                # Compressed time: SES gives up (and bounces) when this passes, and so does the simulator.
+                "expirationTime": timestamp(
+                    _retry_moment(
+                        message, None if delay.retry_fraction is None else 1.0, BOUNCE_AFTER_MS, retry_seconds
+                    )
+                ),
                 "delayedRecipients": [
                     {"emailAddress": address, "status": delay.status, "diagnosticCode": delay.diagnostic}
                 ],
             }
+            if delay.reporting_mta:
+                delay_detail["reportingMTA"] = delay.reporting_mta
             events.append({"eventType": "DeliveryDelay", "mail": mail, "deliveryDelay": delay_detail})
-    bounces: dict[tuple[str, str], list[dict]] = {}
-    reporting_mtas: dict[tuple[str, str], str] = {}
+    bounces: dict[tuple[str, str, datetime], list[dict]] = {}
+    reporting_mtas: dict[tuple[str, str, datetime], str] = {}
     for address, fates in outcomes.items():
         for bounce in (fate for fate in fates if isinstance(fate, Bounced)):
-            kind = (bounce.bounce_type, bounce.subtype)
+            moment = _retry_moment(message, bounce.retry_fraction, BOUNCE_AFTER_MS, retry_seconds)
+            kind = (bounce.bounce_type, bounce.subtype, moment)
             bounces.setdefault(kind, []).append(_bounced_recipient(address, bounce))
             reporting_mtas.setdefault(kind, bounce.reporting_mta)
-    bounced_at = _later(message, BOUNCE_AFTER_MS)
-    for (bounce_type, subtype), recipients in bounces.items():
+    for (bounce_type, subtype, bounced_at), recipients in sorted(bounces.items(), key=lambda entry: entry[0][2]):
         bounce_detail: dict[str, Any] = {
             "feedbackId": feedback_id(bounced_at, message.message_id, "bounce", bounce_type, subtype),
             "bounceType": bounce_type,
@@ -370,7 +539,7 @@ def events_for(
             "timestamp": timestamp(bounced_at),
         }
         if any("status" in recipient for recipient in recipients):
-            bounce_detail["reportingMTA"] = reporting_mtas[(bounce_type, subtype)]  # only with a DSN
+            bounce_detail["reportingMTA"] = reporting_mtas[(bounce_type, subtype, bounced_at)]  # only with a DSN
         events.append({"eventType": "Bounce", "mail": mail, "bounce": bounce_detail})
     complained_at = _later(message, COMPLAINT_AFTER_MS)
     for address, fates in outcomes.items():
@@ -386,6 +555,83 @@ def events_for(
             }
             events.append({"eventType": "Complaint", "mail": mail, "complaint": complaint})
     return events
+
+
+# ---- the second source: the identity's feedback notifications ----------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IdentityNotifications:
+    """An identity's feedback notification topics (SES SetIdentityNotificationTopic). Production points the sender
+    domain's Bounce and Complaint notifications at the feedback topic, beside the configuration set's event
+    destination, so every bounce and complaint reaches deskmail twice, in two formats."""
+
+    domain: str
+    topic_arn: str
+    types: frozenset[str] = frozenset({"Bounce", "Complaint"})  # "Delivery" too if that topic is set
+    include_headers: bool = False  # SetIdentityHeadersInNotificationsEnabled; production leaves it off
+
+    def covers(self, message: SentMessage) -> bool:
+        sender = bare_address(message.source or message.mime.get("From", ""))
+        return sender.rpartition("@")[2].lower() == self.domain.lower()
+
+
+IDENTITY_FEEDBACK_ENV = "DESKMAIL_SIMULATE_IDENTITY_FEEDBACK"
+_OFF = ("0", "false", "no", "off")
+
+
+def identity_notifications_from_environment(
+    domain: str, topic_arn: str, environ: Mapping[str, str] = os.environ
+) -> IdentityNotifications | None:
+    """DESKMAIL_SIMULATE_IDENTITY_FEEDBACK: on (the default) publishes Bounce and Complaint notifications as the
+    deployed stack's identity topics do; a comma-separated list ("Bounce,Complaint,Delivery") picks the types; off
+    publishes only the configuration set's events."""
+    value = environ.get(IDENTITY_FEEDBACK_ENV, "on").strip()
+    if value.lower() in _OFF:
+        return None
+    if value.lower() in ("", "1", "true", "yes", "on"):
+        return IdentityNotifications(domain, topic_arn)
+    wanted = {part.strip().capitalize() for part in value.split(",") if part.strip()}
+    unknown = wanted - set(_NOTIFIED_TYPES)
+    if unknown:
+        raise ValueError(
+            f"{IDENTITY_FEEDBACK_ENV}: SES identities notify {sorted(_NOTIFIED_TYPES)}, not {sorted(unknown)}"
+        )
+    return IdentityNotifications(domain, topic_arn, frozenset(wanted))
+
+
+_NOTIFIED_TYPES = {"Bounce": "bounce", "Complaint": "complaint", "Delivery": "delivery"}
+
+
+def identity_mail_object(event_mail: dict, include_headers: bool) -> dict:
+    """The `mail` object of a feedback notification: sourceIp and callerIdentity instead of tags; the headers only if
+    the identity asks for them."""
+    mail = {
+        key: event_mail[key]
+        for key in ("timestamp", "source", "sourceArn", "sendingAccountId", "messageId", "destination")
+    }
+    mail["sourceIp"] = SOURCE_IP
+    mail["callerIdentity"] = CALLER_IDENTITY
+    if include_headers:
+        mail.update({key: event_mail[key] for key in ("headersTruncated", "headers", "commonHeaders")})
+    return mail
+
+
+def identity_notification(event: dict, include_headers: bool = False) -> dict | None:
+    """The feedback notification an identity's topic gets for the same outcome as this event, or None for the event
+    types identities do not notify (Send, DeliveryDelay, Reject). The outcome object is the event's own (same
+    feedbackId, timestamps and recipients: it is the same bounce), plus remoteMtaIp where a remote MTA answered."""
+    kind = event["eventType"]
+    key = _NOTIFIED_TYPES.get(kind)
+    if key is None:
+        return None
+    detail = dict(event[key])
+    remote_answered = kind == "Delivery" or (
+        kind == "Bounce" and str(detail.get("reportingMTA", "")).startswith("dsn;")
+    )
+    if remote_answered:
+        detail["remoteMtaIp"] = REMOTE_MTA_IP
+    return {"notificationType": kind, "mail": identity_mail_object(event["mail"], include_headers), key: detail}
 
 
 def sns_message(event: dict) -> str:
@@ -431,14 +677,18 @@ class Reply:
     recipient: str  # the address it is for: the sent message's Reply-To, else its From
     automatic: bool
     mime: EmailMessage
+    verdicts: Verdicts = AUTHENTIC
 
 
 @dataclass(frozen=True)
 class InboundRoute:
-    """The receipt rule: mail for `domain` is published to `topic_arn` (SNS action, UTF-8)."""
+    """The receipt rule: mail for `domain` is published to `topic_arn`. With a `bucket`, as deployed: one S3 action
+    stores every message under inbound/{id} and notifies the topic (no content: mail of any size). Without: an SNS
+    action carrying the message as UTF-8 content (at most 150 KB in AWS)."""
 
     topic_arn: str
     domain: str
+    bucket: str | None = None
 
     def accepts(self, address: str) -> bool:
         return address.lower().rpartition("@")[2] == self.domain.lower()
@@ -453,6 +703,19 @@ def _stable_token(length: int, *parts: str) -> str:
         number, digit = divmod(number, len(alphabet))
         token += alphabet[digit]
     return token
+
+
+def envelope_sender(message: SentMessage) -> str:
+    """Where an RFC 3834 responder (SES's ooto@) answers: the message's Return-Path header if the sender wrote one,
+    else its MAIL FROM. deskmail writes no Return-Path and SES sends with its own MAIL FROM, a per-message address at
+    amazonses.com (us-east-1; {region}.amazonses.com elsewhere) or at a custom MAIL FROM domain, whose MX is SES's
+    feedback endpoint: SES turns what arrives there into the bounce notification, and deskmail's receipt rule never
+    receives it."""
+    written = message.mime.get("Return-Path")
+    if written and bare_address(_unfold(written)):
+        return bare_address(_unfold(written))
+    host = "amazonses.com" if message.region == "us-east-1" else f"{message.region}.amazonses.com"
+    return f"{message.message_id}@{host}"
 
 
 def reply_address(message: SentMessage) -> str:
@@ -482,7 +745,7 @@ def _is_auto_submitted(original: Message) -> bool:
 
 
 def _original_text(message: SentMessage) -> str:
-    parsed = email.message_from_string(message.raw_data, policy=policy.default)
+    parsed = email.message_from_string(message.delivered_raw, policy=policy.default)
     body = parsed.get_body(preferencelist=("plain",))  # type: ignore[attr-defined]
     return body.get_content() if body is not None else ""
 
@@ -490,6 +753,12 @@ def _original_text(message: SentMessage) -> str:
 def _display_name(original: Message, address: str) -> str:
     headers = [_unfold(original.get(name, "")) for name in ("To", "Cc")]
     return next((name for name, found in getaddresses(headers) if found.lower() == address.lower()), "")
+
+
+def _photo(size: int) -> bytes:
+    """JPEG-framed bytes that do not compress, the same every time (a photo, as far as mail is concerned)."""
+    body = b"".join(hashlib.sha256(str(block).encode()).digest() for block in range(size // 32 + 1))
+    return b"\xff\xd8\xff\xe0" + body[: max(size - 6, 0)] + b"\xff\xd9"
 
 
 def answer(message: SentMessage, mailbox: str, reply: Answers, replied_at: datetime) -> Reply:
@@ -505,7 +774,11 @@ def answer(message: SentMessage, mailbox: str, reply: Answers, replied_at: datet
     else:
         answer_mime["From"] = formataddr((_display_name(original, mailbox), mailbox))
         answer_mime["Subject"] = subject if subject.lower().startswith("re:") else f"Re: {subject}"
-    answer_mime["To"] = _unfold(original.get("Reply-To") or original.get("From") or message.source)
+    to_envelope = reply.automatic and reply.to_envelope_sender
+    recipient = envelope_sender(message) if to_envelope else reply_address(message)
+    answer_mime["To"] = (
+        recipient if to_envelope else _unfold(original.get("Reply-To") or original.get("From") or message.source)
+    )
     answer_mime["Date"] = format_datetime(replied_at)
     answer_mime["Message-ID"] = f"<{_stable_token(24, message.message_id, mailbox, 'reply')}@{domain}>"
     if in_reply_to:
@@ -520,13 +793,18 @@ def answer(message: SentMessage, mailbox: str, reply: Answers, replied_at: datet
         sender_name = parseaddr(_unfold(original.get("From", message.source)))[0] or reply_address(message)
         quoted = "".join(f"> {line}\n" for line in _original_text(message).splitlines())
         answer_mime.set_content(f"{reply.text}\n\nOn {original.get('Date', '')}, {sender_name} wrote:\n{quoted}")
+        if reply.photo_bytes:
+            answer_mime.add_attachment(
+                _photo(reply.photo_bytes), maintype="image", subtype="jpeg", filename="IMG_0001.jpg"
+            )
     return Reply(
         mailbox=mailbox,
         # RFC 3834 section 3.3: automatic responses are sent with a null reverse-path, so nothing answers them.
         envelope_sender="" if reply.automatic else mailbox,
-        recipient=reply_address(message),
+        recipient=recipient,
         automatic=reply.automatic,
         mime=answer_mime,
+        verdicts=reply.verdicts,
     )
 
 
@@ -541,6 +819,24 @@ def replies_for(message: SentMessage, outcomes: dict[str, tuple[Outcome, ...]], 
         for fate in fates
         if isinstance(fate, Answers) and not (fate.automatic and silenced)
     ]
+
+
+def stored_notification(notification: dict, bucket: str) -> tuple[dict, str, bytes]:
+    """What the S3 action does with a received message: (the notification SNS gets, the object key, the object).
+    The notification is the SNS action's without `content`, its action naming the bucket and key."""
+    message_id = notification["mail"]["messageId"]
+    key = f"{INBOUND_OBJECT_PREFIX}{message_id}"
+    receipt = {
+        **notification["receipt"],
+        "action": {
+            "type": "S3",
+            "topicArn": notification["receipt"]["action"]["topicArn"],
+            "bucketName": bucket,
+            "objectKey": key,
+        },
+    }
+    published = {key_: value for key_, value in notification.items() if key_ != "content"}
+    return {**published, "receipt": receipt}, key, notification["content"].encode("utf-8")
 
 
 def received_notification(reply: Reply, topic_arn: str, received_at: datetime, region: str) -> dict:
@@ -587,9 +883,7 @@ def received_notification(reply: Reply, topic_arn: str, received_at: datetime, r
             "recipients": [reply.recipient],
             "spamVerdict": {"status": "PASS"},
             "virusVerdict": {"status": "PASS"},
-            "spfVerdict": {"status": "PASS"},
-            "dkimVerdict": {"status": "PASS"},
-            "dmarcVerdict": {"status": "PASS"},
+            **reply.verdicts.receipt_fields(),
             "action": {"type": "SNS", "topicArn": topic_arn, "encoding": "UTF8"},
         },
         "content": content,
@@ -620,6 +914,9 @@ class MailboxSimulator:
         poll_seconds: float = 0.2,
         suppression_list: SuppressionList | None = None,
         inbound: InboundRoute | None = None,
+        identity_notifications: IdentityNotifications | None = None,
+        retry_seconds: float | None = None,
+        s3_client: Any = None,
     ):
         self.ses_backend = ses_backend
         self.sns = sns_client
@@ -632,6 +929,14 @@ class MailboxSimulator:
         self.poll_seconds = poll_seconds
         self.suppression_list = suppression_list  # None: the account has suppression off
         self.inbound = inbound  # None: no receipt rule, answers go nowhere
+        self.identity_notifications = identity_notifications  # None: the identity has no feedback topics
+        self.s3 = s3_client  # where the receipt rule's S3 action stores inbound mail (InboundRoute.bucket)
+        if retry_seconds is None:
+            retry_seconds = float(os.environ.get(RETRY_SECONDS_ENV, DEFAULT_RETRY_SECONDS))
+        self.retry_seconds = retry_seconds
+        # What SES does later (its retries): (when, order, action), run by step() once their time has come.
+        self.scheduled: list[tuple[datetime, int, Callable[[], None]]] = []
+        self.now = datetime.now(UTC)
         self.handled = 0  # index into moto's sent_messages
         self.pending: list[PendingMessage] = []
         # (mailbox, thread) pairs a person already answered: people write back once, and two reply* recipients of
@@ -650,12 +955,14 @@ class MailboxSimulator:
             self.step(datetime.now(UTC))
 
     def step(self, now: datetime) -> int:
-        """Notices new messages and handles those that have settled; returns how many it handled."""
+        """Notices new messages, handles those that have settled and runs what SES's retries scheduled for now;
+        returns how many messages it handled."""
+        self.now = now
         sent = self.ses_backend.sent_messages
         if len(sent) < self.handled:
             self.handled = 0  # moto was reset
         for raw_message in sent[self.handled :]:
-            message = SentMessage.from_moto(raw_message, now)
+            message = SentMessage.from_moto(raw_message, now, self.region)
             # SES checks the list when it accepts the message, so this is read now, not when the events go out.
             self.pending.append(PendingMessage(message, self._on_suppression_list(message)))
         self.handled = len(sent)
@@ -670,7 +977,24 @@ class MailboxSimulator:
                 self.handle(pending)
             except Exception:  # one message SNS refused must not stop the simulator for the others
                 log.exception("ses %s: publishing its events failed", pending.message.message_id)
+        self.run_scheduled(now)
         return len(due)
+
+    def run_scheduled(self, now: datetime) -> None:
+        ready = [entry for entry in self.scheduled if entry[0] <= now]
+        self.scheduled = [entry for entry in self.scheduled if entry[0] > now]
+        for _, _, action in sorted(ready, key=lambda entry: (entry[0], entry[1])):
+            try:
+                action()
+            except Exception:
+                log.exception("ses: a scheduled publication failed")
+
+    def at(self, moment: datetime, sent_at: datetime, action: Callable[[], None]) -> None:
+        """Runs `action` now, or at `moment` if that is SES's retries (further past the send than a settle)."""
+        if moment - sent_at > SCHEDULE_BEYOND and moment > self.now:
+            self.scheduled.append((moment, len(self.scheduled), action))
+        else:
+            action()
 
     def _on_suppression_list(self, message: SentMessage) -> frozenset[str]:
         if self.suppression_list is None:
@@ -680,26 +1004,55 @@ class MailboxSimulator:
     def handle(self, pending: PendingMessage) -> None:
         message, outcomes = pending.message, recipient_outcomes(pending.message, pending.suppressed)
         self.publish(message, pending.suppressed)
+        if carries_a_virus(message):
+            return  # nothing was delivered: nobody bounces, complains or answers
         if self.suppression_list is not None:
             for address, reason in suppression_list_additions(outcomes).items():
-                self.suppression_list.put(address, reason)
-                log.info("ses: %s added to the account-level suppression list (%s)", address, reason)
+                # When its hard bounce happens: after SES's retries for an unresolvable domain.
+                moments = [
+                    _retry_moment(message, fate.retry_fraction, BOUNCE_AFTER_MS, self.retry_seconds)
+                    for fate in outcomes[address]
+                    if isinstance(fate, Bounced)
+                ]
+                self.at(max(moments, default=message.sent_at), message.sent_at, self._suppress(address, reason))
         self.send_replies(message, outcomes)
+
+    def _suppress(self, address: str, reason: str) -> Callable[[], None]:
+        def put() -> None:
+            assert self.suppression_list is not None
+            self.suppression_list.put(address, reason)
+            log.info("ses: %s added to the account-level suppression list (%s)", address, reason)
+
+        return put
+
+    def _publish(self, message: SentMessage, event: dict, description: str, **request: Any) -> None:
+        def send() -> None:
+            self.sns.publish(**request)
+            log.info("ses %s -> %s", message.message_id, description)
+
+        self.at(event_moment(event), message.sent_at, send)
 
     def publish(self, message: SentMessage, suppressed: Collection[str] = ()) -> None:
         configuration_set = message.configuration_set
         target = sns_destination(self.ses_backend, configuration_set)
+        events = events_for(
+            message, configuration_set or "", self.region, self.account_id, suppressed, self.retry_seconds
+        )
         if configuration_set is None or target is None:
-            log.info(
-                "ses %s: no configuration set with an SNS event destination, nothing published", message.message_id
-            )
-            return
-        published = []
-        for event in events_for(message, configuration_set, self.region, self.account_id, suppressed):
-            if target.matches(event["eventType"]):
-                self.sns.publish(TopicArn=target.topic_arn, Subject=EVENT_SUBJECT, Message=sns_message(event))
-                published.append(_describe(event))
-        log.info("ses %s -> %s", message.message_id, "; ".join(published))
+            log.info("ses %s: no configuration set with an SNS event destination", message.message_id)
+        else:
+            for event in events:
+                if target.matches(event["eventType"]):
+                    request = {"TopicArn": target.topic_arn, "Subject": EVENT_SUBJECT, "Message": sns_message(event)}
+                    self._publish(message, event, _describe(event), **request)
+        identity = self.identity_notifications
+        if identity is not None and identity.covers(message):
+            for event in events:
+                notification = identity_notification(event, identity.include_headers)
+                if notification is not None and notification["notificationType"] in identity.types:
+                    # Feedback notifications carry no SNS Subject and no trailing newline (real captures).
+                    request = {"TopicArn": identity.topic_arn, "Message": json.dumps(notification)}
+                    self._publish(message, event, f"identity {_describe(event)}", **request)
 
     def send_replies(self, message: SentMessage, outcomes: dict[str, tuple[Outcome, ...]]) -> None:
         replied_at = _later(message, REPLY_AFTER_MS)
@@ -713,6 +1066,10 @@ class MailboxSimulator:
                 log.info("ses: %s answered %s, for which no receipt rule exists", reply.mailbox, reply.recipient)
                 continue
             notification = received_notification(reply, self.inbound.topic_arn, replied_at, self.region)
+            if self.inbound.bucket:
+                # SES stores the message first, then notifies: the handler can always read what it is told of.
+                notification, key, raw = stored_notification(notification, self.inbound.bucket)
+                self.s3.put_object(Bucket=self.inbound.bucket, Key=key, Body=raw)
             self.sns.publish(TopicArn=self.inbound.topic_arn, Subject=RECEIPT_SUBJECT, Message=json.dumps(notification))
             kind = "automatic reply" if reply.automatic else "reply"
             log.info(
@@ -722,6 +1079,13 @@ class MailboxSimulator:
                 kind,
                 notification["mail"]["messageId"],
             )
+
+
+def event_moment(event: dict) -> datetime:
+    """When the event happened: its outcome's timestamp (the send's for Send)."""
+    detail: dict = next((value for key, value in event.items() if key not in ("eventType", "mail")), {})
+    stamp = (detail or {}).get("timestamp") or event["mail"]["timestamp"]
+    return datetime.fromisoformat(stamp.replace("Z", "+00:00"))
 
 
 def _describe(event: dict) -> str:

@@ -22,8 +22,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from chalicelib.adapters.ses_account import BACKEND_ENV, LOCAL_FILE_ENV
-from chalicelib.auth import issue_token
-from deskmail_local import demo
+from chalicelib.naming import resource_names
+from deskmail_local import cognito, demo
 from deskmail_local.client import ApiError, DeskmailApi
 
 PROJECT_DIR = Path(__file__).resolve().parent.parent
@@ -33,6 +33,10 @@ STARTUP_TIMEOUT_SECONDS = 40
 FEEDBACK_FUNCTION = "handle_ses_feedback"
 INBOUND_FUNCTION = "handle_inbound_email"
 SUPPRESSION_LIST_FILE = "suppression-list.json"
+# The demo's sign-ins (local only), and how often their tokens are renewed: moto's access tokens last one hour.
+DEMO_ADMIN = {"name": "Alex Admin", "username": "admin@deskmail.example.com", "password": "LocalAdmin-2026"}
+DEMO_AGENT = {"name": "Ada Agent", "username": "ada@deskmail.example.com", "password": "LocalAgent-2026"}
+TOKEN_REFRESH_SECONDS = 30 * 60
 
 log = logging.getLogger("deskmail_local")
 
@@ -128,6 +132,8 @@ class LocalStack:
         self.clients: dict = {}
         self.threads: list = []  # the feedback and inbound workers and the mailbox simulator
         self.outbox_url = ""
+        self.identity_pool: cognito.LocalPool | None = None
+        self.agent_token = self.admin_token = self.agent_id = self.admin_id = ""
 
     # ---- lifecycle --------------------------------------------------------------------------------------------------
 
@@ -167,7 +173,15 @@ class LocalStack:
         os.environ.update(stage_environment(options.stage))
         os.environ.update(local_aws_environment(options.aws_endpoint_url))
         os.environ.update(local_suppression_environment(options.suppression_list_file))
+        # The bucket the receipt rule's S3 action writes to: the inbound handler reads only that one.
+        os.environ["DESKMAIL_INBOUND_BUCKET"] = resource_names(options.stage)["inbound_bucket"]
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF blobs are noise on a terminal
+        # The identity provider is moto's Cognito: ids reproducible (the dev stage names them), the JWKS served by moto.
+        cognito.use_reproducible_ids()
+        pool = cognito.LocalPool(
+            os.environ["DESKMAIL_COGNITO_USER_POOL_ID"], os.environ["DESKMAIL_COGNITO_CLIENT_ID"], REGION
+        )
+        os.environ["DESKMAIL_AUTH_JWKS_URL"] = pool.jwks_url(options.aws_endpoint_url)
         os.environ["PYTHONUNBUFFERED"] = "1"
 
         # The API first: its imports take the longest, and they overlap with setting up moto below.
@@ -178,14 +192,18 @@ class LocalStack:
         self._start_mail_pipelines(resources)
         self._start_outbox()
         self._wait_for_api()
-        # A development agent token, signed with the dev stage's key, for curl, scripts and the page.
-        self.agent_token = issue_token("local-agent", ttl_seconds=7 * 24 * 3600, key=os.environ["DESKMAIL_JWT_SECRET"])
+        assert self.identity_pool is not None
+        sign_in = self._sign_in_demo_users(self.identity_pool)
         demo_tickets = self._load_demo() if options.demo else {}
         return {
             "api_url": options.api_url,
             "page_url": f"{options.api_url}/#token={self.agent_token}&outbox={self.outbox_url}",
             "outbox_url": self.outbox_url,
             "agent_token": self.agent_token,
+            "agent_id": self.agent_id,
+            "admin_token": self.admin_token,
+            "admin_id": self.admin_id,
+            "sign_in": sign_in,
             "aws_endpoint_url": options.aws_endpoint_url,
             "region": REGION,
             "feedback_topic_arn": resources.feedback_topic_arn,
@@ -194,6 +212,7 @@ class LocalStack:
             "inbound_topic_arn": resources.inbound_topic_arn,
             "inbound_queue_url": resources.inbound_queue_url,
             "inbound_dead_letter_queue_url": resources.inbound_dead_letter_queue_url,
+            "inbound_bucket": resources.inbound_bucket,
             "suppression_list_file": str(options.suppression_list_file),
             "table_name": resources.table_name,
             "configuration_set": resources.configuration_set,
@@ -253,8 +272,21 @@ class LocalStack:
         self.moto_server = ThreadedMotoServer(ip_address=HOST, port=self.options.moto_port, verbose=False)
         self.moto_server.start()
         session = boto3.session.Session()
-        self.clients = {name: session.client(name) for name in ("dynamodb", "sesv2", "ses", "sns", "sqs")}
-        return create_resources(self.clients, self.options.stage, settings().sender_domain)
+        self.clients = {
+            name: session.client(name) for name in ("dynamodb", "sesv2", "ses", "sns", "sqs", "s3", "cognito-idp")
+        }
+        resources = create_resources(self.clients, self.options.stage, settings().sender_domain)
+        pool = cognito.create_pool(self.clients["cognito-idp"], REGION)
+        if (pool.user_pool_id, pool.client_id) != (
+            os.environ["DESKMAIL_COGNITO_USER_POOL_ID"],
+            os.environ["DESKMAIL_COGNITO_CLIENT_ID"],
+        ):
+            raise StartupError(
+                f"moto created user pool {pool.user_pool_id} / client {pool.client_id}, not the ids the dev stage "
+                "names in .chalice/config.json: update DESKMAIL_COGNITO_*, DESKMAIL_AUTH_ISSUER and _AUDIENCE there"
+            )
+        self.identity_pool = pool
+        return resources
 
     def _start_mail_pipelines(self, resources) -> None:
         from moto.core import DEFAULT_ACCOUNT_ID
@@ -263,7 +295,7 @@ class LocalStack:
         import app  # the Chalice app, with the stage's environment in place; its handlers are what Lambda runs
         from chalicelib.adapters.ses_account import LocalSuppressionList
         from chalicelib.config import settings
-        from deskmail_local.simulator import InboundRoute, MailboxSimulator
+        from deskmail_local.simulator import InboundRoute, MailboxSimulator, identity_notifications_from_environment
         from deskmail_local.worker import QueueWorker
 
         one_invocation_at_a_time = threading.Lock()
@@ -304,7 +336,12 @@ class LocalStack:
             account_id=DEFAULT_ACCOUNT_ID,
             suppression_list=LocalSuppressionList(str(self.options.suppression_list_file)),
             # The receipt rule production would have: mail to the sender's domain goes to the inbound topic.
-            inbound=InboundRoute(resources.inbound_topic_arn, settings().sender_domain),
+            inbound=InboundRoute(resources.inbound_topic_arn, settings().sender_domain, resources.inbound_bucket),
+            s3_client=self.clients["s3"],
+            # The deployed stack also points the domain identity's Bounce/Complaint notifications at that topic.
+            identity_notifications=identity_notifications_from_environment(
+                settings().sender_domain, resources.feedback_topic_arn
+            ),
         )
         for part in (feedback_worker, inbound_worker, simulator):
             part.start()
@@ -335,10 +372,70 @@ class LocalStack:
             self.stop.wait(0.1)
         raise StartupError(f"the API did not answer {self.options.api_url}/health within {STARTUP_TIMEOUT_SECONDS} s")
 
+    def _sign_in_demo_users(self, pool: cognito.LocalPool) -> dict:
+        """The first admin (as scripts/create_admin.py makes one), then the demo agent invited by that admin through
+        the API, both signed in through the pool like the page signs in; their tokens are renewed in the background."""
+        from chalicelib import runtime
+        from chalicelib.ids import utc_now
+        from chalicelib.services import agents
+
+        directory = runtime.directory()
+        admin = agents.create_admin(
+            runtime.table(), directory, DEMO_ADMIN["name"], DEMO_ADMIN["username"], utc_now, DEMO_ADMIN["password"]
+        )
+        self.admin_id = admin.id
+        admin_tokens = directory.sign_in(DEMO_ADMIN["username"], DEMO_ADMIN["password"])
+        self.admin_token = admin_tokens["access_token"]
+        admin_api = DeskmailApi(self.options.api_url, token=self.admin_token)
+        agent = admin_api.post("/agents", {"name": DEMO_AGENT["name"], "email": DEMO_AGENT["username"]})
+        directory.set_password(DEMO_AGENT["username"], DEMO_AGENT["password"])
+        self.agent_id = agent["id"]
+        agent_tokens = directory.sign_in(DEMO_AGENT["username"], DEMO_AGENT["password"])
+        self.agent_token = agent_tokens["access_token"]
+        renewer = threading.Thread(
+            target=self._renew_tokens,
+            args=(directory, admin_tokens["refresh_token"], agent_tokens["refresh_token"]),
+            name="token-renewer",
+            daemon=True,
+        )
+        renewer.start()
+        self.threads.append(renewer)
+        return {
+            "provider": "cognito (moto)",
+            "endpoint": self.options.aws_endpoint_url,
+            "region": REGION,
+            "user_pool_id": pool.user_pool_id,
+            "client_id": pool.client_id,
+            "issuer": pool.issuer,
+            "jwks_url": os.environ["DESKMAIL_AUTH_JWKS_URL"],
+            "agent": {"username": DEMO_AGENT["username"], "password": DEMO_AGENT["password"]},
+            "admin": {"username": DEMO_ADMIN["username"], "password": DEMO_ADMIN["password"]},
+        }
+
+    def _renew_tokens(self, directory, admin_refresh: str, agent_refresh: str) -> None:
+        """stack.json's tokens stay valid while the stack runs: renewed well before moto's one-hour expiry."""
+        while not self.stop.wait(TOKEN_REFRESH_SECONDS):
+            try:
+                self.admin_token = directory.refresh(admin_refresh)["access_token"]
+                self.agent_token = directory.refresh(agent_refresh)["access_token"]
+                if self.options.stack_file.exists():
+                    description = json.loads(self.options.stack_file.read_text())
+                    description.update(
+                        {
+                            "agent_token": self.agent_token,
+                            "admin_token": self.admin_token,
+                            "page_url": f"{self.options.api_url}/#token={self.agent_token}",
+                        }
+                    )
+                    self._write_stack_file(description)
+            except Exception as error:  # the stack keeps running; the next round tries again
+                log.error("the demo tokens could not be renewed: %s", error)
+
     def _load_demo(self) -> dict[str, str]:
-        stack = {"api_url": self.options.api_url, "agent_token": self.agent_token}
         try:
-            return demo.load(DeskmailApi.from_stack(stack))
+            agent = DeskmailApi(self.options.api_url, token=self.agent_token)
+            admin = DeskmailApi(self.options.api_url, token=self.admin_token)
+            return demo.load(agent, admin)
         except (ApiError, OSError) as error:
             log.error("the demo data could not be loaded (the stack runs without it): %s", error)
             return {}
@@ -359,6 +456,11 @@ class LocalStack:
             f"  agent page        {description['page_url']}",
             f'  API               {api}   (send: -H "Authorization: Bearer $TOKEN")',
             f"  agent token       export TOKEN={description['agent_token']}",
+            f"  admin token       export ADMIN_TOKEN={description['admin_token']}",
+            f"  sign in (agent)   {description['sign_in']['agent']['username']} / "
+            f"{description['sign_in']['agent']['password']}",
+            f"  sign in (admin)   {description['sign_in']['admin']['username']} / "
+            f"{description['sign_in']['admin']['password']}",
             f"  AWS (moto)        {aws}   (dashboard: {aws}/moto-api/)",
             f"  outbox            {description['outbox_url']}   (every email sent, rendered)",
             f"  stack description {self.options.stack_file}",
@@ -382,7 +484,7 @@ class LocalStack:
             f"       --queue-url {description['dead_letter_queue_url']}",
             "",
             "Mail to success@, bounce@, ooto@, complaint@, suppressionlist@simulator.amazonses.com, any *.invalid",
-            "domain, full*@, big*@ or reply*@ any domain gets what real SES would report (docs/local-stack.md);",
+            "domain (retried, then expired), unknown*@, full*@, big*@ or reply*@ any domain: what real SES reports;",
             "hard bounces and complaints go on the account-level suppression list (GET/DELETE /suppressions/{email}).",
             "Ctrl-C stops everything.",
             "",

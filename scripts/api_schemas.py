@@ -15,9 +15,9 @@ A_LOCALE = {"type": "string", "enum": list(SUPPORTED_LOCALES)}
 
 COMMENT = {
     "type": "object",
-    "required": ["author_id", "body", "public"],
+    "required": ["body", "public"],
     "properties": {
-        "author_id": AN_ID,
+        "author_id": AN_ID,  # optional: the signed-in agent; anyone else's id is a 403
         "body": {"type": "string", "minLength": 1, "maxLength": 65536},
         "public": {"type": "boolean"},
     },
@@ -102,6 +102,40 @@ BODIES: dict[tuple[str, str], dict] = {
         "properties": {"user_ids": {"type": "array", "minItems": 1, "maxItems": 50, "items": AN_ID}},
     },
     ("POST", "/users/{user_id}/deliverability/reset"): {"type": "object"},
+    ("POST", "/agents"): {
+        "type": "object",
+        "required": ["name", "email"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 200},
+            "email": {"type": "string"},
+            "role": {"type": "string", "enum": ["agent", "admin"]},
+            "locale": A_LOCALE,
+        },
+    },
+    ("PATCH", "/agents/{user_id}"): {
+        "type": "object",
+        "properties": {"role": {"type": "string", "enum": ["agent", "admin"]}, "disabled": {"type": "boolean"}},
+    },
+    ("POST", "/auth/sign-in"): {
+        "type": "object",
+        "required": ["username", "password"],
+        "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+    },
+    ("POST", "/auth/new-password"): {
+        "type": "object",
+        "required": ["username", "session", "new_password"],
+        "properties": {
+            "username": {"type": "string"},
+            "session": {"type": "string"},
+            "new_password": {"type": "string"},
+        },
+    },
+    ("POST", "/auth/refresh"): {
+        "type": "object",
+        "required": ["refresh_token"],
+        "properties": {"refresh_token": {"type": "string"}},
+    },
+    ("POST", "/inbound/suspended/{suspended_id}/recover"): {"type": "object"},
 }
 
 NEXT_PAGE = {
@@ -157,6 +191,7 @@ PARAMETERS: dict[tuple[str, str], list[dict]] = {
     ("GET", "/delivery-failures"): [*FAILURE_FILTERS, NEXT_PAGE, *LOCALIZED],
     ("POST", "/tickets/{ticket_id}/recipient-check"): LOCALIZED,
     ("GET", "/tickets/{ticket_id}/diagnostics"): [USER_ID, *LOCALIZED],
+    ("GET", "/inbound/suspended"): [NEXT_PAGE],
 }
 
 # Path parameters that are ids (the others are free text, such as an SMTP code).
@@ -165,14 +200,17 @@ ID_PATH_PARAMETERS = {"user_id", "ticket_id", "comment_id"}
 # What each operation answers besides 401 (every route but the open ones) and 400 (every route with input).
 SUMMARIES: dict[tuple[str, str], tuple[str, tuple[int, ...]]] = {
     ("GET", "/health"): ("The service is up", (200,)),
-    ("POST", "/users"): ("Create a user (an end-user may have no address)", (201, 400)),
+    ("POST", "/users"): ("Create a user (an end-user may have no address; an agent: admins only)", (201, 400, 403)),
     ("GET", "/users/{user_id}"): ("Read a user", (200, 404)),
     ("PATCH", "/users/{user_id}"): ("Fix a user's profile (addresses are validated)", (200, 400, 404)),
-    ("POST", "/tickets"): ("Open a ticket: fires 'Notify requester of received request'", (201, 400)),
+    ("POST", "/tickets"): ("Open a ticket: fires 'Notify requester of received request'", (201, 400, 403)),
     ("GET", "/tickets"): ("Tickets with a tag, newest failure first", (200, 400)),
     ("GET", "/tickets/{ticket_id}"): ("A ticket with its tags", (200, 404)),
     ("PUT", "/tickets/{ticket_id}/tags"): ("Set a ticket's tags", (200, 400, 404)),
-    ("POST", "/tickets/{ticket_id}/comments"): ("Add a comment: fires the comment triggers", (201, 400, 404)),
+    ("POST", "/tickets/{ticket_id}/comments"): (
+        "Add a comment as the signed-in agent: fires the comment triggers",
+        (201, 400, 403, 404),
+    ),
     ("GET", "/tickets/{ticket_id}/comments"): ("The conversation, each comment with its delivery", (200, 400, 404)),
     ("GET", "/tickets/{ticket_id}/events"): (
         "One page of the ticket's events log (100 events), oldest first; next_page for the rest",
@@ -208,7 +246,23 @@ SUMMARIES: dict[tuple[str, str], tuple[str, tuple[int, ...]]] = {
     ("GET", "/suppressions/{email}"): ("Is the address on the SES account-level suppression list?", (200, 400)),
     ("DELETE", "/suppressions/{email}"): ("Take the address off the suppression list", (200, 400, 404)),
     ("POST", "/tickets/{ticket_id}/comments/{comment_id}/resend"): ("Send a comment again", (201, 400, 404, 409)),
+    ("GET", "/inbound/suspended"): ("Inbound email held for review (failed sender authentication)", (200, 400)),
+    ("POST", "/inbound/suspended/{suspended_id}/recover"): (
+        "Make held email the sender's comment",
+        (200, 404, 409),
+    ),
+    ("DELETE", "/inbound/suspended/{suspended_id}"): ("Delete held email", (200, 404)),
     ("GET", "/"): ("The agent workspace page (HTML)", (200,)),
     ("GET", "/static/{name}"): ("The page's assets", (200, 404)),
     ("GET", "/static/i18n/{name}"): ("The page's own strings", (200, 404)),
+    ("GET", "/me"): ("The signed-in agent: id, name, role", (200,)),
+    ("POST", "/agents"): (
+        "Invite an agent: the Cognito user (invitation email, group) and the deskmail user",
+        (201, 400, 403, 409),
+    ),
+    ("GET", "/agents/{user_id}"): ("An agent with role and disabled flag", (200, 403, 404)),
+    ("PATCH", "/agents/{user_id}"): ("Change an agent's role, disable or enable", (200, 400, 403, 404)),
+    ("POST", "/auth/sign-in"): ("Sign in with email and password: tokens or a new-password challenge", (200, 400, 401)),
+    ("POST", "/auth/new-password"): ("Answer the first sign-in's new-password challenge", (200, 400, 401)),
+    ("POST", "/auth/refresh"): ("New access token from a refresh token", (200, 400, 401)),
 }

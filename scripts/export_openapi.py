@@ -25,6 +25,7 @@ STATUS_TEXT = {
     201: "Created",
     400: "Invalid input (the message says what)",
     401: "No valid bearer token",
+    403: "Signed in, but the route needs another role (RequiredRole), or the body names someone else",
     404: "No such id",
     409: "Conflict",
 }
@@ -34,7 +35,8 @@ class MissingSchema(LookupError):
     """A route app.py serves that api_schemas.py does not describe."""
 
 
-def _operation(method: str, path: str, entry, is_open: bool) -> dict:
+def _operation(method: str, path: str, entry, role: str | None) -> dict:
+    is_open = role == "public"
     key = (method, path)
     if key not in api_schemas.SUMMARIES:
         raise MissingSchema(f"{method} {path} has no entry in scripts/api_schemas.py SUMMARIES")
@@ -49,7 +51,8 @@ def _operation(method: str, path: str, entry, is_open: bool) -> dict:
         for name in entry.view_args
     ] + list(api_schemas.PARAMETERS.get(key, []))
     responses: dict[str, dict] = {}
-    for status in sorted({*statuses, *(() if is_open else (401,))}):
+    implied = () if is_open else (401, 403) if role == "admin" else (401,)
+    for status in sorted({*statuses, *implied}):
         if status < 300:
             responses[str(status)] = {
                 "description": STATUS_TEXT[status],
@@ -73,14 +76,13 @@ def _operation(method: str, path: str, entry, is_open: bool) -> dict:
 
 def build_document() -> dict:
     """The OpenAPI 3.0 document for every route and method app.py registers, in a stable order."""
-    from app import app
-    from chalicelib import auth
+    from app import ROUTE_ROLES, app
 
     paths: dict[str, dict] = {}
     for path in sorted(app.routes):
         for method in sorted(app.routes[path]):
             paths.setdefault(path, {})[method.lower()] = _operation(
-                method, path, app.routes[path][method], auth.is_open(path)
+                method, path, app.routes[path][method], ROUTE_ROLES.get((path, method))
             )
     described = set(api_schemas.SUMMARIES)
     served = {(method, path) for path in app.routes for method in app.routes[path]}
@@ -103,7 +105,8 @@ def build_document() -> dict:
                     "type": "http",
                     "scheme": "bearer",
                     "bearerFormat": "JWT",
-                    "description": "HS256, issuer 'deskmail', audience 'deskmail-agents'.",
+                    "description": "An RS256 access token of the configured identity provider (Cognito user pool "
+                    "or OIDC issuer): DESKMAIL_AUTH_ISSUER, _AUDIENCE, _ROLE_CLAIM (README, Sign-in and roles).",
                 }
             },
             "schemas": {"Error": ERROR},
@@ -112,7 +115,7 @@ def build_document() -> dict:
                     "description": STATUS_TEXT[status],
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
                 }
-                for status in (400, 401, 404, 409)
+                for status in (400, 401, 403, 404, 409)
             },
         },
     }

@@ -43,4 +43,13 @@ HEALTHY_IDENTITY = SendingIdentity(
     mail_from_domain="mail.deskmail.example.com",
     mail_from_status="SUCCESS",
 )
-SPF_OK = {"mail.deskmail.example.com": [TxtRecord("v=spf1 include:amazonses.com ~all")]}
+SPF_OK = {
+    "mail.deskmail.example.com": [TxtRecord("v=spf1 include:amazonses.com ~all")],
+    "_dmarc.deskmail.example.com": [TxtRecord("v=DMARC1; p=quarantine; rua=mailto:dmarc@deskmail.example.com")],
+}
+DNS_OK = SPF_OK  # SPF of the custom MAIL FROM domain and DMARC of the sender domain, both in order
+
+# The same domain sending without a custom MAIL FROM domain (envelope sender under amazonses.com).
+NO_MAIL_FROM_IDENTITY = SendingIdentity(
+    "deskmail.example.com", exists=True, verified=True, dkim_status="SUCCESS", mail_from_domain=None
+)

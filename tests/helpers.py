@@ -3,20 +3,54 @@
 from __future__ import annotations
 
 import json
-import os
 import uuid
 
 
-def agent_token(subject="test-agent", **kwargs):
-    from chalicelib import auth
+def agent_token(subject=None, role="agent", **kwargs):
+    """An access token of the test identity provider (tests/tokens.py); the subject need not be a deskmail agent."""
+    from tests.tokens import access_token
 
-    return auth.issue_token(subject, key=os.environ["DESKMAIL_JWT_SECRET"], **kwargs)
+    return access_token(subject or str(uuid.uuid4()), role, **kwargs)
+
+
+def signed_in_agent(name="Terry Tester", email=None, role="agent"):
+    """A deskmail agent user linked to a new identity (`sub`), as POST /agents makes one, and its access token."""
+    from chalicelib import runtime
+    from chalicelib.ids import utc_now
+    from chalicelib.services import agents
+
+    subject = str(uuid.uuid4())
+    email = email or f"{role}-{subject[:8]}@deskmail.example.com"
+    user = agents.register(runtime.table(), subject, subject, name, email, role, utc_now)
+    return user, agent_token(subject, role)
+
+
+def token_of(user_id, role="agent"):
+    """An access token for an agent user made through the API (POST /agents, or POST /users as an admin)."""
+    from chalicelib import runtime
+
+    return agent_token(runtime.table().get_agent_account_of_user(user_id)["subject"], role)
 
 
 class Api:
-    def __init__(self, client, token=None):
+    """The API as a signed-in agent (role "agent" or "admin") whose deskmail user exists."""
+
+    def __init__(self, client, token=None, role="agent"):
         self.client = client
-        self.token = token or agent_token()
+        if token is None:
+            self.me, token = signed_in_agent(role=role)
+        self.token = token
+
+    def admin(self):
+        """The same API signed in as an admin (triggers, suppression list, agents)."""
+        if getattr(self, "_admin", None) is None:
+            self._admin = Api(self.client, role="admin")
+        return self._admin
+
+    def sign_in_as(self, user, role="agent"):
+        """From now on, calls are made by this agent user (its id is the author of comments)."""
+        self.token = token_of(user["id"], role)
+        return self
 
     def _call(self, method, path, body=None, headers=None):
         all_headers = {"Content-Type": "application/json", "Authorization": f"Bearer {self.token}", **(headers or {})}
@@ -96,13 +130,26 @@ def sent_messages():
 
 
 def people(api, domain="example.com"):
-    """An agent, a requester, a CC and an end-user without an address."""
+    """An agent (invited by an admin; api signs in as her from then on), a requester, a CC and an end-user without
+    an address."""
+    agent = _invited_once(api, "Ada Agent", "ada@deskmail.example.com")
+    api.sign_in_as(agent)
     return {
-        "agent": api.user("Ada Agent", "ada@deskmail.example.com", role="agent"),
+        "agent": agent,
         "requester": api.user("Rita Requester", f"rita@{domain}"),
         "cc": api.user("Carl Cc", f"carl@{domain}"),
         "nomail": api.user("Nina Nomail"),
     }
+
+
+def _invited_once(api, name, email):
+    """An agent user invited by an admin, once per test (people() may be called again for more tickets)."""
+    from chalicelib import runtime
+
+    for user in runtime.table().find_users_by_email(email):
+        if user.role == "agent":
+            return api.ok("get", f"/users/{user.id}")
+    return Api(api.client, role="admin").user(name, email, role="agent")
 
 
 def open_ticket(api, who, cc=("cc",), assignee="agent", subject="Printer on fire"):
@@ -117,3 +164,15 @@ def open_ticket(api, who, cc=("cc",), assignee="agent", subject="Printer on fire
             "comment": {"author_id": who["requester"]["id"], "body": "It smokes.", "public": True},
         },
     )
+
+
+def customer_comment(ticket_id, author_id, body, public=True):
+    """A requester's or CC's comment: customers write by email (services/inbound.py), never through the agents' API,
+    so tests add theirs through the use case itself."""
+    from chalicelib import runtime
+    from chalicelib.config import settings
+    from chalicelib.ids import utc_now
+    from chalicelib.services import workspace
+
+    payload = {"author_id": author_id, "body": body, "public": public}
+    return workspace.add_comment(runtime.table(), runtime.mailer(), settings(), ticket_id, payload, utc_now)

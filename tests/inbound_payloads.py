@@ -7,6 +7,8 @@ import json
 import uuid
 from email.message import EmailMessage
 
+from chalicelib.ids import utc_now
+
 SUPPORT = "support@deskmail.example.com"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:deskmail-inbound-dev"
 
@@ -35,32 +37,53 @@ def mime(
     return message
 
 
-def received(message: EmailMessage, encoding="UTF8", recipients=(SUPPORT,), spam="PASS", wrap=True) -> str:
+def received(
+    message: EmailMessage,
+    encoding="UTF8",
+    recipients=(SUPPORT,),
+    spam="PASS",
+    wrap=True,
+    spf="PASS",
+    dkim="PASS",
+    dmarc="PASS",
+    dmarc_policy=None,
+    message_id=None,
+    s3=None,
+) -> str:
+    """`s3`: (bucket, key) — the receipt rule's S3 action stored the message there, and the notification has no
+    content (what deployed deskmail receives for mail of any size)."""
     raw = message.as_bytes()
+    # SES stamps the receipt; deskmail orders the reply's comment by it, so it is now (not a fixed past time).
+    stamp = utc_now()
     notification = {
         "notificationType": "Received",
         "mail": {
-            "timestamp": "2026-11-23T08:05:00.000Z",
+            "timestamp": stamp,
             "source": message["From"],
-            "messageId": uuid.uuid4().hex + "0000abcd",
+            "messageId": message_id or uuid.uuid4().hex + "0000abcd",
             "destination": list(recipients),
             "headersTruncated": False,
             "headers": [{"name": name, "value": str(value)} for name, value in message.items()],
             "commonHeaders": {"from": [message["From"]], "to": [message["To"]], "subject": message["Subject"]},
         },
         "receipt": {
-            "timestamp": "2026-11-23T08:05:00.000Z",
+            "timestamp": stamp,
             "processingTimeMillis": 420,
             "recipients": list(recipients),
             "spamVerdict": {"status": spam},
             "virusVerdict": {"status": "PASS"},
-            "spfVerdict": {"status": "PASS"},
-            "dkimVerdict": {"status": "PASS"},
-            "dmarcVerdict": {"status": "PASS"},
+            "spfVerdict": {"status": spf},
+            "dkimVerdict": {"status": dkim},
+            "dmarcVerdict": {"status": dmarc},
+            **({"dmarcPolicy": dmarc_policy} if dmarc_policy else {}),
             "action": {"type": "SNS", "topicArn": TOPIC, "encoding": encoding},
         },
         "content": base64.b64encode(raw).decode() if encoding == "Base64" else raw.decode("utf-8"),
     }
+    if s3:
+        bucket, key = s3
+        notification["receipt"]["action"] = {"type": "S3", "topicArn": TOPIC, "bucketName": bucket, "objectKey": key}
+        del notification["content"]
     if not wrap:
         return json.dumps(notification)
     return json.dumps(

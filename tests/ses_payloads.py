@@ -79,8 +79,11 @@ def bounce(
     wrap="sns",
     timestamp=None,
     feedback_id=None,
+    tags=None,
 ):
-    """recipients: list of dicts with emailAddress and optionally action/status/diagnosticCode."""
+    """recipients: list of dicts with emailAddress and optionally action/status/diagnosticCode.
+
+    tags: extra or replacing message tags (event publishing), e.g. another program's configuration set."""
     document = {
         _type_key(fmt): "Bounce",
         "bounce": {
@@ -91,7 +94,7 @@ def bounce(
             "feedbackId": feedback_id or f"0100{uuid.uuid4().hex}-000000",
             "reportingMTA": "dsn; a8-70.smtp-out.amazonses.com",
         },
-        "mail": mail(message_id, destination, fmt),
+        "mail": mail(message_id, destination, fmt, tags=tags),
     }
     return envelope(document, wrap)
 
@@ -100,7 +103,7 @@ def hard_bounce_recipient(address, status="5.1.1", diagnostic="smtp; 550 5.1.1 u
     return {"emailAddress": address, "action": "failed", "status": status, "diagnosticCode": diagnostic}
 
 
-def delivery(message_id, destination, recipients=None, fmt="event", wrap="sns", timestamp=None):
+def delivery(message_id, destination, recipients=None, fmt="event", wrap="sns", timestamp=None, tags=None):
     document = {
         _type_key(fmt): "Delivery",
         "delivery": {
@@ -110,7 +113,7 @@ def delivery(message_id, destination, recipients=None, fmt="event", wrap="sns", 
             "smtpResponse": "250 2.6.0 Message received",
             "reportingMTA": "a8-70.smtp-out.amazonses.com",
         },
-        "mail": mail(message_id, destination, fmt),
+        "mail": mail(message_id, destination, fmt, tags=tags),
     }
     return envelope(document, wrap)
 
@@ -124,11 +127,13 @@ def complaint(
     fmt="event",
     wrap="sns",
     timestamp=None,
+    feedback_id=None,
+    tags=None,
 ):
     body = {
         "complainedRecipients": [{"emailAddress": address} for address in recipients],
         "timestamp": timestamp or at(0),
-        "feedbackId": f"0100{uuid.uuid4().hex}-000000",
+        "feedbackId": feedback_id or f"0100{uuid.uuid4().hex}-000000",
         "complaintSubType": subtype,
     }
     if feedback_type:
@@ -139,10 +144,11 @@ def complaint(
                 "arrivalDate": body["timestamp"],
             }
         )
-    return envelope({_type_key(fmt): "Complaint", "complaint": body, "mail": mail(message_id, destination, fmt)}, wrap)
+    document = {_type_key(fmt): "Complaint", "complaint": body, "mail": mail(message_id, destination, fmt, tags=tags)}
+    return envelope(document, wrap)
 
 
-def delay(message_id, destination, recipients, delay_type="MailboxFull", timestamp=None, wrap="sns"):
+def delay(message_id, destination, recipients, delay_type="MailboxFull", timestamp=None, wrap="sns", tags=None):
     document = {
         "eventType": "DeliveryDelay",
         "deliveryDelay": {
@@ -154,7 +160,7 @@ def delay(message_id, destination, recipients, delay_type="MailboxFull", timesta
                 for address in recipients
             ],
         },
-        "mail": mail(message_id, destination, "event"),
+        "mail": mail(message_id, destination, "event", tags=tags),
     }
     return envelope(document, wrap)
 
@@ -168,15 +174,17 @@ def send(message_id, destination, wrap="sns"):
     return envelope({"eventType": "Send", "send": {}, "mail": mail(message_id, destination)}, wrap)
 
 
-def sqs_event(bodies: list[str], queue: str = "deskmail-feedback-dev") -> dict:
-    """A Lambda SQS event, one record per body, each with its own message id (as SQS gives them)."""
+def sqs_event(bodies: list[str], queue: str = "deskmail-feedback-dev", receive_count: int = 1) -> dict:
+    """A Lambda SQS event, one record per body, each with its own message id (as SQS gives them).
+
+    receive_count: SQS's ApproximateReceiveCount (5 is the queues' maxReceiveCount: the last receive)."""
     return {
         "Records": [
             {
                 "messageId": str(uuid.uuid4()),
                 "receiptHandle": f"handle-{n}",
                 "body": body,
-                "attributes": {"ApproximateReceiveCount": "1", "SentTimestamp": "1700000000000"},
+                "attributes": {"ApproximateReceiveCount": str(receive_count), "SentTimestamp": "1700000000000"},
                 "messageAttributes": {},
                 "md5OfBody": "",
                 "eventSource": "aws:sqs",
@@ -186,3 +194,8 @@ def sqs_event(bodies: list[str], queue: str = "deskmail-feedback-dev") -> dict:
             for n, body in enumerate(bodies)
         ]
     }
+
+
+def nested_json(depth: int = 100_000) -> str:
+    """Valid JSON nested deeper than any parser's recursion limit (a few hundred KB of brackets)."""
+    return "[" * depth + "]" * depth

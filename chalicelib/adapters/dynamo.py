@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import base64
+import hashlib
 import json
+import random
 import time
 from collections.abc import Iterable
 from typing import Any
 
-from chalicelib.domain.model import Comment, Notification, OutcomeEvent, Recipient, Ticket, User
+from chalicelib.domain.model import FAILURE_TAG, Comment, Notification, OutcomeEvent, Recipient, Ticket, User
 from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 
 # Key layout (PK / SK):
@@ -21,18 +23,25 @@ from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 #   TICKET#{id}      EV#{time}#{id}                       ticket event (the events log)
 #   MSG#{ses id}     MSG                                  SES message id -> notification (feedback correlation)
 #   TRIGGERS         TRIGGER#{id}                         an agent's active/inactive choice for a trigger
-#   RAW#{day}        {sqs message id}                     unreadable feedback kept for inspection (TTL)
+#   RAW#{day}        {sqs message id}[#part#{n}]          unreadable feedback kept whole for inspection (TTL)
 #   ADDR#{address}   F#{time}#{id}                        a fact SES proved about an address (bounce, complaint, reset)
 #   TICKET#{id}      DLV#{user}#{time}                    a notification of this ticket reached the user then
 #   USER#{id}        TICKET#{ticket}                      the user takes part in the ticket (their tickets)
 #   TICKET#{id}      SENT#{time}#{notification}           addresses one notification went to (rate limit, TTL)
-#   INBOUND#{ses id} INBOUND                              an inbound email already handled (replays, TTL)
+#   INBOUND#{ses id} INBOUND                              an inbound email claimed (in progress, until) or done (TTL)
+#   INBOUND#{ses id} SUSPENDED                            an inbound email held for review (GSI2, TTL)
+#   IDENTITY#{sub}   IDENTITY                             a signed-in agent: deskmail user, role, disabled
+#   USER#{id}        IDENTITY                             the same link from the user's side (its `sub`)
+#   FEEDBACK#OTHER#{day} COUNT#{shard}                    feedback about other senders' mail, counted (ADD, TTL)
+#   TICKET#{id}      FIND#{word}                          ticket search (GSI1: FIND#{word} / {created}#{id})
+#   TICKET#{id}      LIST                                 the ticket list (GSI1: TICKETS#{yyyy-mm} / {created}#{id})
 #   TICKET#{id}      MID#{user}                           the user's chain of notification Message-IDs (threading)
 #   REF#{reference}  TICKET#{id}                          subject reference ("[Ticket 4TDV9V]") -> ticket
 #   TRIGGER#{id}     TEMPLATE#{locale}                    an admin's subject and body template for a trigger
 # GSI2 (overloaded):
 #   FAILURES                 {time}#{ticket}#{event}     the delivery-problems inbox (failure events)
 #   REP#{SENT|BOUNCE|COMPLAINT}#{day}  {time}#{id}       what the reputation guard counts
+#   SUSPENDED                {received}#{ses id}          inbound email held for review, newest first
 
 
 RAW_RETENTION_SECONDS = 30 * 24 * 3600
@@ -56,7 +65,7 @@ def _marshal(value: Any) -> dict:
     if kind is str:
         return {"S": value}
     if kind is dict:
-        return {"M": {key: _marshal(item) for key, item in value.items()}}
+        return {"M": _marshal_map(value)}
     if value is None:
         return {"NULL": True}
     if kind is bool:
@@ -66,6 +75,20 @@ def _marshal(value: Any) -> dict:
     if kind is int:
         return {"N": repr(value)}
     return _marshal_other(value)
+
+
+def _marshal_map(value: dict) -> dict:
+    # Most values of a map are strings or None: handled inline, a function call each saved (a third of a write's CPU).
+    marshalled: dict[str, dict] = {}
+    for key, item in value.items():
+        kind = type(item)
+        if kind is str:
+            marshalled[key] = {"S": item}
+        elif item is None:
+            marshalled[key] = {"NULL": True}
+        else:
+            marshalled[key] = _marshal(item)
+    return marshalled
 
 
 def _marshal_other(value: Any) -> dict:
@@ -88,7 +111,7 @@ def _unmarshal(value: dict) -> Any:
     if "S" in value:
         return value["S"]
     if "M" in value:
-        return {key: _unmarshal(item) for key, item in value["M"].items()}
+        return _unmarshal_map(value["M"])
     ((kind, data),) = value.items()
     if kind == "N":
         return int(data) if data.lstrip("-").isdigit() else float(data)
@@ -103,12 +126,28 @@ def _unmarshal(value: dict) -> Any:
     raise TypeError(f"unexpected DynamoDB type {kind}")
 
 
+def _unmarshal_map(value: dict) -> dict:
+    attributes = {}
+    for key, item in value.items():
+        text = item.get("S") if len(item) == 1 else None
+        attributes[key] = text if text is not None else _unmarshal(item)
+    return attributes
+
+
 def to_item(attributes: dict) -> dict:
-    return {key: _marshal(value) for key, value in attributes.items() if value is not None or key in ("email",)}
+    item: dict[str, dict] = {}
+    for key, value in attributes.items():
+        if type(value) is str:
+            item[key] = {"S": value}
+        elif value is not None:
+            item[key] = _marshal(value)
+        elif key == "email":
+            item[key] = {"NULL": True}
+    return item
 
 
 def from_item(item: dict) -> dict:
-    return {key: _unmarshal(value) for key, value in item.items()}
+    return _unmarshal_map(item)
 
 
 def encode_token(key: dict) -> str:
@@ -388,6 +427,20 @@ def failure_inbox_keys(ticket_id: str, event_id: str, occurred_at: str) -> dict:
     return {"GSI2PK": "FAILURES", "GSI2SK": f"{occurred_at}#{ticket_id}#{event_id}"}
 
 
+def suspended_inbound_item(ses_message_id: str, received_at: str, attributes: dict, expires_at: int) -> dict:
+    return {
+        "PK": f"INBOUND#{ses_message_id}",
+        "SK": "SUSPENDED",
+        "type": "suspended_inbound",
+        "ses_message_id": ses_message_id,
+        "received_at": received_at,
+        "GSI2PK": "SUSPENDED",
+        "GSI2SK": f"{received_at}#{ses_message_id}",
+        "expires_at": expires_at,
+        **attributes,
+    }
+
+
 def reputation_keys(kind: str, occurred_at: str, item_id: str) -> dict:
     return {"GSI2PK": f"REP#{kind}#{occurred_at[:10]}", "GSI2SK": f"{occurred_at}#{item_id}"}
 
@@ -407,8 +460,9 @@ def address_fact_item(
         "smtp_status": failure.get("smtp_status"),
         "smtp_code": failure.get("smtp_code"),
     }
-    # Hard bounces and complaints are what SES's own reputation figures count.
-    if kind == "permanent_bounce":
+    # Hard bounces and complaints are what SES's own reputation figures count: every Permanent bounce, also one
+    # that does not prove the address dead (a full mailbox, an unexplained 5xx).
+    if kind == "permanent_bounce" or (kind == "transient_bounce" and failure.get("permanent")):
         item.update(reputation_keys("BOUNCE", occurred_at, source_id))
     elif kind == "complaint":
         item.update(reputation_keys("COMPLAINT", occurred_at, source_id))
@@ -439,6 +493,27 @@ def participation_item(user_id: str, ticket_id: str, subject: str, at: str) -> d
     }
 
 
+def ticket_index_items(ticket: Ticket, words: list[str], requester_name: str) -> list[dict]:
+    """Written with the ticket: one item per search word (GSI1 FIND#{word}) and one in its month's list (TICKETS#).
+
+    Each carries what a result row shows, so a search or a list page is one Query with no read per ticket.
+    """
+    shown = {
+        "type": "ticket_index",
+        "ticket_id": ticket.id,
+        "subject": ticket.subject,
+        "status": ticket.status,
+        "requester_id": ticket.requester_id,
+        "requester_name": requester_name,
+        "created_at": ticket.created_at,
+        "words": words,
+        "GSI1SK": f"{ticket.created_at}#{ticket.id}",
+    }
+    items = [{"PK": f"TICKET#{ticket.id}", "SK": f"FIND#{word}", "GSI1PK": f"FIND#{word}", **shown} for word in words]
+    items.append({"PK": f"TICKET#{ticket.id}", "SK": "LIST", "GSI1PK": f"TICKETS#{ticket.created_at[:7]}", **shown})
+    return items
+
+
 def send_log_item(notification: Notification, addresses: list[str], expires_at: int) -> dict:
     """The addresses one notification was sent to, by time, for the per-address rate limit; expires by TTL."""
     return {
@@ -450,6 +525,65 @@ def send_log_item(notification: Notification, addresses: list[str], expires_at: 
         "addresses": sorted({address.lower() for address in addresses}),
         "expires_at": expires_at,
     }
+
+
+# A kept body is split into parts of at most this many UTF-8 bytes (the item limit is 400 KB): never cut.
+RAW_PART_BYTES = 350_000
+
+
+def _utf8_parts(text: str, limit: int = RAW_PART_BYTES) -> list[str]:
+    data = text.encode("utf-8", "surrogatepass")
+    parts, start = [], 0
+    while start < len(data):
+        end = min(start + limit, len(data))
+        while end < len(data) and data[end] & 0xC0 == 0x80:  # never split a character
+            end -= 1
+        parts.append(data[start:end].decode("utf-8", "surrogatepass"))
+        start = end
+    return parts or [""]
+
+
+def raw_items(
+    source: str, record_id: str, body: str, reason: str, received_at: str, epoch: int, **details: Any
+) -> list[dict]:
+    """RAW#{day}/{record id} with the body's first part, then {record id}#part#{n} for the rest (same TTL)."""
+    parts = _utf8_parts(body)
+    pk, expires_at = f"RAW#{received_at[:10]}", epoch + RAW_RETENTION_SECONDS
+    head = {
+        "PK": pk,
+        "SK": record_id,
+        "type": f"raw_{source}",
+        "reason": reason[:500],
+        "body": parts[0],
+        "body_parts": len(parts),
+        "body_chars": len(body),
+        "body_sha256": hashlib.sha256(body.encode("utf-8", "surrogatepass")).hexdigest(),
+        "received_at": received_at,
+        "expires_at": expires_at,
+        **{key: value for key, value in details.items() if value is not None},
+    }
+    return [head] + [
+        {
+            "PK": pk,
+            "SK": f"{record_id}#part#{n:03d}",
+            "type": f"raw_{source}_part",
+            "part": n,
+            "body": part,
+            "expires_at": expires_at,
+        }
+        for n, part in enumerate(parts[1:], start=1)
+    ]
+
+
+def whole_raw(record_id: str, items: list[dict]) -> dict | None:
+    """The head item of a kept message with `body` the whole body again (its parts in order)."""
+    head = next((item for item in items if item["SK"] == record_id), None)
+    if head is None:
+        return None
+    parts = sorted(
+        (item for item in items if item["SK"].startswith(f"{record_id}#part#")), key=lambda item: item["part"]
+    )
+    return {**head, "body": head.get("body", "") + "".join(part["body"] for part in parts)}
 
 
 class DeskmailTable:
@@ -479,21 +613,97 @@ class DeskmailTable:
             if chunk:
                 raise WriteError(f"{len(chunk)} items were not written")
 
-    def keep_raw(self, source: str, record_id: str, body: str, reason: str, received_at: str, epoch: int) -> None:
-        """An unreadable message, kept for inspection (RAW#{day}) until its TTL: nothing is lost silently."""
-        self.write_items(
-            [
-                {
-                    "PK": f"RAW#{received_at[:10]}",
-                    "SK": record_id,
-                    "type": f"raw_{source}",
-                    "reason": reason[:500],
-                    "body": body[:300_000],
-                    "received_at": received_at,
-                    "expires_at": epoch + RAW_RETENTION_SECONDS,
-                }
-            ]
+    def write_owned_items(self, groups: Iterable[tuple[str, list[dict]]]) -> dict[str, str]:
+        """Puts the items of many owners (SQS records) packed 25 to a BatchWriteItem; returns {owner: why} for each
+        owner some of whose items were not written, so that owner alone is retried.
+
+        Two owners putting the same key (two copies of one bounce, one ticket's tag) make one put, of the later
+        version, as writing them one after the other would leave; it belongs to both. Unprocessed items are retried
+        with backoff, then mapped back to their owners; a request that fails outright fails the owners in it.
+        """
+        puts: dict[tuple[str, str], dict] = {}
+        owners: dict[tuple[str, str], set[str]] = {}
+        for owner, items in groups:
+            for item in items:
+                key = (item["PK"], item["SK"])
+                puts[key] = item
+                owners.setdefault(key, set()).add(owner)
+        failed: dict[str, str] = {}
+        requests = [(key, {"PutRequest": {"Item": to_item(item)}}) for key, item in puts.items()]
+        for start in range(0, len(requests), self.BATCH_WRITE_LIMIT):
+            chunk = requests[start : start + self.BATCH_WRITE_LIMIT]
+            try:
+                left = self._write_chunk([request for _, request in chunk])
+            except Exception as error:  # noqa: BLE001 - whatever the request hit, the owners in it are retried
+                reason = f"BatchWriteItem failed: {type(error).__name__}: {error}"
+                for key, _ in chunk:
+                    failed.update(dict.fromkeys(owners[key], reason))
+                continue
+            for request in left:
+                item = request["PutRequest"]["Item"]
+                key = (item["PK"]["S"], item["SK"]["S"])
+                failed.update(dict.fromkeys(owners[key], "items left unprocessed after retries"))
+        return failed
+
+    def _write_chunk(self, chunk: list[dict]) -> list[dict]:
+        """One BatchWriteItem of up to 25 puts, retrying what DynamoDB leaves unprocessed; returns what is left."""
+        for attempt in range(5):
+            response = self.client.batch_write_item(RequestItems={self.name: chunk})
+            chunk = response.get("UnprocessedItems", {}).get(self.name, [])
+            if not chunk:
+                return []
+            self._sleep(0.05 * 2**attempt)
+        return chunk
+
+    def keep_raw(
+        self, source: str, record_id: str, body: str, reason: str, received_at: str, epoch: int, **details: Any
+    ) -> None:
+        """An unreadable message, kept whole for inspection (RAW#{day}) until its TTL: nothing is lost silently."""
+        self.write_items(raw_items(source, record_id, body, reason, received_at, epoch, **details))
+
+    def get_raw(self, day: str, record_id: str) -> dict | None:
+        """A kept message with its body put back together from its parts (None when nothing is kept under that id)."""
+        items, start = [], None
+        while True:
+            kwargs: dict[str, Any] = {
+                "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
+                "ExpressionAttributeValues": {":pk": {"S": f"RAW#{day}"}, ":prefix": {"S": record_id}},
+            }
+            if start:
+                kwargs["ExclusiveStartKey"] = start
+            response = self._query(**kwargs)
+            items += [from_item(item) for item in response.get("Items", [])]
+            start = response.get("LastEvaluatedKey")
+            if not start:
+                break
+        return whole_raw(record_id, items)
+
+    OTHER_SENDER_SHARDS = 10
+    OTHER_SENDER_RETENTION_SECONDS = 90 * 24 * 3600
+
+    def count_other_sender_feedback(self, at: str, count: int, epoch: int) -> None:
+        """Adds to the day's count of feedback about mail deskmail did not send (one shard, picked at random)."""
+        self.client.update_item(
+            TableName=self.name,
+            Key={
+                "PK": {"S": f"FEEDBACK#OTHER#{at[:10]}"},
+                "SK": {"S": f"COUNT#{random.randrange(self.OTHER_SENDER_SHARDS)}"},
+            },
+            UpdateExpression="ADD feedback_count :count SET last_seen_at = :at, expires_at = :expires",
+            ExpressionAttributeValues={
+                ":count": {"N": str(count)},
+                ":at": {"S": at},
+                ":expires": {"N": str(epoch + self.OTHER_SENDER_RETENTION_SECONDS)},
+            },
         )
+
+    def other_sender_feedback_on(self, day: str) -> int:
+        """The day's count of feedback about other senders' mail (one Query over its few shards)."""
+        response = self._query(
+            KeyConditionExpression="PK = :pk",
+            ExpressionAttributeValues={":pk": {"S": f"FEEDBACK#OTHER#{day}"}},
+        )
+        return sum(int(item.get("feedback_count", {}).get("N", "0")) for item in response.get("Items", []))
 
     def get_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
         """BatchGetItem for up to 100 keys a request; missing items are simply absent from the answer."""
@@ -651,6 +861,25 @@ class DeskmailTable:
         token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
         return [from_item(item) for item in response.get("Items", [])], token
 
+    def get_feedback_context(
+        self, message_ids: Iterable[str], ticket_ids: Iterable[str]
+    ) -> tuple[dict[str, dict], dict[str, dict | None]]:
+        """What a feedback batch needs, in one BatchGetItem (up to 100 keys): the message-id lookups, and the failure
+        tag of the tickets named up front ({ticket: tag item or None}, every ticket asked for answered)."""
+        tickets = list(dict.fromkeys(ticket_ids))
+        found = self.get_many(
+            [(f"MSG#{message_id}", "MSG") for message_id in message_ids]
+            + [(f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}") for ticket in tickets]
+        )
+        lookups = {attributes["message_id"]: attributes for (pk, _), attributes in found.items() if pk[:4] == "MSG#"}
+        return lookups, {ticket: found.get((f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}")) for ticket in tickets}
+
+    def get_failure_tags(self, ticket_ids: Iterable[str]) -> dict[str, dict | None]:
+        """The failure tag of each ticket ({ticket: tag item or None})."""
+        tickets = list(dict.fromkeys(ticket_ids))
+        found = self.get_many([(f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}") for ticket in tickets])
+        return {ticket: found.get((f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}")) for ticket in tickets}
+
     def get_notifications_by_message_id(self, message_ids: Iterable[str]) -> dict[str, dict]:
         found = self.get_many([(f"MSG#{message_id}", "MSG") for message_id in message_ids])
         return {attributes["message_id"]: attributes for attributes in found.values()}
@@ -705,18 +934,21 @@ class DeskmailTable:
         )
         return bool(response.get("Items"))
 
-    def resolve_failure(self, ticket_id: str, event_sk: str, resolved_at: str, resolved_by: str) -> bool:
+    def resolve_failure(
+        self, ticket_id: str, event_sk: str, resolved_at: str, resolved_by: str, resolved_by_name: str | None = None
+    ) -> bool:
         """Marks one inbox row resolved; False when there is no such failure."""
         try:
             self.client.update_item(
                 TableName=self.name,
                 Key={"PK": {"S": f"TICKET#{ticket_id}"}, "SK": {"S": event_sk}},
                 UpdateExpression="SET resolved_at = if_not_exists(resolved_at, :at), resolved_by = "
-                "if_not_exists(resolved_by, :by)",
+                "if_not_exists(resolved_by, :by), resolved_by_name = if_not_exists(resolved_by_name, :name)",
                 ConditionExpression="attribute_exists(PK) AND event_type = :failure",
                 ExpressionAttributeValues={
                     ":at": {"S": resolved_at},
                     ":by": {"S": resolved_by},
+                    ":name": {"S": resolved_by_name or resolved_by},
                     ":failure": {"S": "email_delivery_failure"},
                 },
             )
@@ -752,7 +984,8 @@ class DeskmailTable:
         response = self._query(KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "TRIGGERS"}})
         return {from_item(item)["trigger_id"]: from_item(item)["active"] for item in response.get("Items", [])}
 
-    def put_trigger_state(self, trigger_id: str, active: bool, updated_at: str) -> None:
+    def put_trigger_state(self, trigger_id: str, active: bool, updated_at: str, updated_by: dict | None = None) -> None:
+        """updated_by: the agent who switched it ({"id", "name"})."""
         self.client.put_item(
             TableName=self.name,
             Item=to_item(
@@ -762,6 +995,8 @@ class DeskmailTable:
                     "trigger_id": trigger_id,
                     "active": active,
                     "updated_at": updated_at,
+                    "updated_by": (updated_by or {}).get("id"),
+                    "updated_by_name": (updated_by or {}).get("name"),
                 }
             ),
         )
@@ -829,29 +1064,129 @@ class DeskmailTable:
                 return list(notifications.values())
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
-    def claim_inbound_message(self, ses_message_id: str, ticket_id: str, claimed_at: str, expires_at: int) -> bool:
-        """False when this inbound email was already handled (SQS redelivers): a conditional PutItem."""
+    def claim_inbound_message(
+        self, ses_message_id: str, ticket_id: str, claimed_at: str, now: int, in_progress_until: int, expires_at: int
+    ) -> str:
+        """Takes an inbound email for one invocation: "claimed", "done" (handled before: SQS redelivered it) or
+        "in_progress" (another invocation holds it until `in_progress_until`). A conditional PutItem: new, or an
+        in-progress claim whose holder's time ran out (a Lambda timeout never released it)."""
         item = {
             "PK": f"INBOUND#{ses_message_id}",
             "SK": "INBOUND",
             "type": "inbound",
             "ticket_id": ticket_id,
             "claimed_at": claimed_at,
+            "status": "in_progress",
+            "in_progress_until": in_progress_until,
             "expires_at": expires_at,
         }
         try:
             self.client.put_item(
-                TableName=self.name, Item=to_item(item), ConditionExpression="attribute_not_exists(PK)"
+                TableName=self.name,
+                Item=to_item(item),
+                ConditionExpression="attribute_not_exists(PK) OR (#status = :in_progress AND in_progress_until < :now)",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":in_progress": {"S": "in_progress"}, ":now": {"N": str(now)}},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            current = self._get(f"INBOUND#{ses_message_id}", "INBOUND") or {}
+            # A claim from before claims had a status was only ever written by a handling that went through.
+            return "in_progress" if current.get("status") == "in_progress" else "done"
+        return "claimed"
+
+    def complete_inbound_message(self, ses_message_id: str, outcome: str, completed_at: str) -> None:
+        """The email's effects are all written: every later delivery of it is a duplicate."""
+        self.client.update_item(
+            TableName=self.name,
+            Key={"PK": {"S": f"INBOUND#{ses_message_id}"}, "SK": {"S": "INBOUND"}},
+            UpdateExpression="SET #status = :done, outcome = :outcome, completed_at = :at REMOVE in_progress_until",
+            ExpressionAttributeNames={"#status": "status"},
+            ExpressionAttributeValues={
+                ":done": {"S": "done"},
+                ":outcome": {"S": outcome},
+                ":at": {"S": completed_at},
+            },
+        )
+
+    def release_inbound_message(self, ses_message_id: str) -> None:
+        """Handling failed: let SQS's next delivery try again at once (a completed claim is never released)."""
+        try:
+            self.client.delete_item(
+                TableName=self.name,
+                Key={"PK": {"S": f"INBOUND#{ses_message_id}"}, "SK": {"S": "INBOUND"}},
+                ConditionExpression="#status = :in_progress",
+                ExpressionAttributeNames={"#status": "status"},
+                ExpressionAttributeValues={":in_progress": {"S": "in_progress"}},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            pass
+
+    # -- inbound email held for review ("suspended"): failed sender authentication ---------------------------------
+
+    def put_suspended_inbound(self, item: dict) -> None:
+        self.client.put_item(TableName=self.name, Item=to_item(item))
+
+    def get_suspended_inbound(self, ses_message_id: str) -> dict | None:
+        return self._get(f"INBOUND#{ses_message_id}", "SUSPENDED")
+
+    def list_suspended_inbound_page(self, page_token: str | None, limit: int) -> tuple[list[dict], str | None]:
+        """Held inbound email, newest first: Query GSI2 SUSPENDED (one partition, small: mail waits there for days)."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "GSI2",
+            "KeyConditionExpression": "GSI2PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": "SUSPENDED"}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if page_token:
+            kwargs["ExclusiveStartKey"] = decode_token(page_token, "SUSPENDED", "", index="GSI2")
+        response = self._query(**kwargs)
+        token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
+        return [from_item(item) for item in response.get("Items", [])], token
+
+    def delete_suspended_inbound(self, ses_message_id: str) -> bool:
+        """False when there was nothing to delete (already recovered or deleted)."""
+        try:
+            self.client.delete_item(
+                TableName=self.name,
+                Key={"PK": {"S": f"INBOUND#{ses_message_id}"}, "SK": {"S": "SUSPENDED"}},
+                ConditionExpression="attribute_exists(PK)",
             )
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
 
-    def release_inbound_message(self, ses_message_id: str) -> None:
-        """Handling failed: let SQS's next delivery try again."""
-        self.client.delete_item(
-            TableName=self.name, Key={"PK": {"S": f"INBOUND#{ses_message_id}"}, "SK": {"S": "INBOUND"}}
-        )
+    def list_ticket_index(
+        self, partition: str, page_token: str | None, limit: int
+    ) -> tuple[list[dict], str | None]:
+        """One page of a search word's tickets (FIND#{word}) or a month's (TICKETS#{yyyy-mm}), newest first."""
+        kwargs: dict[str, Any] = {
+            "IndexName": "GSI1",
+            "KeyConditionExpression": "GSI1PK = :pk",
+            "ExpressionAttributeValues": {":pk": {"S": partition}},
+            "ScanIndexForward": False,
+            "Limit": limit,
+        }
+        if page_token:
+            kwargs["ExclusiveStartKey"] = decode_token(page_token, partition, "", index="GSI1")
+        response = self._query(**kwargs)
+        token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
+        return [from_item(item) for item in response.get("Items", [])], token
+
+    def get_ticket_listings(self, ticket_ids: list[str]) -> dict[str, dict]:
+        """What the ticket list shows of each ticket (its LIST item: requester, status), one BatchGetItem a page."""
+        found = self.get_many([(f"TICKET#{ticket_id}", "LIST") for ticket_id in ticket_ids]) if ticket_ids else {}
+        return {item["ticket_id"]: item for item in found.values()}
+
+    # -- agents' sign-in accounts (one GetItem per request: IDENTITY#{sub}) -----------------------------------------
+
+    def get_agent_account(self, subject: str) -> dict | None:
+        """The deskmail agent a token's `sub` signs in as: user_id, role, disabled, username (one GetItem)."""
+        return self._get(f"IDENTITY#{subject}", "IDENTITY")
+
+    def get_agent_account_of_user(self, user_id: str) -> dict | None:
+        """The reverse link USER#{id} / IDENTITY: the `sub` of an agent user, for PATCH /agents/{id}."""
+        return self._get(f"USER#{user_id}", "IDENTITY")
 
     # -- notification emails: threads, ticket references, per-trigger templates, history (issue 14) -------------------
 
@@ -919,6 +1254,24 @@ class DeskmailTable:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return comments[:limit]
+
+def agent_account_items(
+    subject: str, user_id: str, username: str, role: str, disabled: bool, updated_at: str
+) -> list[dict]:
+    """The link between an identity provider's user (`sub`) and a deskmail agent user, both ways."""
+    account = {
+        "type": "agent_account",
+        "subject": subject,
+        "user_id": user_id,
+        "username": username,
+        "role": role,
+        "disabled": disabled,
+        "updated_at": updated_at,
+    }
+    return [
+        {"PK": f"IDENTITY#{subject}", "SK": "IDENTITY", **account},
+        {"PK": f"USER#{user_id}", "SK": "IDENTITY", **account},
+    ]
 
 
 def thread_item(ticket_id: str, user_id: str, message_ids: tuple[str, ...], updated_at: str) -> dict:

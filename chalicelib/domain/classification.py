@@ -113,7 +113,8 @@ _MAILBOX_FULL = _phrases(
     r"mail ?folder is (?:full|over)",
     r"would exceed maximum allowed storage",
     r"too much mail data",
-    r"disk space|no space left|receiving limits|mail ?box exceeds allowed size|too many messages on the server",
+    r"mail ?box limit|storage limit|disk space|no space left|receiving limits|mail ?box exceeds allowed size",
+    r"too many messages on the server",
     r"enough (?:\w+ )?space|mail ?box [^.]{0,30}exceed|mail ?box [^.]{0,20}\bfull\b",
     r"postfach (?:ist )?voll|mailbox voll",
     r"bo[iî]te (?:aux lettres |du destinataire )?pleine",
@@ -157,7 +158,8 @@ _POLICY_AUTHENTICATION = _phrases(
     r"not (?:allowed|authori[sz]ed) to send (?:mail|email)? ?(?:from|on behalf|directly)",
     r"\bptr\b|reverse (?:dns|hostname|lookup)|rdns|cannot find your (?:reverse )?hostname",
     r"helo command rejected|bad helo|invalid helo",
-    r"must issue a starttls|starttls is required|tls required|requiretls",
+    r"must issue a starttls|starttls is required|tls required|requiretls|requires encryption|tls version",
+    r"high-strength ciphers",
     r"sender (?:not )?authenticated|authenticat|authentificat|verification failure|insecure mail relay",
     r"dead domain|not subscribed to ses|don't authenticate",
 )
@@ -165,7 +167,7 @@ _POLICY_REPUTATION = _phrases(
     r"block(?:ed)? using",
     r"\b(?:black|block|deny|deni)list(?!ed address)",
     r"\bblock list",
-    r"listed (?:at|in|on)\b",
+    r"(?<!not )listed (?:at|in|on)\b",
     r"\bis in an? (?:rbl|black list|dnsbl)",
     r"\b(?:rbl|dnsbl|uribl|surbl)s?\b",
     r"spamhaus|barracudacentral|barracuda (?:reputation|spam|block)|spamcop|sorbs|abuseat|cloudmark|senderscore",
@@ -190,6 +192,7 @@ _POLICY_REPUTATION = _phrases(
     r"not passed validation|confirm this mail server|requires confirmation|unwanted messages",
     r"not accepting connections|to submit messages to this e-mail system has been rejected",
     r"mail from \S+ refused",
+    r"\bip (?:address )?(?:has been|is|was) (?:temporarily )?(?:blocked|banned|blacklisted|listed)",
     r"sender (?:is |was |email address |address )?(?:rejected|blacklisted|spammer|not pre-approved|in my black list)",
     r"sender domain|sender address has been|batv|bogus mail from|bouncedeny|valid-address-filter|emetteur invalide",
     r"empty envelope|null sender|third-party dsn|from: domain|fully qualified email address|gateway user",
@@ -219,7 +222,8 @@ _POLICY_CONTENT = _phrases(
     r"suspicious",
     r"looks like spam|probable spam|high probability",
     r"message filtered|bulk\.advertising|advertis|mail score|mail rejet[eé]|attachments?\b|executable",
-    r"\bmime\b|binary content|base64|multiple \S+ header|malicious",
+    r"\bmime\b|binary content|base64|multiple \S+ header|malicious|invalid ?content",
+    r"conversion (?:to \S+ format )?failed",
     r"垃圾邮件|спам|迷惑メール",
 )
 _POLICY_OTHER = _phrases(
@@ -229,7 +233,10 @@ _POLICY_OTHER = _phrases(
     r"administrative prohibition|envelope blocked|blocked senders",
     r"relay(?:ing)? (?:access )?(?:denied|not permitted|prohibited)|unable to relay",
     r"as a relay|no relaying|relay through|open relay|configured to relay|relaying mail to|not a gateway",
-    r"not local host|specified domain is not allowed|don't handle mail for",
+    r"not local host|specified domain is not allowed|don't handle mail for|relay(?:ing)? disallowed",
+    r"do not have permission|not have permission to|delivery was refused|not a member|only members|not member",
+    r"will not accept delivery of this message|content restriction|content polic",
+    r"from: address|blank from|sender address blocked|content examination|smtp relay error|does not support auth",
     r"not permitted to relay|allowed rcpthosts|isn't in my list of allowed",
     r"sender (?:verify|verification) failed|verification failed for",
     r"sender address rejected|envelope sender|domain of sender address|invalid sender|sender denied",
@@ -268,7 +275,7 @@ _INVALID_ADDRESS = _phrases(
     r"not a valid rfc[- ]?5321 address",
     r"bad (?:destination )?(?:address|recipient|mailbox)|(?:address|mailbox) invalid|invalid-recipient|userunknown",
     r"(?:does not|doesn'?t|not) exist|(?:address|user|mailbox|recipient|account) could not be found",
-    r"no longer (?:valid|accepts|in use|active|exists)",
+    r"no longer (?:valid|accepts|in use|active|exists|on (?:this |the )?server)",
     r"can't accept user|destination addresses were unknown|rejected recipients|no valid recipients",
     r"not an active address|mailbox unavaiable|no mail ?box available|account unavailable",
     r"not a local address|recipient (?:is not accepted|is not local|not ok|refuses)",
@@ -276,7 +283,10 @@ _INVALID_ADDRESS = _phrases(
     r"following recipients was undeliverable|email name is not found|missing home directory|non-?existent user",
     r"> not found|user \([^)]*\) unknown|nessun utente|nicht gefunden|has been replaced by",
     r"domain is not reachable|domain (?:\S+ )*is unknown|name or service not known|unknown host|domain must exist",
-    r"(?:has been|is currently|temporarily) (?:suspended|locked|inactive)|temporary locked|archived|archivee",
+    r"(?<!delivery )(?:has been|is currently|temporarily) (?:suspended|locked|inactive)|temporary locked|archived",
+    r"archivee|not listed in (?:the )?(?:public )?(?:name & address book|domino directory|address book)",
+    r"e-?mail system is unknown or invalid|mail ?box is disabled|account is (?:temporarily )?limited",
+    r"name is not recognized|recipient (?:name )?not recognized",
     r"inactive account|user is terminated|mailbox is frozen|\bis disabled|receiving disabled",
     r"does not accept (?:e-?)?mail\b(?! from)|no mx record|no route for current request",
     r"unbekannt|existiert nicht|gibt es nicht|nicht vorhanden",
@@ -286,7 +296,7 @@ _INVALID_ADDRESS = _phrases(
     r"desconhecid|não existe|inexistente|inválido",
     r"не найден|не существует|не зарегистрирован|заблокирован",
     r"用户不存在|地址不存在|帐户不存在|账户不存在|无此用户|用户名不存在|不存在",
-    r"存在しな|存在しません|宛先不明|アドレスが見つかりません",
+    r"存在しな|存在しません|宛先不明|見つかりません",
     r"onbekend|bestaat niet|nie istnieje|nieznany|finns inte|okänd mottagare|neexistuje|bulunamad",
 )
 _TEMPORARY = _phrases(
@@ -309,7 +319,8 @@ _TEMPORARY = _phrases(
     r"local error in processing|queue file write error|no mdb|service currently unavailable|system config error",
     r"waiting for input|can't create user output file|could not load drd|unable to connect",
     r"connection limit|connection rate|per hour|throttl|too many errors|too many \w*\s?sessions|trop de connexions",
-    r"try again slower|mail system full",
+    r"not delivered within|not responding|try again slower|mail system full|this hour|per session",
+    r"unable to process|ended early|thread limit",
     r"plus tard|später|più tardi|m[aá]s tarde|mais tarde|indispon[ií]vel|позже|稍后",
 )
 # A bare "550 Rejected": blocklists and reputation filters answer like that, unknown users hardly ever.
@@ -317,8 +328,8 @@ _BARE_REJECTED = re.compile(
     r"^\s*(?:\d{3}[ -])?(?:#?\d\.\d{1,3}\.\d{1,3} )?(?:rejected|blocked|denied)\.?\s*$", re.IGNORECASE
 )
 # Weaker words: they only decide when no code says more.
-_WEAK_INVALID = _phrases(r"mailbox unavailable|address rejected|not found|access denied")
-_WEAK_POLICY = _phrases(r"reject|refuse|denied|blocked|prohibit|not allowed|filter")
+_WEAK_INVALID = _phrases(r"mailbox unavailable|address rejected|not found")
+_WEAK_POLICY = _phrases(r"reject|refuse|denied|blocked|prohibit|not allowed|filter|permission")
 
 # Dead-address replies that happen to contain policy words ("access denied", "allowed rcpthosts").
 _INVALID_DESPITE_POLICY_WORDS = _phrases(
@@ -327,6 +338,7 @@ _INVALID_DESPITE_POLICY_WORDS = _phrases(
     r"mailbox (?:\S+ )?unavailable or access denied|mailbox not found or access denied",
     r"domain or user isn't in my list",
     r"blacklisted address",
+    r"not listed in (?:the )?(?:public )?(?:name & address book|domino directory|address book)",
 )
 # Network and routing trouble whose words resemble a dead address ("host not found, try again").
 _NETWORK = _phrases(
@@ -334,6 +346,7 @@ _NETWORK = _phrases(
     r"host is unreachable|no route to host|name server reply|lookup fail|dns soft error|servfail",
     r"forwarding loop|message looping|routing loop|mail loop|too many hops|hop count|loops back to myself",
     r"unable to resolve route|unrouteable mail domain|could not connect and send|cannot connect to remote server",
+    r"delivery temporarily suspended|lost connection|conversation with \S+ timed out",
 )
 # The sending server's reverse DNS, before network wording ("ip name lookup failed") reads it as a DNS hiccup.
 _PTR = _phrases(
@@ -474,11 +487,6 @@ def _most_specific(candidates: list[str]) -> str | None:
     return min(candidates, key=lambda code: (_specificity(code), candidates.index(code)))
 
 
-def _category_from_text(text: str | None) -> str | None:
-    words = _words_in(text or "")
-    return words[0] if words else None
-
-
 def _words_in(text: str) -> tuple[str, str | None] | None:
     """The category (and finer reason) the remote server's own words prove, strongest rule first."""
     if not text:
@@ -494,11 +502,6 @@ def _transient_form(category: str, transient: bool) -> str:
     if transient and category in (INVALID_ADDRESS, UNKNOWN):
         return TEMPORARY
     return category
-
-
-def _useful_category(code: str | None) -> str | None:
-    category = smtp_codes.category_of(code) if code else None
-    return None if category == UNKNOWN else category
 
 
 # Bare reply codes that say something on their own; 550, 553 and 554 serve unknown users and spam blocks alike.
@@ -582,6 +585,12 @@ def classify_bounce(
     return _classify_bounce(bounce_type, bounce_subtype, action, status, diagnostic)
 
 
+# SES's own bounce after its retry window: "4.4.7 Message expired ... <421 4.4.0 Unable to lookup DNS for x.com>".
+_EXPIRED_UNRESOLVABLE = re.compile(
+    r"message expired.*unable to (?:look ?up|resolve) (?:dns|the domain|host)", re.IGNORECASE | re.DOTALL
+)
+
+
 @functools.lru_cache(maxsize=4096)
 def _classify_bounce(
     bounce_type: str | None,
@@ -612,12 +621,16 @@ def _classify_bounce(
     suppression = _suppression_detail(bounce_subtype, diagnostic)
     if suppression:
         return FailureClass(SUPPRESSED, True, smtp_status, smtp_code, reason_detail=suppression)
+    if diagnostic and _EXPIRED_UNRESOLVABLE.search(diagnostic):
+        # SES retried for its whole retry window and the domain never resolved: whatever bounce type and 4.x code
+        # it reports (Transient in older captures, Permanent 550 4.4.7 in newer ones), the address cannot be reached.
+        return FailureClass(INVALID_ADDRESS, True, smtp_status, smtp_code)
     if bounce_type == "Transient" and bounce_subtype in (None, "", "General") and not (status or diagnostic or action):
         return FailureClass(AUTO_REPLY, False)
 
     detail: str | None = None
     category: str | None = None
-    typed = bounce_type in ("Permanent", "Transient")
+    typed = bounce_type != "Undetermined"  # only an explicit "SES could not type it" keeps weak words out
     reported = _valid_status(status)
     if reading and (reading.outer_status == reported or reported in ("5.0.0", "4.0.0")):
         reported = None  # SES's echo of its own wrapper code, or "only the class is known"
@@ -706,7 +719,7 @@ def failure_reason(category: str, tr: gettext.NullTranslations) -> str:
         MESSAGE_TOO_LARGE: _("The message is too large for the recipient's mail server"),
         SPAM_OR_POLICY: _("The recipient's mail server rejected the message as spam or by policy"),
         COMPLAINT: _("The recipient marked the message as spam"),
-        SUPPRESSED: _("The address is on the suppression list, so the email was not sent"),
+        SUPPRESSED: _("The address is on the Amazon SES suppression list, so the email was not sent"),
         TEMPORARY: _("The recipient's mail server could not accept the message for now"),
         AUTO_REPLY: _("The recipient answered with an automatic reply"),
         NO_ADDRESS: _("The user has no email address"),
@@ -729,7 +742,9 @@ def failure_remedy(category: str, tr: gettext.NullTranslations) -> str:
             "Make the message smaller (fewer or smaller attachments) and resend it by adding a public comment."
         ),
         SPAM_OR_POLICY: _(
-            "Ask your email administrator to check SPF, DKIM and DMARC for the sending domain and the message content."
+            "This is a block on the sender's side, not a bad address: ask your email administrator to check the "
+            "sending domain's authentication (SPF, DKIM, DMARC), its reputation and block lists, and the message "
+            "content, then resend by adding a public comment."
         ),
         COMPLAINT: _("The recipient does not want these emails: contact them another way before emailing again."),
         SUPPRESSED: _(
@@ -770,8 +785,46 @@ def _detail_remedy(reason_detail: str | None, tr: gettext.NullTranslations) -> s
         SENDER_NOT_VERIFIED: _(
             "Ask your email administrator to verify the sending address or domain in Amazon SES, then resend."
         ),
+        POLICY_AUTHENTICATION: _(
+            "The address is fine: ask your email administrator to fix SPF, DKIM and DMARC of the sending domain "
+            "(with Amazon SES, the domain's DKIM signature is what lets DMARC pass), then resend by adding a public "
+            "comment."
+        ),
+        POLICY_REPUTATION: _(
+            "The address is fine: ask your email administrator to check the reputation and block-list entries of "
+            "the sending domain and IP addresses and to request delisting; meanwhile contact the end-user another way."
+        ),
+        POLICY_CONTENT: _(
+            "The address is fine: remove attachments or links that may look suspicious, or fix the message format, "
+            "then resend by adding a public comment."
+        ),
+        RECIPIENT_RATE_LIMITED: _("The address is fine: resend later by adding a public comment."),
     }
     return remedies.get(reason_detail or "")
+
+
+def _detail_reason(reason_detail: str | None, tr: gettext.NullTranslations) -> str | None:
+    _ = tr.gettext
+    reasons = {
+        GLOBAL_SUPPRESSION_LIST: _(
+            "Amazon SES did not send the email: the address is on its global suppression list after recent bounces"
+        ),
+        ACCOUNT_SUPPRESSION_LIST: _(
+            "Amazon SES did not send the email: the address is on the account's suppression list"
+        ),
+        POLICY_AUTHENTICATION: _(
+            "The recipient's mail server refused the message because the sending domain failed authentication "
+            "(SPF, DKIM or DMARC)"
+        ),
+        POLICY_REPUTATION: _(
+            "The recipient's mail server blocks mail from the sending server or domain (block list or reputation)"
+        ),
+        POLICY_CONTENT: _(
+            "The recipient's mail server refused the content of the message (spam filter, attachment or format)"
+        ),
+        RECIPIENT_RATE_LIMITED: _("The recipient's mailbox is receiving too much mail right now"),
+    }
+    return reasons.get(reason_detail or "")
 
 
 def _catalogued(code: str | None) -> smtp_codes.SmtpCode | None:
@@ -802,7 +855,7 @@ def explain(failure: FailureClass, tr: gettext.NullTranslations) -> dict:
         "permanent": failure.permanent,
         "smtp_status": failure.smtp_status,
         "smtp_code": failure.smtp_code,
-        "reason": failure_reason(failure.category, tr),
+        "reason": _detail_reason(failure.reason_detail, tr) or failure_reason(failure.category, tr),
         "remedy": remedy or failure_remedy(failure.category, tr),
         "code_summary": tr.gettext(entry.summary) if entry else None,
     }

@@ -53,6 +53,14 @@ class AddressState:
         }
 
 
+# Categories that say nothing about the address: the message or the sender was the problem (a policy block
+# points at the sending domain, its reputation or the content), or nothing failed at all.
+_NOT_ABOUT_THE_ADDRESS = ("spam_or_policy", "message_too_large", "auto_reply")
+# The only bounce that proves the address dead. "SES will not retry" (a Permanent bounce) is not enough: a full
+# mailbox, a rate-limited mailbox or an unexplained hard bounce may clear, so they count as transient facts.
+_DEAD_ADDRESS = "invalid_address"
+
+
 def fact_for(status: str, failure: dict | None) -> str | None:
     """Which fact an outcome proves about its address; None when it says nothing about the address."""
     failure = failure or {}
@@ -61,9 +69,14 @@ def fact_for(status: str, failure: dict | None) -> str | None:
     if status == "complained":
         return FACT_COMPLAINT
     if status == "bounced":
-        if failure.get("category") in ("spam_or_policy", "message_too_large", "auto_reply"):
-            return None  # the message, not the address, was the problem
-        return FACT_PERMANENT_BOUNCE if failure.get("permanent") else FACT_TRANSIENT_BOUNCE
+        category = failure.get("category")
+        if category in _NOT_ABOUT_THE_ADDRESS:
+            return None
+        if category == "suppressed":
+            return FACT_SUPPRESSED
+        if category == _DEAD_ADDRESS and failure.get("permanent"):
+            return FACT_PERMANENT_BOUNCE
+        return FACT_TRANSIENT_BOUNCE
     return None
 
 

@@ -61,7 +61,8 @@ class RecipientDelivery:
 
 @dataclass(frozen=True)
 class DeliverySummary:
-    scope: str  # none | one | some | all
+    # none | one | some | all (failures, as before) | not_sent: deskmail emailed nobody (every person is not_sent)
+    scope: str
     message: str | None
 
 
@@ -106,9 +107,42 @@ def _code(failure: dict | None) -> str | None:
     return failure.get("smtp_status") or failure.get("smtp_code")
 
 
+def current_attempts(recipients: list[RecipientDelivery]) -> list[RecipientDelivery]:
+    """One row per person: their latest attempt (a resend replaces what the earlier email did), first-seen order."""
+    latest: dict[str, RecipientDelivery] = {}
+    for recipient in recipients:
+        held = latest.get(recipient.user_id)
+        if held is None or recipient.sent_at >= held.sent_at:
+            latest[recipient.user_id] = recipient
+    return list(latest.values())
+
+
+def superseded_by(recipients: list[RecipientDelivery]) -> dict[int, RecipientDelivery]:
+    """Index of each earlier attempt -> the person's latest attempt, which a resend made after it."""
+    current = {recipient.user_id: recipient for recipient in current_attempts(recipients)}
+    return {
+        index: current[recipient.user_id]
+        for index, recipient in enumerate(recipients)
+        if current[recipient.user_id] is not recipient
+    }
+
+
 def summarize(recipients: list[RecipientDelivery], tr: gettext.NullTranslations) -> DeliverySummary:
-    """The message under a comment: one recipient failed, all of several failed, or some of them."""
+    """The message under a comment: one person failed, all of several failed, some of them, or nobody was emailed.
+
+    People are counted, not attempts: someone whose email bounced and whose resend went out counts once, by the
+    resend's outcome.
+    """
+    recipients = current_attempts(recipients)
     failed = [recipient for recipient in recipients if recipient.failed]
+    if recipients and all(recipient.status == NOT_SENT for recipient in recipients):
+        reasons = dict.fromkeys(
+            classification.failure_reason((r.failure or {}).get("category", classification.UNKNOWN), tr)
+            for r in recipients
+        )
+        return DeliverySummary(
+            "not_sent", tr.gettext("Not sent to anyone: {reasons}").format(reasons="; ".join(reasons))
+        )
     if not failed:
         return DeliverySummary("none", None)
     if len(recipients) == 1:

@@ -12,6 +12,7 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 
 from chalicelib.domain import sns
+from chalicelib.ids import normalize_timestamp, stable_ordered_id
 
 MAX_BODY = 65536
 
@@ -27,6 +28,68 @@ class NotInbound:
     reason: str
 
 
+# SES receipt verdicts (spfVerdict, dkimVerdict, dmarcVerdict): PASS, FAIL, GRAY (nothing to check: no record, no
+# signature), PROCESSING_FAILED. dmarcPolicy comes only with a DMARC FAIL: what the From domain asks receivers to do.
+PASS, FAIL, GRAY = "PASS", "FAIL", "GRAY"
+DMARC_REJECT, DMARC_QUARANTINE, DMARC_NONE = "REJECT", "QUARANTINE", "NONE"
+
+# Why an inbound email is held for review rather than made a comment.
+HELD_DMARC_REJECT = "dmarc_policy_reject"
+HELD_DMARC_QUARANTINE = "dmarc_policy_quarantine"
+HELD_UNAUTHENTICATED = "authentication_failed"
+
+
+@dataclass(frozen=True)
+class Authentication:
+    """What SES's receipt found about the sender's authenticity."""
+
+    spf: str = GRAY
+    dkim: str = GRAY
+    dmarc: str = GRAY
+    dmarc_policy: str | None = None
+
+    def as_record(self) -> dict:
+        return {"spf": self.spf, "dkim": self.dkim, "dmarc": self.dmarc, "dmarc_policy": self.dmarc_policy}
+
+
+def hold_reason(authentication: Authentication) -> str | None:
+    """Whether mail claiming to be from a customer must wait for an agent instead of becoming their comment.
+
+    Held: a DMARC failure where the From domain's owner publishes p=reject or p=quarantine (they say such mail is not
+    theirs); and mail that SPF or DKIM proves forged (a FAIL) while neither vouches for it (no PASS), whatever DMARC
+    says. Not held: a DMARC failure under p=none with SPF or DKIM passing (forwarders and mailing lists break
+    alignment every day, and the owner asked receivers not to act), and GRAY or PROCESSING_FAILED verdicts alone (most
+    small domains publish nothing; an SES hiccup must not lose a reply). A spoofer of a domain with no DMARC and a
+    passing SPF for its own envelope domain is not caught here: no verdict SES gives can tell.
+    """
+    if authentication.dmarc == FAIL and authentication.dmarc_policy == DMARC_REJECT:
+        return HELD_DMARC_REJECT
+    if authentication.dmarc == FAIL and authentication.dmarc_policy == DMARC_QUARANTINE:
+        return HELD_DMARC_QUARANTINE
+    forged = FAIL in (authentication.spf, authentication.dkim)
+    vouched = PASS in (authentication.spf, authentication.dkim)
+    if forged and not vouched:
+        return HELD_UNAUTHENTICATED
+    return None
+
+
+def _verdict(receipt: dict, name: str) -> str:
+    value = receipt.get(name)
+    status = value.get("status") if isinstance(value, dict) else None
+    return str(status).upper() if status else GRAY
+
+
+def authentication_of(receipt: dict) -> Authentication:
+    policy_value = receipt.get("dmarcPolicy")
+    policy = policy_value.get("status") if isinstance(policy_value, dict) else policy_value
+    return Authentication(
+        spf=_verdict(receipt, "spfVerdict"),
+        dkim=_verdict(receipt, "dkimVerdict"),
+        dmarc=_verdict(receipt, "dmarcVerdict"),
+        dmarc_policy=str(policy).upper() if isinstance(policy, str) and policy else None,
+    )
+
+
 @dataclass(frozen=True)
 class InboundEmail:
     ses_message_id: str
@@ -39,9 +102,34 @@ class InboundEmail:
     received_at: str
     spam_or_virus: bool = False
     full_text: str = ""  # the whole text part, quotes and all, for the agent who needs the history
+    authentication: Authentication = Authentication()
 
     def header(self, name: str) -> str:
         return " ".join(value for key, value in self.headers if key.lower() == name.lower())
+
+
+@dataclass(frozen=True)
+class StoredMessage:
+    """Where the receipt rule's S3 action put the raw message (its notification has no content)."""
+
+    bucket: str
+    key: str
+
+
+def unwrap(body: str) -> dict:
+    """The SES notification in an SQS body (SNS envelope or raw); control messages become a notificationType."""
+    return _unwrap(body)
+
+
+def stored_message(notification: dict) -> StoredMessage | None:
+    """The S3 object to read when the receipt's action is "S3"; None when the notification carries `content`."""
+    action = (notification.get("receipt") or {}).get("action") or {}
+    if not isinstance(action, dict) or str(action.get("type", "")).upper() != "S3":
+        return None
+    bucket, key = action.get("bucketName"), action.get("objectKey")
+    if not isinstance(bucket, str) or not bucket or not isinstance(key, str) or not key:
+        raise MalformedInbound("an S3 action without bucketName and objectKey")
+    return StoredMessage(bucket, key)
 
 
 def _unwrap(body: str) -> dict:
@@ -138,8 +226,10 @@ def _body_text(message: EmailMessage) -> str:
     return text
 
 
-def parse(body: str, received_at: str) -> InboundEmail | NotInbound:
-    notification = _unwrap(body)
+def parse(body: str | dict, received_at: str, stored: bytes | None = None) -> InboundEmail | NotInbound:
+    """`body`: the SQS body, or the notification unwrap() read from it; `stored`: the raw message the S3 action
+    stored (see stored_message), for notifications without content."""
+    notification = _unwrap(body) if isinstance(body, str) else body
     kind = notification.get("notificationType")
     if kind != "Received":
         return NotInbound(f"notificationType {kind!r}")
@@ -152,7 +242,7 @@ def parse(body: str, received_at: str) -> InboundEmail | NotInbound:
         (str(h.get("name", "")), str(h.get("value", ""))) for h in mail.get("headers") or [] if isinstance(h, dict)
     ]
     text = ""
-    raw = _raw_mime(notification)
+    raw = stored if stored is not None else _raw_mime(notification)
     if raw is not None:
         message = BytesParser(policy=policy.default).parsebytes(raw)
         # The raw message is complete where the notification's header list may be truncated.
@@ -173,10 +263,15 @@ def parse(body: str, received_at: str) -> InboundEmail | NotInbound:
         subject=subject,
         headers=tuple(headers),
         text=reply_text(text),
-        received_at=str(mail.get("timestamp") or received_at),
+        received_at=normalize_timestamp(_text_or_none(mail.get("timestamp")), received_at),
         spam_or_virus="FAIL" in verdicts,
         full_text=text.replace("\r\n", "\n").strip()[:MAX_BODY],
+        authentication=authentication_of(receipt if isinstance(receipt, dict) else {}),
     )
+
+
+def _text_or_none(value: object) -> str | None:
+    return value if isinstance(value, str) and value else None
 
 
 _ANGLE_IDS = re.compile(r"<([^<>\s]+)>")
@@ -221,3 +316,9 @@ def referenced_ticket_reference(email: InboundEmail) -> str | None:
     """The ticket reference in the subject, for replies whose client dropped In-Reply-To and References."""
     match = _SUBJECT_REFERENCE.search(email.subject)
     return match.group(1).upper() if match else None
+
+
+def comment_id_for(email: InboundEmail) -> str:
+    """The id of the comment this email becomes: derived from SES's message id, so a retry after a partial success
+    writes the same comment instead of a second one, and time-ordered on the receipt, as comment ids are."""
+    return stable_ordered_id(email.received_at, "inbound-comment", email.ses_message_id)

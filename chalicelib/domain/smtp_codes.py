@@ -60,8 +60,11 @@ REMEDY_MAILBOX_FULL = _("Contact the end-user another way and ask them to free s
 REMEDY_TOO_LARGE = _(
     "Make the message smaller (fewer or smaller attachments) and resend it by adding a public comment."
 )
+# A policy block says nothing about the address: it points at the sender's side (issue 16).
 REMEDY_SPAM_POLICY = _(
-    "Ask your email administrator to check SPF, DKIM and DMARC for the sending domain and the message content."
+    "This is a block on the sender's side, not a bad address: ask your email administrator to check the sending "
+    "domain's authentication (SPF, DKIM, DMARC), its reputation and block lists, and the message content, then "
+    "resend by adding a public comment."
 )
 REMEDY_AUTHENTICATION = _(
     "Ask your email administrator to fix the SPF, DKIM and DMARC records of the sending domain so that the "

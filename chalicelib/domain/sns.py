@@ -23,6 +23,9 @@ def unwrap(body: str) -> dict | ControlMessage:
         document = json.loads(body)
     except (TypeError, ValueError) as error:
         raise UnreadableBody(f"body is not JSON: {error}") from None
+    except RecursionError:
+        # A few KB of brackets is enough; json raises RecursionError, which is no ValueError.
+        raise UnreadableBody("body is JSON nested too deeply to read") from None
     if not isinstance(document, dict):
         raise UnreadableBody("body is not a JSON object")
     if "Type" in document and ("Message" in document or "TopicArn" in document):
@@ -37,6 +40,8 @@ def unwrap(body: str) -> dict | ControlMessage:
             document = json.loads(message)
         except ValueError as error:
             raise UnreadableBody(f"SNS Message is not JSON: {error}") from None
+        except RecursionError:
+            raise UnreadableBody("SNS Message is JSON nested too deeply to read") from None
         if not isinstance(document, dict):
             raise UnreadableBody("SNS Message is not a JSON object")
     return document

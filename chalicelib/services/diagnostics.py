@@ -8,11 +8,11 @@ from typing import Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
-from chalicelib.adapters.dns import DnsUnavailable, SpfLookup, spf_includes_amazonses
+from chalicelib.adapters.dns import DnsUnavailable, SpfLookup
 from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.adapters.ses_account import COMPLAINT, SesIdentities, SuppressionList
 from chalicelib.config import Settings
-from chalicelib.domain import delivery, triggers
+from chalicelib.domain import delivery, sender_auth, triggers
 from chalicelib.domain.model import (
     BOUNCED,
     COMPLAINED,
@@ -359,7 +359,11 @@ def sending_domain_check(domain: str, identities: SesIdentities, spf: SpfLookup,
                 )
             )
             fixes.append(_("Publish the MX and SPF records Amazon SES shows for the custom MAIL FROM domain."))
+    # SPF is checked on the envelope sender: the custom MAIL FROM domain, or amazonses.com without one (then the
+    # domain's own SPF record cannot matter, and DMARC rests on DKIM alone).
     spf_domain = identity.mail_from_domain or domain
+    custom_mail_from = identity.mail_from_domain if identity.mail_from_status == "SUCCESS" else None
+    spf_matters = bool(identity.mail_from_domain)
     facts: dict = {
         "domain": domain,
         "identity_exists": identity.exists,
@@ -368,43 +372,173 @@ def sending_domain_check(domain: str, identities: SesIdentities, spf: SpfLookup,
         "mail_from_domain": identity.mail_from_domain,
         "mail_from_status": identity.mail_from_status,
         "spf_domain": spf_domain,
+        "spf_matters": spf_matters,
+        "envelope_domain": custom_mail_from or sender_auth.SES_ENVELOPE_DOMAIN,
         "spf_record": None,
         "spf_includes_amazonses": None,
+        "spf_lookups": None,
+        "dmarc_record": None,
+        "dmarc_policy": None,
+        "dmarc_domain": None,
+        "spf_aligned": None,
+        "dkim_aligned": None,
+        "dmarc_passes": None,
     }
     dns_unknown = False
+    walk: sender_auth.SpfWalk | None = None
     try:
-        record = spf.spf_record(spf_domain)
+        walk = sender_auth.walk_spf(spf_domain, spf.spf_records)
     except DnsUnavailable:
         dns_unknown = True
     else:
-        facts["spf_record"] = record
-        facts["spf_includes_amazonses"] = spf_includes_amazonses(record)
-        if record is None:
-            problems.append(_("{domain} has no SPF record.").format(domain=spf_domain))
-            fixes.append(
-                _('Publish the TXT record "v=spf1 include:amazonses.com ~all" for {domain}.').format(domain=spf_domain)
-            )
-        elif not facts["spf_includes_amazonses"]:
-            problems.append(_("The SPF record of {domain} does not include amazonses.com.").format(domain=spf_domain))
-            fixes.append(_('Add "include:amazonses.com" to the SPF record of {domain}.').format(domain=spf_domain))
+        facts.update(spf_record=walk.record, spf_includes_amazonses=walk.includes_amazonses, spf_lookups=walk.lookups)
+        if spf_matters:
+            _spf_problems(walk, problems, fixes, tr)
+    dmarc: sender_auth.Dmarc | None = None
+    dmarc_read = False
+    try:
+        record, found_at = spf.dmarc_record(domain)
+    except DnsUnavailable:
+        dns_unknown = True
+    else:
+        dmarc_read = True
+        dmarc = sender_auth.parse_dmarc(record, found_at)
+        facts.update(dmarc_record=dmarc.record if dmarc else None, dmarc_domain=found_at)
+        facts["dmarc_policy"] = dmarc.policy if dmarc else None
+    outcome = sender_auth.dmarc_outcome(
+        domain,
+        dkim_signing=identity.exists and identity.dkim_status == "SUCCESS",
+        custom_mail_from=custom_mail_from,
+        spf=walk,
+        dmarc=dmarc,
+    )
+    facts.update(spf_aligned=outcome.spf_aligned, dkim_aligned=outcome.dkim_aligned)
+    if dmarc_read:
+        facts["dmarc_passes"] = outcome.passes
+        _dmarc_problems(domain, dmarc, outcome, problems, fixes, tr)
     if problems:
         return Check("sending_domain", PROBLEM, " ".join(problems), " ".join(fixes), facts)
     if dns_unknown:
         return Check(
             "sending_domain",
             UNKNOWN,
-            _("{domain} is verified with DKIM, but DNS could not be reached to read the SPF record of {spf}.").format(
-                domain=domain, spf=spf_domain
+            _("{domain} is verified with DKIM, but DNS could not be reached to read the SPF or DMARC records.").format(
+                domain=domain
             ),
             _("Try again later."),
             facts,
         )
-    return Check(
-        "sending_domain",
-        OK,
-        _("{domain} is verified in Amazon SES with DKIM, and the SPF record of {spf} includes amazonses.com.").format(
-            domain=domain, spf=spf_domain
-        ),
-        _("No action needed."),
-        facts,
-    )
+    policy = dmarc.policy if dmarc else "none"
+    if outcome.spf_aligned:
+        detail = _(
+            "{domain} is verified in Amazon SES with DKIM, the SPF record of {spf} includes amazonses.com, and "
+            "DMARC (p={policy}) passes with DKIM and SPF aligned."
+        ).format(domain=domain, spf=spf_domain, policy=policy)
+    else:
+        detail = _("{domain} is verified in Amazon SES with DKIM, and DMARC (p={policy}) passes through DKIM.").format(
+            domain=domain, policy=policy
+        )
+        if not spf_matters:
+            detail += " " + _(
+                "Without a custom MAIL FROM domain, Amazon SES sends with an envelope sender under amazonses.com: "
+                "SPF passes for amazonses.com and cannot align with {domain}, so the SPF record of {domain} does "
+                "not matter for this mail."
+            ).format(domain=domain)
+    return Check("sending_domain", OK, detail, _("No action needed."), facts)
+
+
+def _spf_problems(
+    walk: sender_auth.SpfWalk, problems: list[str], fixes: list[str], tr: gettext.NullTranslations
+) -> None:
+    _ = tr.gettext
+    domain = walk.domain
+    if walk.record is None:
+        problems.append(_("{domain} has no SPF record.").format(domain=domain))
+        fixes.append(
+            _('Publish the TXT record "v=spf1 include:amazonses.com ~all" for {domain}.').format(domain=domain)
+        )
+        return
+    if walk.multiple_records:
+        problems.append(_("{domain} has more than one SPF record, so SPF fails (permerror).").format(domain=domain))
+        fixes.append(_("Merge the SPF records of {domain} into one.").format(domain=domain))
+    if walk.too_many_lookups:
+        problems.append(
+            _(
+                "The SPF record of {domain} needs more than the 10 DNS lookups receivers allow, so SPF fails "
+                "(permerror)."
+            ).format(domain=domain)
+        )
+        fixes.append(
+            _("Reduce the SPF record of {domain} to 10 DNS lookups or fewer (fewer includes, or IP ranges).").format(
+                domain=domain
+            )
+        )
+    elif not walk.includes_amazonses:
+        problems.append(_("The SPF record of {domain} does not include amazonses.com.").format(domain=domain))
+        fixes.append(_('Add "include:amazonses.com" to the SPF record of {domain}.').format(domain=domain))
+    for missing in walk.missing:
+        problems.append(
+            _("The SPF record of {domain} includes {missing}, which has no SPF record.").format(
+                domain=domain, missing=missing
+            )
+        )
+        fixes.append(
+            _("Remove or correct the include of {missing} in the SPF record of {domain}.").format(
+                domain=domain, missing=missing
+            )
+        )
+
+
+def _dmarc_problems(
+    domain: str,
+    dmarc: sender_auth.Dmarc | None,
+    outcome: sender_auth.DmarcOutcome,
+    problems: list[str],
+    fixes: list[str],
+    tr: gettext.NullTranslations,
+) -> None:
+    _ = tr.gettext
+    if dmarc is None:
+        problems.append(
+            _(
+                "{domain} has no DMARC record (_dmarc.{domain}). Gmail and Yahoo (since February 2024) and "
+                "Outlook.com (since May 2025) require one, at least p=none and aligned with the From domain, from "
+                "senders of more than 5,000 messages a day."
+            ).format(domain=domain)
+        )
+        fixes.append(
+            _(
+                'Publish the TXT record "v=DMARC1; p=none; rua=mailto:dmarc-reports@{domain}" at _dmarc.{domain}, '
+                "then tighten the policy once the reports show that all your mail passes."
+            ).format(domain=domain)
+        )
+    if outcome.passes:
+        return
+    if dmarc is not None and dmarc.policy == "reject":
+        problems.append(
+            _(
+                "DMARC will fail for mail from {domain}: neither DKIM nor SPF aligns with it, and its policy "
+                "p=reject tells receivers to reject these messages."
+            ).format(domain=domain)
+        )
+    elif dmarc is not None and dmarc.policy == "quarantine":
+        problems.append(
+            _(
+                "DMARC will fail for mail from {domain}: neither DKIM nor SPF aligns with it, and its policy "
+                "p=quarantine sends these messages to spam."
+            ).format(domain=domain)
+        )
+    elif dmarc is not None:
+        problems.append(
+            _(
+                "Mail from {domain} fails DMARC: neither DKIM nor SPF aligns with it. With p=none receivers still "
+                "accept it, but Gmail, Yahoo and Outlook.com require DMARC alignment from bulk senders."
+            ).format(domain=domain)
+        )
+    if dmarc is not None:
+        fixes.append(
+            _(
+                "Ask your email administrator to get DKIM verified for {domain} in Amazon SES (its signature is what "
+                "aligns), or to set up a custom MAIL FROM domain under {domain}."
+            ).format(domain=domain)
+        )

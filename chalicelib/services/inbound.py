@@ -7,6 +7,7 @@ from typing import Any
 
 from chalicelib.adapters import dynamo
 from chalicelib.adapters.dynamo import DeskmailTable
+from chalicelib.adapters.inbound_store import InboundMailStore
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.config import Settings
 from chalicelib.domain import loops
@@ -14,22 +15,45 @@ from chalicelib.domain.inbound_mail import (
     InboundEmail,
     MalformedInbound,
     NotInbound,
+    comment_id_for,
+    hold_reason,
     parse,
     referenced_ses_message_ids,
     referenced_ticket_ids,
     referenced_ticket_reference,
+    stored_message,
+    unwrap,
 )
 from chalicelib.domain.model import AGENT, Ticket, User
-from chalicelib.errors import NotFound
+from chalicelib.errors import Conflict, InvalidInput, NotFound
+from chalicelib.i18n import N_
 from chalicelib.ids import stable_id
 from chalicelib.observability import MetricUnit, logger, mask_address, metrics
 from chalicelib.services import workspace
-from chalicelib.services.events import EVENT_AUTOMATED_REPLY, EVENT_INBOUND_UNKNOWN_SENDER
+from chalicelib.services.events import (
+    EVENT_AUTOMATED_REPLY,
+    EVENT_INBOUND_SUSPENDED,
+    EVENT_INBOUND_UNKNOWN_SENDER,
+)
 from chalicelib.sqs_batch import SqsMessage, messages, process_partial_batch
 
 INBOUND_MEMORY_SECONDS = 7 * 24 * 3600  # SQS keeps a message 4 days at most: replays come well within this
+# Without a Lambda context (tests, scripts) an invocation is given this long before its claim may be retaken.
+DEFAULT_INVOCATION_SECONDS = 60
+# Past the invocation's deadline before another may retake its claim: clocks differ a little between hosts.
+CLAIM_MARGIN_SECONDS = 5
+
+
+class StillInProgress(RuntimeError):
+    """Another invocation holds this email and may still be writing it: SQS redelivers it later."""
+
+
+# Held mail waits this long for an agent, then DynamoDB's TTL removes it (Zendesk keeps suspended tickets 14 days).
+SUSPENDED_RETENTION_SECONDS = 14 * 24 * 3600
+SUSPENDED_PAGE_SIZE = 50
 
 COMMENT = "comment"
+SUSPENDED = "suspended"
 AUTOMATED = "automated"
 UNKNOWN_SENDER = "unknown_sender"
 NO_TICKET = "no_ticket"
@@ -62,22 +86,42 @@ def _author(ticket: Ticket, users: list[User]) -> User | None:
     return next((u for u in users if u.id in participants), None) or next((u for u in users if u.role == AGENT), None)
 
 
-def _event(ticket: Ticket, email: InboundEmail, event_type: str, stamp: str, **data: Any) -> dict:
+def _event(ticket: Ticket, email: InboundEmail, event_type: str, **data: Any) -> dict:
+    # Keyed on the receipt, not on when this attempt runs: a retry after a timeout rewrites the same item.
     return dynamo.event_item(
         ticket.id,
         stable_id(event_type, email.ses_message_id),
-        stamp,
+        email.received_at,
         event_type,
         {"from": email.sender, "subject": email.subject[:250], "ses_message_id": email.ses_message_id, **data},
     )
 
 
 def receive(
-    table: DeskmailTable, mailer: SesMailer, settings: Settings, body: str, now: workspace.Clock, epoch_seconds: int
+    table: DeskmailTable,
+    mailer: SesMailer,
+    settings: Settings,
+    body: str,
+    now: workspace.Clock,
+    epoch_seconds: int,
+    deadline: int | None = None,
+    store: InboundMailStore | None = None,
 ) -> str:
-    """Handles one inbound notification; raises to have SQS retry it."""
+    """Handles one inbound notification; raises to have SQS retry it. `deadline` (epoch seconds): when this
+    invocation will have been stopped at the latest (Lambda's timeout); its claim on the email lasts until then."""
     stamp = now()
-    email = parse(body, stamp)
+    notification = unwrap(body)
+    location = stored_message(notification)
+    stored = None
+    if location is not None:
+        # Mail of any size comes this way (the receipt rule's S3 action): SNS content stops at 150 KB.
+        if store is None:
+            raise RuntimeError("an S3 inbound notification, and no inbound mail store to read it from")
+        try:
+            stored = store.read(location.bucket, location.key)
+        except ValueError as error:
+            raise MalformedInbound(str(error)) from None
+    email = parse(notification, stamp, stored)
     if isinstance(email, NotInbound):
         return IGNORED
     if email.spam_or_virus:
@@ -87,13 +131,25 @@ def receive(
     if ticket is None:
         logger.info("inbound email for no known ticket", extra={"from": mask_address(email.sender)})
         return NO_TICKET
-    if not table.claim_inbound_message(email.ses_message_id, ticket.id, stamp, epoch_seconds + INBOUND_MEMORY_SECONDS):
+    held_until = (
+        deadline if deadline is not None else epoch_seconds + DEFAULT_INVOCATION_SECONDS
+    ) + CLAIM_MARGIN_SECONDS
+    claim = table.claim_inbound_message(
+        email.ses_message_id, ticket.id, stamp, epoch_seconds, held_until, epoch_seconds + INBOUND_MEMORY_SECONDS
+    )
+    if claim == "done":
         return DUPLICATE
+    if claim == "in_progress":
+        raise StillInProgress(f"inbound {email.ses_message_id} is being handled by another invocation")
     try:
-        return _apply(table, mailer, settings, ticket, email, now, stamp)
+        outcome = _apply(table, mailer, settings, ticket, email, now, stamp, epoch_seconds)
     except Exception:
         table.release_inbound_message(email.ses_message_id)
         raise
+    # A timeout before this line leaves the claim in progress until held_until; the retry then retakes it, and
+    # whatever was written already is found again under the same keys (comment id, event ids).
+    table.complete_inbound_message(email.ses_message_id, outcome, now())
+    return outcome
 
 
 def _apply(
@@ -104,20 +160,42 @@ def _apply(
     email: InboundEmail,
     now: workspace.Clock,
     stamp: str,
+    epoch_seconds: int,
 ) -> str:
     automated = loops.automated_reason(email.headers, email.subject, own_addresses=[parseaddr(settings.sender)[1]])
     if automated:
         # Recorded, never commented: a comment would fire triggers, and two auto-responders would loop.
         table.write_items(
-            [_event(ticket, email, EVENT_AUTOMATED_REPLY, stamp, rule=automated.rule, evidence=automated.evidence)]
+            [_event(ticket, email, EVENT_AUTOMATED_REPLY, rule=automated.rule, evidence=automated.evidence)]
         )
         return AUTOMATED
+    held = hold_reason(email.authentication)
+    if held:
+        _suspend(table, ticket, email, held, stamp, epoch_seconds)
+        return SUSPENDED
+    return _comment_from(table, mailer, settings, ticket, email, stamp, now)
+
+
+def _comment_from(
+    table: DeskmailTable,
+    mailer: SesMailer,
+    settings: Settings,
+    ticket: Ticket,
+    email: InboundEmail,
+    stamp: str,
+    now: workspace.Clock,
+) -> str:
     users = table.find_users_by_email(email.sender) if email.sender else []
     author = _author(ticket, users)
     if author is None:
         reason = "not_a_participant" if users else "unknown_sender"
-        table.write_items([_event(ticket, email, EVENT_INBOUND_UNKNOWN_SENDER, stamp, reason=reason)])
+        table.write_items([_event(ticket, email, EVENT_INBOUND_UNKNOWN_SENDER, reason=reason)])
         return UNKNOWN_SENDER
+    comment_id = comment_id_for(email)
+    if table.get_comment(ticket.id, comment_id) is not None:
+        # An earlier attempt wrote it and then failed (a timeout): the comment exists once, and stays once.
+        logger.info("inbound email already a comment", extra={"comment_id": comment_id})
+        return COMMENT
     text = email.text or email.subject.strip() or "-"
     original = email.full_text if email.full_text and email.full_text != text else ""
     workspace.add_comment(
@@ -128,8 +206,129 @@ def _apply(
         {"author_id": author.id, "body": text, "public": True},
         now,
         original_body=original,
+        comment_id=comment_id,
     )
     return COMMENT
+
+
+# ---- held for review ("suspended"): mail that failed sender authentication -----------------------------------------
+
+
+def _suspend(table: DeskmailTable, ticket: Ticket, email: InboundEmail, reason: str, stamp: str, epoch: int) -> None:
+    """Kept whole enough to become the comment later, and shown on the ticket; nothing is sent to anyone."""
+    attributes = {
+        "ticket_id": ticket.id,
+        "ticket_subject": ticket.subject,
+        "sender": email.sender,
+        "sender_name": email.sender_name,
+        "recipients": list(email.recipients),
+        "subject": email.subject[:998],
+        "text": email.text,
+        "reason": reason,
+        "authentication": email.authentication.as_record(),
+        "suspended_at": stamp,
+    }
+    table.write_items(
+        [
+            dynamo.suspended_inbound_item(
+                email.ses_message_id, email.received_at, attributes, epoch + SUSPENDED_RETENTION_SECONDS
+            ),
+            _event(
+                ticket,
+                email,
+                EVENT_INBOUND_SUSPENDED,
+                reason=reason,
+                authentication=email.authentication.as_record(),
+            ),
+        ]
+    )
+    logger.warning(
+        "inbound email held for review: it failed sender authentication",
+        extra={"from": mask_address(email.sender), "reason": reason, "ticket_id": ticket.id},
+    )
+
+
+def suspended_view(item: dict) -> dict:
+    return {
+        "id": item["ses_message_id"],
+        "ticket_id": item["ticket_id"],
+        "ticket_subject": item.get("ticket_subject", ""),
+        "from": item.get("sender", ""),
+        "from_name": item.get("sender_name", ""),
+        "subject": item.get("subject", ""),
+        "text": item.get("text", ""),
+        "reason": item.get("reason"),
+        "authentication": item.get("authentication") or {},
+        "received_at": item.get("received_at"),
+        "suspended_at": item.get("suspended_at"),
+    }
+
+
+def list_suspended(table: DeskmailTable, page_token: str | None) -> dict:
+    try:
+        items, next_page = table.list_suspended_inbound_page(page_token, SUSPENDED_PAGE_SIZE)
+    except dynamo.PageTokenError:
+        raise InvalidInput(N_("{field} is not a token this API issued"), field="next_page") from None
+    return {"suspended": [suspended_view(item) for item in items], "next_page": next_page}
+
+
+def _suspended_or_404(table: DeskmailTable, suspended_id: str) -> dict:
+    item = table.get_suspended_inbound(suspended_id) if suspended_id.isalnum() and len(suspended_id) <= 100 else None
+    if item is None:
+        raise NotFound(N_("There is no held email {suspended_id}."), suspended_id=suspended_id)
+    return item
+
+
+def recover_suspended(
+    table: DeskmailTable, mailer: SesMailer, settings: Settings, suspended_id: str, now: workspace.Clock
+) -> dict:
+    """An agent vouches for held mail: it becomes the sender's comment (and notifies as any reply does)."""
+    item = _suspended_or_404(table, suspended_id)
+    ticket = workspace.get_ticket(table, item["ticket_id"])[0]
+    users = table.find_users_by_email(item["sender"]) if item.get("sender") else []
+    author = _author(ticket, users)
+    if author is None:
+        raise Conflict(
+            N_("{email} has no account that may comment on ticket {ticket_id}: add the person first."),
+            email=item.get("sender") or "-",
+            ticket_id=ticket.id,
+        )
+    comment_id = comment_id_for_suspended(item)
+    comment = table.get_comment(ticket.id, comment_id)
+    if comment is None:
+        text = item.get("text") or str(item.get("subject", "")).strip() or "-"
+        comment = workspace.add_comment(
+            table,
+            mailer,
+            settings,
+            ticket.id,
+            {"author_id": author.id, "body": text, "public": True},
+            now,
+            comment_id=comment_id,
+        )
+    table.delete_suspended_inbound(suspended_id)
+    return {"id": suspended_id, "ticket_id": ticket.id, "comment_id": comment.id, "recovered": True}
+
+
+def comment_id_for_suspended(item: dict) -> str:
+    email = InboundEmail(
+        ses_message_id=item["ses_message_id"],
+        sender=item.get("sender", ""),
+        sender_name=item.get("sender_name", ""),
+        recipients=(),
+        subject=item.get("subject", ""),
+        headers=(),
+        text=item.get("text", ""),
+        received_at=item["received_at"],
+    )
+    return comment_id_for(email)
+
+
+def delete_suspended(table: DeskmailTable, suspended_id: str) -> dict:
+    _suspended_or_404(table, suspended_id)
+    if not table.delete_suspended_inbound(suspended_id):
+        raise NotFound(N_("There is no held email {suspended_id}."), suspended_id=suspended_id)
+    return {"id": suspended_id, "deleted": True}
 
 
 def handle(
@@ -140,12 +339,15 @@ def handle(
     settings: Settings,
     now: workspace.Clock,
     epoch_seconds: int,
+    store: InboundMailStore | None = None,
 ) -> dict:
     outcomes: dict[str, int] = {}
+    remaining = getattr(context, "get_remaining_time_in_millis", None)
+    deadline = epoch_seconds + (remaining() // 1000 + 1 if callable(remaining) else DEFAULT_INVOCATION_SECONDS)
 
     def record_handler(record: SqsMessage) -> str:
         try:
-            outcome = receive(table, mailer, settings, record.body, now, epoch_seconds)
+            outcome = receive(table, mailer, settings, record.body, now, epoch_seconds, deadline, store)
         except MalformedInbound as error:
             # Retrying cannot make it readable: keep it for inspection rather than loop it through SQS.
             table.keep_raw("inbound", record.message_id, record.body, str(error), now(), epoch_seconds)

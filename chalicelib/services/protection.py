@@ -35,14 +35,25 @@ def user_deliverability(table: DeskmailTable, settings: Settings, user_id: str, 
     return workspace.address_states(table, settings, {user.email.lower()}, now)[user.email.lower()].as_dict()
 
 
-def reset_deliverability(table: DeskmailTable, user_id: str, agent_id: str, now: Clock) -> None:
+def reset_deliverability(
+    table: DeskmailTable, user_id: str, agent_id: str, now: Clock, agent_name: str | None = None
+) -> None:
     """An agent's decision that the address may be emailed again; everything SES reported before no longer counts."""
     user = workspace.get_user(table, user_id)
     if not user.email:
         raise InvalidInput(N_("This user has no email address to reset."))
     stamp = now()
     table.write_items(
-        [dynamo.address_fact_item(user.email, deliverability.FACT_RESET, stamp, new_id(), None, {"reset_by": agent_id})]
+        [
+            dynamo.address_fact_item(
+                user.email,
+                deliverability.FACT_RESET,
+                stamp,
+                new_id(),
+                None,
+                {"reset_by": agent_id, "reset_by_name": agent_name},
+            )
+        ]
     )
     logger.info("deliverability reset by an agent", extra={"user_id": user_id, "agent_id": agent_id})
 
@@ -148,6 +159,7 @@ def list_failures(table: DeskmailTable, query: dict, tr: gettext.NullTranslation
                 "occurred_at": item["occurred_at"],
                 "status": "resolved" if resolved else "open",
                 "resolved_by": item.get("resolved_by") or ("delivery" if delivered_later else None),
+                "resolved_by_name": item.get("resolved_by_name"),
             }
         )
     return {"failures": rows, "next_page": next_page}
@@ -165,7 +177,9 @@ def _time_bound(query: dict, name: str) -> str | None:
         ) from None
 
 
-def resolve_failures(table: DeskmailTable, body: object, agent_id: str, now: Clock) -> dict:
+def resolve_failures(
+    table: DeskmailTable, body: object, agent_id: str, now: Clock, agent_name: str | None = None
+) -> dict:
     body = validation.body_object(body)
     ids = body.get("ids")
     if not isinstance(ids, list) or not ids or len(ids) > 100 or not all(isinstance(i, str) for i in ids):
@@ -181,7 +195,7 @@ def resolve_failures(table: DeskmailTable, body: object, agent_id: str, now: Clo
         if (
             validation.ID_PATTERN.match(ticket_id)
             and sk.startswith("EV#")
-            and table.resolve_failure(ticket_id, sk, stamp, agent_id)
+            and table.resolve_failure(ticket_id, sk, stamp, agent_id, agent_name)
         ):
             resolved.append(row_id)
         else:

@@ -48,7 +48,9 @@ def resend(
     comment_id: str,
     body: object,
     now: workspace.Clock,
+    acting: dict | None = None,
 ) -> dict:
+    """acting: the agent who resends ({"id", "name"}), named in the notification's event."""
     user_ids = validation.id_list(validation.body_object(body), "user_ids")
     if not user_ids:
         raise InvalidInput(N_("'{field}' must name at least one recipient."), field="user_ids")
@@ -107,7 +109,7 @@ def resend(
         )
         for user_id in user_ids
     ]
-    notifications = workspace.send_notifications(table, mailer, settings, ticket, comment, evaluations, now)
+    notifications = workspace.send_notifications(table, mailer, settings, ticket, comment, evaluations, now, acting)
     return {
         "ticket_id": ticket.id,
         "comment_id": comment.id,

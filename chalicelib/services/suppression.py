@@ -33,7 +33,12 @@ def lookup(suppressions: SuppressionList, raw_email: str) -> dict:
 
 
 def remove(
-    suppressions: SuppressionList, table: DeskmailTable, raw_email: str, agent_id: str | None, now: Callable[[], str]
+    suppressions: SuppressionList,
+    table: DeskmailTable,
+    raw_email: str,
+    agent_id: str | None,
+    now: Callable[[], str],
+    agent_name: str | None = None,
 ) -> dict:
     """Takes the address off the list and says so in the events log of every ticket its users take part in."""
     email = _address(raw_email)
@@ -50,6 +55,8 @@ def remove(
         "email": email,
         "previous_reason": entry.reason if entry else None,
         "by": agent_id or "agent",
+        "agent_id": agent_id,
+        "agent_name": agent_name,
     }
     table.write_items(
         dynamo.event_item(ticket_id, new_id(), stamp, EVENT_SUPPRESSION_REMOVED, {**data, "user_ids": user_ids})

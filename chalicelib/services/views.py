@@ -2,17 +2,20 @@
 
 from __future__ import annotations
 
+import base64
 import gettext
+import re
 
 from chalicelib import validation
 from chalicelib.adapters.dynamo import DeskmailTable, PageTokenError
-from chalicelib.domain import classification, delivery, smtp_codes, typos
+from chalicelib.domain import classification, delivery, search, smtp_codes, typos
 from chalicelib.domain.model import OutcomeEvent, Ticket, User
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.i18n import N_
 from chalicelib.services import failures, workspace
 from chalicelib.services.events import (
     EVENT_AUTOMATED_REPLY,
+    EVENT_INBOUND_SUSPENDED,
     EVENT_INBOUND_UNKNOWN_SENDER,
     EVENT_NOTIFICATION_HELD,
     EVENT_SUPPRESSION_REMOVED,
@@ -29,6 +32,8 @@ def user_view(user: User) -> dict:
         "email": user.email,
         "role": user.role,
         "locale": user.locale,
+        # A likely typo in the address's domain (gmial.com -> gmail.com), so an edit is never saved silently wrong.
+        "email_suggestion": typos.suggest_address(user.email),
         "created_at": user.created_at,
         "updated_at": user.updated_at,
     }
@@ -110,6 +115,15 @@ def _timeline(recipient: delivery.RecipientDelivery) -> list[dict]:
     return entries
 
 
+def _attempt_view(recipient: delivery.RecipientDelivery) -> dict:
+    return {
+        "email": recipient.email,
+        "message_id": recipient.message_id,
+        "status": recipient.status,
+        "sent_at": recipient.sent_at or None,
+    }
+
+
 def page_token_refused() -> InvalidInput:
     """What the agent is told about a next_page token the adapter refused (PageTokenError)."""
     return InvalidInput(N_("{field} is not a token this API issued"), field="next_page")
@@ -132,9 +146,11 @@ def conversation(table: DeskmailTable, ticket_id: str, page_token: str | None, t
         delivery_view = None
         if recipients:
             summary = delivery.summarize(recipients, tr)
+            replaced = delivery.superseded_by(recipients)
             delivery_view = {
                 "scope": summary.scope,
                 "message": summary.message,
+                "people": len(delivery.current_attempts(recipients)),
                 "recipients": [
                     {
                         "user_id": recipient.user_id,
@@ -144,8 +160,12 @@ def conversation(table: DeskmailTable, ticket_id: str, page_token: str | None, t
                         "status": recipient.status,
                         "failure": failure_view(recipient.failure, tr, recipient.email),
                         "timeline": _timeline(recipient),
+                        "sent_at": recipient.sent_at or None,
+                        # An earlier attempt a resend replaced: what the later email did, so the page can say
+                        # "bounced at the old address, resent, delivered" instead of counting the person twice.
+                        "superseded_by": _attempt_view(replaced[index]) if index in replaced else None,
                     }
-                    for recipient in recipients
+                    for index, recipient in enumerate(recipients)
                 ],
             }
         comments.append(
@@ -177,6 +197,7 @@ def _describe(event_type: str, data: dict, tr: gettext.NullTranslations) -> str:
         EVENT_SUPPRESSION_REMOVED: _("Email address removed from the suppression list"),
         EVENT_AUTOMATED_REPLY: _("Automated reply received: no comment added, no notification sent"),
         EVENT_INBOUND_UNKNOWN_SENDER: _("Email from an unknown sender: no comment added"),
+        EVENT_INBOUND_SUSPENDED: _("Email held for review: it failed sender authentication (SPF, DKIM, DMARC)"),
         EVENT_NOTIFICATION_HELD: _("Notification held: too many emails to this address from this ticket"),
     }
     return descriptions.get(event_type, event_type)
@@ -225,6 +246,8 @@ def ticket_events(table: DeskmailTable, ticket_id: str, page_token: str | None, 
                     "triggers": data.get("triggers", []),
                     "recipients": data.get("recipients", []),
                     "email_notification": {"triggers": data.get("triggers", [])},
+                    # an agent's resend names the agent; a trigger's notification has none
+                    **{key: data[key] for key in ("agent_id", "agent_name") if key in data},
                 }
             )
         else:
@@ -245,6 +268,8 @@ def tagged_tickets(table: DeskmailTable, tag: str | None, page_token: str | None
         items, next_page = table.list_tagged_tickets(tag, page_token, PAGE_SIZE)
     except PageTokenError:
         raise page_token_refused() from None
+    # The requester and status, for triage in the failures list (None for tickets older than the ticket list).
+    listed = table.get_ticket_listings([item["ticket_id"] for item in items])
     return {
         "tickets": [
             {
@@ -253,11 +278,91 @@ def tagged_tickets(table: DeskmailTable, tag: str | None, page_token: str | None
                 "tag": tag,
                 "tagged_at": item.get("tagged_at"),
                 "last_failure_at": item.get("sort_time"),
+                "requester_name": listed.get(item["ticket_id"], {}).get("requester_name"),
+                "status": listed.get(item["ticket_id"], {}).get("status"),
             }
             for item in items
         ],
         "next_page": next_page,
     }
+
+
+TICKET_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
+LIST_MONTHS = 24  # the unfiltered list walks back month by month this far; search reaches every ticket
+_MAX_READS = 6  # Queries per request: a page may hold fewer rows than PAGE_SIZE, never skips one
+_LIST_PARTITION = re.compile(r"TICKETS#\d{4}-(0[1-9]|1[0-2])")
+
+
+def _month_before(month: str) -> str:
+    year, number = int(month[:4]), int(month[5:7])
+    return f"{year - 1}-12" if number == 1 else f"{year}-{number - 1:02d}"
+
+
+def _found_view(item: dict) -> dict:
+    return {
+        "id": item["ticket_id"],
+        "subject": item.get("subject"),
+        "status": item.get("status"),
+        "requester_id": item.get("requester_id"),
+        "requester_name": item.get("requester_name"),
+        "created_at": item.get("created_at"),
+    }
+
+
+def find_tickets(
+    table: DeskmailTable, text: str | None, status: str | None, page_token: str | None, today: str
+) -> dict:
+    """GET /tickets without a tag: every ticket newest first, or those matching `q` (subject, requester, address).
+
+    A search reads its longest word's index partition (FIND#{word}) and keeps the tickets that have every word; the
+    plain list reads one month's partition (TICKETS#{yyyy-mm}) after another. Each stays one small Query per page
+    however many tickets there are. next_page names the partition and the key to go on from.
+    """
+    if status is not None and status not in TICKET_STATUSES:
+        raise InvalidInput(
+            N_("'{field}' must be one of {choices}."), field="status", choices=", ".join(TICKET_STATUSES)
+        )
+    words = search.query_words(text or "")
+    if text is not None and text.strip() and not words:
+        raise InvalidInput(N_("Search for at least two letters or digits."))
+    partition = f"FIND#{words[0]}" if words else f"TICKETS#{today[:7]}"
+    token = None
+    if page_token:
+        try:
+            partition, _, token = (
+                base64.urlsafe_b64decode(page_token + "=" * (-len(page_token) % 4)).decode().partition("|")
+            )
+        except ValueError:
+            raise page_token_refused() from None
+        expected = "FIND#" + words[0] if words else None
+        valid = partition == expected if expected else bool(_LIST_PARTITION.fullmatch(partition))
+        if not valid:
+            raise page_token_refused()
+        token = token or None
+    oldest = today[:7]
+    for _ in range(LIST_MONTHS):
+        oldest = _month_before(oldest)
+    oldest = f"TICKETS#{oldest}"
+    found: list[dict] = []
+    next_page = None
+    for _ in range(_MAX_READS):
+        try:
+            items, token = table.list_ticket_index(partition, token, PAGE_SIZE)
+        except PageTokenError:
+            raise page_token_refused() from None
+        for item in items:
+            if set(words) <= set(item.get("words") or ()) and (status is None or item.get("status") == status):
+                found.append(_found_view(item))
+        if token is None and not words and partition > oldest:
+            partition = f"TICKETS#{_month_before(partition[8:])}"  # this month is done: the one before
+            next_page = f"{partition}|"
+        else:
+            next_page = f"{partition}|{token}" if token else None
+        if found or next_page is None:
+            break
+    if next_page:  # one opaque, URL-safe token for the partition and the key in it
+        next_page = base64.urlsafe_b64encode(next_page.encode()).decode().rstrip("=")
+    return {"tickets": found, "next_page": next_page}
 
 
 def trigger_view(trigger) -> dict:

@@ -12,7 +12,7 @@ from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.addresses import validated_address
 from chalicelib.config import Settings
-from chalicelib.domain import classification, deliverability, rendering, threads, triggers
+from chalicelib.domain import classification, deliverability, rendering, search, threads, triggers
 from chalicelib.domain.messages import (
     OutgoingEmail,
     addresses,
@@ -119,12 +119,14 @@ def list_triggers(table: DeskmailTable) -> tuple[triggers.Trigger, ...]:
     return triggers.with_states(table.get_trigger_states())
 
 
-def set_trigger_active(table: DeskmailTable, trigger_id: str, body: object, now: Clock) -> triggers.Trigger:
+def set_trigger_active(
+    table: DeskmailTable, trigger_id: str, body: object, now: Clock, acting: dict | None = None
+) -> triggers.Trigger:
     body = validation.body_object(body)
     if trigger_id not in triggers.TRIGGERS_BY_ID:
         raise NotFound(N_("There is no trigger {trigger_id}."), trigger_id=trigger_id)
     active = validation.required_bool(body, "active")
-    table.put_trigger_state(trigger_id, active, now())
+    table.put_trigger_state(trigger_id, active, now(), acting)
     return next(t for t in list_triggers(table) if t.id == trigger_id)
 
 
@@ -148,7 +150,10 @@ def known_users(table: DeskmailTable, user_ids: list[str]) -> dict[str, User]:
     return users
 
 
-def create_ticket(table: DeskmailTable, mailer: SesMailer, settings: Settings, body: object, now: Clock) -> dict:
+def create_ticket(
+    table: DeskmailTable, mailer: SesMailer, settings: Settings, body: object, now: Clock, acting: dict | None = None
+) -> dict:
+    """acting: the signed-in agent ({"id", "name"}), recorded even when the first comment is the requester's."""
     body = validation.body_object(body)
     subject = validation.header_text(body, "subject", 250)
     requester_id = validation.an_id(body.get("requester_id"), "requester_id")
@@ -176,7 +181,7 @@ def create_ticket(table: DeskmailTable, mailer: SesMailer, settings: Settings, b
         new_id(),
         stamp,
         EVENT_TICKET_CREATED,
-        {"subject": subject, "requester_id": requester_id, "author_id": author_id},
+        {"subject": subject, "requester_id": requester_id, "author_id": author_id, **_acting_fields(acting)},
     )
     comment = _post_comment(
         table,
@@ -192,10 +197,18 @@ def create_ticket(table: DeskmailTable, mailer: SesMailer, settings: Settings, b
         extra_items=[
             dynamo.ticket_item(ticket),
             created_event,
+            *_search_items(ticket, users),
             dynamo.reference_item(ticket.id, rendering.ticket_reference(ticket.id), ticket.subject, stamp),
         ],
     )
     return {"ticket": ticket, "tags": [], "comment": comment}
+
+
+def _search_items(ticket: Ticket, users: dict[str, User]) -> list[dict]:
+    """The ticket list and search: found by subject and by its requester's and CCs' names and addresses."""
+    people = [users[user_id] for user_id in (ticket.requester_id, *ticket.cc_ids) if user_id in users]
+    words = search.ticket_words(ticket.subject, [(person.name, person.email) for person in people])
+    return dynamo.ticket_index_items(ticket, words, users[ticket.requester_id].name)
 
 
 def get_ticket(table: DeskmailTable, ticket_id: str) -> tuple[Ticket, list[str]]:
@@ -212,13 +225,16 @@ def add_comment(
     ticket_id: str,
     body: object,
     now: Clock,
+    comment_id: str | None = None,
     original_body: str = "",
 ) -> Comment:
-    """`original_body`: an emailed reply's whole text, kept for the agent beside the new part (`body`)."""
+    """`comment_id`: the id a retry must reuse (an inbound email's comment); a new one otherwise. `original_body`: an
+    emailed reply's whole text, kept for the agent beside the new part (`body`)."""
     author_id, text, public = _comment_fields(body)
     ticket, _ = get_ticket(table, ticket_id)
     user_ids = [ticket.requester_id, *ticket.cc_ids, *([ticket.assignee_id] if ticket.assignee_id else []), author_id]
     users = known_users(table, list(dict.fromkeys(user_ids)))
+    event = triggers.COMMENT_ADDED
     return _post_comment(
         table,
         mailer,
@@ -228,10 +244,10 @@ def add_comment(
         author_id,
         text,
         public,
-        triggers.COMMENT_ADDED,
+        event,
         now,
-        None,
-        original_body,
+        comment_id=comment_id,
+        original_body=original_body,
     )
 
 
@@ -247,17 +263,25 @@ def _post_comment(
     event: str,
     now: Clock,
     extra_items: list[dict] | None = None,
+    comment_id: str | None = None,
     original_body: str = "",
 ) -> Comment:
     stamp = now()
     draft = Comment(
-        new_id(), ticket.id, author_id, users[author_id].name, text, public, stamp, original_body=original_body
+        comment_id or new_id(),
+        ticket.id,
+        author_id,
+        users[author_id].name,
+        text,
+        public,
+        stamp,
+        original_body=original_body,
     )
     evaluations = triggers.evaluate(list_triggers(table), event, ticket, draft, users)
     comment = Comment(**{**draft.__dict__, "trigger_evaluations": tuple(e.as_record() for e in evaluations)})
     added_event = dynamo.event_item(
         ticket.id,
-        new_id(),
+        stable_id(EVENT_COMMENT_ADDED, comment_id) if comment_id else new_id(),
         stamp,
         EVENT_COMMENT_ADDED,
         {"comment_id": comment.id, "author_id": author_id, "author_name": comment.author_name, "public": public},
@@ -278,8 +302,9 @@ def send_notifications(
     comment: Comment,
     evaluations: list[triggers.TriggerEvaluation],
     now: Clock,
+    acting: dict | None = None,
 ) -> list[Notification]:
-    """Sends what the fired evaluations ask for (a trigger's, or an agent's resend) and records it.
+    """Sends what the fired evaluations ask for (a trigger's, or an agent's resend: acting) and records it.
 
     A trigger's recipients get one message per language (their `locale`, else the help desk's default), cut into
     messages of at most 50 recipients (SES refuses more): people who read the same language still see each other
@@ -319,7 +344,7 @@ def send_notifications(
                     chains[key] = threads.extended_chain(chains.get(key, ()), notification.message_id_header)
                     extended.add(key)
             items.extend(dynamo.notification_items(notification, ticket.subject))
-            items.append(_notification_event(notification))
+            items.append(_notification_event(notification, acting))
             batch_ids = {recipient.user_id for recipient in batch}
             items.extend(brake.items_after_send(notification, [hold for hold in holds if hold[0].user_id in batch_ids]))
             for recipient in notification.recipients:
@@ -485,7 +510,7 @@ def screen_recipient(recipient: Recipient, states: dict[str, deliverability.Addr
     return replace(recipient, status=NOT_SENT, failure=failure)
 
 
-def _notification_event(notification: Notification) -> dict:
+def _notification_event(notification: Notification, acting: dict | None = None) -> dict:
     sent = any(recipient.status not in (NOT_SENT, REJECTED) for recipient in notification.recipients)
     return dynamo.event_item(
         notification.ticket_id,
@@ -507,6 +532,7 @@ def _notification_event(notification: Notification) -> dict:
                 }
                 for r in notification.recipients
             ],
+            **_acting_fields(acting),
         },
     )
 
@@ -514,18 +540,24 @@ def _notification_event(notification: Notification) -> dict:
 # ---- tags ----------------------------------------------------------------------------------------------------------
 
 
-def set_tags(table: DeskmailTable, ticket_id: str, body: object, now: Clock) -> list[str]:
+def set_tags(table: DeskmailTable, ticket_id: str, body: object, now: Clock, acting: dict | None = None) -> list[str]:
     """An agent sets the ticket's tags, typically clearing the failure tag after acting on it."""
+    who = {"by": "agent", **_acting_fields(acting)}
     wanted = validation.tag_list(validation.body_object(body))
     ticket, current = get_ticket(table, ticket_id)
     stamp = now()
     items: list[dict] = []
     for tag in sorted(set(wanted) - set(current)):
         items.append(dynamo.tag_item(ticket.id, ticket.subject, tag, stamp, stamp))
-        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_ADDED, {"tag": tag, "by": "agent"}))
+        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_ADDED, {"tag": tag, **who}))
     for tag in sorted(set(current) - set(wanted)):
         items.append(dynamo.cleared_tag_item(ticket.id, tag, stamp))
-        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_REMOVED, {"tag": tag, "by": "agent"}))
+        items.append(dynamo.event_item(ticket.id, new_id(), stamp, EVENT_TAG_REMOVED, {"tag": tag, **who}))
     if items:
         table.write_items(items)
     return sorted(wanted)
+
+
+def _acting_fields(acting: dict | None) -> dict:
+    """The agent who made a change, as events name them (agent_id, agent_name)."""
+    return {"agent_id": acting["id"], "agent_name": acting["name"]} if acting else {}

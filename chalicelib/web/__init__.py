@@ -1,4 +1,4 @@
-"""The agent workspace page: a static HTML shell, one ES module, one stylesheet, an icon and UI strings per language.
+"""The agent workspace page: a static HTML shell, native ES modules (one per view), a stylesheet, an icon, UI strings.
 
 Served by the Chalice app itself (no build step, no CDN). Only the files named in ASSETS are ever read.
 """
@@ -19,9 +19,14 @@ _TYPES = {
     ".svg": "image/svg+xml",
     ".json": "application/json; charset=utf-8",
 }
+# The page's modules: every .js file beside this one, listed once at import (a new view module needs no edit here).
+MODULES = tuple(sorted(path.name for path in ROOT.glob("*.js")))
 ASSETS = frozenset(
-    ["index.html", "app.js", "app.css", "warning.svg"] + [f"i18n/{locale}.json" for locale in UI_LOCALES]
+    ["index.html", "app.css", "warning.svg", *MODULES] + [f"i18n/{locale}.json" for locale in UI_LOCALES]
 )
+# Files whose `{{version}}` is filled in when served: the shell, and the modules, whose imports say
+# `./dom.js?v={{version}}` so that every module of one release loads with that release's version (cache-busting).
+_VERSIONED = frozenset(["index.html", *MODULES])
 
 # The shell is never cached (it names the current asset version); versioned assets may be kept for a day.
 SHELL_HEADERS = {
@@ -51,7 +56,7 @@ def asset(name: str) -> tuple[bytes, str] | None:
     if name not in ASSETS:
         return None
     body = (ROOT / name).read_bytes()
-    if name == "index.html":
+    if name in _VERSIONED:
         body = body.replace(b"{{version}}", version().encode())
     return body, _TYPES[Path(name).suffix]
 

@@ -42,6 +42,10 @@ _DOMAIN = r"(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}"
 _RECIPIENT = re.compile(rf"[^@\s]+@{_DOMAIN}|\.?{_DOMAIN}")
 
 
+# API Gateway REST APIs end an integration after 29 s; the API function must finish first.
+API_GATEWAY_TIMEOUT_SECONDS = 29
+
+
 class SettingsError(ValueError):
     pass
 
@@ -89,6 +93,16 @@ class StageSettings:
     max_notifications_per_hour: int
     api_throttle_rate: int
     api_throttle_burst: int
+    api_send_throttle_rate: int
+    api_send_throttle_burst: int
+    api_timeout_seconds: int
+    waf_requests_per_5_minutes_per_ip: int
+    mail_from_subdomain: str
+    inbound_mail_retention_days: int
+    first_admin_email: str
+    cognito_mfa: str
+    cognito_threat_protection: bool
+    cognito_refresh_token_days: int
     powertools_layer_version: int
     powertools_service_name: str
     powertools_metrics_namespace: str
@@ -127,12 +141,29 @@ class StageSettings:
 
         stage = str(get("stage"))
         sender_domain = str(get("sender_domain")).lower()
+        sender = str(get("sender"))
+        alarm_email = str(node.try_get_context("alarm_email") or "").strip()
+        inbound_recipients = _recipients(node.try_get_context("inbound_recipients"))
+        if stage == "prod":
+            # Production settings are required, not defaulted: alarms without an address notify nobody, and a
+            # receipt rule for a guessed address takes (or misses) someone's mail.
+            missing = [
+                key
+                for key, value in (("alarm_email", alarm_email), ("inbound_recipients", inbound_recipients))
+                if not value
+            ]
+            if missing:
+                raise SettingsError(
+                    "stage prod requires " + " and ".join(missing) + ": pass them with -c (e.g. "
+                    "-c alarm_email=oncall@example.com -c inbound_recipients=support@example.com); see "
+                    "infrastructure/README.md, 'Production settings'"
+                )
         settings = cls(
             stage=stage,
-            sender=str(get("sender")),
+            sender=sender,
             sender_domain=sender_domain,
             default_locale=str(get("default_locale")),
-            alarm_email=str(node.try_get_context("alarm_email") or ""),
+            alarm_email=alarm_email,
             log_retention_days=integer("log_retention_days"),
             lambda_timeout_seconds=integer("lambda_timeout_seconds"),
             lambda_memory_mb=integer("lambda_memory_mb"),
@@ -142,8 +173,9 @@ class StageSettings:
             inbound_batch_size=integer("inbound_batch_size"),
             inbound_batching_window_seconds=integer("inbound_batching_window_seconds"),
             inbound_max_concurrency=integer("inbound_max_concurrency"),
-            # The receipt rule's recipients: the sender's domain unless the operator names domains or addresses.
-            inbound_recipients=_recipients(node.try_get_context("inbound_recipients")) or (sender_domain,),
+            # The receipt rule's recipients: outside prod, the sender's own address (replies go to it), never the
+            # whole domain, whose other mail is not deskmail's to take.
+            inbound_recipients=inbound_recipients or (parseaddr(sender)[1].lower(),),
             # Only one receipt rule set can be active per account and region: activating ours is opt-in.
             activate_receipt_rule_set=flag("activate_receipt_rule_set", False),
             transient_bounce_threshold=integer("transient_bounce_threshold"),
@@ -152,9 +184,22 @@ class StageSettings:
             max_notifications_per_hour=integer("max_notifications_per_hour"),
             api_throttle_rate=integer("api_throttle_rate"),
             api_throttle_burst=integer("api_throttle_burst"),
+            api_send_throttle_rate=integer("api_send_throttle_rate"),
+            api_send_throttle_burst=integer("api_send_throttle_burst"),
+            api_timeout_seconds=integer("api_timeout_seconds"),
+            waf_requests_per_5_minutes_per_ip=integer("waf_requests_per_5_minutes_per_ip"),
+            mail_from_subdomain=str(get("mail_from_subdomain")).lower(),
+            inbound_mail_retention_days=integer("inbound_mail_retention_days"),
+            # The deploy creates the first admin (Cognito emails a temporary password); empty: none (README).
+            first_admin_email=str(node.try_get_context("first_admin_email") or "").strip().lower(),
+            # TOTP second factor: required in prod unless the operator says otherwise.
+            cognito_mfa=str(node.try_get_context("cognito_mfa") or ("required" if stage == "prod" else "optional")),
+            cognito_threat_protection=flag("cognito_threat_protection", stage == "prod"),
+            cognito_refresh_token_days=integer("cognito_refresh_token_days"),
             powertools_layer_version=integer("powertools_layer_version"),
             powertools_service_name=str(get("powertools_service_name")),
-            powertools_metrics_namespace=str(get("powertools_metrics_namespace")),
+            # "{stage}" in the namespace keeps dev's and prod's metrics (and the alarms on them) apart.
+            powertools_metrics_namespace=str(get("powertools_metrics_namespace")).replace("{stage}", stage),
             powertools_log_level=str(get("powertools_log_level")),
             # Production tables are protected unless the operator explicitly says otherwise.
             deletion_protection=flag("deletion_protection", stage == "prod"),
@@ -189,5 +234,22 @@ class StageSettings:
                 raise SettingsError(f"{key} must be a positive integer (the app refuses anything else)")
         if not 1 <= self.lambda_timeout_seconds <= 900:
             raise SettingsError("lambda_timeout_seconds must be between 1 and 900 (Lambda's limit)")
+        if not 1 <= self.api_timeout_seconds <= API_GATEWAY_TIMEOUT_SECONDS - 1:
+            raise SettingsError(
+                f"api_timeout_seconds must be below API Gateway's {API_GATEWAY_TIMEOUT_SECONDS} s integration timeout "
+                "(the client would get a 504 while the request, and its email, still runs)"
+            )
+        if not 100 <= self.waf_requests_per_5_minutes_per_ip <= 2_000_000_000:
+            raise SettingsError("waf_requests_per_5_minutes_per_ip must be between 100 and 2e9 (WAF's limits)")
+        if not re.fullmatch(r"[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?", self.mail_from_subdomain):
+            raise SettingsError("mail_from_subdomain must be one DNS label, e.g. 'bounce'")
+        if self.cognito_mfa not in ("optional", "required"):
+            raise SettingsError("cognito_mfa must be 'optional' or 'required'")
+        if self.first_admin_email and not re.fullmatch(rf"[^@\s]+@{_DOMAIN}", self.first_admin_email):
+            raise SettingsError(f"first_admin_email {self.first_admin_email!r} is not an email address")
+        if not 1 <= self.cognito_refresh_token_days <= 3650:
+            raise SettingsError("cognito_refresh_token_days must be between 1 and 3650 (Cognito's limit)")
+        if not 1 <= self.inbound_mail_retention_days <= 3650:
+            raise SettingsError("inbound_mail_retention_days must be between 1 and 3650")
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise SettingsError(f"log_retention_days must be one of CloudWatch's values {LOG_RETENTION_DAYS}")

@@ -7,6 +7,7 @@ from __future__ import annotations
 import contextlib
 import json
 import shutil
+import subprocess
 import time
 import urllib.error
 import urllib.request
@@ -100,16 +101,76 @@ def stack(browser):
         yield running
 
 
-@pytest.fixture
-def page(browser, stack):
-    context = browser.new_context(viewport={"width": 1280, "height": 860}, locale="en-US")
+DESKTOP = {"width": 1366, "height": 860}
+PHONE = {"width": 390, "height": 844}
+AXE_DIR = Path(__file__).parent  # package.json + package-lock.json pin axe-core; `npm ci` puts it in node_modules
+
+
+def _console_error(message) -> str | None:
+    """A console error the test must fail on; an API's 4xx answer the page shows to the agent is not one."""
+    if message.type != "error":
+        return None
+    url = (message.location or {}).get("url", "")
+    if message.text.startswith("Failed to load resource: the server responded with a status of 4") and (
+        "/static/" not in url
+    ):
+        return None
+    return f"console: {message.text} ({url})"
+
+
+def new_page(browser, viewport):
+    """A page in its own context, recording every page error and console error (checked by watch_errors)."""
+    context = browser.new_context(viewport=viewport, locale="en-US")
     page = context.new_page()
     page.set_default_timeout(10_000)
-    errors = []
-    page.on("pageerror", lambda error: errors.append(str(error)))
+    errors: list[str] = []
+    page.on("pageerror", lambda error: errors.append(f"pageerror: {error}"))
+    page.on("console", lambda message: (found := _console_error(message)) and errors.append(found))
+    return context, page, errors
+
+
+@pytest.fixture
+def page(browser, stack):
+    context, page, errors = new_page(browser, DESKTOP)
     yield page
     context.close()
     assert not errors, errors
+
+
+@pytest.fixture(params=[DESKTOP, PHONE], ids=["1366", "390"])
+def sized_page(request, browser, stack):
+    """The same test at 1366 px (desktop) and 390 px (a phone)."""
+    context, page, errors = new_page(browser, request.param)
+    yield page
+    context.close()
+    assert not errors, errors
+
+
+@pytest.fixture(scope="session")
+def axe_source():
+    """axe-core's minified script, installed from the npm registry by `npm ci` (pinned in package-lock.json)."""
+    script = AXE_DIR / "node_modules" / "axe-core" / "axe.min.js"
+    if not script.exists():
+        npm = shutil.which("npm")
+        if not npm:
+            pytest.skip("the accessibility checks need npm (Node 20) to install axe-core")
+        command = [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(AXE_DIR)]
+        subprocess.run(command, check=True, capture_output=True, timeout=180)
+    return script.read_text()
+
+
+def axe_findings(page, axe_source, impacts=("serious", "critical")) -> list[dict]:
+    """axe-core's violations of these impacts on the page as it is now (rule, impact, the elements' selectors)."""
+    if not page.evaluate("Boolean(window.axe)"):
+        # Evaluated through the DevTools protocol, outside the page's CSP (which refuses an inline <script> tag).
+        page.evaluate(axe_source)
+        assert page.evaluate("Boolean(window.axe)"), "axe-core did not load"
+    result = page.evaluate("async () => (await axe.run(document, { resultTypes: ['violations'] })).violations")
+    return [
+        {"rule": v["id"], "impact": v["impact"], "help": v["help"], "nodes": [n["target"] for n in v["nodes"]][:5]}
+        for v in result
+        if v["impact"] in impacts
+    ]
 
 
 if __name__ == "__main__":

@@ -45,6 +45,10 @@ class RunningStack:
     def api(self) -> DeskmailApi:
         return DeskmailApi.from_stack(self.description)
 
+    @property
+    def admin_api(self) -> DeskmailApi:
+        return DeskmailApi(self.description["api_url"], token=self.description["admin_token"])
+
     def wait_until_up(self) -> None:
         stack_file = self.local_dir / "stack.json"
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS

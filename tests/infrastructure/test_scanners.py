@@ -84,4 +84,5 @@ def test_checkov_skips_only_the_documented_checks(checkov_results):
         ("CKV_AWS_116", "AWS::Lambda::Function"),
         ("CKV_AWS_117", "AWS::Lambda::Function"),
         ("CKV_AWS_120", "AWS::Serverless::Api"),
+        ("CKV_AWS_18", "AWS::S3::Bucket"),
     }

@@ -20,17 +20,23 @@ def test_cdk_json_defaults_describe_the_dev_stage():
     assert dev.sender_address == "support@deskmail.example.com"
     assert dev.deletion_protection is False
     assert dev.alarm_email == ""
-    # Inbound: a rule for the sender's domain, created but not activated (one active set per account and region).
-    assert dev.inbound_recipients == ("deskmail.example.com",)
+    # Inbound: a rule for the sender's address (not its whole domain), created but not activated (one active set
+    # per account and region).
+    assert dev.inbound_recipients == ("support@deskmail.example.com",)
+    assert dev.api_timeout_seconds < 29
+    assert dev.powertools_metrics_namespace == "Deskmail/dev"
     assert dev.activate_receipt_rule_set is False
     # The app's own defaults (chalicelib/config.py, chalicelib/domain/rate_limit.py).
     assert (dev.transient_bounce_threshold, dev.transient_bounce_window_days) == (3, 7)
     assert (dev.max_notifications_per_10_minutes, dev.max_notifications_per_hour) == (10, 25)
 
 
+PROD = {"stage": "prod", "alarm_email": "oncall@example.com", "inbound_recipients": "support@deskmail.example.com"}
+
+
 def test_prod_tables_are_protected_unless_explicitly_not():
-    assert settings(stage="prod").deletion_protection is True
-    assert settings(stage="prod", deletion_protection="false").deletion_protection is False
+    assert settings(**PROD).deletion_protection is True
+    assert settings(**PROD, deletion_protection="false").deletion_protection is False
     assert settings(stage="dev", deletion_protection="true").deletion_protection is True
 
 
@@ -68,5 +74,58 @@ def test_inbound_recipients_from_cdk_json_are_a_list():
     ],
 )
 def test_mistakes_are_reported_before_synth(overrides, message):
+    with pytest.raises(SettingsError, match=message):
+        settings(**overrides)
+
+
+@pytest.mark.parametrize(
+    "missing, message",
+    [
+        ({"alarm_email": ""}, "stage prod requires alarm_email:"),
+        ({"inbound_recipients": []}, "stage prod requires inbound_recipients:"),
+        ({"alarm_email": "", "inbound_recipients": ""}, "stage prod requires alarm_email and inbound_recipients:"),
+    ],
+)
+def test_prod_requires_an_alarm_address_and_inbound_recipients(missing, message):
+    with pytest.raises(SettingsError, match=message):
+        settings(**{**PROD, **missing})
+
+
+def test_prod_metrics_namespace_differs_from_devs():
+    assert settings(**PROD).powertools_metrics_namespace == "Deskmail/prod"
+    assert settings(**PROD, powertools_metrics_namespace="Acme").powertools_metrics_namespace == "Acme"
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"api_timeout_seconds": 29}, "below API Gateway's 29 s"),
+        ({"api_timeout_seconds": 0}, "api_timeout_seconds"),
+        ({"waf_requests_per_5_minutes_per_ip": 10}, "waf_requests_per_5_minutes_per_ip"),
+        ({"mail_from_subdomain": "a.b"}, "mail_from_subdomain"),
+    ],
+)
+def test_edge_settings_are_checked(overrides, message):
+    with pytest.raises(SettingsError, match=message):
+        settings(**overrides)
+
+
+def test_mfa_is_required_in_prod_and_optional_elsewhere_unless_set():
+    assert settings(**PROD).cognito_mfa == "required"
+    assert settings().cognito_mfa == "optional"
+    assert settings(cognito_mfa="required").cognito_mfa == "required"
+    assert settings(**PROD).cognito_threat_protection is True
+    assert settings().cognito_threat_protection is False
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"cognito_mfa": "sometimes"}, "cognito_mfa"),
+        ({"first_admin_email": "not-an-address"}, "first_admin_email"),
+        ({"cognito_refresh_token_days": 0}, "cognito_refresh_token_days"),
+    ],
+)
+def test_sign_in_settings_are_checked(overrides, message):
     with pytest.raises(SettingsError, match=message):
         settings(**overrides)

@@ -1,5 +1,6 @@
 """The SQS feedback handler, fed as Lambda feeds it, against moto's DynamoDB."""
 
+import hashlib
 import json
 
 import boto3
@@ -192,3 +193,226 @@ def test_tagged_view_lists_newest_failure_first_and_agent_clear_sticks(client, a
     )
     assert api.ok("get", f"/tickets/{tickets[1][0]}")["tags"] == []
     assert [t["id"] for t in api.ok("get", f"/tickets?tag={FAILURE_TAG}")["tickets"]] == [tickets[0][0], tickets[2][0]]
+
+
+# ---- per-record isolation and unreadable feedback kept whole (issue 12, finding 4) ------------------------------
+
+
+def kept_raw(record_id: str) -> dict | None:
+    """What RAW# holds for one SQS record, its parts put back together (read through the adapter)."""
+    from chalicelib import runtime
+    from chalicelib.ids import utc_now
+
+    return runtime.table().get_raw(utc_now()[:10], record_id)
+
+
+def feed_event(client, bodies, receive_count=1):
+    event = ses.sqs_event(list(bodies), receive_count=receive_count)
+    return client.lambda_.invoke("handle_ses_feedback", event).payload, event
+
+
+@pytest.fixture
+def opening(api):
+    """A ticket whose opening notification went to Rita alone (one SES message, one destination)."""
+    who = people(api)
+    ticket = open_ticket(api, who)
+    first = api.comments(ticket["id"])[0]
+    return {"ticket": ticket, "message_id": message_ids(first)["rita@example.com"], "destination": ["rita@example.com"]}
+
+
+def address_facts(address: str) -> list[dict]:
+    return [item for item in table_items() if item["PK"]["S"] == f"ADDR#{address}"]
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [[{"emailAddress": None}], [{"emailAddress": ""}], [{}], ["nobody"]],
+    ids=["null", "empty", "missing", "no-at"],
+)
+def test_a_bounce_naming_no_readable_recipient_bounces_nobody_and_is_kept_whole(client, api, opening, entries):
+    ticket_id = opening["ticket"]["id"]
+    body = ses.bounce(opening["message_id"], opening["destination"], entries)
+    before = table_items()
+    response, event = feed_event(client, [body])
+    assert response == {"batchItemFailures": []}
+    rita = api.comments(ticket_id)[0]["delivery"]["recipients"][0]
+    assert rita["status"] == "sent" and rita.get("failure") is None
+    assert api.ok("get", f"/tickets/{ticket_id}")["tags"] == []
+    assert address_facts("rita@example.com") == []
+    kept = kept_raw(event["Records"][0]["messageId"])
+    assert kept["body"] == body and kept["outcome"] == "unreadable" and kept["ses_message_id"] == opening["message_id"]
+    added = [item for item in table_items() if item not in before]
+    assert {item["PK"]["S"][:4] for item in added} == {"RAW#"}  # nothing but the kept copy was written
+
+
+def test_a_complaint_naming_no_readable_recipient_is_kept_not_dropped(client, api, opening):
+    document = json.loads(
+        json.loads(ses.complaint(opening["message_id"], opening["destination"], ["rita@example.com"]))["Message"]
+    )
+    document["complaint"]["complainedRecipients"] = [{"emailAddress": None}]
+    body = ses.envelope(document)
+    response, event = feed_event(client, [body])
+    assert response == {"batchItemFailures": []}
+    assert api.comments(opening["ticket"]["id"])[0]["delivery"]["recipients"][0]["status"] == "sent"
+    assert kept_raw(event["Records"][0]["messageId"])["body"] == body
+
+
+@pytest.mark.parametrize("where", ["body", "message"])
+def test_a_deeply_nested_record_is_quarantined_alone_and_the_batch_goes_on(client, api, commented, where):
+    mid, dest = commented["message_id"], commented["destination"]
+    if where == "body":
+        nested = '{"Type": "Notification", "TopicArn": "t", "Message": ' + ses.nested_json() + "}"
+    else:
+        nested = json.dumps({"Type": "Notification", "MessageId": "x", "TopicArn": "t", "Message": ses.nested_json()})
+    good = [
+        ses.bounce(mid, dest, [ses.hard_bounce_recipient("carl@example.com")]),
+        ses.delivery(mid, dest, ["rita@example.com"]),
+    ]
+    response, event = feed_event(client, [good[0], nested, good[1]])
+    assert response == {"batchItemFailures": []}
+    assert recipient(api, commented["ticket"]["id"], "carl@example.com")["status"] == "bounced"
+    assert recipient(api, commented["ticket"]["id"], "rita@example.com")["status"] == "delivered"
+    kept = kept_raw(event["Records"][1]["messageId"])
+    assert kept["body"] == nested and "nested too deeply" in kept["reason"]
+
+
+def test_an_unexpected_error_reading_one_record_quarantines_that_record_alone(client, api, commented, monkeypatch):
+    from chalicelib.domain import feedback as feedback_domain
+
+    real = feedback_domain.classification.classify_bounce
+
+    def classify(*args, diagnostic=None, **kwargs):
+        if diagnostic and "boom" in diagnostic:
+            raise KeyError("a classifier bug")
+        return real(*args, diagnostic=diagnostic, **kwargs)
+
+    monkeypatch.setattr(feedback_domain.classification, "classify_bounce", classify)
+    mid, dest = commented["message_id"], commented["destination"]
+    poison = ses.bounce(mid, dest, [ses.hard_bounce_recipient("rita@example.com", diagnostic="smtp; 550 boom")])
+    good = ses.bounce(mid, dest, [ses.hard_bounce_recipient("carl@example.com")])
+    response, event = feed_event(client, [poison, good])
+    assert response == {"batchItemFailures": []}
+    assert recipient(api, commented["ticket"]["id"], "carl@example.com")["status"] == "bounced"
+    assert recipient(api, commented["ticket"]["id"], "rita@example.com")["status"] == "sent"
+    kept = kept_raw(event["Records"][0]["messageId"])
+    assert kept["body"] == poison and "KeyError" in kept["reason"]
+
+
+def test_an_unexpected_read_error_fails_the_records_that_need_it_and_settles_the_others(client, commented, monkeypatch):
+    from chalicelib import runtime
+
+    def broken(*args, **kwargs):
+        raise TypeError("an answer of a shape nobody expected")
+
+    monkeypatch.setattr(runtime.table(), "get_many", broken)
+    mid, dest = commented["message_id"], commented["destination"]
+    response, event = feed_event(client, ["{not json", ses.delivery(mid, dest, ["rita@example.com"])])
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}
+    assert kept_raw(event["Records"][0]["messageId"])["body"] == "{not json"
+
+
+def test_feedback_for_an_unknown_message_is_kept_whole_on_its_last_receive(client):
+    body = ses.bounce(
+        "0100-deskmail-never-recorded", ["rita@example.com"], [ses.hard_bounce_recipient("rita@example.com")]
+    )
+    assert feed_event(client, [body], receive_count=1)[0]["batchItemFailures"]  # early on: retried, the send may lag
+    response, event = feed_event(client, [body], receive_count=5)  # the queue's maxReceiveCount: the last chance
+    assert response == {"batchItemFailures": []}
+    kept = kept_raw(event["Records"][0]["messageId"])
+    assert kept["body"] == body and kept["outcome"] == "unknown_message" and kept["receive_count"] == 5
+
+
+def test_a_large_unreadable_body_is_kept_whole_never_cut(client):
+    body = "{" + "é€𝄞x" * 150_000  # 1.2 MB of UTF-8 in 600,000 characters: three items' worth
+    response, event = feed_event(client, [body])
+    assert response == {"batchItemFailures": []}
+    kept = kept_raw(event["Records"][0]["messageId"])
+    assert kept["body"] == body and kept["body_parts"] >= 3
+    # The digest lets an operator check what they reassemble.
+    assert kept["body_sha256"] == hashlib.sha256(body.encode()).hexdigest()
+
+
+# ---- two feedback sources: the identity's notifications and the configuration set's events (issue 19, item 8) ----
+
+
+def both_copies(commented):
+    """The identity copy and the event copy of Carl's hard bounce and of Rita's complaint, as SES sends each."""
+    mid, dest = commented["message_id"], commented["destination"]
+    bounce_at, complaint_at = ses.at(5), ses.at(300)
+    copies = {}
+    for fmt in ("notification", "event"):
+        copies[fmt] = [
+            ses.bounce(
+                mid,
+                dest,
+                [ses.hard_bounce_recipient("carl@example.com")],
+                fmt=fmt,
+                timestamp=bounce_at,
+                feedback_id="fb-carl",
+            ),
+            ses.complaint(mid, dest, ["rita@example.com"], fmt=fmt, timestamp=complaint_at, feedback_id="fc-rita"),
+        ]
+    return copies
+
+
+def test_the_two_copies_of_each_bounce_and_complaint_converge_on_one_record(client, api, commented):
+    from tests.reliability.scenario import describe_difference, restore_table
+
+    copies = both_copies(commented)
+    before = table_items()
+    for body in copies["notification"] + copies["event"]:  # identity copies first
+        assert feed_event(client, [body])[0] == {"batchItemFailures": []}
+    identity_first = table_items()
+    restore_table(before)
+    for body in copies["event"] + copies["notification"]:  # event copies first
+        assert feed_event(client, [body])[0] == {"batchItemFailures": []}
+    assert table_items() == identity_first, describe_difference(identity_first, table_items())
+    # Replays: both copies of both in one batch, then each copy alone again.
+    assert feed_event(client, copies["notification"] + copies["event"])[0] == {"batchItemFailures": []}
+    for body in reversed(copies["event"] + copies["notification"]):
+        feed_event(client, [body])
+    assert table_items() == identity_first, describe_difference(identity_first, table_items())
+
+    events = [e["type"] for e in api.ok("get", f"/tickets/{commented['ticket']['id']}/events")["events"]]
+    assert events.count("email_delivery_failure") == 1 and events.count("email_complaint") == 1
+    assert events.count("tag_added") == 1
+    assert len(address_facts("carl@example.com")) == 1 and len(address_facts("rita@example.com")) == 1
+    assert recipient(api, commented["ticket"]["id"], "carl@example.com")["status"] == "bounced"
+
+
+def test_the_identity_copy_alone_records_what_the_event_copy_would(client, api, commented):
+    from tests.reliability.scenario import restore_table
+
+    copies = both_copies(commented)
+    before = table_items()
+    feed_event(client, copies["event"])
+    from_events = table_items()
+    restore_table(before)
+    feed_event(client, copies["notification"])
+    assert table_items() == from_events
+
+
+def test_feedback_about_other_senders_mail_is_acknowledged_and_counted_not_dead_lettered(client):
+    from chalicelib import runtime
+    from chalicelib.ids import utc_now
+
+    table, day = runtime.table(), utc_now()[:10]
+    carl = ["carl@example.com"]
+    # Another program's configuration set (event publishing to the same topic): known at once.
+    crm = ses.bounce("0100-crm-1", carl, [ses.hard_bounce_recipient(carl[0])], tags={"ses:configuration-set": ["crm"]})
+    assert feed_event(client, [crm])[0] == {"batchItemFailures": []}
+    assert table.other_sender_feedback_on(day) == 1
+    # An identity notification carries no tags: retried once (it may be deskmail's, ahead of the send's record),
+    # then acknowledged and counted.
+    identity = ses.bounce("0100-crm-2", carl, [ses.hard_bounce_recipient(carl[0])], fmt="notification")
+    response, event = feed_event(client, [identity])
+    assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][0]["messageId"]}]}
+    assert feed_event(client, [identity], receive_count=2)[0] == {"batchItemFailures": []}
+    assert table.other_sender_feedback_on(day) == 2
+    # deskmail's own (its configuration set) is retried until its last receive, then kept, never counted as other.
+    ours = ses.bounce("0100-ours-late", carl, [ses.hard_bounce_recipient(carl[0])])
+    for receive in range(1, 5):
+        assert feed_event(client, [ours], receive_count=receive)[0]["batchItemFailures"]
+    assert feed_event(client, [ours], receive_count=5)[0] == {"batchItemFailures": []}
+    assert table.other_sender_feedback_on(day) == 2
+    assert not [item for item in table_items() if "0100-crm" in json.dumps(item) and item["PK"]["S"].startswith("RAW#")]

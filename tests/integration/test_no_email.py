@@ -1,6 +1,7 @@
 """Issue 7 through the API: diagnostics, the suppression list, resend and typo suggestions."""
 
 import json
+from dataclasses import replace
 
 import dns.exception
 import pytest
@@ -9,7 +10,14 @@ from chalicelib import runtime
 from chalicelib.adapters.dns import SpfLookup
 from chalicelib.adapters.ses_account import SesIdentities
 from tests import ses_payloads as ses
-from tests.dns_fakes import HEALTHY_IDENTITY, SPF_OK, FakeIdentities, FakeResolver, TxtRecord
+from tests.dns_fakes import (
+    HEALTHY_IDENTITY,
+    NO_MAIL_FROM_IDENTITY,
+    SPF_OK,
+    FakeIdentities,
+    FakeResolver,
+    TxtRecord,
+)
 from tests.helpers import Api, feed, open_ticket, people, sent_messages
 
 CHECKS = ["email_address", "triggers", "deliveries", "suppression", "sending_domain"]
@@ -78,9 +86,9 @@ def test_no_address_is_a_problem_and_nothing_was_sent(api):
 def test_inactive_trigger_and_private_comment_are_problems(api):
     who = people(api)
     ticket = open_ticket(api, who, cc=())
-    api.ok("patch", "/triggers/notify-requester-ccs-comment", {"active": False})
+    api.admin().ok("patch", "/triggers/notify-requester-ccs-comment", {"active": False})
     comment(api, ticket["id"], who["agent"], "Public, but the trigger is off.")
-    api.ok("patch", "/triggers/notify-requester-ccs-comment", {"active": True})
+    api.admin().ok("patch", "/triggers/notify-requester-ccs-comment", {"active": True})
     comment(api, ticket["id"], who["agent"], "Internal note.", public=False)
 
     check = diagnose(api, ticket["id"], who["requester"]["id"])["triggers"]
@@ -92,7 +100,7 @@ def test_inactive_trigger_and_private_comment_are_problems(api):
     assert "was inactive" in check["detail"] and "was private" in check["detail"]
     assert "public comment" in check["fix"]
 
-    api.ok("patch", "/triggers/notify-requester-received", {"active": False})
+    api.admin().ok("patch", "/triggers/notify-requester-received", {"active": False})
     now_off = diagnose(api, ticket["id"], who["requester"]["id"])["triggers"]
     assert now_off["inactive_triggers"] == [
         {"id": "notify-requester-received", "title": "Notify requester of received request"}
@@ -134,8 +142,12 @@ def test_bounce_suppression_and_domain_problems(api, client, monkeypatch):
     domain = checks["sending_domain"]
     assert domain["status"] == "problem"
     assert domain["dkim_status"] == "NOT_STARTED" and "DKIM" in domain["detail"]
-    assert domain["spf_record"] is None and "no SPF record" in domain["detail"]
-    assert "include:amazonses.com" in domain["fix"]
+    # No custom MAIL FROM domain: SPF is checked on amazonses.com, so the domain's missing SPF is no alarm...
+    assert domain["spf_record"] is None and domain["spf_matters"] is False and "SPF record" not in domain["detail"]
+    assert domain["envelope_domain"] == "amazonses.com"
+    # ... but the missing DMARC record is, with the large mailbox providers' requirements.
+    assert domain["dmarc_record"] is None and "no DMARC record" in domain["detail"]
+    assert "Gmail and Yahoo" in domain["detail"] and "v=DMARC1; p=none" in domain["fix"]
 
 
 def test_spf_without_amazonses_is_a_problem_and_unreachable_dns_unknown(api, monkeypatch):
@@ -146,7 +158,10 @@ def test_spf_without_amazonses_is_a_problem_and_unreachable_dns_unknown(api, mon
     check = diagnose(api, ticket["id"], who["requester"]["id"])["sending_domain"]
     assert check["status"] == "problem" and "does not include amazonses.com" in check["detail"]
 
-    unreachable = {"mail.deskmail.example.com": dns.exception.Timeout}
+    unreachable = {
+        "mail.deskmail.example.com": dns.exception.Timeout,
+        "_dmarc.deskmail.example.com": dns.exception.Timeout,
+    }
     monkeypatch.setattr(runtime, "spf_lookup", lambda: SpfLookup(FakeResolver(unreachable)))
     check = diagnose(api, ticket["id"], who["requester"]["id"])["sending_domain"]
     assert check["status"] == "unknown" and check["spf_record"] is None
@@ -189,7 +204,9 @@ def test_suppression_lookup_and_removal_recorded_on_the_tickets(api, client):
     listed = api.ok("get", "/suppressions/rita%40example.com")
     assert listed["suppressed"] is True and listed["reason"] == "COMPLAINT" and listed["last_update"]
 
-    response = client.http.delete("/suppressions/Rita@Example.com", headers={"Authorization": f"Bearer {api.token}"})
+    response = client.http.delete(
+        "/suppressions/Rita@Example.com", headers={"Authorization": f"Bearer {api.admin().token}"}
+    )
     assert response.status_code == 200, response.body
     removed = json.loads(response.body)
     assert removed["suppressed"] is False and removed["removed"] is True
@@ -199,13 +216,16 @@ def test_suppression_lookup_and_removal_recorded_on_the_tickets(api, client):
     events = api.ok("get", f"/tickets/{first['id']}/events?locale=fr")["events"]
     (event,) = [e for e in events if e["type"] == "suppression_removed"]
     assert event["email"] == "rita@example.com" and event["previous_reason"] == "COMPLAINT"
-    assert event["user_ids"] == [who["requester"]["id"]] and event["by"] == "test-agent"
+    assert event["user_ids"] == [who["requester"]["id"]] and event["by"] == api.admin().me.id
+    assert (event["agent_id"], event["agent_name"]) == (api.admin().me.id, api.admin().me.name)
     assert event["description"] == "Adresse e-mail retirée de la liste de suppression"
     assert not [
         e for e in api.ok("get", f"/tickets/{elsewhere['id']}/events")["events"] if e["type"] == "suppression_removed"
     ]
 
-    again = client.http.delete("/suppressions/rita@example.com", headers={"Authorization": f"Bearer {api.token}"})
+    again = client.http.delete(
+        "/suppressions/rita@example.com", headers={"Authorization": f"Bearer {api.admin().token}"}
+    )
     assert again.status_code == 404
     assert api.get("/suppressions/not-an-address")[0] == 400
 
@@ -247,9 +267,21 @@ def test_resend_refused_while_the_bounced_address_is_unchanged_then_sent_after_t
         ("carl@gmail.com", "sent"),
     ]
     assert rows[-1]["message_id"] == notification["message_id"]
+    # People, not rows: Carl's bounced attempt points at the resend that replaced it, and he is counted once.
+    delivery = api.comments(ticket["id"])[1]["delivery"]
+    old = next(r for r in rows if r["user_id"] == carl["id"] and r["status"] == "bounced")
+    assert old["superseded_by"] == {
+        "email": "carl@gmail.com",
+        "message_id": notification["message_id"],
+        "status": "sent",
+        "sent_at": rows[-1]["sent_at"],
+    }
+    assert rows[-1]["superseded_by"] is None
+    assert delivery["people"] == len({r["user_id"] for r in rows}) and delivery["scope"] == "none"
     events = api.ok("get", f"/tickets/{ticket['id']}/events")["events"]
     resent = [e for e in events if e["type"] == "email_notification_sent" and e["trigger"]["id"] == "resend"]
     assert [e["message_id"] for e in resent] == [notification["message_id"]]
+    assert (resent[0]["agent_id"], resent[0]["agent_name"]) == (who["agent"]["id"], "Ada Agent")
 
 
 def test_resend_input_rules(api):
@@ -271,3 +303,99 @@ def test_resend_input_rules(api):
         api.ok("post", path, {"user_ids": [who["agent"]["id"]]})["notifications"][0]["recipients"][0]["status"]
         == "sent"
     )
+
+
+def sending_domain(api, monkeypatch, identity, zone):
+    who = people(api)
+    ticket = open_ticket(api, who, cc=())
+    monkeypatch.setattr(runtime, "ses_identities", lambda: FakeIdentities(identity))
+    monkeypatch.setattr(runtime, "spf_lookup", lambda: SpfLookup(FakeResolver(zone)))
+    return diagnose(api, ticket["id"], who["requester"]["id"])["sending_domain"]
+
+
+def test_without_custom_mail_from_dmarc_passes_through_dkim_and_spf_is_no_alarm(api, monkeypatch):
+    zone = {"_dmarc.deskmail.example.com": [TxtRecord("v=DMARC1; p=reject")]}  # no SPF record at all
+
+    check = sending_domain(api, monkeypatch, NO_MAIL_FROM_IDENTITY, zone)
+
+    assert check["status"] == "ok"
+    assert (check["dkim_aligned"], check["spf_aligned"], check["dmarc_passes"]) == (True, False, True)
+    assert "passes through DKIM" in check["detail"] and "does not matter" in check["detail"]
+
+
+@pytest.mark.parametrize(("policy", "words"), [("reject", "reject these messages"), ("quarantine", "to spam")])
+def test_dmarc_that_will_fail_is_a_clear_alarm(api, monkeypatch, policy, words):
+    failing_dkim = replace(NO_MAIL_FROM_IDENTITY, dkim_status="FAILED")
+    zone = {"_dmarc.deskmail.example.com": [TxtRecord(f"v=DMARC1; p={policy}")]}
+
+    check = sending_domain(api, monkeypatch, failing_dkim, zone)
+
+    assert check["status"] == "problem" and check["dmarc_passes"] is False
+    assert "DMARC will fail" in check["detail"] and words in check["detail"]
+    assert "custom MAIL FROM domain" in check["fix"]
+
+
+def test_custom_mail_from_spf_beyond_ten_lookups_is_a_problem(api, monkeypatch):
+    includes = " ".join(f"include:s{i}.example.net" for i in range(11))
+    zone = {
+        "mail.deskmail.example.com": [TxtRecord(f"v=spf1 {includes} include:amazonses.com ~all")],
+        "_dmarc.deskmail.example.com": [TxtRecord("v=DMARC1; p=none")],
+        **{f"s{i}.example.net": [TxtRecord("v=spf1 ip4:192.0.2.0/24 ~all")] for i in range(11)},
+    }
+
+    check = sending_domain(api, monkeypatch, HEALTHY_IDENTITY, zone)
+
+    assert check["status"] == "problem" and check["spf_lookups"] > 10
+    assert "10 DNS lookups" in check["detail"] and check["spf_aligned"] is False and check["dkim_aligned"] is True
+
+
+# ---- issue 16: what the API tells the agent about policy-blocked and suppressed recipients ----
+
+
+def failure_of(api, ticket_id, email, locale=None):
+    rows = [r for c in api.comments(ticket_id, locale) for r in (c["delivery"] or {}).get("recipients", [])]
+    return [r for r in rows if r["email"] == email][-1]["failure"]
+
+
+def test_a_policy_block_points_the_agent_at_the_sender_side_and_keeps_the_address(api, client):
+    who = people(api)
+    ticket = open_ticket(api, who, cc=())
+    comment(api, ticket["id"], who["agent"])
+    message_id = message_to(api, ticket["id"], "rita@example.com")
+    blocked = ses.hard_bounce_recipient(
+        "rita@example.com",
+        status="5.1.0",
+        diagnostic="smtp; 5.1.0 - Unknown address error 550-'5.7.1 Service unavailable; Client host [192.0.2.25] "
+        "blocked using zen.spamhaus.org'",
+    )
+    feed(client, ses.bounce(message_id, ["rita@example.com"], [blocked]))
+
+    failure = failure_of(api, ticket["id"], "rita@example.com")
+    assert failure["category"] == "spam_or_policy" and failure["smtp_status"] == "5.7.1"
+    assert "block list" in failure["reason"] and "The address is fine" in failure["remedy"]
+    assert failure["suggestion"] is None
+    german = failure_of(api, ticket["id"], "rita@example.com", locale="de")
+    assert "Die Adresse ist in Ordnung" in german["remedy"]
+    # The address is not marked undeliverable: the next comment is sent to it.
+    comment(api, ticket["id"], who["agent"], body="Second try.")
+    rows = [r for c in api.comments(ticket["id"]) for r in (c["delivery"] or {}).get("recipients", [])]
+    latest = [r for r in rows if r["email"] == "rita@example.com"][-1]
+    assert latest["status"] == "sent" and latest["message_id"] not in (None, message_id)
+
+
+def test_a_suppressed_recipient_is_told_about_the_ses_list(api, client):
+    who = people(api)
+    ticket = open_ticket(api, who, cc=())
+    comment(api, ticket["id"], who["agent"])
+    message_id = message_to(api, ticket["id"], "rita@example.com")
+    suppressed = ses.hard_bounce_recipient(
+        "rita@example.com",
+        diagnostic="Amazon SES did not send the message to this address because it is on the suppression list for "
+        "your account.",
+    )
+    feed(client, ses.bounce(message_id, ["rita@example.com"], [suppressed], subtype="OnAccountSuppressionList"))
+
+    failure = failure_of(api, ticket["id"], "rita@example.com")
+    assert failure["category"] == "suppressed"
+    assert "account's suppression list" in failure["reason"]
+    assert "DELETE /suppressions/<address>" in failure["remedy"] and "typo" not in failure["remedy"]

@@ -7,9 +7,16 @@ import email
 from email import policy
 
 from tests import inbound_payloads as inbound
-from tests.helpers import Api, sent_messages
+from tests.helpers import Api, _invited_once, sent_messages
 
 DOMAIN = "deskmail.example.com"
+
+
+def signed_in_agent(api):
+    """Ada, invited by the admin; the API then signs in as her (comments are the signed-in agent's)."""
+    agent = _invited_once(api, "Ada Agent", "ada@deskmail.example.com")
+    api.sign_in_as(agent)
+    return agent
 
 
 def parts(mime) -> dict[str, str]:
@@ -52,8 +59,8 @@ def comment(api, ticket, author, body):
 
 
 def test_each_recipient_reads_their_language_in_both_parts_with_the_comment_escaped(client):
-    api = Api(client)
-    agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
+    api = Api(client, role="admin")
+    agent = signed_in_agent(api)
     greta = api.user("Greta Berger", "greta@example.com", locale="de")
     emma = api.user("Emma English", "emma@example.com")
     ticket = ticket_for(api, greta, cc=(emma,), assignee=agent)
@@ -82,8 +89,8 @@ def test_each_recipient_reads_their_language_in_both_parts_with_the_comment_esca
 
 
 def test_the_thread_chains_on_ses_message_ids_across_three_comments_and_a_reply(client):
-    api = Api(client)
-    agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
+    api = Api(client, role="admin")
+    agent = signed_in_agent(api)
     rita = api.user("Rita Requester", "rita@example.com")
     ticket = ticket_for(api, rita, assignee=agent)
     root = f"<ticket-{ticket['id']}@{DOMAIN}>"
@@ -117,7 +124,7 @@ def test_the_thread_chains_on_ses_message_ids_across_three_comments_and_a_reply(
 
 
 def test_a_reply_found_by_the_subject_reference_alone(client):
-    api = Api(client)
+    api = Api(client, role="admin")
     rita = api.user("Rita Requester", "rita@example.com")
     ticket = ticket_for(api, rita)
     subject = message_to("rita@example.com")["mime"]["Subject"]
@@ -129,8 +136,8 @@ def test_a_reply_found_by_the_subject_reference_alone(client):
 
 
 def test_a_requester_and_fifty_ccs_all_get_a_message_id(client):
-    api = Api(client)
-    agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
+    api = Api(client, role="admin")
+    agent = signed_in_agent(api)
     rita = api.user("Rita Requester", "rita@example.com")
     ccs = [api.user(f"Cc {n}", f"cc{n}@example.com") for n in range(50)]
     ticket = ticket_for(api, rita, cc=ccs, assignee=agent)

@@ -8,7 +8,8 @@ FAILURE_TAG = "system_email_notification_failure"
 
 def test_ticket_through_partly_bounced_comment_to_some_summary_tag_and_events(client):
     api = Api(client)
-    agent = api.user("Ada Agent", "ada@deskmail.example.com", role="agent")
+    agent = api.admin().user("Ada Agent", "ada@deskmail.example.com", role="agent")
+    api.sign_in_as(agent)  # her own comments below
     requester = api.user("Rita Requester", "rita@example.com")
     cc = api.user("Carl Cc", "carl@exmaple.com")
     ticket = api.ok(

@@ -11,7 +11,14 @@ TRIGGER = "notify-requester-ccs-comment"
 
 @pytest.fixture
 def api(client):
-    return Api(client)
+    return Api(client, role="admin")
+
+
+def test_agents_may_not_read_edit_or_preview_templates(client):
+    agent = Api(client)
+    assert agent.get(f"/triggers/{TRIGGER}/templates")[0] == 403
+    assert agent.put(f"/triggers/{TRIGGER}/templates/en", {"subject": "x", "body": "y"})[0] == 403
+    assert agent.post(f"/triggers/{TRIGGER}/preview", {"ticket_id": "x", "user_id": "y"})[0] == 403
 
 
 def test_every_locale_lists_the_catalogue_default_with_placeholders(api):
@@ -26,16 +33,16 @@ def test_every_locale_lists_the_catalogue_default_with_placeholders(api):
 
 
 def test_saved_template_is_listed_and_used_by_the_next_notification(api):
-    who = people(api)
     saved = api.ok(
         "put",
         f"/triggers/{TRIGGER}/templates/en",
         {"subject": "Re: {{ ticket.subject }} [{{ ticket.reference }}]", "body": "Hi {{ recipient.name }}!"},
     )
-    assert saved["customized"] and saved["updated_by"] == "test-agent"
+    assert saved["customized"] and saved["updated_by"]  # the signed-in admin
     listing = {t["locale"]: t for t in api.ok("get", f"/triggers/{TRIGGER}/templates")["templates"]}
     assert listing["en"]["body"] == "Hi {{ recipient.name }}!" and not listing["de"]["customized"]
 
+    who = people(api)  # signs in as the agent Ada
     ticket = open_ticket(api, who)
     api.ok(
         "post", f"/tickets/{ticket['id']}/comments", {"author_id": who["agent"]["id"], "body": "On it", "public": True}
@@ -69,19 +76,21 @@ def test_unknown_trigger_and_locale(api):
     assert api.put(f"/triggers/{TRIGGER}/templates/pt", {"subject": "x", "body": "y"})[0] == 400
 
 
-def test_preview_renders_for_the_recipient_without_sending(api):
+def test_preview_renders_for_the_recipient_without_sending(client):
+    api = Api(client)
+    admin = Api(client, role="admin")
     who = people(api)
     german = api.user("Greta", "greta@example.com", locale="de")
     ticket = open_ticket(api, who, cc=())
     api.ok("patch", f"/users/{who['requester']['id']}", {"locale": "fr"})
     sent_before = len(sent_messages())
 
-    preview = api.ok("post", f"/triggers/{TRIGGER}/preview", {"ticket_id": ticket["id"], "user_id": german["id"]})
-    french = api.ok(
+    preview = admin.ok("post", f"/triggers/{TRIGGER}/preview", {"ticket_id": ticket["id"], "user_id": german["id"]})
+    french = admin.ok(
         "post", f"/triggers/{TRIGGER}/preview", {"ticket_id": ticket["id"], "user_id": who["requester"]["id"]}
     )
 
     assert len(sent_messages()) == sent_before
     assert preview["locale"] == "de" and "Hallo Greta," in preview["text"] and "It smokes." in preview["html"]
     assert french["locale"] == "fr" and "parce que vous avez ouvert le ticket" in french["text"]
-    assert api.post(f"/triggers/{TRIGGER}/preview", {"ticket_id": ticket["id"], "user_id": "x"})[0] == 400
+    assert admin.post(f"/triggers/{TRIGGER}/preview", {"ticket_id": ticket["id"], "user_id": "x"})[0] == 400

@@ -1,4 +1,4 @@
-from tests.helpers import Api, agent_token
+from tests.helpers import Api
 
 
 def test_create_get_and_fix_a_typo_in_an_address(client):
@@ -16,16 +16,32 @@ def test_create_get_and_fix_a_typo_in_an_address(client):
             "reason": None,
         },
     }
+    assert user["email_suggestion"] == "Rita@gmail.com"  # a likely typo, offered on the page (issue 17 item 8)
     fixed = api.ok("patch", f"/users/{user['id']}", {"email": "rita@gmail.com"})
-    assert fixed["email"] == "rita@gmail.com"
+    assert fixed["email"] == "rita@gmail.com" and fixed["email_suggestion"] is None
     assert api.ok("get", f"/users/{user['id']}")["email"] == "rita@gmail.com"
 
 
 def test_end_user_may_have_no_address_but_an_agent_must(client):
     api = Api(client)
     assert api.user("Nina")["email"] is None
-    status, body = api.post("/users", {"name": "Ada", "role": "agent"})
+    status, body = Api(client, role="admin").post("/users", {"name": "Ada", "role": "agent"})
     assert status == 400 and "email" in body["Message"]
+
+
+def test_only_an_admin_creates_agent_users(client):
+    status, body = Api(client).post("/users", {"name": "Ada", "email": "ada@deskmail.example.com", "role": "agent"})
+    assert status == 403 and body["Code"] == "ForbiddenError" and body["RequiredRole"] == "admin"
+    agent = Api(client, role="admin").user("Ada", "ada@deskmail.example.com", role="agent")
+    assert agent["role"] == "agent"
+    # It is a real agent: invited to the user pool and able to sign in as herself.
+    assert Api(client).sign_in_as(agent).ok("get", "/me") == {
+        "id": agent["id"],
+        "name": "Ada",
+        "email": "ada@deskmail.example.com",
+        "locale": None,
+        "role": "agent",
+    }
 
 
 def test_bad_input_is_a_400_with_a_readable_message(client):
@@ -45,7 +61,7 @@ def test_bad_input_is_a_400_with_a_readable_message(client):
 
 
 def test_invalid_json_body_is_a_400(client):
-    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {agent_token()}"}
+    headers = {"Content-Type": "application/json", "Authorization": f"Bearer {Api(client).token}"}
     response = client.http.post("/users", headers=headers, body="{nope")
     assert response.status_code == 400
 

@@ -24,7 +24,8 @@ def test_the_document_lists_every_route_method_parameter_and_the_bearer_scheme()
         "type": "http",
         "scheme": "bearer",
         "bearerFormat": "JWT",
-        "description": "HS256, issuer 'deskmail', audience 'deskmail-agents'.",
+        "description": "An RS256 access token of the configured identity provider (Cognito user pool "
+        "or OIDC issuer): DESKMAIL_AUTH_ISSUER, _AUDIENCE, _ROLE_CLAIM (README, Sign-in and roles).",
     }
     assert document["security"] == [{"bearerAuth": []}] and document["paths"]["/health"]["get"]["security"] == []
     for path, operations in document["paths"].items():

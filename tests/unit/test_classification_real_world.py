@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+import gettext
+
 import pytest
 
+from chalicelib import i18n
 from chalicelib.domain import classification
 from chalicelib.domain.classification import (
     ACCOUNT_SUPPRESSION_LIST,
@@ -22,6 +25,8 @@ from chalicelib.domain.classification import (
     classify_bounce,
     classify_delay,
 )
+
+ENGLISH = gettext.NullTranslations()
 
 
 def permanent(diagnostic, status="5.0.0"):
@@ -230,3 +235,58 @@ def test_the_same_reply_is_classified_once():
 
     assert first is second and first.category == INVALID_ADDRESS
     assert classification._classify_bounce.cache_info().hits >= 1
+
+
+# ---- what the agent reads: a policy block points at the sender side, a suppression names the SES list ----
+
+
+@pytest.mark.parametrize(
+    ("diagnostic", "reason_words", "remedy_words"),
+    [
+        (
+            "smtp; 550 5.7.26 Unauthenticated email from example.com is not accepted due to domain's DMARC policy",
+            "authentication",
+            "DKIM",
+        ),
+        ("smtp; 554 5.7.1 Client host [198.51.100.7] blocked using zen.spamhaus.org", "block list", "delisting"),
+        ("smtp; 550 5.7.1 Message rejected as spam by Content Filtering", "content", "attachments"),
+    ],
+)
+def test_a_policy_block_says_the_address_is_fine_and_what_to_fix(diagnostic, reason_words, remedy_words):
+    explained = classification.explain(permanent(diagnostic), ENGLISH)
+
+    assert explained["category"] == SPAM_OR_POLICY
+    assert reason_words in explained["reason"] and "address is fine" in explained["remedy"]
+    assert remedy_words in explained["remedy"]
+
+
+def test_a_policy_block_without_a_finer_reason_still_points_at_the_sender_side():
+    explained = classification.explain(permanent("smtp; 550 Administrative prohibition"), ENGLISH)
+
+    assert "sender's side, not a bad address" in explained["remedy"]
+
+
+@pytest.mark.parametrize("locale", ["it", "de", "es", "fr"])
+def test_policy_and_suppression_texts_are_translated(locale):
+    translated = i18n.translations(locale)
+    policy = permanent("smtp; 554 5.7.1 Client host [198.51.100.7] blocked using zen.spamhaus.org")
+    suppressed = classify_bounce("Permanent", "OnAccountSuppressionList", status="5.1.1")
+
+    for failure in (policy, suppressed):
+        assert (
+            classification.explain(failure, translated)["reason"] != classification.explain(failure, ENGLISH)["reason"]
+        )
+        assert (
+            classification.explain(failure, translated)["remedy"] != classification.explain(failure, ENGLISH)["remedy"]
+        )
+
+
+def test_a_suppressed_recipient_is_told_about_the_ses_list_not_a_typo():
+    failure = permanent(
+        "Amazon SES has suppressed sending to this address because it has a recent history of bouncing as an "
+        "invalid address.",
+        status="5.1.1",
+    )
+    explained = classification.explain(failure, ENGLISH)
+
+    assert "suppression list" in explained["reason"] and "typo" not in explained["remedy"]

@@ -61,6 +61,12 @@ def test_which_outcomes_are_facts_about_the_address():
     assert d.fact_for("bounced", {"category": "mailbox_full", "permanent": False}) == "transient_bounce"
     assert d.fact_for("bounced", {"category": "message_too_large", "permanent": False}) is None
     assert d.fact_for("bounced", {"category": "spam_or_policy", "permanent": True}) is None
+    # "SES will not retry" is not "the address is dead": only an invalid address is.
+    assert d.fact_for("bounced", {"category": "unknown", "permanent": True}) == "transient_bounce"
+    assert d.fact_for("bounced", {"category": "mailbox_full", "permanent": True}) == "transient_bounce"
+    assert d.fact_for("bounced", {"category": "temporary", "permanent": True}) == "transient_bounce"
+    assert d.fact_for("bounced", {"category": "invalid_address", "permanent": False}) == "transient_bounce"
+    assert d.fact_for("bounced", {"category": "suppressed", "permanent": True}) == "suppressed"
     assert d.fact_for("suppressed", {}) == "suppressed"
     assert d.fact_for("complained", {}) == "complaint"
     assert d.fact_for("delivered", None) is None

@@ -85,3 +85,53 @@ def test_auto_reply_does_not_change_the_outcome():
     (result,) = delivery.recipient_deliveries(n, events)
     assert result.status == "delivered"
     assert [e.kind for e in result.timeline] == ["delivered", "auto_reply"]
+
+
+def test_a_comment_emailed_to_nobody_says_so_with_the_reasons():
+    recipients = (
+        Recipient("u0", "Nina", None, "to", "not_sent", {"category": "no_address"}),
+        Recipient("u1", "Bea", "b@x.com", "cc", "not_sent", {"category": "address_undeliverable"}),
+    )
+    n = Notification("n1", "t1", "c1", "trig", "Trigger", None, recipients, "2026-11-23T08:00:00.000Z")
+    summary = delivery.summarize(delivery.recipient_deliveries(n, []), EN)
+    assert summary.scope == "not_sent"
+    assert summary.message == (
+        "Not sent to anyone: The user has no email address; "
+        "Not sent: this address is marked undeliverable after earlier bounces"
+    )
+    assert delivery.summarize(delivery.recipient_deliveries(n, []), translations("it")).message.startswith(
+        "Non inviato a nessuno: "
+    )
+
+
+def test_someone_not_sent_beside_someone_emailed_keeps_the_none_scope():
+    n = notification("a@x.com", None, statuses={None: "not_sent"})
+    assert delivery.summarize(delivery.recipient_deliveries(n, []), EN) == delivery.DeliverySummary("none", None)
+
+
+def test_a_resend_replaces_the_earlier_failure_and_people_are_counted_once():
+    first = notification("a@x.com", "b@x.com")
+    resent = Notification(
+        "n2",
+        "t1",
+        "c1",
+        "resend",
+        "Resend",
+        "ses-2",
+        (Recipient("u1", "User 1", "b@y.com", "cc"),),
+        "2026-11-23T09:00:00.000Z",
+    )
+    rows = delivery.recipient_deliveries(
+        first, [event("a@x.com", "delivered", "T1"), event("b@x.com", "bounced", "T1", True)]
+    )
+    rows += delivery.recipient_deliveries(resent, [event("b@y.com", "delivered", "T2")])
+    assert [(r.email, r.status) for r in rows] == [
+        ("a@x.com", "delivered"),
+        ("b@x.com", "bounced"),
+        ("b@y.com", "delivered"),
+    ]
+    assert delivery.summarize(rows, EN).scope == "none"
+    assert [(r.user_id, r.email) for r in delivery.current_attempts(rows)] == [("u0", "a@x.com"), ("u1", "b@y.com")]
+    assert {index: r.email for index, r in delivery.superseded_by(rows).items()} == {1: "b@y.com"}
+    bounced_again = delivery.recipient_deliveries(resent, [event("b@y.com", "bounced", "T2", True)])
+    assert delivery.summarize(rows[:2] + bounced_again, EN).scope == "some"

@@ -157,3 +157,129 @@ def test_a_timestamp_outside_datetimes_range_falls_back_to_the_mail_time():
     document["delivery"]["timestamp"] = "0001-01-01T00:00:00+00:10"
     first, _ = parse(json.dumps(document), NOW).events
     assert first.occurred_at == parse(json.dumps(document), NOW).mail_timestamp
+
+
+@pytest.mark.parametrize(
+    "entries",
+    [[{"emailAddress": None}], [{"emailAddress": ""}], [{"emailAddress": 42}], [{}], ["not-an-address"], "carl"],
+    ids=["null", "empty", "number", "missing", "no-at", "not-a-list"],
+)
+def test_a_bounce_naming_only_unreadable_recipients_is_pinned_on_nobody(entries):
+    # One destination: an EMPTY list would be theirs, but a list of unreadable entries names nobody.
+    feedback = parse(ses.bounce("m-1", ["rita@example.com"], entries), NOW)
+    assert feedback.events == () and feedback.unattributed
+    assert "bouncedRecipients" in feedback.unreadable
+
+
+def test_readable_entries_apply_and_the_unreadable_ones_are_reported():
+    feedback = parse(
+        ses.bounce("m-1", DEST, [ses.hard_bounce_recipient("carl@example.com"), {"emailAddress": None}]), NOW
+    )
+    assert events(ses.bounce("m-1", DEST, [ses.hard_bounce_recipient("carl@example.com")])) == {
+        (e.email, e.kind, e.status) for e in feedback.events
+    }
+    assert not feedback.unattributed and feedback.unreadable == "1 of 2 bounce.bouncedRecipients entries unreadable"
+
+
+def test_a_complaint_naming_no_readable_recipient_is_unattributed():
+    document = json.loads(json.loads(ses.complaint("m-1", ["rita@example.com"], ["rita@example.com"]))["Message"])
+    document["complaint"]["complainedRecipients"] = [{"emailAddress": None}]
+    feedback = parse(json.dumps(document), NOW)
+    assert feedback.events == () and feedback.unattributed
+
+
+def test_a_delivery_listing_only_unreadable_recipients_delivers_nobody():
+    document = json.loads(json.loads(ses.delivery("m-1", DEST))["Message"])
+    document["delivery"]["recipients"] = [None, ""]
+    feedback = parse(json.dumps(document), NOW)
+    assert feedback.events == () and feedback.unattributed
+
+
+@pytest.mark.parametrize("where", ["body", "message"])
+def test_json_nested_too_deeply_is_malformed_not_a_recursion_error(where):
+    if where == "body":
+        body = '{"Type": "Notification", "TopicArn": "t", "Message": ' + ses.nested_json() + "}"
+    else:
+        body = json.dumps({"Type": "Notification", "MessageId": "x", "TopicArn": "t", "Message": ses.nested_json()})
+    with pytest.raises(MalformedFeedback, match="nested too deeply"):
+        parse(body, NOW)
+
+
+# ---- two sources: identity notifications and configuration-set events (issue 19, item 8) -------------------------
+
+
+@pytest.mark.parametrize("wrap", ["sns", "raw"])
+def test_the_identity_copy_and_the_event_copy_of_one_bounce_read_to_identical_events(wrap):
+    when = "2026-11-23T08:00:05.000Z"
+    copies = [
+        parse(
+            ses.bounce(
+                "m-1",
+                DEST,
+                [ses.hard_bounce_recipient("carl@example.com")],
+                fmt=fmt,
+                wrap=wrap,
+                timestamp=when,
+                feedback_id="fb-1",
+            ),
+            NOW,
+        )
+        for fmt in ("notification", "event")
+    ]
+    assert [c.source_format for c in copies] == ["notification", "event"]
+    assert copies[0].events == copies[1].events and copies[0].events
+
+
+def test_the_identity_copy_and_the_event_copy_of_one_complaint_read_to_identical_events():
+    when = "2026-11-23T08:10:00.000Z"
+    identity, event = (
+        parse(ses.complaint("m-1", DEST, ["rita@example.com"], fmt=fmt, timestamp=when, feedback_id="fc-1"), NOW)
+        for fmt in ("notification", "event")
+    )
+    assert identity.events == event.events and identity.events
+
+
+def _with_headers(body: str, message_id_header: str) -> str:
+    document = json.loads(json.loads(body)["Message"])
+    document["mail"]["commonHeaders"] = {"messageId": message_id_header}
+    return json.dumps(document)
+
+
+@pytest.mark.parametrize(
+    "body, sender",
+    [
+        (ses.bounce("m-1", DEST, [ses.hard_bounce_recipient("carl@example.com")]), "deskmail"),
+        (ses.delivery("m-1", DEST, tags={"ses:configuration-set": ["other"], "ticket_id": ["t-1"]}), "deskmail"),
+        (ses.bounce("m-1", DEST, [ses.hard_bounce_recipient("carl@example.com")], fmt="notification"), "unknown"),
+        (
+            ses.bounce(
+                "m-1", DEST, [ses.hard_bounce_recipient("carl@example.com")], tags={"ses:configuration-set": ["crm"]}
+            ),
+            "other",
+        ),
+        (
+            _with_headers(
+                ses.bounce("m-1", DEST, [ses.hard_bounce_recipient("carl@example.com")], fmt="notification"),
+                "<ticket-01abc-01def@deskmail.example.com>",
+            ),
+            "deskmail",
+        ),
+        (
+            _with_headers(
+                ses.bounce("m-1", DEST, [ses.hard_bounce_recipient("carl@example.com")], fmt="notification"),
+                "<invoice-4711@billing.example.com>",
+            ),
+            "other",
+        ),
+        (
+            _with_headers(
+                ses.bounce("m-1", DEST, [ses.hard_bounce_recipient("carl@example.com")], fmt="notification"),
+                "<0100019a-1234@email.amazonses.com>",
+            ),
+            "unknown",
+        ),
+    ],
+    ids=["our-set", "our-tags", "identity-bare", "other-set", "our-message-id", "other-message-id", "ses-message-id"],
+)
+def test_whose_mail_the_feedback_is_about(body, sender):
+    assert parse(body, NOW).sender("deskmail-dev") == sender

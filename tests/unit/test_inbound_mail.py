@@ -2,8 +2,16 @@
 
 import json
 
+import pytest
+
 from chalicelib.domain.inbound_mail import (
+    HELD_DMARC_QUARANTINE,
+    HELD_DMARC_REJECT,
+    HELD_UNAUTHENTICATED,
+    Authentication,
     NotInbound,
+    comment_id_for,
+    hold_reason,
     parse,
     referenced_ses_message_ids,
     referenced_ticket_ids,
@@ -61,3 +69,45 @@ def test_reply_text_cuts_quotes_in_each_language():
         "-----Original Message-----",
     ):
         assert reply_text(f"Merci\n\n{marker}\n> old text\nold text") == "Merci"
+
+
+def test_receipt_verdicts_are_read_in_both_shapes_and_default_to_gray():
+    email = parse(received(mime(), spf="FAIL", dkim="GRAY", dmarc="FAIL", dmarc_policy="reject"), "x")
+    assert email.authentication == Authentication("FAIL", "GRAY", "FAIL", "REJECT")
+    bare = json.loads(json.loads(received(mime()))["Message"])
+    for name in ("spfVerdict", "dkimVerdict", "dmarcVerdict"):
+        del bare["receipt"][name]
+    bare["receipt"]["dmarcPolicy"] = {"status": "quarantine"}
+    assert parse(json.dumps(bare), "x").authentication == Authentication("GRAY", "GRAY", "GRAY", "QUARANTINE")
+
+
+@pytest.mark.parametrize(
+    "verdicts, held",
+    [
+        (("PASS", "PASS", "PASS", None), None),
+        (("GRAY", "GRAY", "GRAY", None), None),  # the domain publishes nothing: most small senders
+        (("PROCESSING_FAILED", "GRAY", "GRAY", None), None),  # SES could not check: never lose a reply for it
+        (("FAIL", "FAIL", "FAIL", "REJECT"), HELD_DMARC_REJECT),
+        (("PASS", "GRAY", "FAIL", "REJECT"), HELD_DMARC_REJECT),  # SPF for another envelope domain: not aligned
+        (("FAIL", "FAIL", "FAIL", "QUARANTINE"), HELD_DMARC_QUARANTINE),
+        (("FAIL", "FAIL", "FAIL", "NONE"), HELD_UNAUTHENTICATED),  # p=none, but both checks prove it forged
+        (("FAIL", "GRAY", "GRAY", None), HELD_UNAUTHENTICATED),  # an SPF hard fail, unsigned, no DMARC
+        (("GRAY", "FAIL", "GRAY", None), HELD_UNAUTHENTICATED),  # a broken signature and nothing else
+        (("PASS", "FAIL", "FAIL", "NONE"), None),  # a mailing list broke the signature; the owner asked for nothing
+        (("FAIL", "PASS", "PASS", None), None),  # forwarded: SPF fails, the DKIM signature survives
+    ],
+)
+def test_mail_is_held_when_its_domain_disowns_it_or_nothing_vouches_for_a_forgery(verdicts, held):
+    assert hold_reason(Authentication(*verdicts)) == held
+
+
+def test_the_comment_id_is_the_same_for_every_retry_and_sorts_by_receipt():
+    body = received(mime(), message_id="a" * 40)
+    first = parse(body, "2026-11-23T09:00:00.000Z")
+    again = parse(body, "2026-11-23T09:30:00.000Z")  # the retry, half an hour later
+    other = parse(received(mime(), message_id="b" * 40), "x")
+    assert comment_id_for(first) == comment_id_for(again) != comment_id_for(other)
+    assert len(comment_id_for(first)) == 26
+    later = json.loads(json.loads(received(mime(), message_id="c" * 40))["Message"])
+    later["mail"]["timestamp"] = "2099-11-23T08:06:00.000Z"
+    assert comment_id_for(parse(json.dumps(later), "x")) > comment_id_for(first)

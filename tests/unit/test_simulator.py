@@ -143,9 +143,48 @@ def test_mail_object_names_the_message_and_its_headers_as_ses_does():
         "to": ["Sam Success <success@simulator.amazonses.com>"],
         "cc": ["Carl <bounce@simulator.amazonses.com>"],
         "date": "Mon, 23 Nov 2026 08:00:00 +0000",  # the message has no Date: SES stamps the send time
-        "messageId": "<ticket-t1-n1@deskmail.example.com>",
+        "messageId": f"<{MESSAGE_ID}@email.amazonses.com>",  # SES's, not the one deskmail wrote
         "subject": "[4TDV9V] Printer on fire",
     }
+    assert mail["headers"][4] == {"name": "Message-ID", "value": f"<{MESSAGE_ID}@email.amazonses.com>"}
+
+
+@pytest.mark.parametrize(
+    "region, expected",
+    [
+        ("us-east-1", f"<{MESSAGE_ID}@email.amazonses.com>"),
+        ("eu-west-1", f"<{MESSAGE_ID}@eu-west-1.amazonses.com>"),
+        ("us-west-2", f"<{MESSAGE_ID}@us-west-2.amazonses.com>"),
+    ],
+)
+def test_ses_replaces_the_message_id_with_its_own_in_each_region(region, expected):
+    message = SentMessage(MESSAGE_ID, "support@deskmail.example.com", ("a@example.com",), raw_email(), SENT_AT, region)
+    assert "<ticket-t1-n1@deskmail.example.com>" in message.raw_data  # what deskmail wrote
+    assert message.mime.get_all("Message-ID") == [expected]
+    mail = events_for(message, "deskmail-dev", region, ACCOUNT)[0]["mail"]
+    assert mail["commonHeaders"]["messageId"] == expected
+    assert [h["value"] for h in mail["headers"] if h["name"] == "Message-ID"] == [expected]
+
+
+def test_the_rewrite_keeps_every_other_byte_adds_a_missing_id_and_drops_a_second_one():
+    folded = "From: a@example.com\r\nMessage-ID:\r\n <long@deskmail.example.com>\r\nSubject: s\r\n\r\nbody\r\n"
+    assert simulator.with_ses_message_id(folded, "<x@email.amazonses.com>") == (
+        "From: a@example.com\r\nMessage-ID: <x@email.amazonses.com>\r\nSubject: s\r\n\r\nbody\r\n"
+    )
+    assert simulator.with_ses_message_id("From: a\nSubject: s\n\nMessage-ID: <in-body>\n", "<x@e>") == (
+        "From: a\nSubject: s\nMessage-ID: <x@e>\n\nMessage-ID: <in-body>\n"  # the body is not a header
+    )
+    twice = "Message-ID: <1@a>\nFrom: a\nmessage-id: <2@a>\n\nb"
+    assert simulator.with_ses_message_id(twice, "<x@e>") == "Message-ID: <x@e>\nFrom: a\n\nb"
+
+
+def test_the_watcher_stamps_the_message_id_with_its_region():
+    backend, sns = fake_backend([moto_message("m1")]), FakeSns()
+    watching = MailboxSimulator(backend, sns, threading.Event(), "eu-central-1", ACCOUNT)
+    watching.settle_seconds = 0
+    watching.step(SENT_AT)
+    mail = json.loads(sns.published[0]["Message"])["mail"]
+    assert mail["commonHeaders"]["messageId"] == "<m1@eu-central-1.amazonses.com>"
 
 
 def test_tags_are_the_configuration_sets_and_the_messages_own_each_a_list_of_strings():
@@ -252,8 +291,24 @@ def test_sns_message_is_the_event_as_a_json_string_with_a_trailing_newline():
             "suppressionlist@simulator.amazonses.com",
             [("Send",), ("Bounce", "Permanent/General", "suppressionlist@simulator.amazonses.com")],
         ),
-        ("someone@nowhere.invalid", [("Send",), ("Bounce", "Permanent/General", "someone@nowhere.invalid")]),
-        ("x@invalid", [("Send",), ("Bounce", "Permanent/General", "x@invalid")]),
+        (
+            "someone@nowhere.invalid",
+            [
+                ("Send",),
+                ("DeliveryDelay", "someone@nowhere.invalid"),
+                ("DeliveryDelay", "someone@nowhere.invalid"),
+                ("Bounce", "Permanent/General", "someone@nowhere.invalid"),
+            ],
+        ),
+        (
+            "x@invalid",
+            [
+                ("Send",),
+                ("DeliveryDelay", "x@invalid"),
+                ("DeliveryDelay", "x@invalid"),
+                ("Bounce", "Permanent/General", "x@invalid"),
+            ],
+        ),
         (
             "full-mailbox@example.com",
             [
@@ -355,18 +410,107 @@ def test_suppression_list_is_a_permanent_general_bounce_quoting_the_address():
     ]
 
 
-def test_an_invalid_domain_is_rejected_by_the_receiving_server():
-    bounce = only(sent(to=("someone@nowhere.invalid",)), "Bounce")["bounce"]
+def test_an_unknown_user_is_rejected_by_the_receiving_server_at_once():
+    bounce = only(sent(to=("unknown-nora@example.com",)), "Bounce")["bounce"]
     assert (bounce["bounceType"], bounce["bounceSubType"], bounce["reportingMTA"]) == ("Permanent", "General", DSN_MTA)
+    assert bounce["bouncedRecipients"] == [
+        {
+            "emailAddress": "unknown-nora@example.com",
+            "action": "failed",
+            "status": "5.1.1",
+            "diagnosticCode": "smtp; 550 5.1.1 <unknown-nora@example.com>: Recipient address rejected: "
+            "User unknown in virtual mailbox table",
+        }
+    ]
+    assert parsed_outcomes(sent(to=("unknown-nora@example.com",)))[1][2:] == ("bounced", "invalid_address")
+    outcomes = recipient_outcomes(sent(to=("unknown-nora@example.com",)))
+    assert simulator.suppression_list_additions(outcomes) == {"unknown-nora@example.com": "BOUNCE"}
+
+
+DNS_EXPIRED = (
+    "smtp; 550 4.4.7 Message expired: unable to deliver in 840 minutes.<421 4.4.0 Unable to lookup DNS for "
+    "nowhere.invalid>"
+)
+
+
+def test_an_unresolvable_domain_is_retried_with_delays_until_it_expires_then_bounces_4_4_7():
+    message = sent(to=("someone@nowhere.invalid",))
+    published = events_for(message, "deskmail-dev", REGION, ACCOUNT, retry_seconds=6)
+    delays = [e["deliveryDelay"] for e in published if e["eventType"] == "DeliveryDelay"]
+    assert delays == [
+        {
+            "timestamp": stamp,
+            "delayType": "TransientCommunicationFailure",
+            "expirationTime": "2026-11-23T08:00:06.123Z",  # the retry window, compressed: when the bounce comes
+            "delayedRecipients": [
+                {
+                    "emailAddress": "someone@nowhere.invalid",
+                    "status": "4.4.0",
+                    "diagnosticCode": "smtp; 421 4.4.0 Unable to lookup DNS for nowhere.invalid",
+                }
+            ],
+            "reportingMTA": simulator.OUTGOING_IP,  # SES's own MTA: no remote one was ever reached
+        }
+        for stamp in ("2026-11-23T08:00:02.123Z", "2026-11-23T08:00:04.123Z")
+    ]
+    (bounce,) = [e["bounce"] for e in published if e["eventType"] == "Bounce"]
+    assert (bounce["bounceType"], bounce["bounceSubType"], bounce["reportingMTA"]) == ("Permanent", "General", DSN_MTA)
+    assert bounce["timestamp"] == "2026-11-23T08:00:06.123Z"
     assert bounce["bouncedRecipients"] == [
         {
             "emailAddress": "someone@nowhere.invalid",
             "action": "failed",
-            "status": "5.1.1",
-            "diagnosticCode": "smtp; 550 5.1.1 <someone@nowhere.invalid>: Recipient address rejected: "
-            "User unknown in virtual mailbox table",
+            "status": "4.4.7",
+            "diagnosticCode": DNS_EXPIRED,
         }
     ]
+    assert simulator.suppression_list_additions(recipient_outcomes(message)) == {"someone@nowhere.invalid": "BOUNCE"}
+
+
+def test_the_watcher_publishes_the_retries_when_their_time_comes():
+    backend, sns = (
+        fake_backend([moto_message("m1", to=("someone@nowhere.invalid", "success@simulator.amazonses.com"))]),
+        FakeSns(),
+    )
+    watching = MailboxSimulator(backend, sns, threading.Event(), REGION, ACCOUNT, settle_seconds=0, retry_seconds=9)
+    kinds = lambda: [json.loads(p["Message"])["eventType"] for p in sns.published]  # noqa: E731
+
+    watching.step(SENT_AT)
+    assert kinds() == ["Send", "Delivery"]  # what happens within a second, at once
+    watching.step(SENT_AT + timedelta(seconds=3.1))
+    assert kinds() == ["Send", "Delivery", "DeliveryDelay"]
+    watching.step(SENT_AT + timedelta(seconds=8))
+    assert kinds() == ["Send", "Delivery", "DeliveryDelay", "DeliveryDelay"]
+    watching.step(SENT_AT + timedelta(seconds=9))
+    assert kinds() == ["Send", "Delivery", "DeliveryDelay", "DeliveryDelay", "Bounce"]
+    watching.step(SENT_AT + timedelta(seconds=20))
+    assert len(sns.published) == 5
+
+
+def test_the_retry_window_follows_the_environment(monkeypatch):
+    monkeypatch.setenv(simulator.RETRY_SECONDS_ENV, "2.5")
+    assert MailboxSimulator(fake_backend(), FakeSns(), threading.Event(), REGION, ACCOUNT).retry_seconds == 2.5
+
+
+# SES's real texts for an unresolvable domain (captures: 2013 Transient "550 4.4.7", 2020 eu-west-1 Transient
+# "554 4.4.7", 2025 Permanent "550 4.4.7"). After 14 hours of failed DNS lookups the address is not deliverable.
+_EXPIRED = "Message expired: unable to deliver in 840 minutes."
+REAL_DNS_EXPIRY_TEXTS = [
+    ("Permanent", f"smtp; 550 4.4.7 {_EXPIRED}<421 4.4.0 Unable to lookup DNS for paconsuling.com>"),
+    ("Transient", f"smtp; 554 4.4.7 {_EXPIRED}<421 4.4.0 Unable to lookup DNS for mailinatorc.com>"),
+    (
+        "Transient",
+        "smtp; 550 4.4.7 Message expired - unable to deliver in 840 minutes.<421 4.4.0 Unable to lookup DNS for x.com>",
+    ),
+]
+
+
+@pytest.mark.parametrize("bounce_type, diagnostic", REAL_DNS_EXPIRY_TEXTS)
+def test_the_classifier_reads_a_dns_expiry_as_an_address_that_cannot_be_reached(bounce_type, diagnostic):
+    from chalicelib.domain.classification import INVALID_ADDRESS, classify_bounce
+
+    found = classify_bounce(bounce_type, "General", action="failed", status="4.4.7", diagnostic=diagnostic)
+    assert (found.category, found.permanent) == (INVALID_ADDRESS, True)
 
 
 def test_a_full_mailbox_is_delayed_then_bounces_as_mailbox_full():
@@ -410,7 +554,7 @@ def test_bounces_of_one_type_from_one_send_are_combined_into_one_notification():
     message = sent(
         to=("bounce@simulator.amazonses.com",),
         cc=(
-            "someone-else@nowhere.invalid",
+            "bounce+cc@simulator.amazonses.com",
             "success@simulator.amazonses.com",
             "suppressionlist@simulator.amazonses.com",
             "full@example.com",
@@ -424,7 +568,7 @@ def test_bounces_of_one_type_from_one_send_are_combined_into_one_notification():
             "Bounce",
             "Permanent/General",
             "bounce@simulator.amazonses.com",
-            "someone-else@nowhere.invalid",
+            "bounce+cc@simulator.amazonses.com",
             "suppressionlist@simulator.amazonses.com",
         ),
         ("Bounce", "Transient/MailboxFull", "full@example.com"),
@@ -480,7 +624,6 @@ def parsed_outcomes(message: SentMessage, suppressed=()) -> list[tuple]:
             [("delivery", "delivered", None), ("complaint", "complained", "complaint")],
         ),
         ("suppressionlist@simulator.amazonses.com", [("bounce", "bounced", "invalid_address")]),
-        ("someone@nowhere.invalid", [("bounce", "bounced", "invalid_address")]),
         (
             "full-mailbox@example.com",
             [("delivery_delay", "delayed", "mailbox_full"), ("bounce", "bounced", "mailbox_full")],
@@ -497,11 +640,14 @@ def test_the_parser_reads_every_event_to_the_expected_outcome(address, expected)
 
 
 def test_the_parser_reads_a_combined_bounce_to_one_outcome_per_recipient():
-    message = sent(to=("success@simulator.amazonses.com",), cc=("bounce@simulator.amazonses.com", "x@y.invalid"))
+    message = sent(
+        to=("success@simulator.amazonses.com",),
+        cc=("bounce@simulator.amazonses.com", "bounce+2@simulator.amazonses.com"),
+    )
     outcomes = parsed_outcomes(message)
     assert [o for o in outcomes if o[1] == "bounce"] == [
         ("bounce@simulator.amazonses.com", "bounce", "bounced", "invalid_address"),
-        ("x@y.invalid", "bounce", "bounced", "invalid_address"),
+        ("bounce+2@simulator.amazonses.com", "bounce", "bounced", "invalid_address"),
     ]
     assert ("success@simulator.amazonses.com", "delivery", "delivered", None) in outcomes
 
@@ -657,26 +803,31 @@ def bounce_subtypes(sns: FakeSns, message_id: str) -> list[str]:
 def test_the_watcher_keeps_the_account_list_and_refuses_listed_addresses_until_they_are_removed(tmp_path):
     backend, sns = fake_backend([moto_message("m1", to=("someone@nowhere.invalid",))]), FakeSns()
     suppression_list = LocalSuppressionList(str(tmp_path / "suppression-list.json"))
-    watching = MailboxSimulator(backend, sns, threading.Event(), REGION, ACCOUNT, suppression_list=suppression_list)
+    watching = MailboxSimulator(
+        backend, sns, threading.Event(), REGION, ACCOUNT, suppression_list=suppression_list, retry_seconds=3
+    )
 
     watching.step(SENT_AT)
     # Sent before the first bounce came back: SES checked the list when it took m2, and it was empty then.
     backend.sent_messages.append(moto_message("m2", to=("someone@nowhere.invalid",)))
     watching.step(SENT_AT + timedelta(seconds=0.5))
     watching.step(SENT_AT + timedelta(seconds=2))
+    assert bounce_subtypes(sns, "m1") == [] and suppression_list.get("someone@nowhere.invalid") is None  # retrying
+    watching.step(SENT_AT + timedelta(seconds=3.6))  # both expired: bounced, and on the list from then on
     assert bounce_subtypes(sns, "m1") == bounce_subtypes(sns, "m2") == ["General"]
     entry = suppression_list.get("someone@nowhere.invalid")
     assert entry is not None and entry.reason == "BOUNCE"
 
     backend.sent_messages.append(moto_message("m3", to=("someone@nowhere.invalid",)))
-    watching.step(SENT_AT + timedelta(seconds=3))
     watching.step(SENT_AT + timedelta(seconds=4))
-    assert bounce_subtypes(sns, "m3") == ["OnAccountSuppressionList"]
+    watching.step(SENT_AT + timedelta(seconds=5.1))
+    assert bounce_subtypes(sns, "m3") == ["OnAccountSuppressionList"]  # at once: SES never tried
 
     assert suppression_list.delete("someone@nowhere.invalid")
     backend.sent_messages.append(moto_message("m4", to=("someone@nowhere.invalid",)))
-    watching.step(SENT_AT + timedelta(seconds=5))
     watching.step(SENT_AT + timedelta(seconds=6))
+    watching.step(SENT_AT + timedelta(seconds=7.1))
+    watching.step(SENT_AT + timedelta(seconds=9.1))
     assert bounce_subtypes(sns, "m4") == ["General"]
 
 
@@ -714,8 +865,21 @@ def inbound_sqs_body(notification: dict) -> str:
     )
 
 
-def test_out_of_office_answers_the_sender_with_a_received_notification_as_a_receipt_rule_publishes_it():
-    notification = received("ooto@simulator.amazonses.com")
+def test_the_simulators_out_of_office_answers_the_envelope_sender_which_is_ses_not_deskmail():
+    # deskmail writes no Return-Path; SES sends with its own per-message MAIL FROM at amazonses.com.
+    (reply,) = answered("ooto@simulator.amazonses.com")
+    assert reply.recipient == f"{MESSAGE_ID}@amazonses.com" and reply.mime["To"] == reply.recipient
+    assert reply.envelope_sender == "" and reply.mime["Auto-Submitted"] == "auto-replied"
+    assert not InboundRoute(INBOUND_TOPIC, "deskmail.example.com").accepts(reply.recipient)
+    eu = SentMessage(MESSAGE_ID, SUPPORT, ("ooto@simulator.amazonses.com",), raw_email(), SENT_AT, "eu-west-1")
+    assert simulator.envelope_sender(eu) == f"{MESSAGE_ID}@eu-west-1.amazonses.com"
+    with_return_path = raw_email().replace("From: ", "Return-Path: <bounces@deskmail.example.com>\nFrom: ", 1)
+    written = SentMessage(MESSAGE_ID, SUPPORT, ("a@b",), with_return_path, SENT_AT)
+    assert simulator.envelope_sender(written) == "bounces@deskmail.example.com"  # then it would reach inbound
+
+
+def test_a_vacation_responder_answers_the_from_address_with_a_received_notification_as_a_receipt_rule_publishes_it():
+    notification = received("away-otto@example.com")
 
     assert notification["notificationType"] == "Received"
     receipt = notification["receipt"]
@@ -732,28 +896,30 @@ def test_out_of_office_answers_the_sender_with_a_received_notification_as_a_rece
     assert headers["Return-Path"] == "<>"
     assert headers["Auto-Submitted"] == "auto-replied"
     common = mail["commonHeaders"]
-    assert common["from"] == ["ooto@simulator.amazonses.com"]
+    assert common["from"] == ["away-otto@example.com"]
     assert common["to"] == ["Deskmail Support <support@deskmail.example.com>"]
     assert common["subject"] == "Automatic reply: [4TDV9V] Printer on fire"
     assert common["messageId"] == headers["Message-ID"]
 
     content = email.message_from_string(notification["content"], policy=email.policy.default)
-    assert content["From"] == "ooto@simulator.amazonses.com"
+    assert content["From"] == "away-otto@example.com"
     assert content["To"] == "Deskmail Support <support@deskmail.example.com>"
     assert content["Auto-Submitted"] == "auto-replied"
-    assert content["In-Reply-To"] == f"<ticket-{TICKET_ID}-n1@deskmail.example.com>"
-    assert content["References"] == (
-        f"<ticket-{TICKET_ID}@deskmail.example.com> <ticket-{TICKET_ID}-n1@deskmail.example.com>"
-    )
+    # The answer quotes the Message-ID the notification arrived with: SES's, not deskmail's own.
+    assert content["In-Reply-To"] == f"<{MESSAGE_ID}@email.amazonses.com>"
+    assert content["References"].split() == [  # folded when long: compare the ids
+        f"<ticket-{TICKET_ID}@deskmail.example.com>",
+        f"<{MESSAGE_ID}@email.amazonses.com>",
+    ]
     assert content["Subject"] == "Automatic reply: [4TDV9V] Printer on fire"
     assert "\r\n" in notification["content"]  # as it came over SMTP
 
 
 def test_deskmail_reads_the_out_of_office_reply_as_automated_mail_about_the_ticket():
-    inbound = inbound_mail.parse(inbound_sqs_body(received("ooto@simulator.amazonses.com")), "2026-11-23T08:00:05Z")
+    inbound = inbound_mail.parse(inbound_sqs_body(received("away-otto@example.com")), "2026-11-23T08:00:05Z")
 
     assert isinstance(inbound, inbound_mail.InboundEmail)
-    assert inbound.sender == "ooto@simulator.amazonses.com"
+    assert inbound.sender == "away-otto@example.com"
     assert inbound.recipients == (SUPPORT,)
     assert not inbound.spam_or_virus
     assert inbound_mail.referenced_ticket_ids(inbound, "deskmail.example.com") == [TICKET_ID]
@@ -770,7 +936,7 @@ def test_a_reply_mailbox_answers_as_a_person_whom_deskmail_reads_as_a_genuine_re
     assert content["From"] == "Rita <reply-rita@example.com>"  # her name as the notification addressed her
     assert content["Auto-Submitted"] is None
     assert content["Subject"] == "Re: [4TDV9V] Printer on fire"
-    assert content["In-Reply-To"] == f"<ticket-{TICKET_ID}-n1@deskmail.example.com>"
+    assert content["In-Reply-To"] == f"<{MESSAGE_ID}@email.amazonses.com>"
     assert notification["mail"]["source"] == "reply-rita@example.com"
     assert notification["receipt"]["recipients"] == [SUPPORT]
 
@@ -782,8 +948,9 @@ def test_a_reply_mailbox_answers_as_a_person_whom_deskmail_reads_as_a_genuine_re
     assert loops.automated_reason(inbound.headers, inbound.subject, own_addresses=[SUPPORT]) is None
 
 
-def test_no_automatic_answer_to_mail_marked_auto_submitted():
-    assert answered("ooto@simulator.amazonses.com", auto_submitted=True) == []  # RFC 3834 section 2
+@pytest.mark.parametrize("address", ["ooto@simulator.amazonses.com", "away@example.com"])
+def test_no_automatic_answer_to_mail_marked_auto_submitted(address):
+    assert answered(address, auto_submitted=True) == []  # RFC 3834 section 2
 
 
 def test_people_still_answer_mail_marked_auto_submitted():
@@ -812,8 +979,10 @@ def inbound_published(sns: FakeSns) -> list[dict]:
 
 
 def test_the_watcher_publishes_answers_to_the_inbound_topic_and_a_person_answers_a_thread_once():
-    ticket_mail = raw_email(("reply-rita@example.com", "ooto@simulator.amazonses.com"), ticket_id=TICKET_ID)
-    to = ("reply-rita@example.com", "ooto@simulator.amazonses.com")
+    ticket_mail = raw_email(
+        ("reply-rita@example.com", "away-otto@example.com", "ooto@simulator.amazonses.com"), ticket_id=TICKET_ID
+    )
+    to = ("reply-rita@example.com", "away-otto@example.com", "ooto@simulator.amazonses.com")
     backend, sns = fake_backend([moto_message("m1", to=to, raw=ticket_mail)]), FakeSns()
     watching = inbound_watcher(backend, sns)
 
@@ -821,7 +990,7 @@ def test_the_watcher_publishes_answers_to_the_inbound_topic_and_a_person_answers
     first = inbound_published(sns)
     assert [(n["mail"]["commonHeaders"]["from"], n["receipt"]["recipients"]) for n in first] == [
         (["reply-rita@example.com"], [SUPPORT]),
-        (["ooto@simulator.amazonses.com"], [SUPPORT]),
+        (["away-otto@example.com"], [SUPPORT]),  # ooto@ answered SES's MAIL FROM: no receipt rule there
     ]
     assert {p["Subject"] for p in sns.published if p["TopicArn"] == INBOUND_TOPIC} == {
         "Amazon SES Email Receipt Notification"
@@ -830,9 +999,7 @@ def test_the_watcher_publishes_answers_to_the_inbound_topic_and_a_person_answers
     # The next notification on the same ticket: the out-of-office responder answers again, Rita does not.
     backend.sent_messages.append(moto_message("m2", to=to, raw=ticket_mail))
     watching.step(SENT_AT + timedelta(seconds=1))
-    assert [n["mail"]["commonHeaders"]["from"] for n in inbound_published(sns)[2:]] == [
-        ["ooto@simulator.amazonses.com"]
-    ]
+    assert [n["mail"]["commonHeaders"]["from"] for n in inbound_published(sns)[2:]] == [["away-otto@example.com"]]
 
 
 def test_answers_to_a_domain_without_a_receipt_rule_go_nowhere():
@@ -840,3 +1007,256 @@ def test_answers_to_a_domain_without_a_receipt_rule_go_nowhere():
     sns = FakeSns()
     inbound_watcher(backend, sns, domain="elsewhere.example.com").step(SENT_AT)
     assert inbound_published(sns) == []
+
+
+# ---- the second source: the identity's feedback notifications ----------------------------------------------------
+
+FEEDBACK_TOPIC = TOPIC  # production points both sources at the one feedback topic
+
+
+def identity_watcher(backend, sns, types=frozenset({"Bounce", "Complaint"})):
+    watching = MailboxSimulator(
+        backend,
+        sns,
+        threading.Event(),
+        REGION,
+        ACCOUNT,
+        identity_notifications=simulator.IdentityNotifications("deskmail.example.com", FEEDBACK_TOPIC, types),
+    )
+    watching.settle_seconds = 0
+    return watching
+
+
+def published_documents(sns: FakeSns) -> list[tuple[str | None, dict]]:
+    return [(p.get("Subject"), json.loads(p["Message"])) for p in sns.published]
+
+
+def test_bounces_and_complaints_also_arrive_as_identity_notifications_sharing_the_feedback_id():
+    to = ("bounce@simulator.amazonses.com", "complaint@simulator.amazonses.com", "success@simulator.amazonses.com")
+    backend, sns = fake_backend([moto_message("m1", to=to)]), FakeSns()
+    identity_watcher(backend, sns).step(SENT_AT)
+
+    documents = published_documents(sns)
+    events = {d["eventType"]: d for _, d in documents if "eventType" in d}
+    notifications = [(subject, d) for subject, d in documents if "notificationType" in d]
+    assert [d["notificationType"] for _, d in notifications] == ["Bounce", "Complaint"]  # no Delivery: not set
+    assert {subject for subject, _ in notifications} == {None}  # feedback notifications carry no SNS Subject
+    assert {p["TopicArn"] for p in sns.published} == {FEEDBACK_TOPIC}
+    assert all(not p["Message"].endswith("\n") for p in sns.published if "notificationType" in p["Message"][:30])
+    bounce = notifications[0][1]
+    # The same bounce: the same feedbackId, timestamp and recipients as the event; remoteMtaIp where an MTA answered.
+    assert {k: v for k, v in bounce["bounce"].items() if k != "remoteMtaIp"} == events["Bounce"]["bounce"]
+    assert bounce["bounce"]["remoteMtaIp"] == simulator.REMOTE_MTA_IP
+    assert notifications[1][1]["complaint"] == events["Complaint"]["complaint"]
+    mail = bounce["mail"]
+    assert set(mail) == {
+        "timestamp",
+        "source",
+        "sourceArn",
+        "sourceIp",
+        "sendingAccountId",
+        "callerIdentity",
+        "messageId",
+        "destination",
+    }  # no tags, and no headers unless the identity asks for them
+    assert mail["messageId"] == "m1" and mail["destination"] == list(to)
+
+
+def test_delivery_notifications_when_that_topic_is_set_and_headers_when_asked():
+    event = only(sent(), "Delivery")
+    notification = simulator.identity_notification(event, include_headers=True)
+    assert notification["notificationType"] == "Delivery"
+    assert notification["delivery"]["remoteMtaIp"] == simulator.REMOTE_MTA_IP
+    assert notification["mail"]["commonHeaders"] == event["mail"]["commonHeaders"]
+    assert "tags" not in notification["mail"]
+    assert simulator.identity_notification(only(sent(), "Send")) is None
+
+    backend, sns = fake_backend([moto_message("m1")]), FakeSns()
+    identity_watcher(backend, sns, frozenset({"Delivery"})).step(SENT_AT)
+    assert [d.get("notificationType") for _, d in published_documents(sns) if "notificationType" in d] == ["Delivery"]
+
+
+def test_an_account_suppression_bounce_names_no_remote_mta():
+    message = sent(to=("rita@example.com",))
+    (bounce,) = [e for e in events_for(message, "deskmail-dev", REGION, ACCOUNT, {"rita@example.com"})][1:]
+    assert "remoteMtaIp" not in simulator.identity_notification(bounce)["bounce"]
+
+
+def test_mail_from_another_identity_gets_no_identity_notifications():
+    other = raw_email(("bounce@simulator.amazonses.com",)).replace("deskmail.example.com", "other.example.org")
+    backend = fake_backend([moto_message("m1", to=("bounce@simulator.amazonses.com",), raw=other)])
+    backend.sent_messages[0].source = "support@other.example.org"
+    sns = FakeSns()
+    identity_watcher(backend, sns).step(SENT_AT)
+    assert [d for _, d in published_documents(sns) if "notificationType" in d] == []
+
+
+@pytest.mark.parametrize(
+    "value, types",
+    [
+        (None, {"Bounce", "Complaint"}),
+        ("on", {"Bounce", "Complaint"}),
+        ("bounce, complaint, delivery", {"Bounce", "Complaint", "Delivery"}),
+        ("off", None),
+        ("0", None),
+    ],
+)
+def test_the_identity_notifications_setting(value, types):
+    environ = {} if value is None else {simulator.IDENTITY_FEEDBACK_ENV: value}
+    found = simulator.identity_notifications_from_environment("deskmail.example.com", TOPIC, environ)
+    assert (found.types if found else None) == types
+
+
+def test_an_unknown_identity_notification_type_is_refused():
+    with pytest.raises(ValueError, match="Send"):
+        simulator.identity_notifications_from_environment("d", TOPIC, {simulator.IDENTITY_FEEDBACK_ENV: "send"})
+
+
+def test_the_parser_reads_both_copies_to_the_same_outcomes():
+    to = ("bounce@simulator.amazonses.com", "complaint@simulator.amazonses.com")
+    for event in events(sent(to=to)):
+        notification = simulator.identity_notification(event)
+        if notification is None:
+            continue
+        from_event = parse(sns_envelope(event), "2026-11-23T08:00:05.000Z")
+        from_notification = parse(json.dumps({"Type": "Notification", "Message": json.dumps(notification)}), "x")
+        assert [(o.id, o.email, o.kind, o.status) for o in from_notification.events] == [
+            (o.id, o.email, o.kind, o.status) for o in from_event.events
+        ]
+
+
+# ---- receipt verdicts: authentic, unverifiable and spoofed answers -------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    "address, verdicts, policy, held",
+    [
+        ("reply-rita@example.com", ("PASS", "PASS", "PASS"), None, None),
+        ("gray-rita@example.com", ("GRAY", "GRAY", "GRAY"), None, None),
+        ("spoof-rita@example.com", ("FAIL", "FAIL", "FAIL"), "reject", inbound_mail.HELD_DMARC_REJECT),
+        ("spoof-quarantine@example.com", ("FAIL", "FAIL", "FAIL"), "quarantine", inbound_mail.HELD_DMARC_QUARANTINE),
+        ("spoof-none@example.com", ("FAIL", "FAIL", "FAIL"), "none", inbound_mail.HELD_UNAUTHENTICATED),
+    ],
+)
+def test_answers_carry_the_receipt_verdicts_of_their_sender(address, verdicts, policy, held):
+    receipt = received(address)["receipt"]
+    assert (receipt["spfVerdict"], receipt["dkimVerdict"], receipt["dmarcVerdict"]) == tuple(
+        {"status": verdict} for verdict in verdicts
+    )
+    assert receipt.get("dmarcPolicy") == policy  # a plain lower-case string, only with a DMARC FAIL
+    parsed = inbound_mail.parse(inbound_sqs_body(received(address)), "2026-11-23T08:00:05Z")
+    assert inbound_mail.hold_reason(parsed.authentication) == held
+    assert parsed.text == "Thanks!"  # a person's answer, whoever really wrote it
+
+
+# ---- mail of any size: the receipt rule's S3 action ----------------------------------------------------------------
+
+
+class FakeS3:
+    def __init__(self):
+        self.objects: dict[tuple[str, str], bytes] = {}
+
+    def put_object(self, Bucket, Key, Body):  # noqa: N803 - boto3's parameter names
+        self.objects[(Bucket, Key)] = Body
+
+
+def test_with_a_bucket_every_answer_is_stored_first_and_notified_without_content():
+    backend, sns, s3 = fake_backend([moto_message("m1", to=("photo-rita@example.com",))]), FakeSns(), FakeS3()
+    watching = MailboxSimulator(
+        backend,
+        sns,
+        threading.Event(),
+        REGION,
+        ACCOUNT,
+        settle_seconds=0,
+        inbound=InboundRoute(INBOUND_TOPIC, "deskmail.example.com", bucket="deskmail-inbound-dev"),
+        s3_client=s3,
+    )
+    watching.step(SENT_AT)
+
+    (notification,) = inbound_published(sns)
+    message_id = notification["mail"]["messageId"]
+    assert "content" not in notification
+    assert notification["receipt"]["action"] == {
+        "type": "S3",
+        "topicArn": INBOUND_TOPIC,
+        "bucketName": "deskmail-inbound-dev",
+        "objectKey": f"inbound/{message_id}",
+    }
+    stored = s3.objects[("deskmail-inbound-dev", f"inbound/{message_id}")]
+    assert len(stored) > 150 * 1024  # a phone photo: more than SES's SNS action carries
+
+    body = inbound_sqs_body(notification)
+    location = inbound_mail.stored_message(inbound_mail.unwrap(body))
+    assert location == inbound_mail.StoredMessage("deskmail-inbound-dev", f"inbound/{message_id}")
+    parsed = inbound_mail.parse(body, "2026-11-23T08:00:05Z", stored)
+    assert parsed.text == simulator.PHOTO_TEXT and parsed.sender == "photo-rita@example.com"
+    assert inbound_mail.referenced_ses_message_ids(parsed) == ["m1"]
+
+
+def test_without_a_bucket_answers_carry_their_content_as_an_sns_action():
+    notification = received("reply-rita@example.com")
+    assert notification["receipt"]["action"]["type"] == "SNS" and notification["content"]
+    assert inbound_mail.stored_message(notification) is None
+
+
+# ---- Reject: SES found a virus and tried no recipient -------------------------------------------------------------
+
+EICAR_TEXT = "X5O!P%@AP[4\\PZX54(P^)7CC)7}$EICAR-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*"
+
+
+def message_with_body(body: str, to=("success@simulator.amazonses.com", "reply-rita@example.com")) -> SentMessage:
+    email_ = OutgoingEmail(
+        sender="Deskmail Support <support@deskmail.example.com>",
+        to=tuple(to),
+        cc=(),
+        subject="[4TDV9V] The file you asked for",
+        body=body,
+        rfc_message_id="<ticket-t1-n1@deskmail.example.com>",
+        thread_root_id="<ticket-t1@deskmail.example.com>",
+        tags={"ticket_id": "t1"},
+        configuration_set="deskmail-dev",
+    )
+    return SentMessage(MESSAGE_ID, SUPPORT, tuple(to), to_mime(email_).decode(), SENT_AT)
+
+
+@pytest.mark.parametrize(
+    "message",
+    [
+        message_with_body(f"Ada Agent wrote:\n{EICAR_TEXT}\n"),
+        message_with_body(f"Ada Agent wrote: caf\u00e9 \u2014 {EICAR_TEXT}\n"),  # not ASCII: the body is encoded
+        sent(to=("virus-test@example.com", "success@simulator.amazonses.com")),
+    ],
+)
+def test_a_virus_makes_ses_reject_the_whole_message(message):
+    published = events(message)
+    assert [event["eventType"] for event in published] == ["Send", "Reject"]
+    assert published[1]["reject"] == {"reason": "Bad content"}
+    assert published[1]["mail"]["destination"] == list(message.destinations)
+    feedback = parse(sns_envelope(published[1]), "2026-11-23T08:00:05.000Z")
+    assert {(o.email, o.kind, o.status) for o in feedback.events} == {
+        (address, "reject", "rejected") for address in message.destinations
+    }
+    assert simulator.identity_notification(published[1]) is None  # identities are not told of Rejects
+
+
+def test_a_rejected_message_is_answered_by_nobody_and_suppresses_nobody(tmp_path):
+    raw = message_with_body(f"Ada Agent wrote:\n{EICAR_TEXT}\n", to=("reply-rita@example.com",)).raw_data
+    backend, sns = (
+        fake_backend([moto_message("m1", to=("reply-rita@example.com",), raw=raw)], matching=("reject",)),
+        FakeSns(),
+    )
+    suppression_list = LocalSuppressionList(str(tmp_path / "list.json"))
+    watching = MailboxSimulator(
+        backend,
+        sns,
+        threading.Event(),
+        REGION,
+        ACCOUNT,
+        settle_seconds=0,
+        suppression_list=suppression_list,
+        inbound=InboundRoute(INBOUND_TOPIC, "deskmail.example.com"),
+    )
+    watching.step(SENT_AT)
+    assert [json.loads(p["Message"])["eventType"] for p in sns.published] == ["Reject"]
+    assert suppression_list.get("reply-rita@example.com") is None

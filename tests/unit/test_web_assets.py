@@ -28,3 +28,18 @@ def test_every_language_has_every_ui_string():
         assert table.keys() == strings["en"].keys(), locale
         assert all(value.strip() for value in table.values()), locale
     assert strings["it"]["delivery_failed"] == "Recapito non riuscito"
+
+
+def test_every_module_is_served_and_imports_its_siblings_at_the_release_version():
+    import re
+
+    assert {"app.js", "api.js", "dom.js", "conversation.js", "events.js", "inbox.js", "compose.js"} <= set(web.MODULES)
+    imports = re.compile(r'^import [^;]* from "([^"]+)";', re.M)
+    for name in web.MODULES:
+        body, content_type = web.asset(name)
+        assert content_type.startswith("text/javascript"), name
+        assert b"{{version}}" not in body, name
+        for target in imports.findall(body.decode()):
+            # One URL per module: an import without the version would load a second copy with its own state.
+            module, _, version = target.partition("?v=")
+            assert module.startswith("./") and module[2:] in web.MODULES and version == web.version(), (name, target)

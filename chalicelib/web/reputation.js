@@ -1,0 +1,46 @@
+// The sending reputation badge in the header (24-hour sends, bounce and complaint rates).
+
+import { api } from "./api.js?v={{version}}";
+import { $, h } from "./dom.js?v={{version}}";
+import { percent, tr } from "./i18n.js?v={{version}}";
+import { state } from "./state.js?v={{version}}";
+
+export async function loadReputation() {
+  try {
+    renderReputation(await api("reputation"));
+  } catch (error) {
+    $("#reputation").hidden = true; // the rest of the page works without it
+  }
+}
+
+export function renderReputation(data) {
+  const box = $("#reputation");
+  const level = ["ok", "warning", "at-risk"].includes(data.state) ? data.state : "ok";
+  const day = data.windows.find((w) => w.window === "24h") || data.windows[0] || { sent: 0, bounce_rate: 0, complaint_rate: 0 };
+  const stateText = tr(`reputation_${level.replace("-", "_")}`);
+  box.dataset.state = level;
+  $("#reputation-badge").replaceChildren(h("span", { class: "dot", "aria-hidden": "true" }), tr("reputation_label", { state: stateText }));
+  $("#reputation-tip").replaceChildren(
+    h("strong", {}, tr("reputation_window_24h")),
+    h("span", {}, tr("reputation_sent", { count: day.sent })),
+    h("span", { class: "bounce-rate" }, tr("reputation_bounce", { rate: percent(day.bounce_rate), review: percent(data.thresholds.bounce.review) })),
+    h(
+      "span",
+      { class: "complaint-rate" },
+      tr("reputation_complaint", { rate: percent(day.complaint_rate), review: percent(data.thresholds.complaint.review) }),
+    ),
+  );
+  box.hidden = false;
+}
+
+export function wireReputation() {
+  const box = $("#reputation");
+  const badge = $("#reputation-badge");
+  // The rates show on hover and on focus; Escape hides them without moving focus (WCAG 1.4.13).
+  badge.addEventListener("keydown", (event) => {
+    if (event.key === "Escape") box.classList.add("dismissed");
+  });
+  badge.addEventListener("blur", () => box.classList.remove("dismissed"));
+  box.addEventListener("mouseenter", () => box.classList.remove("dismissed"));
+  box.addEventListener("mouseleave", () => box.classList.remove("dismissed"));
+}

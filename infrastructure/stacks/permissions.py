@@ -1,0 +1,103 @@
+"""Which AWS calls each Lambda function of app.py makes, as IAM actions: one role per function grants exactly these.
+
+tests/infrastructure/test_roles.py runs the app's own tests on moto with a botocore hook per client and checks that
+every role allows exactly the calls recorded for its function, plus UNEXERCISED (calls the code makes that the moto
+tests cannot reach, each with its reason). Infrastructure grants (logs, X-Ray, KMS for encrypted resources, the SQS
+calls of an event source mapping, the schedule's on-failure destination) are added by the stack on top, by
+function kind, and the test names them too.
+"""
+
+from __future__ import annotations
+
+# The function behind every route is Chalice's `api_handler`; the others are named by their Python function.
+API_FUNCTION = "api_handler"
+
+COGNITO_CALLS = frozenset(
+    {
+        "cognito-idp:AdminCreateUser",
+        "cognito-idp:AdminAddUserToGroup",
+        "cognito-idp:AdminRemoveUserFromGroup",
+        "cognito-idp:AdminDisableUser",
+        "cognito-idp:AdminEnableUser",
+        "cognito-idp:AdminGetUser",
+        # Public Cognito APIs (no IAM check), granted so the proxy routes work with a signed client too.
+        "cognito-idp:InitiateAuth",
+        "cognito-idp:RespondToAuthChallenge",
+    }
+)
+
+APP_CALLS: dict[str, frozenset[str]] = {
+    API_FUNCTION: frozenset(
+        {
+            "dynamodb:BatchGetItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:GetItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            # The outbox and Idempotency-Key transactions, and releasing a key after a failure (issue 12).
+            "dynamodb:TransactWriteItems",
+            "dynamodb:DeleteItem",
+            "ses:SendEmail",
+            "ses:GetEmailIdentity",
+            "ses:GetSuppressedDestination",
+            "ses:DeleteSuppressedDestination",
+            # Sign-in and agent management (issue 13), on deskmail's user pool only.
+            *COGNITO_CALLS,
+        }
+    ),
+    # Feedback records what SES says; it never sends email nor reads a secret.
+    "handle_ses_feedback": frozenset({"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"}),
+    "handle_inbound_email": frozenset(
+        {
+            "dynamodb:BatchGetItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:PutItem",
+            "dynamodb:Query",
+            "dynamodb:UpdateItem",
+            "dynamodb:TransactWriteItems",
+            # Releases an inbound claim when applying the reply fails.
+            "dynamodb:DeleteItem",
+            "ses:SendEmail",
+            "s3:GetObject",
+        }
+    ),
+    "publish_reputation": frozenset({"dynamodb:Query"}),
+    # The outbox sweep (issue 12): finds notifications left pending, sends, records or fails them.
+    "sweep_outbox": frozenset(
+        {
+            "dynamodb:Query",
+            "dynamodb:GetItem",
+            "dynamodb:BatchGetItem",
+            "dynamodb:PutItem",
+            "dynamodb:UpdateItem",
+            "dynamodb:BatchWriteItem",
+            "dynamodb:TransactWriteItems",
+            "ses:SendEmail",
+        }
+    ),
+}
+
+# Calls in APP_CALLS that the moto tests do not reach, and why; "contract:" marks a call another change adds.
+UNEXERCISED: dict[str, dict[str, str]] = {
+    API_FUNCTION: {
+        "ses:GetSuppressedDestination": "the tests run the local suppression backend (moto lacks these calls)",
+        "ses:DeleteSuppressedDestination": "the tests run the local suppression backend (moto lacks these calls)",
+        "dynamodb:TransactWriteItems": "contract: the outbox and Idempotency-Key transactions (issue 12, hostile)",
+        "dynamodb:DeleteItem": "contract: an Idempotency-Key released after a failed request (issue 12, hostile)",
+        **{
+            action: "contract: sign-in proxy routes and agent management (issue 13, signin engineer)"
+            for action in COGNITO_CALLS
+        },
+    },
+    "handle_inbound_email": {
+        "s3:GetObject": "contract: mail stored by the S3 receipt action (COMMON.md), read by the inbound handler",
+        "dynamodb:UpdateItem": "contract: the outbox's claimed-then-sent notifications (issue 12, hostile)",
+        "dynamodb:TransactWriteItems": "contract: the outbox transaction of a reply's comment (issue 12, hostile)",
+        "dynamodb:DeleteItem": "released only when applying a reply fails, which no moto test provokes",
+    },
+    "sweep_outbox": {
+        action: "contract: the outbox sweep (issue 12) is not in app.py yet; its role is used once it is"
+        for action in APP_CALLS["sweep_outbox"]
+    },
+}

@@ -1,0 +1,67 @@
+"""A pytest plugin: which AWS calls each Lambda function of app.py makes, recorded while the app's own tests run.
+
+Chalice's test client runs a route (`client.http`) as the API function and `client.lambda_.invoke(name)` as that
+function; while one runs, a botocore `before-call` hook on every client records (IAM service prefix, operation).
+Calls made by fixtures (creating the moto table, reading what SES sent) run outside and are not counted. At the end
+of the session the calls go to the JSON file named by DESKMAIL_AWS_CALLS_OUT: {function name: ["dynamodb:Query", ...]}.
+
+    DESKMAIL_AWS_CALLS_OUT=calls.json pytest -p tests.infrastructure.aws_calls.recorder \
+        tests/integration tests/infrastructure/aws_calls/drive_schedules.py
+"""
+
+from __future__ import annotations
+
+import contextvars
+import json
+import os
+from collections import defaultdict
+
+import botocore.session
+from chalice import test as chalice_test
+
+API_FUNCTION = "api_handler"  # Chalice's name for the function behind every route
+
+_current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("deskmail_function", default=None)
+CALLS: dict[str, set[str]] = defaultdict(set)
+
+
+def _record(model, **kwargs) -> None:
+    function = _current_function.get()
+    if function is not None:
+        # The signing name is the IAM prefix: sesv2 signs as "ses", cognito-idp as "cognito-idp".
+        CALLS[function].add(f"{model.service_model.signing_name}:{model.name}")
+
+
+_create_client = botocore.session.Session.create_client
+
+
+def _create_client_with_hook(self, *args, **kwargs):
+    client = _create_client(self, *args, **kwargs)
+    client.meta.events.register("before-call.*.*", _record)
+    return client
+
+
+def _running_as(function_name, call):
+    def run(*args, **kwargs):
+        token = _current_function.set(function_name(*args, **kwargs) if callable(function_name) else function_name)
+        try:
+            return call(*args, **kwargs)
+        finally:
+            _current_function.reset(token)
+
+    return run
+
+
+def pytest_configure(config) -> None:
+    botocore.session.Session.create_client = _create_client_with_hook
+    chalice_test.TestHTTPClient.request = _running_as(API_FUNCTION, chalice_test.TestHTTPClient.request)
+    chalice_test.TestLambdaClient.invoke = _running_as(
+        lambda self, function_name, *args, **kwargs: function_name, chalice_test.TestLambdaClient.invoke
+    )
+
+
+def pytest_sessionfinish(session, exitstatus) -> None:
+    out = os.environ.get("DESKMAIL_AWS_CALLS_OUT")
+    if out:
+        with open(out, "w") as handle:
+            json.dump({name: sorted(calls) for name, calls in sorted(CALLS.items())}, handle, indent=1)
