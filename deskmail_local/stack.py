@@ -197,7 +197,7 @@ class LocalStack:
         demo_tickets = self._load_demo() if options.demo else {}
         return {
             "api_url": options.api_url,
-            "page_url": f"{options.api_url}/#token={self.agent_token}&outbox={self.outbox_url}",
+            "page_url": f"{options.api_url}/#outbox={self.outbox_url}&token={self.agent_token}",
             "outbox_url": self.outbox_url,
             "agent_token": self.agent_token,
             "agent_id": self.agent_id,
