@@ -282,7 +282,7 @@ def test_the_demo_agent_and_admin_sign_in_through_the_local_user_pool(stack):
     described = stack.description
     sign_in = described["sign_in"]
     assert {"provider", "endpoint", "region", "user_pool_id", "client_id", "agent", "admin"} <= set(sign_in)
-    assert described["page_url"].endswith(f"#token={described['agent_token']}")
+    assert described["page_url"].endswith(f"token={described['agent_token']}")
     assert stack.api.get("/me")["id"] == described["agent_id"]
     assert stack.admin_api.get("/me") == {**stack.admin_api.get("/me"), "id": described["admin_id"], "role": "admin"}
     public = DeskmailApi(described["api_url"])
