@@ -32,6 +32,7 @@ outbox = lazy_module("chalicelib.services.outbox")
 protection = lazy_module("chalicelib.services.protection")
 resend = lazy_module("chalicelib.services.resend")
 suppression = lazy_module("chalicelib.services.suppression")
+trigger_templates = lazy_module("chalicelib.services.trigger_templates")
 views = lazy_module("chalicelib.services.views")
 workspace = lazy_module("chalicelib.services.workspace")
 web = lazy_module("chalicelib.web")
@@ -361,6 +362,24 @@ def list_triggers():
 def update_trigger(trigger_id):
     acting = agents.actor(runtime.table(), signed_in_agent())
     return views.trigger_view(workspace.set_trigger_active(runtime.table(), trigger_id, json_body(), utc_now, acting))
+
+
+# Per-trigger email templates: admins edit them; previews too (they render any ticket for any user).
+@api("/triggers/{trigger_id}/templates", role=auth.ADMIN)
+def list_trigger_templates(trigger_id):
+    return trigger_templates.list_templates(runtime.table(), trigger_id)
+
+
+@api("/triggers/{trigger_id}/templates/{locale}", methods=["PUT"], role=auth.ADMIN)
+def put_trigger_template(trigger_id, locale):
+    return trigger_templates.put_template(
+        runtime.table(), trigger_id, locale, app.current_request.json_body, agent_id(), utc_now
+    )
+
+
+@api("/triggers/{trigger_id}/preview", methods=["POST"], role=auth.ADMIN)
+def preview_trigger(trigger_id):
+    return trigger_templates.preview(runtime.table(), settings(), trigger_id, app.current_request.json_body)
 
 
 @api("/smtp-codes/{code}", role=auth.AGENT)

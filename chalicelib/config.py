@@ -22,6 +22,8 @@ class Settings:
     region: str
     transient_bounce_threshold: int = 3
     transient_bounce_window_days: int = 7
+    # Where a notification's "View ticket" link points: {ticket_id} and {reference} are filled in (a portal URL).
+    ticket_url_template: str = "https://support.example.com/tickets/{ticket_id}"
     inbound_bucket: str = ""  # DESKMAIL_INBOUND_BUCKET: where the receipt rule's S3 action stores inbound mail
 
     @property
@@ -48,6 +50,7 @@ def settings() -> Settings:
         region=os.environ.get("AWS_REGION") or os.environ.get("AWS_DEFAULT_REGION") or "us-east-1",
         transient_bounce_threshold=_positive_int("DESKMAIL_TRANSIENT_BOUNCE_THRESHOLD", 3),
         transient_bounce_window_days=_positive_int("DESKMAIL_TRANSIENT_BOUNCE_WINDOW_DAYS", 7),
+        ticket_url_template=_url_template("DESKMAIL_TICKET_URL_TEMPLATE"),
         inbound_bucket=os.environ.get("DESKMAIL_INBOUND_BUCKET", "").strip(),
     )
 
@@ -59,6 +62,15 @@ def _positive_int(name: str, default: int) -> int:
     if not raw.isdigit() or int(raw) < 1:
         raise ConfigurationError(f"environment variable {name} must be a positive integer, not {raw!r}")
     return int(raw)
+
+
+def _url_template(name: str) -> str:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return Settings.ticket_url_template
+    if not raw.startswith(("https://", "http://")) or "{ticket_id}" not in raw and "{reference}" not in raw:
+        raise ConfigurationError(f"environment variable {name} must be an http(s) URL with {{ticket_id}}, not {raw!r}")
+    return raw
 
 
 # ---- sign-in ------------------------------------------------------------------------------------------------------

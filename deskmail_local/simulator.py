@@ -809,16 +809,15 @@ def answer(message: SentMessage, mailbox: str, reply: Answers, replied_at: datet
 
 
 def replies_for(message: SentMessage, outcomes: dict[str, tuple[Outcome, ...]], now: datetime) -> list[Reply]:
-    """The answers the delivered recipients' mailboxes send. None to mail marked Auto-Submitted (deskmail's
-    acknowledgements): RFC 3834 section 2 forbids auto-responses to it, and nobody thanks a robot either."""
-    if _is_auto_submitted(message.mime):
-        return []
+    """The answers the delivered recipients' mailboxes send. No automatic answer to mail marked Auto-Submitted
+    (every deskmail notification): RFC 3834 section 2 forbids auto-responses to it. People still answer it."""
+    silenced = _is_auto_submitted(message.mime)
     return [
         answer(message, address, fate, now)
         for address, fates in outcomes.items()
         if DELIVERED in fates
         for fate in fates
-        if isinstance(fate, Answers)
+        if isinstance(fate, Answers) and not (fate.automatic and silenced)
     ]
 
 

@@ -1,8 +1,8 @@
 """`make run`: moto as AWS, the production resources, `chalice local` as the API, the feedback worker and the SES
 mailbox simulator, in the foreground until Ctrl-C (SIGINT) or SIGTERM, which stop everything cleanly.
 
-Settings (environment): PORT (API, 8000), MOTO_PORT (5000), DESKMAIL_DEMO (1; 0 skips the demo data),
-DESKMAIL_LOCAL_DIR (.local; where stack.json goes).
+Settings (environment): PORT (API, 8000), MOTO_PORT (5000), OUTBOX_PORT (0: any free port; the local outbox
+page), DESKMAIL_DEMO (1; 0 skips the demo data), DESKMAIL_LOCAL_DIR (.local; where stack.json goes).
 """
 
 from __future__ import annotations
@@ -131,6 +131,7 @@ class LocalStack:
         self.moto_server = None
         self.clients: dict = {}
         self.threads: list = []  # the feedback and inbound workers and the mailbox simulator
+        self.outbox_url = ""
         self.identity_pool: cognito.LocalPool | None = None
         self.agent_token = self.admin_token = self.agent_id = self.admin_id = ""
 
@@ -189,13 +190,15 @@ class LocalStack:
         resources = self._start_aws()
         self.checkpoint()
         self._start_mail_pipelines(resources)
+        self._start_outbox()
         self._wait_for_api()
         assert self.identity_pool is not None
         sign_in = self._sign_in_demo_users(self.identity_pool)
         demo_tickets = self._load_demo() if options.demo else {}
         return {
             "api_url": options.api_url,
-            "page_url": f"{options.api_url}/#token={self.agent_token}",
+            "page_url": f"{options.api_url}/#outbox={self.outbox_url}&token={self.agent_token}",
+            "outbox_url": self.outbox_url,
             "agent_token": self.agent_token,
             "agent_id": self.agent_id,
             "admin_token": self.admin_token,
@@ -261,9 +264,11 @@ class LocalStack:
         from moto.server import ThreadedMotoServer
 
         from chalicelib.config import settings
+        from deskmail_local import moto_fidelity
         from deskmail_local.resources import create_resources
 
         logging.getLogger("werkzeug").setLevel(logging.WARNING)  # one access-log line per AWS call drowns the rest
+        moto_fidelity.apply()  # SES's 50-recipient limit counted per address, as SES does
         self.moto_server = ThreadedMotoServer(ip_address=HOST, port=self.options.moto_port, verbose=False)
         self.moto_server.start()
         session = boto3.session.Session()
@@ -341,6 +346,15 @@ class LocalStack:
         for part in (feedback_worker, inbound_worker, simulator):
             part.start()
             self.threads.append(part)
+
+    def _start_outbox(self) -> None:
+        from deskmail_local.outbox import OutboxServer
+
+        port = int(os.environ.get("OUTBOX_PORT", "0"))
+        outbox = OutboxServer(HOST, port, self.options.aws_endpoint_url, REGION, self.stop)
+        outbox.start()
+        self.threads.append(outbox)
+        self.outbox_url = outbox.url
 
     def _wait_for_api(self) -> None:
         deadline = time.monotonic() + STARTUP_TIMEOUT_SECONDS
@@ -448,6 +462,7 @@ class LocalStack:
             f"  sign in (admin)   {description['sign_in']['admin']['username']} / "
             f"{description['sign_in']['admin']['password']}",
             f"  AWS (moto)        {aws}   (dashboard: {aws}/moto-api/)",
+            f"  outbox            {description['outbox_url']}   (every email sent, rendered)",
             f"  stack description {self.options.stack_file}",
             f"  feedback queue    {description['feedback_queue_url']}",
             f"  dead-letter queue {description['dead_letter_queue_url']}",

@@ -67,6 +67,19 @@ BODIES: dict[tuple[str, str], dict] = {
         "required": ["active"],
         "properties": {"active": {"type": "boolean"}},
     },
+    ("PUT", "/triggers/{trigger_id}/templates/{locale}"): {
+        "type": "object",
+        "required": ["subject", "body"],
+        "properties": {
+            "subject": {"type": "string", "maxLength": 500, "description": "Jinja template, placeholders only"},
+            "body": {"type": "string", "maxLength": 20000, "description": "the intro above the comment"},
+        },
+    },
+    ("POST", "/triggers/{trigger_id}/preview"): {
+        "type": "object",
+        "required": ["ticket_id", "user_id"],
+        "properties": {"ticket_id": AN_ID, "user_id": AN_ID},
+    },
     ("POST", "/tickets/{ticket_id}/recipient-check"): {
         "type": "object",
         "required": ["comment"],
@@ -221,6 +234,15 @@ SUMMARIES: dict[tuple[str, str], tuple[str, tuple[int, ...]]] = {
     ),
     ("GET", "/triggers"): ("The notification triggers", (200,)),
     ("PATCH", "/triggers/{trigger_id}"): ("Turn a trigger on or off", (200, 400, 404)),
+    ("GET", "/triggers/{trigger_id}/templates"): ("A trigger's email templates per locale", (200, 404)),
+    ("PUT", "/triggers/{trigger_id}/templates/{locale}"): (
+        "Save a trigger's subject and body template for a locale (validated)",
+        (200, 400, 404),
+    ),
+    ("POST", "/triggers/{trigger_id}/preview"): (
+        "Render a trigger's email for a ticket and recipient, without sending",
+        (200, 400, 404),
+    ),
     ("GET", "/smtp-codes/{code}"): ("What an SMTP reply code or enhanced status means", (200, 400, 404)),
     ("POST", "/users/{user_id}/deliverability/reset"): (
         "An agent lets a failed address be emailed again",

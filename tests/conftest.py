@@ -37,7 +37,9 @@ def aws():
 
     from chalicelib import runtime
     from chalicelib.naming import table_definition
+    from deskmail_local import moto_fidelity
 
+    moto_fidelity.apply()  # SES's 50-recipient limit counted per address, as SES does
     with mock_aws():
         runtime.reset()
         sign_in_with_test_keys(STAGE_ENV["DESKMAIL_AUTH_ISSUER"])

@@ -44,6 +44,9 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 #   TICKET#{id}      LIST                                 the ticket list (GSI1: TICKETS#{yyyy-mm} / {created}#{id})
 #   TICKET#{id}      OUTBOX#{notification}                a notification recorded before SES is called (outbox)
 #   IDEM#{hash}      IDEM                                 an Idempotency-Key of one caller and its first response (TTL)
+#   TICKET#{id}      MID#{user}                           the user's chain of notification Message-IDs (threading)
+#   REF#{reference}  TICKET#{id}                          subject reference ("[Ticket 4TDV9V]") -> ticket
+#   TRIGGER#{id}     TEMPLATE#{locale}                    an admin's subject and body template for a trigger
 # GSI2 (overloaded):
 #   FAILURES#{yyyy-mm}       {time}#{ticket}#{event}     the delivery-problems inbox (failure events), by month
 #   SUSPENDED                {received}#{ses id}          inbound email held for review, newest first
@@ -292,6 +295,7 @@ def comment_item(comment: Comment) -> dict:
         "public": comment.public,
         "created_at": comment.created_at,
         "trigger_evaluations": list(comment.trigger_evaluations),
+        "original_body": comment.original_body or None,
     }
 
 
@@ -305,6 +309,7 @@ def _comment(attributes: dict) -> Comment:
         public=bool(attributes.get("public")),
         created_at=attributes.get("created_at", ""),
         trigger_evaluations=tuple(attributes.get("trigger_evaluations") or ()),
+        original_body=attributes.get("original_body") or "",
     )
 
 
@@ -316,6 +321,7 @@ def _recipient_record(recipient: Recipient) -> dict:
         "header": recipient.header,
         "status": recipient.status,
         "failure": recipient.failure,
+        "locale": recipient.locale,
     }
 
 
@@ -334,6 +340,7 @@ def notification_items(notification: Notification, subject: str) -> list[dict]:
             "trigger_title": notification.trigger_title,
             "message_id": notification.message_id,
             "rfc_message_id": notification.rfc_message_id,
+            "message_id_header": notification.message_id_header or None,
             "recipients": recipients,
             "sent_at": notification.sent_at,
         }
@@ -376,11 +383,13 @@ def notification_from_lookup(attributes: dict) -> Notification:
                 header=r.get("header", "to"),
                 status=r.get("status", "sent"),
                 failure=r.get("failure"),
+                locale=r.get("locale"),
             )
             for r in attributes.get("recipients") or ()
         ),
         sent_at=attributes.get("sent_at", ""),
         rfc_message_id=attributes.get("rfc_message_id", ""),
+        message_id_header=attributes.get("message_id_header") or "",
     )
 
 
@@ -645,6 +654,11 @@ def outbox_item(
             "tags": dict(email.tags),
             "configuration_set": email.configuration_set,
             "auto_submitted": email.auto_submitted,
+            "html": email.html or None,
+            "content_language": email.content_language or None,
+            "in_reply_to": email.in_reply_to or None,
+            "references": list(email.references) or None,
+            "reply_to": list(email.reply_to) if email.reply_to else None,
         },
         "GSI2PK": "OUTBOX",
         "GSI2SK": f"{recorded_at}#{notification.id}",
@@ -668,6 +682,11 @@ def outbox_entry(attributes: dict) -> outbox.OutboxEntry:
             tags=dict(stored.get("tags") or {}),
             configuration_set=stored["configuration_set"],
             auto_submitted=bool(stored.get("auto_submitted")),
+            html=stored.get("html") or "",
+            content_language=stored.get("content_language") or "",
+            in_reply_to=stored.get("in_reply_to") or "",
+            references=tuple(stored.get("references") or ()),
+            reply_to=(stored["reply_to"][0], stored["reply_to"][1]) if stored.get("reply_to") else None,
         )
     notification = notification_from_lookup(
         {**attributes, "id": attributes["notification_id"], "sent_at": attributes.get("sent_at", "")}
@@ -1549,6 +1568,72 @@ class DeskmailTable:
         """The reverse link USER#{id} / IDENTITY: the `sub` of an agent user, for PATCH /agents/{id}."""
         return self._get(f"USER#{user_id}", "IDENTITY")
 
+    # -- notification emails: threads, ticket references, per-trigger templates, history (issue 14) -------------------
+
+    def get_thread_chains(self, ticket_id: str, user_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
+        """Each recipient's chain of SES Message-IDs on the ticket (TICKET#{id} / MID#{user}): one BatchGetItem."""
+        keys = [(f"TICKET#{ticket_id}", f"MID#{user_id}") for user_id in user_ids]
+        found = self.get_many(keys) if keys else {}
+        return {item["user_id"]: tuple(item.get("message_ids") or ()) for item in found.values()}
+
+    def find_tickets_by_reference(self, reference: str) -> list[str]:
+        """Ticket ids whose subject reference ("[Ticket 4TDV9V]") is this, newest first: Query REF#{reference}."""
+        response = self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": f"REF#{reference.upper()}"}, ":prefix": {"S": "TICKET#"}},
+            ScanIndexForward=False,
+            Limit=10,
+        )
+        return [from_item(item)["ticket_id"] for item in response.get("Items", [])]
+
+    def get_trigger_templates(self, trigger_id: str) -> dict[str, dict]:
+        """A trigger's edited templates by locale: Query TRIGGER#{id}, SK TEMPLATE#."""
+        response = self._query(
+            KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
+            ExpressionAttributeValues={":pk": {"S": f"TRIGGER#{trigger_id}"}, ":prefix": {"S": "TEMPLATE#"}},
+        )
+        return {item["locale"]: item for item in (from_item(raw) for raw in response.get("Items", []))}
+
+    def get_templates_for(self, pairs: Iterable[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+        """The edited templates for (trigger id, locale) pairs, those that exist: one BatchGetItem."""
+        keys = [(f"TRIGGER#{trigger_id}", f"TEMPLATE#{locale}") for trigger_id, locale in pairs]
+        found = self.get_many(keys) if keys else {}
+        return {(item["trigger_id"], item["locale"]): item for item in found.values()}
+
+    def put_trigger_template(self, item: dict) -> None:
+        self.client.put_item(TableName=self.name, Item=to_item(item))
+
+    def list_recent_public_comments(self, ticket_id: str, before_comment_id: str, limit: int) -> list[Comment]:
+        """The latest public comments before one, newest first: Query TICKET#{id} backwards from C#{comment}.
+
+        A comment's notifications and outcomes sort between comments, so the Filter drops them; a few pages at most.
+        """
+        kwargs: dict[str, Any] = {
+            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
+            "FilterExpression": "#type = :comment AND #public = :yes",
+            "ExpressionAttributeNames": {"#type": "type", "#public": "public"},
+            "ExpressionAttributeValues": {
+                ":pk": {"S": f"TICKET#{ticket_id}"},
+                ":low": {"S": "C#"},
+                ":high": {"S": f"C#{before_comment_id}"},
+                ":comment": {"S": "comment"},
+                ":yes": {"BOOL": True},
+            },
+            "ScanIndexForward": False,
+            "Limit": 100,
+        }
+        comments: list[Comment] = []
+        for _ in range(5):
+            response = self._query(**kwargs)
+            comments.extend(
+                _comment(attributes)
+                for attributes in (from_item(item) for item in response.get("Items", []))
+                if attributes["id"] != before_comment_id
+            )
+            if len(comments) >= limit or "LastEvaluatedKey" not in response:
+                break
+            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        return comments[:limit]
 
 def agent_account_items(
     subject: str, user_id: str, username: str, role: str, disabled: bool, updated_at: str
@@ -1567,3 +1652,44 @@ def agent_account_items(
         {"PK": f"IDENTITY#{subject}", "SK": "IDENTITY", **account},
         {"PK": f"USER#{user_id}", "SK": "IDENTITY", **account},
     ]
+
+
+def thread_item(ticket_id: str, user_id: str, message_ids: tuple[str, ...], updated_at: str) -> dict:
+    """A recipient's chain of notification Message-IDs (as SES set them) on a ticket: In-Reply-To/References."""
+    return {
+        "PK": f"TICKET#{ticket_id}",
+        "SK": f"MID#{user_id}",
+        "type": "thread",
+        "ticket_id": ticket_id,
+        "user_id": user_id,
+        "message_ids": list(message_ids),
+        "updated_at": updated_at,
+    }
+
+
+def reference_item(ticket_id: str, reference: str, subject: str, created_at: str) -> dict:
+    """The short reference in notification subjects -> the ticket, so a reply with only the subject finds it."""
+    return {
+        "PK": f"REF#{reference.upper()}",
+        "SK": f"TICKET#{ticket_id}",
+        "type": "reference",
+        "ticket_id": ticket_id,
+        "subject": subject,
+        "created_at": created_at,
+    }
+
+
+def trigger_template_item(
+    trigger_id: str, locale: str, subject: str, body: str, updated_at: str, updated_by: str
+) -> dict:
+    return {
+        "PK": f"TRIGGER#{trigger_id}",
+        "SK": f"TEMPLATE#{locale}",
+        "type": "trigger_template",
+        "trigger_id": trigger_id,
+        "locale": locale,
+        "subject": subject,
+        "body": body,
+        "updated_at": updated_at,
+        "updated_by": updated_by,
+    }

@@ -62,6 +62,13 @@ class OutgoingEmail:
     tags: dict[str, str]
     configuration_set: str
     auto_submitted: bool = False
+    # Notification emails (issue 14): the HTML alternative, the language, threading on SES's Message-IDs, and the
+    # ticket's reply address as (name, address).
+    html: str = ""
+    content_language: str = ""
+    in_reply_to: str = ""
+    references: tuple[str, ...] = ()
+    reply_to: tuple[str, str] | None = None
 
     @property
     def to_addresses(self) -> tuple[str, ...]:
@@ -181,15 +188,20 @@ def header_fields(email: OutgoingEmail) -> list[tuple[str, str]]:
         fields.append(("To", _fold("To", _mailbox_list(email.to))))
     if email.cc:
         fields.append(("Cc", _fold("Cc", _mailbox_list(email.cc))))
+    if email.reply_to:
+        fields.append(("Reply-To", _fold("Reply-To", _mailbox_list((Mailbox(*email.reply_to),)))))
     structural = [
         ("Message-ID", email.rfc_message_id),
-        ("In-Reply-To", email.thread_root_id),
-        ("References", email.thread_root_id),
+        # SES's Message-IDs of the recipients' earlier notifications (threads.thread_headers), else the root.
+        ("In-Reply-To", email.in_reply_to or email.thread_root_id),
+        ("References", " ".join(email.references) or email.thread_root_id),
         # Ask Exchange and friends not to answer with out-of-office replies (loop protection).
         ("X-Auto-Response-Suppress", "OOF, AutoReply"),
     ]
     if email.auto_submitted:
         structural.append(("Auto-Submitted", "auto-generated"))
+    if email.content_language:
+        structural.append(("Content-Language", email.content_language))
     # Real SES reads these from a raw message too; the local stack's simulator relies on them.
     structural.append(("X-SES-CONFIGURATION-SET", email.configuration_set))
     structural.append(("X-SES-MESSAGE-TAGS", ", ".join(f"{name}={value}" for name, value in email.tags.items())))
@@ -216,6 +228,9 @@ def body_part(email: OutgoingEmail) -> EmailMessage:
     """The content: only the MIME headers the email package writes for it (Content-Type, ...), none from users."""
     message = EmailMessage(policy=policy.default)
     message.set_content(email.body)
+    if email.html:
+        # multipart/alternative: clients show the last part they can (the HTML), the text part is the fallback.
+        message.add_alternative(email.html, subtype="html")
     return message
 
 

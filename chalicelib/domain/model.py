@@ -56,6 +56,7 @@ class Comment:
     public: bool
     created_at: str
     trigger_evaluations: tuple[dict, ...] = ()
+    original_body: str = ""  # an emailed reply's whole text, quoted history included (body is the new part)
 
 
 @dataclass(frozen=True)
@@ -68,6 +69,7 @@ class Recipient:
     header: str  # "to" or "cc"
     status: str = SENT  # sent, or not_sent / rejected when SES never took it
     failure: dict | None = None
+    locale: str | None = None  # the user's language when it was sent (the email is in it, or the default)
 
 
 @dataclass(frozen=True)
@@ -83,6 +85,8 @@ class Notification:
     recipients: tuple[Recipient, ...]
     sent_at: str
     rfc_message_id: str = ""
+    # The Message-ID recipients see: SES replaces ours with <{message_id}@email.amazonses.com> (threads chain on it).
+    message_id_header: str = ""
 
 
 @dataclass(frozen=True)

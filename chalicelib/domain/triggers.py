@@ -124,7 +124,9 @@ def evaluate(
                 skipped.append({"user_id": user_id, "reason": SKIPPED_AUTHOR})
                 continue
             user = users[user_id]
-            recipients.append(Recipient(user_id=user.id, name=user.name, email=user.email, header=header))
+            recipients.append(
+                Recipient(user_id=user.id, name=user.name, email=user.email, header=header, locale=user.locale)
+            )
         if not recipients:
             evaluations.append(TriggerEvaluation(trigger, False, NOT_FIRED_NO_RECIPIENT, (), tuple(skipped)))
             continue

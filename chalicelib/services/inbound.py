@@ -20,6 +20,7 @@ from chalicelib.domain.inbound_mail import (
     parse,
     referenced_ses_message_ids,
     referenced_ticket_ids,
+    referenced_ticket_reference,
     stored_message,
     unwrap,
 )
@@ -73,7 +74,10 @@ def _ticket_for(table: DeskmailTable, settings: Settings, email: InboundEmail) -
         for message_id in message_ids:
             if message_id in lookups:
                 return workspace.get_ticket(table, lookups[message_id]["ticket_id"])[0]
-    return None
+    # Last: the subject's "[Ticket 4TDV9V]" (newest ticket with that reference); the sender must still take part.
+    reference = referenced_ticket_reference(email)
+    ticket_ids = table.find_tickets_by_reference(reference) if reference else []
+    return workspace.get_ticket(table, ticket_ids[0])[0] if ticket_ids else None
 
 
 def _author(ticket: Ticket, users: list[User]) -> User | None:
@@ -193,6 +197,7 @@ def _comment_from(
         logger.info("inbound email already a comment", extra={"comment_id": comment_id})
         return COMMENT
     text = email.text or email.subject.strip() or "-"
+    original = email.full_text if email.full_text and email.full_text != text else ""
     workspace.add_comment(
         table,
         mailer,
@@ -200,6 +205,7 @@ def _comment_from(
         ticket.id,
         {"author_id": author.id, "body": text, "public": True},
         now,
+        original_body=original,
         comment_id=comment_id,
     )
     return COMMENT

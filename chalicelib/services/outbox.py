@@ -21,6 +21,7 @@ from chalicelib.domain import classification, outbox
 from chalicelib.domain.model import FAILED_STATUSES, FAILURE_TAG, NOT_SENT, REJECTED, Notification, Recipient
 from chalicelib.ids import format_timestamp, stable_id
 from chalicelib.observability import MetricUnit, logger, metrics
+from chalicelib.services import notification_emails
 from chalicelib.services.failures import TagState, outcome_event_items
 
 Clock = Callable[[], str]
@@ -71,8 +72,14 @@ def notification_event(notification: Notification, acting: dict | None = None) -
 def record_items(
     table: DeskmailTable, notification: Notification, subject: str, acting: dict | None = None
 ) -> list[dict]:
-    """The notification, its MSG# lookup, its event, and each failed recipient's event and the failure tag."""
-    items = [*dynamo.notification_items(notification, subject), notification_event(notification, acting)]
+    """The notification, its MSG# lookup, its event, each failed recipient's event and the failure tag, and the
+    recipients' thread chains (the Message-ID SES gave it)."""
+    notification, thread_items = notification_emails.threaded(table, notification)
+    items = [
+        *dynamo.notification_items(notification, subject),
+        notification_event(notification, acting),
+        *thread_items,
+    ]
     tag_state: TagState | None = None
     for recipient in notification.recipients:
         if recipient.status not in FAILED_STATUSES:

@@ -101,7 +101,14 @@ def resend(
     # One notification per recipient: each gets their own message, and nobody sees the others' addresses.
     evaluations = [
         triggers.TriggerEvaluation(
-            RESEND_TRIGGER, True, None, (Recipient(users[user_id].id, users[user_id].name, users[user_id].email, "to"),)
+            RESEND_TRIGGER,
+            True,
+            None,
+            (
+                Recipient(
+                    users[user_id].id, users[user_id].name, users[user_id].email, "to", locale=users[user_id].locale
+                ),
+            ),
         )
         for user_id in user_ids
     ]

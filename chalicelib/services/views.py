@@ -175,6 +175,7 @@ def conversation(table: DeskmailTable, ticket_id: str, page_token: str | None, t
                 "author_id": comment.author_id,
                 "author_name": comment.author_name,
                 "body": comment.body,
+                "original_body": comment.original_body or None,
                 "public": comment.public,
                 "created_at": comment.created_at,
                 "delivery": delivery_view,

@@ -12,7 +12,7 @@ from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.addresses import validated_address
 from chalicelib.config import Settings
-from chalicelib.domain import classification, deliverability, search, triggers
+from chalicelib.domain import classification, deliverability, rendering, search, threads, triggers
 from chalicelib.domain import outbox as outbox_states
 from chalicelib.domain.messages import (
     OutgoingEmail,
@@ -34,7 +34,7 @@ from chalicelib.domain.outbox import OutboxEntry
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.i18n import N_, SUPPORTED_LOCALES
 from chalicelib.ids import new_id, stable_id
-from chalicelib.services import outbox
+from chalicelib.services import notification_emails, outbox
 from chalicelib.services.failures import EVENT_TAG_ADDED, EVENT_TAG_REMOVED
 from chalicelib.services.outbox import EVENT_NOTIFICATION_NOT_SENT, EVENT_NOTIFICATION_SENT  # noqa: F401 (views)
 from chalicelib.services.rate_limits import NotificationBrake
@@ -200,7 +200,12 @@ def create_ticket(
         public,
         triggers.TICKET_CREATED,
         now,
-        extra_items=[dynamo.ticket_item(ticket), created_event, *_search_items(ticket, users)],
+        extra_items=[
+            dynamo.ticket_item(ticket),
+            created_event,
+            *_search_items(ticket, users),
+            dynamo.reference_item(ticket.id, rendering.ticket_reference(ticket.id), ticket.subject, stamp),
+        ],
         commit_updates=commit_updates,
     )
     return {"ticket": ticket, "tags": [], "comment": comment}
@@ -229,8 +234,10 @@ def add_comment(
     now: Clock,
     comment_id: str | None = None,
     commit_updates: Iterable[dict] = (),
+    original_body: str = "",
 ) -> Comment:
-    """`comment_id`: the id a retry must reuse (an inbound email's comment); a new one otherwise."""
+    """`comment_id`: the id a retry must reuse (an inbound email's comment); a new one otherwise. `original_body`: an
+    emailed reply's whole text, kept for the agent beside the new part (`body`)."""
     author_id, text, public = _comment_fields(body)
     ticket, _ = get_ticket(table, ticket_id)
     user_ids = [ticket.requester_id, *ticket.cc_ids, *([ticket.assignee_id] if ticket.assignee_id else []), author_id]
@@ -249,6 +256,7 @@ def add_comment(
         now,
         comment_id=comment_id,
         commit_updates=commit_updates,
+        original_body=original_body,
     )
 
 
@@ -266,9 +274,19 @@ def _post_comment(
     extra_items: list[dict] | None = None,
     comment_id: str | None = None,
     commit_updates: Iterable[dict] = (),
+    original_body: str = "",
 ) -> Comment:
     stamp = now()
-    draft = Comment(comment_id or new_id(), ticket.id, author_id, users[author_id].name, text, public, stamp)
+    draft = Comment(
+        comment_id or new_id(),
+        ticket.id,
+        author_id,
+        users[author_id].name,
+        text,
+        public,
+        stamp,
+        original_body=original_body,
+    )
     evaluations = triggers.evaluate(list_triggers(table), event, ticket, draft, users)
     comment = Comment(**{**draft.__dict__, "trigger_evaluations": tuple(e.as_record() for e in evaluations)})
     added_event = dynamo.event_item(
@@ -327,25 +345,69 @@ def prepare_notifications(
 
     The items: each outbox entry (pending), the rate limit's send log and held events, and the whole record of a
     notification nobody can be sent (no reachable recipient). Outbox entries come last (see write_together).
+
+    A trigger's recipients get one message per language (their `locale`, else the help desk's default), cut into
+    messages of at most 50 recipients (SES refuses more): people who read the same language still see each other
+    on To/Cc and answer all, the agent sees one notification per language, and each message has its own SES id
+    for the feedback. Each message threads on its recipients' earlier notifications on the ticket.
     """
+    fired = [evaluation for evaluation in evaluations if evaluation.fired]
+    if not fired:
+        return [], []
     states = address_states(table, settings, fired_addresses(evaluations), now())
     brake = NotificationBrake(table, ticket.id, now())
+    user_ids = list(dict.fromkeys(r.user_id for evaluation in fired for r in evaluation.recipients))
+    composer = notification_emails.composer(
+        table,
+        settings,
+        ticket,
+        comment,
+        [
+            (evaluation.trigger.id, rendering.locale_of(r.locale, settings.default_locale))
+            for evaluation in fired
+            for r in evaluation.recipients
+        ],
+    )
+    chains = table.get_thread_chains(ticket.id, [*user_ids, threads.TICKET_CHAIN])
     stamp = now()
     entries: list[OutboxEntry] = []
     records: list[dict] = []
     pending: list[dict] = []
-    for evaluation in evaluations:
-        if not evaluation.fired:
-            continue
+    for evaluation in fired:
         evaluation, holds = brake.hold_over_limit(evaluation)
-        notification, email = _prepare(settings, ticket, comment, evaluation, states, stamp)
-        records.extend(brake.items_after_send(notification, holds, before_send=email is not None))
-        entries.append(OutboxEntry(notification, email, ticket.subject, outbox_states.PENDING, 0, stamp, acting))
-        if email is None:
-            records.extend(outbox.record_items(table, notification, ticket.subject, acting))
-        else:
-            pending.append(dynamo.outbox_item(notification, email, ticket.subject, stamp, acting))
+        for batch in _batches(settings, evaluation.recipients, states):
+            notification, email = _prepare(settings, ticket, comment, evaluation, batch, stamp, composer, chains)
+            batch_ids = {recipient.user_id for recipient in batch}
+            own_holds = [hold for hold in holds if hold[0].user_id in batch_ids]
+            records.extend(brake.items_after_send(notification, own_holds, before_send=email is not None))
+            entries.append(OutboxEntry(notification, email, ticket.subject, outbox_states.PENDING, 0, stamp, acting))
+            if email is None:
+                records.extend(outbox.record_items(table, notification, ticket.subject, acting))
+            else:
+                pending.append(dynamo.outbox_item(notification, email, ticket.subject, stamp, acting))
     return entries, records + pending
+
+
+def _batches(
+    settings: Settings, recipients: tuple[Recipient, ...], states: dict[str, deliverability.AddressState]
+) -> list[list[Recipient]]:
+    """The evaluation's recipients, screened and with their language, in messages: one per language and per 50
+    recipients SES will take (recipients deskmail will not email ride along, recorded as not_sent)."""
+    screened = [
+        screen_recipient(replace(r, locale=rendering.locale_of(r.locale, settings.default_locale)), states)
+        for r in recipients
+    ]
+    by_id = {recipient.user_id: recipient for recipient in screened}
+    reachable = [(r.user_id, r.locale or "") for r in screened if r.status != NOT_SENT]
+    batches = [[by_id[user_id] for user_id in batch.user_ids] for batch in threads.batches(reachable)]
+    for recipient in screened:
+        if recipient.status == NOT_SENT:
+            home = next((b for b in batches if b[0].locale == recipient.locale), None)
+            if home is None:
+                batches.append([recipient])
+            else:
+                home.append(recipient)
+    return batches
 
 
 def _prepare(
@@ -353,27 +415,37 @@ def _prepare(
     ticket: Ticket,
     comment: Comment,
     evaluation: triggers.TriggerEvaluation,
-    states: dict[str, deliverability.AddressState],
+    batch: list[Recipient],
     stamp: str,
+    composer: notification_emails.Composer,
+    chains: dict[str, tuple[str, ...]],
 ) -> tuple[Notification, OutgoingEmail | None]:
-    """The notification as it will be recorded and the email SES will get (None: nobody reachable)."""
+    """The notification as it will be recorded and the email SES will get (None: nobody reachable): rendered in
+    its recipients' language, threaded on their chains of SES Message-IDs."""
     notification_id = new_id()
     domain = settings.sender_domain
-    recipients = [screen_recipient(recipient, states) for recipient in evaluation.recipients]
+    recipients = list(batch)
     reachable = tuple(recipient for recipient in recipients if recipient.status != NOT_SENT)
     rfc_message_id = notification_message_id(ticket.id, notification_id, domain)
     email = None
     if reachable:
         to = addresses(reachable, "to") or addresses(reachable, "cc")[:1]
         cc = tuple(address for address in addresses(reachable, "cc") if address not in to)
+        shown = [r for r in reachable if r.header == "to"] + [r for r in reachable if r.header != "to"]
+        locale = reachable[0].locale or settings.default_locale
+        rendered = composer.render(evaluation.trigger, shown, locale)
+        root = thread_root_id(ticket.id, domain)
+        thread = threads.thread_headers(
+            root, [chains.get(recipient.user_id, ()) for recipient in shown], chains.get(threads.TICKET_CHAIN, ())
+        )
         email = OutgoingEmail(
             sender=settings.sender,
             to=to,
             cc=cc,
-            subject=f"[{ticket.id[-6:].upper()}] {ticket.subject}" if comment.public else f"Re: {ticket.subject}",
-            body=_email_body(ticket, comment, evaluation.trigger),
+            subject=rendered.subject,
+            body=rendered.text,
             rfc_message_id=rfc_message_id,
-            thread_root_id=thread_root_id(ticket.id, domain),
+            thread_root_id=root,
             tags={
                 "ticket_id": ticket.id,
                 "comment_id": comment.id,
@@ -381,7 +453,13 @@ def _prepare(
                 "notification_id": notification_id,
             },
             configuration_set=settings.configuration_set,
-            auto_submitted=evaluation.trigger.event == triggers.TICKET_CREATED,
+            # Every trigger's email is automatic (RFC 3834): out-of-office responders stay silent, people answer.
+            auto_submitted=True,
+            html=rendered.html,
+            content_language=locale,
+            in_reply_to=thread.in_reply_to,
+            references=thread.references,
+            reply_to=threads.ticket_reply_address(settings.sender, ticket.id),
         )
     notification = Notification(
         id=notification_id,
@@ -429,13 +507,6 @@ def screen_recipient(recipient: Recipient, states: dict[str, deliverability.Addr
     return replace(recipient, status=NOT_SENT, failure=failure)
 
 
-def _email_body(ticket: Ticket, comment: Comment, trigger: triggers.Trigger) -> str:
-    if trigger.event == triggers.TICKET_CREATED:
-        return (
-            f"Your request ({ticket.subject}) has been received and is being reviewed by our support staff.\n"
-            f"To add a comment, reply to this email.\n\n{comment.author_name} wrote:\n{comment.body}\n"
-        )
-    return f"{comment.author_name} wrote:\n{comment.body}\n"
 
 
 # ---- tags ----------------------------------------------------------------------------------------------------------

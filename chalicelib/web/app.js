@@ -77,7 +77,27 @@ async function changeLanguage(locale) {
   announce(tr("language_changed"));
 }
 
+// The local stack's outbox page (make run passes its URL in the fragment): only a loopback http URL is linked.
+const OUTBOX_KEY = "deskmail.outbox";
+const LOCAL_OUTBOX = /^http:\/\/(127\.0\.0\.1|localhost):\d{1,5}\/?$/;
+
+function showOutboxLink() {
+  const fragment = new URLSearchParams(location.hash.slice(1));
+  if (fragment.has("outbox")) {
+    if (LOCAL_OUTBOX.test(fragment.get("outbox"))) sessionStorage.setItem(OUTBOX_KEY, fragment.get("outbox"));
+    fragment.delete("outbox");
+    const rest = fragment.toString();
+    history.replaceState(null, "", location.pathname + location.search + (rest ? `#${rest}` : ""));
+  }
+  const outbox = sessionStorage.getItem(OUTBOX_KEY);
+  const link = $("#outbox-link");
+  if (!outbox || !LOCAL_OUTBOX.test(outbox) || !link) return;
+  link.href = outbox;
+  link.hidden = false;
+}
+
 async function start() {
+  showOutboxLink();
   const stored = localStorage.getItem(LOCALE_KEY);
   state.locale = SUPPORTED.includes(stored) ? stored : browserLocale();
   await loadStrings(state.locale);

@@ -948,9 +948,15 @@ def test_a_reply_mailbox_answers_as_a_person_whom_deskmail_reads_as_a_genuine_re
     assert loops.automated_reason(inbound.headers, inbound.subject, own_addresses=[SUPPORT]) is None
 
 
-@pytest.mark.parametrize("address", ["ooto@simulator.amazonses.com", "away@example.com", "reply-rita@example.com"])
-def test_nobody_answers_mail_marked_auto_submitted(address):
+@pytest.mark.parametrize("address", ["ooto@simulator.amazonses.com", "away@example.com"])
+def test_no_automatic_answer_to_mail_marked_auto_submitted(address):
     assert answered(address, auto_submitted=True) == []  # RFC 3834 section 2
+
+
+def test_people_still_answer_mail_marked_auto_submitted():
+    (reply,) = answered("reply-rita@example.com", auto_submitted=True)
+
+    assert not reply.automatic and reply.mailbox == "reply-rita@example.com"
 
 
 @pytest.mark.parametrize(
