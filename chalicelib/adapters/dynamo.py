@@ -1092,6 +1092,8 @@ class DeskmailTable:
         self, since: str | None, until: str | None, page_token: str | None, limit: int, category: str | None
     ) -> tuple[list[dict], str | None]:
         """Newest first over the monthly buckets FAILURES#{yyyy-mm} (GSI2), from `until` back to `since`."""
+        if since and until and since > until:
+            return [], None  # an empty range: DynamoDB refuses a BETWEEN whose bounds are reversed (a 500, not a page)
         kwargs: dict[str, Any] = {
             "IndexName": "GSI2",
             "KeyConditionExpression": "GSI2PK = :pk AND GSI2SK BETWEEN :low AND :high",
