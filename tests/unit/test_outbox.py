@@ -54,3 +54,20 @@ def test_the_sweeper_sends_only_what_was_never_claimed():
     accepted = replace(entry, state=outbox.ACCEPTED, attempts=1, notification=replace(NOTIFICATION, message_id="m1"))
     assert outbox.sweep_action(accepted) == "record"
     assert outbox.sweep_action(replace(entry, attempts=1)) == "give_up"  # pending yet attempted: never resent
+
+
+def test_a_multipart_threaded_email_comes_back_from_the_outbox_as_the_same_mime():
+    # What the sweeper resends must be the very email first prepared: both parts, its language, its thread.
+    threaded = replace(
+        EMAIL,
+        html="<p>Ada wrote:</p><p>Hi</p>",
+        content_language="de",
+        in_reply_to="<0100018c-aaaa@email.amazonses.com>",
+        references=("<ticket-t1@deskmail.example.com>", "<0100018c-aaaa@email.amazonses.com>"),
+        reply_to=("Deskmail Support", "support+t1@deskmail.example.com"),
+    )
+    entry = dynamo.outbox_entry(stored(dynamo.outbox_item(NOTIFICATION, threaded, "s", "2026-12-01T10:00:00.000Z")))
+    assert entry.email == threaded
+    mime = to_mime(entry.email)  # a multipart boundary is random: the parts and headers are what must match
+    assert b"multipart/alternative" in mime and b"In-Reply-To: <0100018c-aaaa@email.amazonses.com>" in mime
+    assert b"Content-Language: de" in mime and b"support+t1@deskmail.example.com" in mime
