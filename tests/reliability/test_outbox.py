@@ -221,3 +221,21 @@ def test_resend_goes_through_the_outbox_too(api, who, inject):
     assert len(sent_messages()) == 2
     assert sorted(e["state"]["S"] for e in outbox_entries()) == ["sent", "sent"]
 
+
+
+def test_the_sweep_sends_the_prepared_multipart_email_and_the_next_one_threads_on_its_ses_id(api, who, inject):
+    inject({("update_item", 1): fails()})  # the process "dies" between the commit and SES
+    assert api.post("/tickets", open_ticket_body(who))[0] == 500
+    inject({})
+    assert sweep() == {"sent": 1}
+    (swept,) = sent_messages()
+    assert swept["mime"].get_content_type() == "multipart/alternative" and swept["mime"]["Content-Language"]
+    assert "+" in swept["mime"]["Reply-To"]  # the ticket's plus address, as the first send would have set it
+    ticket_id = the_ticket_id()
+    api.ok(
+        "post", f"/tickets/{ticket_id}/comments", {"author_id": who["agent"]["id"], "body": "Done.", "public": True}
+    )
+    to_rita = [m for m in sent_messages()[1:] if "rita@example.com" in m["destinations"]]
+    assert len(to_rita) == 1
+    # The sweep recorded the Message-ID SES gave the swept email in Rita's chain: the next one answers it.
+    assert to_rita[0]["mime"]["In-Reply-To"].strip("<>").startswith(swept["id"])
