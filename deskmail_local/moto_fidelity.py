@@ -4,12 +4,18 @@ moto 5.2.5's `send_raw_email` appends the To/Cc/Bcc it reads from the message to
 then refuses more than 50 *entries*: a message deskmail sends to 26 people (Destination and headers both name
 them) was refused as "Too many recipients", where SES takes up to 50 recipients. This counts each address once
 against SES's 50 and leaves everything else (the destinations moto records, its other checks) as moto has it.
+
+moto's TransactWriteItems deep-copies the table to roll back, with no lock: the local stack's threaded moto
+server, writing for a feedback batch at the same moment, fails it with "dictionary changed size during
+iteration" (a 500 DynamoDB never gives). DynamoDB requests are handled one at a time here, as isolated as
+DynamoDB's own transactions.
 """
 
 from __future__ import annotations
 
 from email import message_from_string
 from email.utils import getaddresses, parseaddr
+from threading import RLock
 from typing import Any
 
 SES_RECIPIENT_LIMIT = 50
@@ -37,4 +43,18 @@ def apply() -> None:
     # moto's own check then sees each recipient twice (Destination + headers): it may count to twice SES's limit.
     models.RECIPIENT_LIMIT = 2 * SES_RECIPIENT_LIMIT
     models.SESBackend.send_raw_email = send_raw_email  # type: ignore[method-assign]
+    _serialize_dynamodb()
     _applied.append(True)
+
+
+def _serialize_dynamodb() -> None:
+    from moto.dynamodb.responses import DynamoHandler
+
+    lock = RLock()
+    original = DynamoHandler.call_action
+
+    def call_action(self: Any) -> Any:
+        with lock:
+            return original(self)
+
+    DynamoHandler.call_action = call_action  # type: ignore[method-assign]
