@@ -7,6 +7,7 @@ clients the service uses counts them, and reads the BatchWriteItem requests to s
 from __future__ import annotations
 
 import math
+import os
 from collections import Counter
 from contextlib import contextmanager
 
@@ -100,11 +101,13 @@ def _moto_world():
 
     from chalicelib import runtime
     from chalicelib.naming import table_definition
+    from tests.tokens import sign_in_with_test_keys
 
     mock = mock_aws()
     mock.start()
     runtime.reset()
     settings = runtime.settings()
+    sign_in_with_test_keys(os.environ["DESKMAIL_AUTH_ISSUER"])  # the API's routes need a signed-in agent
     boto3.client("dynamodb").create_table(**table_definition(settings.table_name))
     ses = boto3.client("sesv2")
     ses.create_email_identity(EmailIdentity="deskmail.example.com")

@@ -7,6 +7,8 @@ import os
 
 import pytest
 
+from tests.tokens import sign_in_with_test_keys
+
 STAGE_ENV = json.load(open(os.path.join(os.path.dirname(__file__), "..", ".chalice", "config.json")))["stages"]["dev"][
     "environment_variables"
 ]
@@ -38,28 +40,13 @@ def aws():
 
     with mock_aws():
         runtime.reset()
-        _sign_in_with_test_keys()
+        sign_in_with_test_keys(STAGE_ENV["DESKMAIL_AUTH_ISSUER"])
         boto3.client("dynamodb").create_table(**table_definition(STAGE_ENV["DESKMAIL_TABLE_NAME"]))
         ses = boto3.client("sesv2")
         ses.create_email_identity(EmailIdentity="deskmail.example.com")
         ses.create_configuration_set(ConfigurationSetName=STAGE_ENV["DESKMAIL_CONFIGURATION_SET"])
         yield
         runtime.reset()
-
-
-def _sign_in_with_test_keys():
-    """The dev stage's user pool on moto (same ids as .chalice/config.json) and a verifier reading the test JWKS."""
-    import boto3
-
-    from chalicelib import auth
-    from chalicelib.config import auth_settings
-    from deskmail_local import cognito
-    from tests.tokens import FakeJwksFetcher
-
-    cognito.use_reproducible_ids()
-    pool = cognito.create_pool(boto3.client("cognito-idp"), "us-east-1")
-    assert pool.issuer == STAGE_ENV["DESKMAIL_AUTH_ISSUER"], "moto's pool id changed: update .chalice/config.json"
-    auth.use_verifier(auth.TokenVerifier(auth_settings(), fetch=FakeJwksFetcher()))
 
 
 @pytest.fixture

@@ -67,3 +67,19 @@ def access_token(
         claims["nbf"] = not_before
     claims.update(extra or {})
     return jwt.encode(claims, key, algorithm=algorithm, headers={"kid": kid})
+
+
+def sign_in_with_test_keys(expected_issuer: str) -> None:
+    """The dev stage's user pool on moto (same ids as .chalice/config.json) and a verifier reading the test JWKS.
+
+    Call inside moto (tests' `aws` fixture, the benchmarks' moto world)."""
+    import boto3
+
+    from chalicelib import auth
+    from chalicelib.config import auth_settings
+    from deskmail_local import cognito
+
+    cognito.use_reproducible_ids()
+    pool = cognito.create_pool(boto3.client("cognito-idp"), "us-east-1")
+    assert pool.issuer == expected_issuer, "moto's pool id changed: update .chalice/config.json"
+    auth.use_verifier(auth.TokenVerifier(auth_settings(), fetch=FakeJwksFetcher()))
