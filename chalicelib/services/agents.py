@@ -81,7 +81,7 @@ def invite(
 ) -> User:
     """POST /agents: the Cognito user (invitation email, group) and the deskmail agent user, linked by `sub`."""
     body = validation.body_object(body)
-    name = validation.required_text(body, "name", 200)
+    name = validation.header_text(body, "name", 200)  # a name reaches email headers (and the identity provider)
     email = validated_address(body.get("email"))
     role = _role(body, auth.AGENT) or auth.AGENT
     locale = validation.optional_text(body, "locale", 10)

@@ -47,7 +47,8 @@ APP_CALLS: dict[str, frozenset[str]] = {
         }
     ),
     # Feedback records what SES says; it never sends email nor reads a secret.
-    "handle_ses_feedback": frozenset({"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem"}),
+    # UpdateItem: the sharded reputation counters and the other-senders counter (ADD), one call per batch.
+    "handle_ses_feedback": frozenset({"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"}),
     "handle_inbound_email": frozenset(
         {
             "dynamodb:BatchGetItem",

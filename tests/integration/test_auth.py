@@ -2,6 +2,7 @@
 route, and who is the author of what."""
 
 import json
+import os
 import time
 
 import jwt
@@ -308,3 +309,15 @@ def _cognito_user(email):
     user = cognito.admin_get_user(UserPoolId=pool, Username=email)
     groups = cognito.admin_list_groups_for_user(UserPoolId=pool, Username=user["Username"])["Groups"]
     return {"enabled": user["Enabled"], "groups": sorted(g["GroupName"] for g in groups)}
+
+
+@pytest.mark.parametrize("name", ["Eve\r\nBcc: x@example.com", "Eve\x85Bcc", "Eve\u2028x", "=?utf-8?q?Eve?="])
+def test_an_agent_name_that_could_reach_a_header_is_a_400_before_the_identity_provider(client, name):
+    import boto3
+
+    admin = Api(client, role="admin")
+    pool = os.environ["DESKMAIL_COGNITO_USER_POOL_ID"]
+    before = boto3.client("cognito-idp").list_users(UserPoolId=pool)["Users"]
+    status, body = admin.post("/agents", {"name": name, "email": "eve@deskmail.example.com"})
+    assert status == 400 and "'name'" in body["Message"], body
+    assert boto3.client("cognito-idp").list_users(UserPoolId=pool)["Users"] == before  # nothing half-made
