@@ -983,6 +983,8 @@ class DeskmailTable:
     def list_failures(
         self, since: str | None, until: str | None, page_token: str | None, limit: int, category: str | None
     ) -> tuple[list[dict], str | None]:
+        if since and until and since > until:
+            return [], None  # an empty range: DynamoDB refuses a BETWEEN whose bounds are reversed (a 500, not a page)
         kwargs: dict[str, Any] = {
             "IndexName": "GSI2",
             "KeyConditionExpression": "GSI2PK = :pk AND GSI2SK BETWEEN :low AND :high",

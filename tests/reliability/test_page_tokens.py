@@ -118,3 +118,17 @@ def test_every_page_of_the_events_log_can_be_read_and_a_foreign_token_is_refused
     assert [event["occurred_at"] for event in events] == sorted(event["occurred_at"] for event in events)
     other = open_ticket(api, who, cc=())["id"]
     assert api.get(f"/tickets/{other}/events?next_page={first['next_page']}")[0] == 400
+
+
+def test_a_reversed_time_range_lists_no_failures_rather_than_failing(api):
+    """since after until within one month: DynamoDB refuses BETWEEN with reversed bounds (found by the live fuzz)."""
+    status, page = api.get("/delivery-failures?since=2026-11-20T00:00:00Z&until=2026-11-10T00:00:00Z")
+    assert (status, page) == (200, {"failures": [], "next_page": None})
+
+
+@pytest.mark.parametrize("bound", ["since", "until"])
+def test_time_bounds_at_the_edges_of_the_calendar_are_answered(api, bound):
+    """Year 1 was formatted "1-01-01…" (strftime does not pad it): a bound that sorts after every real time."""
+    for moment in ("0001-01-01T00:00:00Z", "0999-12-31T23:59:59Z", "9999-12-31T23:59:59Z"):
+        status, page = api.get(f"/delivery-failures?{bound}={moment}")
+        assert status == 200 and page["failures"] == [], (moment, status, page)
