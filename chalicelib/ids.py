@@ -58,8 +58,8 @@ def format_timestamp(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     utc = moment.astimezone(UTC)
-    # The year by hand: strftime's %Y does not pad years below 1000 on Linux ("1-01-01"), which breaks sorting
-    # and everything that slices the string (a time range reaching year 1 was a 500 on the inbox).
+    # The year by hand: strftime's %Y does not pad years below 1000 on Linux ("1-01-01"): such a key would sort
+    # after "2026-…" and break anything that slices the string (the fuzzer's time bounds reach year 1).
     return f"{utc.year:04d}-" + utc.strftime("%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
 
 
