@@ -52,6 +52,7 @@ APP_CALLS: dict[str, frozenset[str]] = {
     "handle_inbound_email": frozenset(
         {
             "dynamodb:BatchGetItem",
+            "dynamodb:GetItem",  # the inbound claim and held ("suspended") mail, read by key
             "dynamodb:BatchWriteItem",
             "dynamodb:PutItem",
             "dynamodb:Query",
