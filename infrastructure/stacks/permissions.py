@@ -18,6 +18,7 @@ COGNITO_CALLS = frozenset(
         "cognito-idp:AdminAddUserToGroup",
         "cognito-idp:AdminRemoveUserFromGroup",
         "cognito-idp:AdminDisableUser",
+        "cognito-idp:AdminUserGlobalSignOut",  # a disabled agent's refresh tokens are revoked too
         "cognito-idp:AdminEnableUser",
         "cognito-idp:AdminGetUser",
         # Public Cognito APIs (no IAM check), granted so the proxy routes work with a signed client too.
