@@ -265,7 +265,7 @@ SUMMARIES: dict[tuple[str, str], tuple[str, tuple[int, ...]]] = {
     ("GET", "/inbound/suspended"): ("Inbound email held for review (failed sender authentication)", (200, 400)),
     ("POST", "/inbound/suspended/{suspended_id}/recover"): (
         "Make held email the sender's comment",
-        (200, 404, 409),
+        (200, 400, 404, 409),
     ),
     ("DELETE", "/inbound/suspended/{suspended_id}"): ("Delete held email", (200, 404)),
     ("GET", "/"): ("The agent workspace page (HTML)", (200,)),
