@@ -1112,6 +1112,7 @@ def test_api_role_manages_agents_in_this_pool_only(resources):
         "cognito-idp:AdminAddUserToGroup",
         "cognito-idp:AdminRemoveUserFromGroup",
         "cognito-idp:AdminDisableUser",
+        "cognito-idp:AdminUserGlobalSignOut",
         "cognito-idp:AdminEnableUser",
         "cognito-idp:AdminGetUser",
         "cognito-idp:InitiateAuth",
