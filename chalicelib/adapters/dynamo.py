@@ -964,6 +964,25 @@ class DeskmailTable:
         token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
         return [from_item(item) for item in response.get("Items", [])], token
 
+    def list_failure_events_since(self, ticket_id: str, since: str) -> list[dict]:
+        """The ticket's failure and complaint events from `since` on, newest first (one Query in the ticket's own
+        partition: its size is the ticket's, not the table's)."""
+        response = self._query(
+            KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
+            FilterExpression="event_type IN (:failure, :complaint)",
+            ProjectionExpression="occurred_at, event_type, #data.recipient.user_id, #data.category",
+            ExpressionAttributeNames={"#data": "data"},
+            ExpressionAttributeValues={
+                ":pk": {"S": f"TICKET#{ticket_id}"},
+                ":low": {"S": f"EV#{since}"},
+                ":high": {"S": "EV#~"},
+                ":failure": {"S": "email_delivery_failure"},
+                ":complaint": {"S": "email_complaint"},
+            },
+            ScanIndexForward=False,  # no Limit: with a filter it would count the events read, not the failures kept
+        )
+        return [from_item(item) for item in response.get("Items", [])]
+
     def get_feedback_context(
         self, message_ids: Iterable[str], ticket_ids: Iterable[str]
     ) -> tuple[dict[str, dict], dict[str, dict | None]]:
@@ -1515,6 +1534,7 @@ class DeskmailTable:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return comments[:limit]
+
 
 def agent_account_items(
     subject: str, user_id: str, username: str, role: str, disabled: bool, updated_at: str

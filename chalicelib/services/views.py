@@ -9,7 +9,7 @@ import re
 from chalicelib import validation
 from chalicelib.adapters.dynamo import DeskmailTable, PageTokenError
 from chalicelib.domain import classification, delivery, search, smtp_codes, typos
-from chalicelib.domain.model import OutcomeEvent, Ticket, User
+from chalicelib.domain.model import FAILURE_TAG, OutcomeEvent, Ticket, User
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.i18n import N_
 from chalicelib.services import failures, workspace
@@ -272,20 +272,41 @@ def tagged_tickets(table: DeskmailTable, tag: str | None, page_token: str | None
         raise page_token_refused() from None
     # The requester and status, for triage in the failures list (None for tickets older than the ticket list).
     listed = table.get_ticket_listings([item["ticket_id"] for item in items])
+    rows = []
+    for item in items:
+        row = {
+            "id": item["ticket_id"],
+            "subject": item.get("subject"),
+            "tag": tag,
+            "tagged_at": item.get("tagged_at"),
+            "last_failure_at": item.get("sort_time"),
+            "requester_name": listed.get(item["ticket_id"], {}).get("requester_name"),
+            "status": listed.get(item["ticket_id"], {}).get("status"),
+        }
+        if tag == FAILURE_TAG:
+            row.update(_failure_summary(table, item["ticket_id"], item.get("tagged_at") or ""))
+        rows.append(row)
+    return {"tickets": rows, "next_page": next_page}
+
+
+def _failure_summary(table: DeskmailTable, ticket_id: str, since: str) -> dict:
+    """Since the failure tag was added: how many people failed (not rows: one person bounced twice is one), and the
+    categories, the latest failure's first (one small Query in the ticket's partition)."""
+    people: set[str] = set()
+    categories: list[str] = []
+    for event in table.list_failure_events_since(ticket_id, since):
+        data = event.get("data") or {}
+        user_id = (data.get("recipient") or {}).get("user_id")
+        if user_id:
+            people.add(str(user_id))
+        complaint = event.get("event_type") == failures.EVENT_COMPLAINT
+        category = data.get("category") or (classification.COMPLAINT if complaint else None)
+        if category and category not in categories:
+            categories.append(category)
     return {
-        "tickets": [
-            {
-                "id": item["ticket_id"],
-                "subject": item.get("subject"),
-                "tag": tag,
-                "tagged_at": item.get("tagged_at"),
-                "last_failure_at": item.get("sort_time"),
-                "requester_name": listed.get(item["ticket_id"], {}).get("requester_name"),
-                "status": listed.get(item["ticket_id"], {}).get("status"),
-            }
-            for item in items
-        ],
-        "next_page": next_page,
+        "failed_recipients": len(people),
+        "failure_category": categories[0] if categories else None,
+        "failure_categories": categories,
     }
 
 

@@ -2,7 +2,7 @@
 
 import { api } from "./api.js?v={{version}}";
 import { $, h, icon, showError } from "./dom.js?v={{version}}";
-import { formatTime, ticketStatusText, tr } from "./i18n.js?v={{version}}";
+import { categoryText, formatTime, ticketStatusText, tr } from "./i18n.js?v={{version}}";
 import { FAILURE_TAG, state } from "./state.js?v={{version}}";
 
 // What the sidebar lists: the failure tag's tickets (the default), every ticket, or the tickets a search finds.
@@ -19,10 +19,23 @@ function listRequest(more) {
   return [kind, `tickets?${params}`];
 }
 
+// What a failure row needs for triage: why (the latest failure's category), how many people, whose ticket, and when
+// to the second (two failures in one minute must not read as simultaneous).
+function failureTriage(ticket) {
+  const categories = ticket.failure_categories?.length ? ticket.failure_categories : [ticket.failure_category].filter(Boolean);
+  const people = typeof ticket.failed_recipients === "number" ? tr("failed_people", { count: ticket.failed_recipients }) : null;
+  return h(
+    "span",
+    { class: "triage" },
+    categories.length ? h("span", { class: "category", "data-category": categories[0] }, categories.map(categoryText).join(", ")) : null,
+    people ? h("span", { class: "people" }, people) : null,
+  );
+}
+
 function renderRow(kind, ticket) {
   const meta =
     kind === "failures"
-      ? [tr("last_failure", { time: formatTime(ticket.last_failure_at) }), ticket.requester_name].filter(Boolean).join(" · ")
+      ? [ticket.requester_name, tr("last_failure", { time: formatTime(ticket.last_failure_at) })].filter(Boolean).join(" · ")
       : [ticket.requester_name, ticketStatusText(ticket.status), formatTime(ticket.created_at)].filter(Boolean).join(" · ");
   return h(
     "li",
@@ -31,6 +44,7 @@ function renderRow(kind, ticket) {
       "a",
       { href: `#ticket=${encodeURIComponent(ticket.id)}`, "data-ticket": ticket.id },
       h("span", { class: "subject" }, kind === "failures" ? icon("warning") : null, ticket.subject || ticket.id),
+      kind === "failures" ? failureTriage(ticket) : null,
       h("span", { class: "meta" }, meta),
     ),
   );
