@@ -31,9 +31,29 @@ def validated_address(address: object, field: str = "email") -> str:
     email_validator = _email_validator()
     try:
         result = email_validator.validate_email(address.strip(), check_deliverability=False, allow_smtputf8=False)
-    except email_validator.EmailNotValidError as error:
-        # email-validator's explanation is English (the library's own words) inside the agent's sentence.
-        raise InvalidInput(
-            N_("'{field}' is not a valid email address: {error}"), field=field, error=str(error)
-        ) from None
+    except email_validator.EmailNotValidError:
+        # Our own words, translated whole: email-validator's explanation is English, and would follow an agent's
+        # Italian sentence in English.
+        raise InvalidInput(_what_is_wrong(address.strip()), field=field) from None
     return result.normalized
+
+
+MAX_ADDRESS_LENGTH = 254  # RFC 5321's limit on a forward path, less its angle brackets
+
+
+def _what_is_wrong(address: str) -> str:
+    """The message id saying what is wrong with an address email-validator refused, from the address itself."""
+    local, at, domain = address.rpartition("@")
+    if not at:
+        return N_("'{field}' is not a valid email address: it has no @.")
+    if not local:
+        return N_("'{field}' is not a valid email address: there is nothing before the @.")
+    if not domain:
+        return N_("'{field}' is not a valid email address: there is nothing after the @.")
+    if len(address) > MAX_ADDRESS_LENGTH or len(local) > 64:
+        return N_("'{field}' is not a valid email address: it is too long.")
+    if "@" in local or any(ch.isspace() for ch in address):
+        return N_("'{field}' is not a valid email address: it has a space or a second @.")
+    if "." not in domain or domain.startswith(".") or domain.endswith(".") or ".." in domain:
+        return N_("'{field}' is not a valid email address: the part after the @ is not a domain such as example.com.")
+    return N_("'{field}' is not a valid email address: write it as name@example.com, in plain letters and digits.")

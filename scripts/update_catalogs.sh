@@ -6,7 +6,7 @@ cd "$(dirname "$0")/.."
 PYBABEL="${PYBABEL:-$( [ -x .venv/bin/pybabel ] && echo .venv/bin/pybabel || echo pybabel )}"
 LOCALES=(it de es fr)
 
-"$PYBABEL" extract -F babel.cfg -k _ -k gettext -k N_ --project deskmail --sort-by-file --no-location \
+"$PYBABEL" extract -F babel.cfg -k _ -k gettext -k N_ -k ngettext:1,2 --project deskmail --sort-by-file --no-location \
     -o chalicelib/locales/deskmail.pot chalicelib app.py
 # --width 120: the .po files keep the layout they have in git (lines wrapped at 120, like the code).
 for locale in "${LOCALES[@]}"; do

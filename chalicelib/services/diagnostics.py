@@ -189,9 +189,11 @@ def triggers_check(
             reasons = "; ".join(_why_not(entry["reason"], entry["title"], tr) for entry in missed)
             lines.append(_("Comment of {time}: {reasons}.").format(time=comment.created_at, reasons=reasons))
     unexplained = [entry for c in comments for entry in c["missed"] if entry["reason"] != AUTHOR]
-    detail = _("Triggers emailed {name} about {emailed} of {total} comments.").format(
-        name=user.name, emailed=emailed, total=len(comments)
-    )
+    detail = tr.ngettext(
+        "Triggers emailed {name} about {emailed} of {total} comment.",
+        "Triggers emailed {name} about {emailed} of {total} comments.",
+        len(comments),
+    ).format(name=user.name, emailed=emailed, total=len(comments))
     detail = " ".join([detail, *lines])
     fixes = []
     if inactive:
@@ -266,7 +268,9 @@ def deliveries_check(user: User, conversation: Conversation, settings: Settings,
         counts[row["status"]] = counts.get(row["status"], 0) + 1
     tally = ", ".join(f"{count} {words.get(status, status)}" for status, count in counts.items())
     last = rows[-1]
-    summary = _("{count} email(s) to {name}: {tally}.").format(count=len(rows), name=user.name, tally=tally)
+    summary = tr.ngettext("{count} email to {name}: {tally}.", "{count} emails to {name}: {tally}.", len(rows)).format(
+        count=len(rows), name=user.name, tally=tally
+    )
     facts = {"deliveries": rows}
     if last["status"] == DELIVERED:
         detail = _(

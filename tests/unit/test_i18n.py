@@ -14,8 +14,8 @@ from chalicelib.domain import classification
 
 PROJECT_ROOT = Path(__file__).resolve().parents[2]
 TRANSLATED_LOCALES = [locale for locale in i18n.SUPPORTED_LOCALES if locale != i18n.DEFAULT_LOCALE]
-# The same keywords as scripts/update_catalogs.sh (pybabel extract -k _ -k gettext -k N_).
-EXTRACTION_KEYWORDS = {"_": None, "gettext": None, "N_": None}
+# The same keywords as scripts/update_catalogs.sh (pybabel extract -k _ -k gettext -k N_ -k ngettext:1,2).
+EXTRACTION_KEYWORDS = {"_": None, "gettext": None, "N_": None, "ngettext": (1, 2)}
 QUOTED = re.compile(r"'[^'\s]+'")  # a quoted API name in a message: 'email', '_'
 
 
