@@ -1,11 +1,14 @@
 // "Why no email?": the API's ordered checks for one recipient, shown in the recipient's details. What is wrong comes
 // first; the checks that passed fold away; times are the agent's; remedies are buttons, not API routes; the DNS
-// steps for the sending domain are folded as an administrator's task.
+// steps for the sending domain are folded as an administrator's task, and shown to administrators only.
 
 import { api } from "./api.js?v={{version}}";
 import { $, announce, h } from "./dom.js?v={{version}}";
 import { localizeTimes, tr } from "./i18n.js?v={{version}}";
+import { signedInAgent } from "./signin.js?v={{version}}";
 import { state } from "./state.js?v={{version}}";
+
+const isAdmin = () => signedInAgent()?.role === "admin";
 
 const ORDER = { problem: 0, unknown: 1, ok: 2 };
 // "(PATCH /users/<id>)" in a remedy: a route is for API clients; the page offers a button instead.
@@ -56,6 +59,20 @@ function actions(check, recipient, popover) {
 function renderCheck(check, recipient, popover) {
   const fix = check.fix ? readable(check.fix) : "";
   const fixLine = fix ? h("p", { class: "check-fix" }, h("span", { class: "fix-label" }, tr("remedy")), " ", fix) : null;
+  if (check.check === "sending_domain" && !isAdmin()) {
+    // The DNS records (DKIM, SPF, DMARC, MAIL FROM) are an administrator's to read and fix: an agent sees the verdict.
+    return h(
+      "li",
+      { class: "check", "data-check": check.check, "data-status": check.status },
+      h(
+        "div",
+        { class: "check-head" },
+        h("span", { class: `badge check-${check.status}` }, tr(`check_status_${check.status}`)),
+        h("span", { class: "check-name" }, checkName(check)),
+      ),
+      check.status === "ok" ? null : h("p", { class: "check-detail" }, tr("sending_domain_ask_admin")),
+    );
+  }
   const adminOnly = check.check === "sending_domain" && check.status !== "ok" && fix;
   return h(
     "li",

@@ -3,14 +3,27 @@
 import { api } from "./api.js?v={{version}}";
 import { $, h } from "./dom.js?v={{version}}";
 import { percent, tr } from "./i18n.js?v={{version}}";
+import { signedInAgent } from "./signin.js?v={{version}}";
 import { state } from "./state.js?v={{version}}";
 
+// Only an administrator can act on the account's reputation (SES's review and pause levels): agents do not see it.
 export async function loadReputation() {
+  if (signedInAgent()?.role !== "admin") {
+    $("#reputation").hidden = true;
+    return;
+  }
   try {
     renderReputation(await api("reputation"));
   } catch (error) {
     $("#reputation").hidden = true; // the rest of the page works without it
   }
+}
+
+// The rate beside the level at which SES reviews the account and, where the API gives it, the one it may pause at.
+function levels(kind, rate, threshold) {
+  const vars = { rate: percent(rate), review: percent(threshold.review) };
+  if (typeof threshold.pause !== "number") return tr(`reputation_${kind}`, vars);
+  return tr(`reputation_${kind}_levels`, { ...vars, pause: percent(threshold.pause) });
 }
 
 export function renderReputation(data) {
@@ -23,12 +36,8 @@ export function renderReputation(data) {
   $("#reputation-tip").replaceChildren(
     h("strong", {}, tr("reputation_window_24h")),
     h("span", {}, tr("reputation_sent", { count: day.sent })),
-    h("span", { class: "bounce-rate" }, tr("reputation_bounce", { rate: percent(day.bounce_rate), review: percent(data.thresholds.bounce.review) })),
-    h(
-      "span",
-      { class: "complaint-rate" },
-      tr("reputation_complaint", { rate: percent(day.complaint_rate), review: percent(data.thresholds.complaint.review) }),
-    ),
+    h("span", { class: "bounce-rate" }, levels("bounce", day.bounce_rate, data.thresholds.bounce)),
+    h("span", { class: "complaint-rate" }, levels("complaint", day.complaint_rate, data.thresholds.complaint)),
   );
   box.hidden = false;
 }

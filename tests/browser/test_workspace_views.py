@@ -15,6 +15,7 @@ import pytest
 from tests.browser.conftest import FAILURE_TAG, ROOT, axe_findings, call
 from tests.browser.test_workspace_page import (
     FAILED,
+    admin_url,
     api,
     bounced_ticket,
     open_ticket,
@@ -291,6 +292,14 @@ def test_the_failures_sidebar_counts_tickets_and_shows_seconds(sized_page, stack
     assert re.search(r"\d{1,2}:\d{2}:\d{2}", meta), meta  # seconds (item 11)
     first = api(stack, f"/tickets?tag={FAILURE_TAG}")["tickets"][0]
     assert first["requester_name"] and first["requester_name"] in meta  # whose ticket it is
+    # Why and how many: the latest failure's category, and the failed people (not rows), by plural rules.
+    row = page.locator(f'#ticket-list a[data-ticket="{first["id"]}"]')
+    people = first["failed_recipients"]
+    assert people >= 1
+    expect(row.locator(".triage .people")).to_have_text(f"{people} failed recipient{'' if people == 1 else 's'}")
+    expect(row.locator(".triage .category")).to_have_attribute("data-category", first["failure_category"])
+    expect(row.locator(".triage .category")).not_to_have_text(re.compile(r"_"))  # words, not the API's name
+    assert page.evaluate(FITS)
     # The two tabs no longer read as synonyms.
     assert page.get_by_role("tab").all_inner_texts() == ["Tickets with failures", "Failed recipients"]
 
@@ -371,3 +380,49 @@ def test_the_failed_recipients_inbox_shows_remedies_and_filters_by_status_and_da
     expect(page.locator("#problems-empty")).to_be_visible()
     assert "since=" in asked[-1]
     assert_fits_and_accessible(page, axe_source, "inbox filters")
+
+
+def test_the_reputation_badge_and_the_dns_details_are_for_administrators_only(sized_page, stack):
+    """Items 6 and 13: an agent cannot act on the sender's reputation or the domain's DNS, so sees neither."""
+    page = sized_page
+    ticket_id = stack["demo"]["mailbox_full"]
+    comment = api(stack, f"/tickets/{ticket_id}/comments")["comments"][-1]
+    fiona = comment["delivery"]["recipients"][0]
+    checks = api(stack, f"/tickets/{ticket_id}/diagnostics?user_id={fiona['user_id']}")["checks"]
+    domain = next(c for c in checks if c["check"] == "sending_domain")
+
+    def why_no_email():
+        row = page.locator(f'#comment-{comment["id"]} .recipient[data-user="{fiona["user_id"]}"]')
+        row.locator(".warn-button").click()
+        row.get_by_role("button", name="Why no email?").click()
+        check = row.locator('.diagnostics .check[data-check="sending_domain"]')
+        check.wait_for(state="attached")
+        return check
+
+    # The demo agent: no badge (not even asked for), the domain's verdict without its DNS records.
+    asked = []
+    page.on("request", lambda r: r.url.split("?")[0].endswith("/reputation") and asked.append(r.url))
+    page.goto(f"{stack['page_url']}&ticket={ticket_id}")
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector("#ticket:not([hidden]) .comment")
+    assert page.locator("#reputation").is_hidden() and asked == []
+    check = why_no_email()
+    assert check.locator("details.admin-steps").count() == 0
+    assert domain["detail"] not in check.text_content() and "DKIM" not in check.text_content()
+    if domain["status"] != "ok":
+        assert "needs an administrator" in check.text_content()
+    assert page.evaluate(FITS)
+
+    # The demo administrator: the badge with SES's review and pause levels, and the DNS details.
+    page.goto("about:blank")  # a new load: only the #fragment would differ, and the page reads its token at start
+    page.goto(f"{admin_url(stack)}&ticket={ticket_id}")
+    page.wait_for_selector("body[data-ready=true]")
+    page.wait_for_selector("#ticket:not([hidden]) .comment")
+    expect(page.locator("#reputation")).to_be_visible()
+    tip = page.locator("#reputation-tip").text_content()
+    assert "may pause sending at 10%" in tip and "may pause sending at 0.5%" in tip
+    check = why_no_email()
+    if domain["status"] != "ok":
+        assert check.locator("details.admin-steps").count() == (1 if domain["fix"] else 0)
+        assert " ".join(domain["detail"].split()[:3]) in check.text_content()
+    assert page.evaluate(FITS)
