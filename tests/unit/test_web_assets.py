@@ -30,6 +30,17 @@ def test_every_language_has_every_ui_string():
     assert strings["it"]["delivery_failed"] == "Recapito non riuscito"
 
 
+def test_every_counted_string_has_a_singular_form():
+    """Plural rules everywhere (issue 17 item 9, "1 emails sent"): a string with {count} has its `_one` form, which
+    i18n.js picks by Intl.PluralRules. A count shown as "12+" (ticket_count_more) is never one."""
+    never_one = {"ticket_count_more"}
+    for locale in web.UI_LOCALES:
+        table = json.loads(web.asset(f"i18n/{locale}.json")[0])
+        counted = {key for key, value in table.items() if "{count}" in value and not key.endswith("_one")}
+        missing = sorted(key for key in counted - never_one if f"{key}_one" not in table)
+        assert missing == [], (locale, missing)
+
+
 def test_every_module_is_served_and_imports_its_siblings_at_the_release_version():
     import re
 
