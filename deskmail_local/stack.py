@@ -254,10 +254,10 @@ class LocalStack:
             # The stat-based reloader would walk .venv every second; restart the stack to pick up code changes.
             "--no-autoreload",
         ]
-        # A new session: Ctrl-C reaches the stack only, which then stops the API itself, quietly.
-        return subprocess.Popen(
-            command, cwd=PROJECT_DIR, env=dict(os.environ), start_new_session=True, preexec_fn=_die_with_parent
-        )
+        # A new session: Ctrl-C reaches the stack only, which then stops the API itself, quietly. Its threaded
+        # server imports app.py's lazy modules up front (chalicelib/lazy.py: LazyLoader is not thread-safe).
+        env = dict(os.environ, DESKMAIL_EAGER_IMPORTS="1")
+        return subprocess.Popen(command, cwd=PROJECT_DIR, env=env, start_new_session=True, preexec_fn=_die_with_parent)
 
     def _start_aws(self):
         import boto3

@@ -426,3 +426,22 @@ def test_the_reputation_badge_and_the_dns_details_are_for_administrators_only(si
         assert check.locator("details.admin-steps").count() == (1 if domain["fix"] else 0)
         assert " ".join(domain["detail"].split()[:3]) in check.text_content()
     assert page.evaluate(FITS)
+
+
+def test_an_italian_agent_reads_a_refused_address_wholly_in_italian(sized_page, stack):
+    """Item 9: the API's 400 for a bad address used to continue in email-validator's English."""
+    page = sized_page
+    ticket, (ugo,) = bounced_ticket(stack, f"Indirizzo {width(page)}", f"ugo{width(page)}@nowhere.invalid")
+    comment = api(stack, f"/tickets/{ticket['id']}/comments")["comments"][0]
+    show_ticket(page, stack, ticket["id"])
+    page.select_option("#language", "it")
+    expect(page.locator("#failures-title")).to_have_text("Ticket con errori")
+    row = page.locator(f'#comment-{comment["id"]} .recipient[data-user="{ugo["id"]}"]')
+    row.locator(".warn-button").click()
+    row.locator(".edit-address").click()
+    row.locator(".edit-form input[name=email]").fill(f"ugo{width(page)}@")
+    row.locator(".edit-form button[type=submit]").click()
+    error = row.locator(".edit-form .field-error")
+    expect(error).to_have_text("'email' non è un indirizzo email valido: non c'è niente dopo la @.")
+    assert page.evaluate(FITS)
+    assert api(stack, f"/users/{ugo['id']}")["email"] == f"ugo{width(page)}@nowhere.invalid"  # nothing half-written
