@@ -33,7 +33,8 @@ def test_an_agent_signs_in_with_email_and_password_sees_her_name_and_signs_out(p
     assert page.locator("#layout").is_hidden() and page.locator("#who").count() == 0
 
 
-def test_the_composer_writes_as_the_signed_in_agent_without_an_author_box(page, stack):
+def test_the_composer_writes_as_the_signed_in_agent_without_an_author_box(sized_page, stack):
+    page = sized_page  # issue 17 item 3, at 1366 and 390 px
     ticket_id = stack["demo"]["delivered"]  # assigned to Bob: the signed-in agent (Ada) still writes as herself
     page.goto(f"{stack['page_url']}&ticket={ticket_id}")
     page.wait_for_selector("body[data-ready=true]")

@@ -119,7 +119,8 @@ def test_delivery_message_and_warning_icons_only_beside_failed_recipients(page, 
     shoot(page, f"conversation-{scope}.png")
 
 
-def test_the_warning_icon_opens_reason_code_and_remedy_by_click_and_by_keyboard(page, stack):
+def test_the_warning_icon_opens_reason_code_and_remedy_by_click_and_by_keyboard(sized_page, stack):
+    page = sized_page  # at 1366 and 390 px (issue 17 items 6 and 7)
     ticket_id, comment = scenario(stack, "some")
     carl = next(r for r in comment["delivery"]["recipients"] if r["status"] in FAILED)
     open_ticket(page, stack, ticket_id)
@@ -132,9 +133,10 @@ def test_the_warning_icon_opens_reason_code_and_remedy_by_click_and_by_keyboard(
     failure = carl["failure"]
     for expected in (failure["reason"], failure["smtp_status"], failure["smtp_code"], failure["remedy"]):
         assert expected in text
-    shoot(page, "popover-failed-recipient.png")
-    if os.environ.get("DESKMAIL_UPDATE_DOCS_SCREENSHOT") == "1":  # the README's picture of a partly failed comment
-        shutil.copy(SCREENSHOTS / "popover-failed-recipient.png", ROOT / "docs" / "screenshot-conversation.png")
+    shoot(page, f"popover-failed-recipient-{page.viewport_size['width']}.png")
+    # The README's picture of a partly failed comment, at desktop width.
+    if page.viewport_size["width"] == 1366 and os.environ.get("DESKMAIL_UPDATE_DOCS_SCREENSHOT") == "1":
+        shutil.copy(SCREENSHOTS / "popover-failed-recipient-1366.png", ROOT / "docs" / "screenshot-conversation.png")
     page.keyboard.press("Escape")
     assert popover.is_hidden() and button.get_attribute("aria-expanded") == "false"
     button.click()
@@ -543,7 +545,8 @@ def test_the_inbox_loads_more_with_next_page(page, stack):
     assert more.is_hidden()
 
 
-def test_why_no_email_shows_the_ordered_checks_for_any_recipient(page, stack):
+def test_why_no_email_shows_the_ordered_checks_for_any_recipient(sized_page, stack):
+    page = sized_page  # at 1366 and 390 px (issue 17 items 6 and 7)
     # A failed recipient (Fiona's mailbox is full): the button in her details.
     ticket_id = stack["demo"]["mailbox_full"]
     comment = last_comment(stack, "mailbox_full", ["bounce"])
@@ -586,7 +589,7 @@ def test_why_no_email_shows_the_ordered_checks_for_any_recipient(page, stack):
     assert [c["status"] for c in expected if c["check"] == "deliveries"] == ["problem"]
     passed.locator("summary").click()
     expect(passed.locator(".check").first).to_be_visible()
-    shoot(page, "why-no-email.png")
+    shoot(page, f"why-no-email-{page.viewport_size['width']}.png")
     assert page.evaluate(CONTRAST) == []
 
     # A delivered recipient (item 13): a quiet "Details" whose accessible name starts with its visible text; the
