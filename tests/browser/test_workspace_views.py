@@ -382,7 +382,7 @@ def test_the_failed_recipients_inbox_shows_remedies_and_filters_by_status_and_da
     assert_fits_and_accessible(page, axe_source, "inbox filters")
 
 
-def test_the_reputation_badge_and_the_dns_details_are_for_administrators_only(sized_page, stack):
+def test_the_reputation_badge_and_the_dns_details_are_for_administrators_only(sized_page, stack, axe_source):
     """Items 6 and 13: an agent cannot act on the sender's reputation or the domain's DNS, so sees neither."""
     page = sized_page
     ticket_id = stack["demo"]["mailbox_full"]
@@ -421,11 +421,23 @@ def test_the_reputation_badge_and_the_dns_details_are_for_administrators_only(si
     expect(page.locator("#reputation")).to_be_visible()
     tip = page.locator("#reputation-tip").text_content()
     assert "may pause sending at 10%" in tip and "may pause sending at 0.5%" in tip
+    page.locator("#reputation-badge").focus()  # the rates shown
+    assert_fits_and_accessible(page, axe_source, "administrator's header")
     check = why_no_email()
     if domain["status"] != "ok":
         assert check.locator("details.admin-steps").count() == (1 if domain["fix"] else 0)
         assert " ".join(domain["detail"].split()[:3]) in check.text_content()
-    assert page.evaluate(FITS)
+    assert_fits_and_accessible(page, axe_source, "administrator's diagnostics")
+
+
+def test_the_sign_in_screen_fits_and_passes_axe(sized_page, stack, axe_source):
+    page = sized_page
+    page.goto(stack["api_url"] + "/")  # no token: the sign-in screen
+    page.locator("#signin-form").wait_for()
+    assert_fits_and_accessible(page, axe_source, "sign-in")
+    page.locator("#signin-submit").click()  # empty: the error shows inline
+    page.locator("#signin-error").wait_for()
+    assert_fits_and_accessible(page, axe_source, "sign-in error")
 
 
 def test_an_italian_agent_reads_a_refused_address_wholly_in_italian(sized_page, stack):
