@@ -26,6 +26,7 @@ def resource_names(stage: str) -> dict[str, str]:
         "inbound_topic": f"deskmail-inbound-{stage}",
         "inbound_queue": f"deskmail-inbound-{stage}",
         "inbound_bucket": inbound_bucket_name(stage),
+        "attachments_bucket": attachments_bucket_name(stage),
         # Where SNS puts what it could not deliver to a pipeline queue (the subscriptions' redrive policies), and
         # where failed scheduled invocations land (their on-failure destination). AWS only.
         "feedback_delivery_dead_letter_queue": f"deskmail-feedback-delivery-dlq-{stage}",
@@ -42,6 +43,12 @@ def inbound_bucket_name(stage: str, account: str = "") -> str:
     notification's own bucketName.
     """
     return f"deskmail-inbound-{stage}-{account}" if account else f"deskmail-inbound-{stage}"
+
+
+def attachments_bucket_name(stage: str, account: str = "") -> str:
+    """The private bucket of comments' files (keys attachments/{ticket}/{attachment}); as inbound_bucket_name, the
+    stack appends its account id and the app reads DESKMAIL_ATTACHMENTS_BUCKET."""
+    return f"deskmail-attachments-{stage}-{account}" if account else f"deskmail-attachments-{stage}"
 
 
 # Where the receipt rule's S3 action writes each message: f"{INBOUND_OBJECT_PREFIX}{SES message id}".

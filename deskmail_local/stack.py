@@ -175,6 +175,9 @@ class LocalStack:
         os.environ.update(local_suppression_environment(options.suppression_list_file))
         # The bucket the receipt rule's S3 action writes to: the inbound handler reads only that one.
         os.environ["DESKMAIL_INBOUND_BUCKET"] = resource_names(options.stage)["inbound_bucket"]
+        # Comments' files, and the emailed download links: they point at this API's public GET /files/{token}.
+        os.environ["DESKMAIL_ATTACHMENTS_BUCKET"] = resource_names(options.stage)["attachments_bucket"]
+        os.environ["DESKMAIL_DOWNLOAD_URL_TEMPLATE"] = f"{options.api_url}/files/{{token}}"
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF blobs are noise on a terminal
         # The identity provider is moto's Cognito: ids reproducible (the dev stage names them), the JWKS served by moto.
         cognito.use_reproducible_ids()
@@ -213,6 +216,7 @@ class LocalStack:
             "inbound_queue_url": resources.inbound_queue_url,
             "inbound_dead_letter_queue_url": resources.inbound_dead_letter_queue_url,
             "inbound_bucket": resources.inbound_bucket,
+            "attachments_bucket": resources.attachments_bucket,
             "suppression_list_file": str(options.suppression_list_file),
             "table_name": resources.table_name,
             "configuration_set": resources.configuration_set,
@@ -484,7 +488,8 @@ class LocalStack:
             f"       --queue-url {description['dead_letter_queue_url']}",
             "",
             "Mail to success@, bounce@, ooto@, complaint@, suppressionlist@simulator.amazonses.com, any *.invalid",
-            "domain (retried, then expired), unknown*@, full*@, big*@ or reply*@ any domain: what real SES reports;",
+            "domain (retried, then expired), unknown*@, full*@, big*@, tiny*@ (over 64 KB) or reply*@ any domain:",
+            "what real SES reports;",
             "hard bounces and complaints go on the account-level suppression list (GET/DELETE /suppressions/{email}).",
             "Ctrl-C stops everything.",
             "",

@@ -45,6 +45,11 @@ APP_CALLS: dict[str, frozenset[str]] = {
             "ses:DeleteSuppressedDestination",
             # Sign-in and agent management (issue 13), on deskmail's user pool only.
             *COGNITO_CALLS,
+            # Attachments (issue 18): a ranged read sniffs each upload (its Content-Range gives the size: no
+            # HeadObject), files are read to send them inline; presigned GETs need GetObject, presigned POSTs
+            # (signed with this role, no call) PutObject.
+            "s3:GetObject",
+            "s3:PutObject",
         }
     ),
     # Feedback records what SES says; it never sends email nor reads a secret.
@@ -62,7 +67,8 @@ APP_CALLS: dict[str, frozenset[str]] = {
             # Releases an inbound claim when applying the reply fails.
             "dynamodb:DeleteItem",
             "ses:SendEmail",
-            "s3:GetObject",
+            "s3:GetObject",  # inbound mail (inbound bucket); a reply's files sent inline to the others (attachments)
+            "s3:PutObject",  # a reply's files, stored in the attachments bucket
         }
     ),
     "publish_reputation": frozenset({"dynamodb:Query"}),
@@ -77,8 +83,23 @@ APP_CALLS: dict[str, frozenset[str]] = {
             "dynamodb:BatchWriteItem",
             "dynamodb:TransactWriteItems",
             "ses:SendEmail",
+            "s3:GetObject",  # a notification's inline attachments (attachments bucket)
         }
     ),
+}
+
+# Which bucket each function's S3 calls are for: the recorder sees "s3:GetObject" whichever bucket it reads, the
+# stack grants each bucket apart (attachments: objects under ATTACHMENT_OBJECT_PREFIX; inbound: inbound/*). KMS:
+# GetObject on an SSE-KMS object needs kms:Decrypt; PutObject (and a presigned POST with SSE-KMS)
+# kms:GenerateDataKey, on the bucket's key.
+ATTACHMENT_OBJECT_PREFIX = "attachments/"
+BUCKET_CALLS: dict[str, dict[str, frozenset[str]]] = {
+    API_FUNCTION: {"attachments": frozenset({"s3:GetObject", "s3:PutObject"})},
+    "handle_inbound_email": {
+        "inbound": frozenset({"s3:GetObject"}),
+        "attachments": frozenset({"s3:GetObject", "s3:PutObject"}),
+    },
+    "sweep_outbox": {"attachments": frozenset({"s3:GetObject"})},
 }
 
 # Calls in APP_CALLS that the moto tests do not reach, and why; "contract:" marks a call another change adds.
@@ -92,9 +113,11 @@ UNEXERCISED: dict[str, dict[str, str]] = {
             action: "contract: sign-in proxy routes and agent management (issue 13, signin engineer)"
             for action in COGNITO_CALLS
         },
+        "s3:PutObject": "presigned POST uploads are authorised by this role's PutObject; presigning makes no call",
     },
     "handle_inbound_email": {
-        "s3:GetObject": "contract: mail stored by the S3 receipt action (COMMON.md), read by the inbound handler",
+        "s3:GetObject": "contract: mail stored by the S3 receipt action (COMMON.md), and a reply's files sent "
+        "inline to the other participants (issue 18)",
         "dynamodb:UpdateItem": "contract: the outbox's claimed-then-sent notifications (issue 12, hostile)",
         "dynamodb:TransactWriteItems": "contract: the outbox transaction of a reply's comment (issue 12, hostile)",
         "dynamodb:DeleteItem": "released only when applying a reply fails, which no moto test provokes",
