@@ -129,7 +129,15 @@ def _unmarshal(value: dict) -> Any:
 
 
 def _unmarshal_map(value: dict) -> dict:
-    return {key: item["S"] if len(item) == 1 and "S" in item else _unmarshal(item) for key, item in value.items()}
+    # Strings and nulls (most of an item) read inline; the rest through _unmarshal.
+    return {
+        key: item["S"]
+        if "S" in item and len(item) == 1
+        else None
+        if "NULL" in item and len(item) == 1
+        else _unmarshal(item)
+        for key, item in value.items()
+    }
 
 
 def to_item(attributes: dict) -> dict:
