@@ -48,7 +48,7 @@ def emit_summary(message: str, fields: dict, counts: dict[str, int], timestamp: 
     line carries no directive; with the logger above INFO, only the metrics are written.
     """
     document: dict = {}
-    if logger.isEnabledFor(logging.INFO):
+    if logging.getLogger(logger.name).isEnabledFor(logging.INFO):  # the stdlib logger Powertools configures
         for key, value in logger.get_current_keys().items():
             if value is not None and not (type(value) is str and "%(" in value):  # skip the formatter's templates
                 document[key] = value
