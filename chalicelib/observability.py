@@ -58,18 +58,19 @@ def emit_summary(message: str, fields: dict, counts: dict[str, int], timestamp: 
         document.update(fields)
     namespace = metrics.namespace
     if counts and namespace and not is_metrics_disabled():
-        service = metrics.service or "service_undefined"
+        service = metrics.service  # Powertools' one default dimension, when a service name is set
         document["_aws"] = {
             "Timestamp": int(time.time() * 1000),
             "CloudWatchMetrics": [
                 {
                     "Namespace": namespace,
-                    "Dimensions": [["service"]],
+                    "Dimensions": [["service"]] if service else [[]],
                     "Metrics": [{"Name": name, "Unit": MetricUnit.Count.value} for name in counts],
                 }
             ],
         }
-        document["service"] = service
+        if service:
+            document["service"] = service
         document.update(counts)
     if document:
         sys.stdout.write(json.dumps(document, separators=(",", ":"), default=str) + "\n")
