@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from chalicelib.domain import classification, sns
 from chalicelib.domain.model import (
@@ -40,8 +41,8 @@ class Ignored:
     reason: str
 
 
-@dataclass(frozen=True)
-class SesFeedback:
+class SesFeedback(NamedTuple):
+    # A named tuple, not a frozen dataclass: as immutable, and built in a quarter of the time (one per record).
     message_id: str
     event_type: str
     source_format: str  # "event" (configuration set) or "notification" (identity)
