@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import json
+import logging
 import re
+import sys
+import time
 
 from aws_lambda_powertools import Logger, Metrics
 from aws_lambda_powertools.metrics import MetricUnit
+from aws_lambda_powertools.metrics.functions import is_metrics_disabled
 
 logger = Logger()
 metrics = Metrics()
 
-__all__ = ["MetricUnit", "logger", "mask_address", "mask_text", "metrics"]
+__all__ = ["MetricUnit", "emit_summary", "logger", "mask_address", "mask_text", "metrics"]
 
 
 def mask_address(address: str | None) -> str | None:
@@ -31,3 +36,41 @@ def mask_address_list(addresses) -> list:
 def mask_text(text: str) -> str:
     """Free text (an error, a reason) with every address in it masked, so it can go into a log line."""
     return _ADDRESS_IN_TEXT.sub(lambda match: mask_address(match.group(0)) or "", text)
+
+
+def emit_summary(message: str, fields: dict, counts: dict[str, int], timestamp: str) -> None:
+    """One JSON document for a unit of work: its INFO log line (the logger's context keys, then `fields`) and, in
+    Embedded Metric Format, `counts` as Count metrics of the namespace with the service dimension.
+
+    CloudWatch reads the EMF directive out of the log line and keeps the other keys searchable, so one line does
+    what a Powertools log line and a Powertools metric document did: at a third of their CPU (≈ 80 µs per batch
+    of the feedback handler, measured by `make bench`). With metrics disabled (the local stack) or no counts, the
+    line carries no directive; with the logger above INFO, only the metrics are written.
+    """
+    document: dict = {}
+    if logging.getLogger(logger.name).isEnabledFor(logging.INFO):  # the stdlib logger Powertools configures
+        for key, value in logger.get_current_keys().items():
+            if value is not None and not (type(value) is str and "%(" in value):  # skip the formatter's templates
+                document[key] = value
+        document["level"] = "INFO"
+        document["message"] = message
+        document["timestamp"] = timestamp
+        document.update(fields)
+    namespace = metrics.namespace
+    if counts and namespace and not is_metrics_disabled():
+        service = metrics.service  # Powertools' one default dimension, when a service name is set
+        document["_aws"] = {
+            "Timestamp": int(time.time() * 1000),
+            "CloudWatchMetrics": [
+                {
+                    "Namespace": namespace,
+                    "Dimensions": [["service"]] if service else [[]],
+                    "Metrics": [{"Name": name, "Unit": MetricUnit.Count.value} for name in counts],
+                }
+            ],
+        }
+        if service:
+            document["service"] = service
+        document.update(counts)
+    if document:
+        sys.stdout.write(json.dumps(document, separators=(",", ":"), default=str) + "\n")

@@ -9,13 +9,13 @@ record-at-a-time processor does not give.
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from typing import NamedTuple
 
 from chalicelib.observability import logger
 
 
-@dataclass(frozen=True)
-class SqsMessage:
+class SqsMessage(NamedTuple):
+    # A named tuple, not a frozen dataclass: as immutable, and a fifth of the cost to build (one per record).
     message_id: str
     body: str
     # SQS's ApproximateReceiveCount: 1 on the first delivery; at the queue's maxReceiveCount this is the last chance.

@@ -100,17 +100,12 @@ def _marshal(value: Any) -> dict:
 
 
 def _marshal_map(value: dict) -> dict:
-    # Most values of a map are strings or None: handled inline, a function call each saved (a third of a write's CPU).
-    marshalled: dict[str, dict] = {}
-    for key, item in value.items():
-        kind = type(item)
-        if kind is str:
-            marshalled[key] = {"S": item}
-        elif item is None:
-            marshalled[key] = {"NULL": True}
-        else:
-            marshalled[key] = _marshal(item)
-    return marshalled
+    # Most values of a map are strings or None: handled inline in one comprehension, a function call and a loop step
+    # saved for each (a third of a write's CPU). Equal to boto3's TypeSerializer (tests/unit/test_marshalling.py).
+    return {
+        key: {"S": item} if type(item) is str else {"NULL": True} if item is None else _marshal(item)
+        for key, item in value.items()
+    }
 
 
 def _marshal_other(value: Any) -> dict:
@@ -149,23 +144,24 @@ def _unmarshal(value: dict) -> Any:
 
 
 def _unmarshal_map(value: dict) -> dict:
-    attributes = {}
-    for key, item in value.items():
-        text = item.get("S") if len(item) == 1 else None
-        attributes[key] = text if text is not None else _unmarshal(item)
-    return attributes
+    # Strings and nulls (most of an item) read inline; the rest through _unmarshal.
+    return {
+        key: item["S"]
+        if "S" in item and len(item) == 1
+        else None
+        if "NULL" in item and len(item) == 1
+        else _unmarshal(item)
+        for key, item in value.items()
+    }
 
 
 def to_item(attributes: dict) -> dict:
-    item: dict[str, dict] = {}
-    for key, value in attributes.items():
-        if type(value) is str:
-            item[key] = {"S": value}
-        elif value is not None:
-            item[key] = _marshal(value)
-        elif key == "email":
-            item[key] = {"NULL": True}
-    return item
+    """Attributes to a DynamoDB item; None attributes are left out (an absent attribute), but for `email`."""
+    return {
+        key: {"S": value} if type(value) is str else _marshal(value)
+        for key, value in attributes.items()
+        if value is not None or key == "email"
+    }
 
 
 def from_item(item: dict) -> dict:

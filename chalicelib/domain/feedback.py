@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from functools import lru_cache
+from typing import NamedTuple
 
 from chalicelib.domain import classification, sns
 from chalicelib.domain.model import (
@@ -40,8 +41,8 @@ class Ignored:
     reason: str
 
 
-@dataclass(frozen=True)
-class SesFeedback:
+class SesFeedback(NamedTuple):
+    # A named tuple, not a frozen dataclass: as immutable, and built in a quarter of the time (one per record).
     message_id: str
     event_type: str
     source_format: str  # "event" (configuration set) or "notification" (identity)
@@ -165,6 +166,9 @@ _MAX_ADDRESS_LENGTH = 320  # RFC 5321's local part (64) + @ + domain (255)
 
 
 _NOT_IN_ADDRESS = re.compile(r"[\s\x00-\x1f\x7f]")
+# What SES nearly always sends: one bare address, nothing to strip or unwrap. Read with one match (the hot path);
+# anything else takes the full reading below, which gives the same answer for these.
+_BARE_ADDRESS = re.compile(r"[^\s\x00-\x1f\x7f<>@]+@[^\s\x00-\x1f\x7f<>@]+")
 
 
 def _address(value: object) -> str | None:
@@ -175,6 +179,12 @@ def _address(value: object) -> str | None:
     """
     if type(value) is not str:
         return None
+    if len(value) <= _MAX_ADDRESS_LENGTH and _BARE_ADDRESS.fullmatch(value) is not None:
+        return value.lower()
+    return _read_address(value)
+
+
+def _read_address(value: str) -> str | None:
     address = value.strip()
     if address.endswith(">") and "<" in address:
         address = address[address.rindex("<") + 1 : -1].strip()

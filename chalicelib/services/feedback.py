@@ -82,7 +82,7 @@ class FeedbackBatch:
         self.summary = BatchSummary()
         self.read_error: Exception | None = None
         self.pending: list[tuple[str, list[dict]]] = []  # (SQS message id, the items it writes)
-        self._notifications: dict[str, Notification] = {}
+        self._notifications: dict[str, tuple[Notification, dict[str, Recipient]]] = {}
 
     def prepare(self, records: list[SqsMessage]) -> None:
         """Parses each record and batch-reads what applying them needs; no record's failure stops the others."""
@@ -167,12 +167,14 @@ class FeedbackBatch:
             return MalformedFeedback(f"unreadable ({type(error).__name__}): {error}"[:500])
 
     def _items_for(self, feedback: SesFeedback, lookup: dict) -> list[dict]:
-        notification = self._notifications.get(feedback.message_id)
-        if notification is None:
-            notification = self._notifications[feedback.message_id] = dynamo.notification_from_lookup(lookup)
-        recipients: dict[str, Recipient] = {
-            (recipient.email or "").lower(): recipient for recipient in notification.recipients if recipient.email
-        }
+        known = self._notifications.get(feedback.message_id)
+        if known is None:
+            # Once per message and batch: a message's copies (event publishing and identity) and its recipients'
+            # events share the notification and its recipients by address.
+            notification = dynamo.notification_from_lookup(lookup)
+            by_address = {r.email.lower(): r for r in notification.recipients if r.email}
+            known = self._notifications[feedback.message_id] = (notification, by_address)
+        notification, recipients = known
         items: list[dict] = []
         for event in feedback.events:
             recipient = recipients.get(event.email)

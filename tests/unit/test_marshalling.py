@@ -1,0 +1,75 @@
+"""The adapter's own DynamoDB marshalling (written for speed) equals boto3's TypeSerializer and reads back."""
+
+from __future__ import annotations
+
+import random
+import string
+
+import pytest
+from boto3.dynamodb.types import TypeDeserializer, TypeSerializer
+
+from chalicelib.adapters import dynamo
+
+ALPHABET = string.ascii_letters + string.digits + "#:@. -_é€\u2028"
+
+
+def _text(rng: random.Random) -> str:
+    return "".join(rng.choice(ALPHABET) for _ in range(rng.randrange(0, 12)))
+
+
+def _value(rng: random.Random, depth: int = 0):
+    """A value of the plain shapes deskmail stores: str, int, bool, None, and lists and maps of them, nested."""
+    choice = rng.randrange(8 if depth < 3 else 5)
+    if choice == 0:
+        return _text(rng)
+    if choice == 1:
+        return rng.choice([0, 1, -1, 7, 2**31, -(2**40), rng.randrange(-(10**12), 10**12)])
+    if choice == 2:
+        return rng.choice([True, False])
+    if choice == 3:
+        return None
+    if choice == 4:
+        return _text(rng) or "x"
+    if choice == 5:
+        return [_value(rng, depth + 1) for _ in range(rng.randrange(0, 4))]
+    return {_text(rng) or "k": _value(rng, depth + 1) for _ in range(rng.randrange(0, 5))}
+
+
+def _attributes(rng: random.Random) -> dict:
+    attributes = {"PK": f"TICKET#{_text(rng)}", "SK": f"EV#{_text(rng)}", "email": rng.choice([None, "a@b.example"])}
+    attributes.update({f"a{n}": _value(rng) for n in range(rng.randrange(0, 10))})
+    return attributes
+
+
+SEEDS = range(300)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_a_value_marshals_as_boto3s_type_serializer_marshals_it(seed):
+    value = _value(random.Random(seed))
+    assert dynamo._marshal(value) == TypeSerializer().serialize(value)
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_item_is_its_attributes_serialized_none_left_out_but_email(seed):
+    attributes = _attributes(random.Random(seed))
+    serializer = TypeSerializer()
+    expected = {key: serializer.serialize(value) for key, value in attributes.items() if value is not None}
+    expected["email"] = serializer.serialize(attributes["email"])
+    assert dynamo.to_item(attributes) == expected
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_item_reads_back_as_it_was_written_and_as_type_deserializer_reads_it(seed):
+    attributes = _attributes(random.Random(seed))
+    item = dynamo.to_item(attributes)
+    stored = {key: value for key, value in attributes.items() if value is not None or key == "email"}
+    assert dynamo.from_item(item) == stored
+    deserializer = TypeDeserializer()
+    # boto3 reads numbers as Decimal; equal in value to the ints deskmail gets back.
+    assert {key: deserializer.deserialize(value) for key, value in item.items()} == stored
+
+
+def test_a_value_of_a_type_dynamodb_cannot_hold_is_refused():
+    with pytest.raises(TypeError):
+        dynamo.to_item({"PK": "x", "SK": "y", "when": object()})
