@@ -8,11 +8,13 @@ import json
 import random
 import time
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain import outbox
 from chalicelib.domain.model import FAILURE_TAG, Comment, Notification, OutcomeEvent, Recipient, Ticket, User
 from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
+from chalicelib.observability import logger
 
 if TYPE_CHECKING:  # imported where used: the feedback function's cold start needs no email package
     from chalicelib.domain.messages import Mailbox, OutgoingEmail
@@ -20,7 +22,7 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 # Key layout (PK / SK):
 #   USER#{id}        PROFILE                              user (GSI1: EMAIL#{address} / USER#{id})
 #   TICKET#{id}      TICKET                               ticket
-#   TICKET#{id}      TAG#{tag}                            a tag on the ticket (GSI1: TAG#{tag} / {sort time}#{id})
+#   TICKET#{id}      TAG#{tag}                            a tag on the ticket (GSI1: TAG#{tag}#{yyyy} / {time}#{id})
 #   TICKET#{id}      C#{comment}                          comment
 #   TICKET#{id}      C#{comment}#N#{notification}         notification (one SES message) and its recipients
 #   TICKET#{id}      C#{comment}#N#{notification}#E#{id}  one SES outcome for one recipient
@@ -37,6 +39,7 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 #   IDENTITY#{sub}   IDENTITY                             a signed-in agent: deskmail user, role, disabled
 #   USER#{id}        IDENTITY                             the same link from the user's side (its `sub`)
 #   FEEDBACK#OTHER#{day} COUNT#{shard}                    feedback about other senders' mail, counted (ADD, TTL)
+#   REP#{day}#{shard} COUNTS                              sent / hard bounces / complaints per hour (ADD, TTL)
 #   TICKET#{id}      FIND#{word}                          ticket search (GSI1: FIND#{word} / {created}#{id})
 #   TICKET#{id}      LIST                                 the ticket list (GSI1: TICKETS#{yyyy-mm} / {created}#{id})
 #   TICKET#{id}      OUTBOX#{notification}                a notification recorded before SES is called (outbox)
@@ -45,8 +48,7 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 #   REF#{reference}  TICKET#{id}                          subject reference ("[Ticket 4TDV9V]") -> ticket
 #   TRIGGER#{id}     TEMPLATE#{locale}                    an admin's subject and body template for a trigger
 # GSI2 (overloaded):
-#   FAILURES                 {time}#{ticket}#{event}     the delivery-problems inbox (failure events)
-#   REP#{SENT|BOUNCE|COMPLAINT}#{day}  {time}#{id}       what the reputation guard counts
+#   FAILURES#{yyyy-mm}       {time}#{ticket}#{event}     the delivery-problems inbox (failure events), by month
 #   SUSPENDED                {received}#{ses id}          inbound email held for review, newest first
 #   OUTBOX                   {changed at}#{notification}  outbox entries not done yet (the sweeper's queue)
 
@@ -261,7 +263,7 @@ def tag_item(
         "tagged_at": tagged_at,
         "sort_time": sort_time,
         "active": True,
-        "GSI1PK": f"TAG#{tag}",
+        "GSI1PK": f"TAG#{tag}#{sort_time[:4]}",  # one index partition per tag and year
         "GSI1SK": f"{sort_time}#{ticket_id}",
         "added_by": added_by,
     }
@@ -344,8 +346,8 @@ def notification_items(notification: Notification, subject: str) -> list[dict]:
         }
     ]
     if notification.message_id:
+        # What the reputation counters add up when the item is written (no index entry per notification).
         items[0]["sent_count"] = sum(1 for recipient in notification.recipients if recipient.status == "sent")
-        items[0].update(reputation_keys("SENT", notification.sent_at, notification.id))
         items.append(
             {
                 "PK": f"MSG#{notification.message_id}",
@@ -431,7 +433,56 @@ def event_item(ticket_id: str, event_id: str, occurred_at: str, event_type: str,
 
 
 def failure_inbox_keys(ticket_id: str, event_id: str, occurred_at: str) -> dict:
-    return {"GSI2PK": "FAILURES", "GSI2SK": f"{occurred_at}#{ticket_id}#{event_id}"}
+    # One index partition per month (FAILURES#{yyyy-mm}): a month's failures, not all of them, share a key.
+    return {"GSI2PK": f"FAILURES#{occurred_at[:7]}", "GSI2SK": f"{occurred_at}#{ticket_id}#{event_id}"}
+
+
+# The inbox and tag views walk their time buckets newest first, so a call reads a bounded number of partitions
+# whatever the volume: the inbox covers the last FAILURE_INBOX_DAYS (at most 4 monthly buckets; older failures stay
+# in each ticket's events log), a tag view every year since deskmail's first data (DATA_FIRST_YEAR: one Query a
+# year of history, no tag lost). A bucket's write rate is the whole rate of its kind at that moment (bucketing by
+# time bounds partition size, not rate): the bench reports it per volume.
+FAILURE_INBOX_DAYS = 90
+DATA_FIRST_YEAR = 2026
+
+
+def failure_buckets(until: str | None, since: str | None, now: datetime) -> list[str]:
+    """FAILURES#{yyyy-mm} from `until` (at most now) back to `since` (at least FAILURE_INBOX_DAYS ago)."""
+    ahead = (now + timedelta(hours=1)).strftime("%Y-%m")  # feedback can be stamped a little after our clock
+    newest = min(until[:7], ahead) if until else ahead
+    oldest = max(since[:7] if since else "", (now - timedelta(days=FAILURE_INBOX_DAYS)).strftime("%Y-%m"))
+    year, month = int(newest[:4]), int(newest[5:7])
+    buckets = []
+    while f"{year:04d}-{month:02d}" >= oldest:
+        buckets.append(f"FAILURES#{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return buckets
+
+
+def tag_buckets(tag: str, now: datetime) -> list[str]:
+    """TAG#{tag}#{yyyy}, this year back to DATA_FIRST_YEAR."""
+    newest = (now + timedelta(hours=1)).year
+    return [f"TAG#{tag}#{year:04d}" for year in range(newest, DATA_FIRST_YEAR - 1, -1)]
+
+
+def encode_bucket_token(bucket: str, key: dict | None) -> str:
+    payload = {"bucket": bucket, "key": from_item(key) if key else None}
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_bucket_token(token: str, buckets: list[str], index: str) -> tuple[int, dict | None]:
+    """(position of the bucket to read next, ExclusiveStartKey in it or None), refusing any other token."""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, TypeError):
+        raise PageTokenError("next_page is not a token this API issued") from None
+    if not isinstance(payload, dict) or set(payload) != {"bucket", "key"} or payload["bucket"] not in buckets:
+        raise PageTokenError("next_page is not a token this API issued")
+    bucket, key = payload["bucket"], payload["key"]
+    if key is None:
+        return buckets.index(bucket), None
+    raw = base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+    return buckets.index(bucket), decode_token(raw, bucket, "", index=index)
 
 
 def suspended_inbound_item(ses_message_id: str, received_at: str, attributes: dict, expires_at: int) -> dict:
@@ -448,8 +499,29 @@ def suspended_inbound_item(ses_message_id: str, received_at: str, attributes: di
     }
 
 
-def reputation_keys(kind: str, occurred_at: str, item_id: str) -> dict:
-    return {"GSI2PK": f"REP#{kind}#{occurred_at[:10]}", "GSI2SK": f"{occurred_at}#{item_id}"}
+# Reputation counters: PK REP#{day}#{shard} / SK COUNTS, one number per kind and hour (sent_13, bounce_13, ...),
+# added to with UpdateItem ADD. The shard is picked at random so no counter key takes more than 1/SHARDS of the
+# writes: 100M notifications/day with a 3x peak hour is 3,472 updates/s at worst (one per notification), 347/s per
+# key with 10 shards (under 500). 9 days x 10 shards = 90 keys: both windows are one BatchGetItem (<= 100 keys).
+REPUTATION_SHARDS = 10
+REPUTATION_RETENTION_SECONDS = 35 * 24 * 3600  # the 7-day window needs 8 days; kept a month for inspection
+REPUTATION_KINDS = ("sent", "bounce", "complaint")
+
+
+def reputation_increments(items: Iterable[dict]) -> dict[tuple[str, str], dict[str, int]]:
+    """What written items add to the counters, by (day, hour): sent recipients of notifications SES took, hard
+    bounces and complaints from the address facts (the figures SES's own reputation counts)."""
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for item in items:
+        kind, amount, at = None, 1, ""
+        if item.get("type") == "notification" and item.get("sent_count"):
+            kind, amount, at = "sent", int(item["sent_count"]), item.get("sent_at") or ""
+        elif item.get("type") == "address_fact" and item.get("reputation") in ("bounce", "complaint"):
+            kind, at = item["reputation"], item.get("occurred_at") or ""
+        if kind and len(at) >= 13:
+            slot = counts.setdefault((at[:10], at[11:13]), {})
+            slot[kind] = slot.get(kind, 0) + amount
+    return counts
 
 
 def address_fact_item(
@@ -468,11 +540,11 @@ def address_fact_item(
         "smtp_code": failure.get("smtp_code"),
     }
     # Hard bounces and complaints are what SES's own reputation figures count: every Permanent bounce, also one
-    # that does not prove the address dead (a full mailbox, an unexplained 5xx).
+    # that does not prove the address dead (a full mailbox, an unexplained 5xx). Counted when the item is written.
     if kind == "permanent_bounce" or (kind == "transient_bounce" and failure.get("permanent")):
-        item.update(reputation_keys("BOUNCE", occurred_at, source_id))
+        item["reputation"] = "bounce"
     elif kind == "complaint":
-        item.update(reputation_keys("COMPLAINT", occurred_at, source_id))
+        item["reputation"] = "complaint"
     return item
 
 
@@ -689,21 +761,33 @@ def whole_raw(record_id: str, items: list[dict]) -> dict | None:
     return {**head, "body": head.get("body", "") + "".join(part["body"] for part in parts)}
 
 
+def _day_epoch(day: str) -> int:
+    return int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
+
+
 class DeskmailTable:
     """DynamoDB access for deskmail; created once per Lambda container around one boto3 client."""
 
     BATCH_WRITE_LIMIT = 25
     BATCH_GET_LIMIT = 100
 
-    def __init__(self, client: Any, table_name: str, sleep=time.sleep):
+    # Trigger states are read by every comment: kept per container this long (one Query per container per 5 s
+    # instead of one per comment); a switch in this container is seen at once, in others within that time.
+    TRIGGER_CACHE_SECONDS = 5.0
+
+    def __init__(self, client: Any, table_name: str, sleep=time.sleep, clock=time.monotonic):
         self.client = client
         self.name = table_name
         self._sleep = sleep
+        self._clock = clock
+        self._trigger_states: tuple[float, dict[str, bool]] | None = None
 
     # -- generic ----------------------------------------------------------------------------------------------------
 
     def write_items(self, items: Iterable[dict]) -> None:
-        """Puts, 25 to a BatchWriteItem request; unprocessed items are retried with backoff, then WriteError."""
+        """Puts, 25 to a BatchWriteItem request; unprocessed items are retried with backoff, then WriteError.
+        Then what they add to the reputation counters, in one UpdateItem (per day touched)."""
+        items = list(items)
         pending = [{"PutRequest": {"Item": to_item(item)}} for item in items]
         for start in range(0, len(pending), self.BATCH_WRITE_LIMIT):
             chunk = pending[start : start + self.BATCH_WRITE_LIMIT]
@@ -715,6 +799,7 @@ class DeskmailTable:
                 self._sleep(0.05 * 2**attempt)
             if chunk:
                 raise WriteError(f"{len(chunk)} items were not written")
+        self._count_reputation(items)
 
     def write_owned_items(self, groups: Iterable[tuple[str, list[dict]]]) -> dict[str, str]:
         """Puts the items of many owners (SQS records) packed 25 to a BatchWriteItem; returns {owner: why} for each
@@ -746,7 +831,16 @@ class DeskmailTable:
                 item = request["PutRequest"]["Item"]
                 key = (item["PK"]["S"], item["SK"]["S"])
                 failed.update(dict.fromkeys(owners[key], "items left unprocessed after retries"))
+        # Counted from the items written, of owners written whole (a failed owner counts when its retry lands).
+        # At least once: a retried owner whose items partly landed counts again, which errs towards caution.
+        self._count_reputation(item for key, item in puts.items() if not owners[key] & failed.keys())
         return failed
+
+    def _count_reputation(self, items: Iterable[dict]) -> None:
+        try:
+            self.add_reputation(reputation_increments(items))
+        except Exception as error:  # noqa: BLE001 - the items are written: a lost count must not undo or redo them
+            logger.warning("reputation counters not updated", extra={"error": f"{type(error).__name__}: {error}"})
 
     def _write_chunk(self, chunk: list[dict]) -> list[dict]:
         """One BatchWriteItem of up to 25 puts, retrying what DynamoDB leaves unprocessed; returns what is left."""
@@ -950,19 +1044,14 @@ class DeskmailTable:
         return [from_item(item) for item in response.get("Items", [])], token
 
     def list_tagged_tickets(self, tag: str, page_token: str | None, limit: int) -> tuple[list[dict], str | None]:
-        pk = f"TAG#{tag}"
+        """Newest first over the yearly buckets TAG#{tag}#{yyyy} (GSI1)."""
         kwargs: dict[str, Any] = {
             "IndexName": "GSI1",
             "KeyConditionExpression": "GSI1PK = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": pk}},
+            "ExpressionAttributeValues": {},
             "ScanIndexForward": False,
-            "Limit": limit,
         }
-        if page_token:
-            kwargs["ExclusiveStartKey"] = decode_token(page_token, pk, "", index="GSI1")
-        response = self._query(**kwargs)
-        token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
-        return [from_item(item) for item in response.get("Items", [])], token
+        return self._walk_buckets(tag_buckets(tag, datetime.now(UTC)), "GSI1", kwargs, page_token, limit)
 
     def get_feedback_context(
         self, message_ids: Iterable[str], ticket_ids: Iterable[str]
@@ -1002,28 +1091,44 @@ class DeskmailTable:
     def list_failures(
         self, since: str | None, until: str | None, page_token: str | None, limit: int, category: str | None
     ) -> tuple[list[dict], str | None]:
+        """Newest first over the monthly buckets FAILURES#{yyyy-mm} (GSI2), from `until` back to `since`."""
         if since and until and since > until:
             return [], None  # an empty range: DynamoDB refuses a BETWEEN whose bounds are reversed (a 500, not a page)
         kwargs: dict[str, Any] = {
             "IndexName": "GSI2",
             "KeyConditionExpression": "GSI2PK = :pk AND GSI2SK BETWEEN :low AND :high",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": "FAILURES"},
-                ":low": {"S": since or "0"},
-                ":high": {"S": (until or "9999") + "~"},
-            },
+            "ExpressionAttributeValues": {":low": {"S": since or "0"}, ":high": {"S": (until or "9999") + "~"}},
             "ScanIndexForward": False,
-            "Limit": limit,
         }
         if category:
             kwargs["FilterExpression"] = "#data.#category = :category"
             kwargs["ExpressionAttributeNames"] = {"#data": "data", "#category": "category"}
             kwargs["ExpressionAttributeValues"][":category"] = {"S": category}
-        if page_token:
-            kwargs["ExclusiveStartKey"] = decode_token(page_token, "FAILURES", "", index="GSI2")
-        response = self._query(**kwargs)
-        token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
-        return [from_item(item) for item in response.get("Items", [])], token
+        buckets = failure_buckets(until, since, datetime.now(UTC))
+        return self._walk_buckets(buckets, "GSI2", kwargs, page_token, limit)
+
+    def _walk_buckets(
+        self, buckets: list[str], index: str, kwargs: dict, page_token: str | None, limit: int
+    ) -> tuple[list[dict], str | None]:
+        """Up to `limit` items from the buckets, newest first; the token names the bucket to go on in."""
+        position, start = decode_bucket_token(page_token, buckets, index) if page_token else (0, None)
+        items: list[dict] = []
+        for bucket in buckets[position:]:
+            query = {**kwargs, "Limit": limit - len(items)}
+            query["ExpressionAttributeValues"] = {**kwargs["ExpressionAttributeValues"], ":pk": {"S": bucket}}
+            if start:
+                query["ExclusiveStartKey"] = start
+            response = self._query(**query)
+            items += [from_item(item) for item in response.get("Items", [])]
+            start = response.get("LastEvaluatedKey")
+            if start:
+                return items, encode_bucket_token(bucket, start)
+            position = buckets.index(bucket) + 1
+            if len(items) >= limit:
+                break
+        if position < len(buckets):
+            return items, encode_bucket_token(buckets[position], None)
+        return items, None
 
     def delivered_since(self, ticket_id: str, user_id: str, since: str) -> bool:
         """Did a notification of the ticket reach the user after `since`? (Query, at most one item read.)"""
@@ -1061,36 +1166,52 @@ class DeskmailTable:
             return False
         return True
 
-    def count_reputation(self, kind: str, day: str, since: str, attribute: str | None = None) -> int:
-        """Items (or the sum of one numeric attribute) in one day's reputation partition from `since` on."""
-        total = 0
-        kwargs: dict[str, Any] = {
-            "IndexName": "GSI2",
-            "KeyConditionExpression": "GSI2PK = :pk AND GSI2SK >= :since",
-            "ExpressionAttributeValues": {":pk": {"S": f"REP#{kind}#{day}"}, ":since": {"S": since}},
-        }
-        if attribute:
-            kwargs["ProjectionExpression"] = attribute
-        else:
-            kwargs["Select"] = "COUNT"
-        while True:
-            response = self._query(**kwargs)
-            if attribute:
-                total += sum(int(item.get(attribute, {}).get("N", "0")) for item in response.get("Items", []))
-            else:
-                total += response.get("Count", 0)
-            if "LastEvaluatedKey" not in response:
-                return total
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    def add_reputation(self, increments: dict[tuple[str, str], dict[str, int]]) -> None:
+        """One UpdateItem ADD per day touched (almost always one), on a shard picked at random."""
+        by_day: dict[str, dict[str, int]] = {}
+        for (day, hour), counts in increments.items():
+            for kind, amount in counts.items():
+                by_day.setdefault(day, {})[f"{kind}_{hour}"] = amount
+        for day, amounts in by_day.items():
+            names = sorted(amounts)
+            values: dict[str, dict] = {f":v{n}": {"N": str(amounts[name])} for n, name in enumerate(names)}
+            values[":expires"] = {"N": str(_day_epoch(day) + REPUTATION_RETENTION_SECONDS)}
+            additions = ", ".join(f"{name} :v{n}" for n, name in enumerate(names))
+            self.client.update_item(
+                TableName=self.name,
+                Key={"PK": {"S": f"REP#{day}#{random.randrange(REPUTATION_SHARDS)}"}, "SK": {"S": "COUNTS"}},
+                UpdateExpression=f"ADD {additions} SET expires_at = :expires",
+                ExpressionAttributeValues=values,
+            )
+
+    def reputation_by_hour(self, days: list[str]) -> dict[tuple[str, str], dict[str, int]]:
+        """{(day, hour): {"sent", "bounce", "complaint"}} summed over the shards: one BatchGetItem for 9 days,
+        the same size whatever the volume."""
+        found = self.get_many([(f"REP#{day}#{shard}", "COUNTS") for day in days for shard in range(REPUTATION_SHARDS)])
+        totals: dict[tuple[str, str], dict[str, int]] = {}
+        for (pk, _), attributes in found.items():
+            day = pk.split("#")[1]
+            for name, value in attributes.items():
+                kind, _, hour = name.rpartition("_")
+                if kind in REPUTATION_KINDS and isinstance(value, int):
+                    slot = totals.setdefault((day, hour), dict.fromkeys(REPUTATION_KINDS, 0))
+                    slot[kind] += value
+        return totals
 
     # -- triggers --------------------------------------------------------------------------------------------------
 
     def get_trigger_states(self) -> dict[str, bool]:
+        now = self._clock()
+        if self._trigger_states is not None and self._trigger_states[0] > now:
+            return dict(self._trigger_states[1])
         response = self._query(KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "TRIGGERS"}})
-        return {from_item(item)["trigger_id"]: from_item(item)["active"] for item in response.get("Items", [])}
+        states = {from_item(item)["trigger_id"]: from_item(item)["active"] for item in response.get("Items", [])}
+        self._trigger_states = (now + self.TRIGGER_CACHE_SECONDS, states)
+        return dict(states)
 
     def put_trigger_state(self, trigger_id: str, active: bool, updated_at: str, updated_by: dict | None = None) -> None:
         """updated_by: the agent who switched it ({"id", "name"})."""
+        self._trigger_states = None
         self.client.put_item(
             TableName=self.name,
             Item=to_item(
