@@ -57,8 +57,15 @@ class _ConditionFailed(Exception):
     pass
 
 
+class _TransactionCanceled(Exception):
+    def __init__(self, reasons: list[dict]):
+        super().__init__("Transaction cancelled")
+        self.response = {"Error": {"Code": "TransactionCanceledException"}, "CancellationReasons": reasons}
+
+
 class _Exceptions:
     ConditionalCheckFailedException = _ConditionFailed
+    TransactionCanceledException = _TransactionCanceled
 
 
 def item_bytes(item: dict) -> int:
@@ -81,6 +88,22 @@ def write_units(item: dict | None) -> int:
     return max(1, -(-item_bytes(item) // 1024)) if item else 1
 
 
+def _matches(item: dict, kwargs: dict, values: dict) -> bool:
+    """FilterExpression of equalities joined by AND ("#a = :v", "#a.#b = :v"): the ones deskmail writes."""
+    expression = kwargs.get("FilterExpression")
+    if not expression:
+        return True
+    names = kwargs.get("ExpressionAttributeNames", {})
+    for part in expression.split(" AND "):
+        path, placeholder = (side.strip() for side in part.split("="))
+        value: dict | None = {"M": item}
+        for name in path.split("."):
+            value = (value or {}).get("M", {}).get(names.get(name, name))
+        if value != values[placeholder]:
+            return False
+    return True
+
+
 INDEXES = {"GSI1": ("GSI1PK", "GSI1SK"), "GSI2": ("GSI2PK", "GSI2SK")}
 
 
@@ -98,12 +121,16 @@ class RecordingDeskmailClient(FakeDeskmailClient):
     def __init__(self):
         super().__init__()
         self.writes: dict[tuple[str, str], float] = {}
+        self.writes_by_type: dict[tuple[str, str], float] = {}  # (table or index, item type): units
         self.reads: dict[tuple[str, str], float] = {}
         self.calls: dict[str, int] = {}
         self.partitions: dict[tuple[str, str], set[tuple[str, str]]] = {}  # (key attribute, value) -> item keys
 
     def _count(self, ledger: dict, where: str, pk: str, units: float) -> None:
         ledger[(where, pk)] = ledger.get((where, pk), 0) + units
+
+    # A transactional write costs two units per KB (DynamoDB's prepare and commit).
+    _unit_factor = 1
 
     def _record_write(self, old: dict | None, new: dict | None) -> None:
         item = new or old or {}
@@ -112,15 +139,19 @@ class RecordingDeskmailClient(FakeDeskmailClient):
                 self.partitions.get((name, old[name]["S"]), set()).discard(self._key(old))
             if new and name in new:
                 self.partitions.setdefault((name, new[name]["S"]), set()).add(self._key(new))
-        units = write_units(new or old)
+        units = write_units(new or old) * self._unit_factor
         self._count(self.writes, "table", item["PK"]["S"], units)
+        kind = item.get("type", {}).get("S") or item["PK"]["S"].split("#")[0]
+        self._count(self.writes_by_type, "table", kind, units)
         for index, (pk_name, _) in INDEXES.items():
             before = (old or {}).get(pk_name, {}).get("S")
             after = (new or {}).get(pk_name, {}).get("S")
             if before and before != after:
-                self._count(self.writes, index, before, write_units(old))
+                self._count(self.writes, index, before, write_units(old) * self._unit_factor)
+                self._count(self.writes_by_type, index, kind, write_units(old) * self._unit_factor)
             if after:
                 self._count(self.writes, index, after, units)
+                self._count(self.writes_by_type, index, kind, units)
 
     def _call(self, name: str) -> None:
         self.calls[name] = self.calls.get(name, 0) + 1
@@ -145,6 +176,35 @@ class RecordingDeskmailClient(FakeDeskmailClient):
                     key = self._key(request["DeleteRequest"]["Key"])
                     self._record_write(self.items.pop(key, None), None)
         return {"UnprocessedItems": {}}
+
+    def transact_write_items(self, TransactItems: list[dict], **kwargs) -> dict:  # noqa: N803
+        """Puts and Updates, all or none: a Put conditioned on attribute_not_exists(PK) that finds its item cancels
+        the transaction (CancellationReasons in action order); each write counts twice its units."""
+        self._call("TransactWriteItems")
+        reasons = []
+        for action in TransactItems:
+            put = action.get("Put")
+            exists = put is not None and self._key(put["Item"]) in self.items
+            failed = exists and "attribute_not_exists(PK)" in put.get("ConditionExpression", "")
+            reasons.append({"Code": "ConditionalCheckFailed" if failed else "None"})
+        if any(reason["Code"] != "None" for reason in reasons):
+            raise _TransactionCanceled(reasons)
+        calls = dict(self.calls)
+        self._unit_factor = 2
+        try:
+            for action in TransactItems:
+                if "Put" in action:
+                    key = self._key(action["Put"]["Item"])
+                    self._record_write(self.items.get(key), action["Put"]["Item"])
+                    self.items[key] = action["Put"]["Item"]
+                else:
+                    update = {k: v for k, v in action["Update"].items() if k != "TableName"}
+                    update.pop("ConditionExpression", None)
+                    self.update_item("", **update)
+        finally:
+            self._unit_factor = 1
+            self.calls = calls
+        return {}
 
     def delete_item(self, TableName: str, Key: dict, **kwargs) -> dict:  # noqa: N803
         self._call("DeleteItem")
@@ -242,7 +302,8 @@ class RecordingDeskmailClient(FakeDeskmailClient):
         page = matching[:limit] if limit else matching
         size = sum(item_bytes(row[3]) for row in page)
         self._count(self.reads, index or "table", pk, max(0.5, -(-size // 4096) / 2))
-        response: dict = {"Items": [row[3] for row in page], "Count": len(page)}
+        kept = [row[3] for row in page if _matches(row[3], kwargs, values)]  # a filter reads, then drops
+        response: dict = {"Items": kept, "Count": len(kept)}
         if limit and len(matching) > limit:
             last = page[-1][3]
             response["LastEvaluatedKey"] = {name: last[name] for name in {"PK", "SK", pk_name, sk_name}}

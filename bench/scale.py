@@ -44,6 +44,10 @@ def key_pattern(pk: str) -> str:
     pattern = _ID.sub("{id}", pk)
     if pattern.startswith(("MSG#", "INBOUND#")):
         return pattern.split("#")[0] + "#{ses id}"
+    if pattern.startswith("FIND#"):  # FIND#{word}[#{shard}]
+        return "FIND#{word}" + ("#{shard}" if re.search(r"#\d+$", pattern[5:]) else "")
+    if pattern.startswith("REF#"):
+        return "REF#{reference}"
     for regex, name in _PATTERNS:
         pattern = regex.sub(name, pattern)
     return pattern
@@ -240,6 +244,10 @@ def measure(small: int = 240, large: int = 960) -> dict:
         by_pattern[name] = by_pattern.get(name, 0) + units / emails
     results["write_units_per_notification_by_key"] = {
         name: round(units, 3) for name, units in sorted(by_pattern.items(), key=lambda kv: -kv[1])
+    }
+    results["write_units_per_notification_by_item"] = {
+        f"{where} {kind}": round(units / emails, 3)
+        for (where, kind), units in sorted(run.client.writes_by_type.items(), key=lambda kv: -kv[1])
     }
     # Pages per call at two sizes 4x apart, extrapolated to 1000x as a power law. Each run's last calls are taken:
     # early inbox calls read fewer rows than a page (one Query per open row), which is not growth with volume.

@@ -346,8 +346,6 @@ def notification_items(notification: Notification, subject: str) -> list[dict]:
         }
     ]
     if notification.message_id:
-        # What the reputation counters add up when the item is written (no index entry per notification).
-        items[0]["sent_count"] = sum(1 for recipient in notification.recipients if recipient.status == "sent")
         items.append(
             {
                 "PK": f"MSG#{notification.message_id}",
@@ -514,7 +512,7 @@ def reputation_increments(items: Iterable[dict]) -> dict[tuple[str, str], dict[s
     counts: dict[tuple[str, str], dict[str, int]] = {}
     for item in items:
         kind, amount, at = None, 1, ""
-        if item.get("type") == "notification" and item.get("sent_count"):
+        if item.get("type") == "sent_counts" and item.get("sent_count"):
             kind, amount, at = "sent", int(item["sent_count"]), item.get("sent_at") or ""
         elif item.get("type") == "address_fact" and item.get("reputation") in ("bounce", "complaint"):
             kind, at = item["reputation"], item.get("occurred_at") or ""
@@ -522,6 +520,12 @@ def reputation_increments(items: Iterable[dict]) -> dict[tuple[str, str], dict[s
             slot = counts.setdefault((at[:10], at[11:13]), {})
             slot[kind] = slot.get(kind, 0) + amount
     return counts
+
+
+def sent_counts_item(notification: Notification) -> dict:
+    """What a sent notification adds to the counters (never stored: reputation_increments reads it)."""
+    sent = sum(1 for recipient in notification.recipients if recipient.status == "sent")
+    return {"type": "sent_counts", "sent_count": sent if notification.message_id else 0, "sent_at": notification.sent_at}
 
 
 def address_fact_item(
@@ -785,21 +789,12 @@ class DeskmailTable:
     # -- generic ----------------------------------------------------------------------------------------------------
 
     def write_items(self, items: Iterable[dict]) -> None:
-        """Puts, 25 to a BatchWriteItem request; unprocessed items are retried with backoff, then WriteError.
-        Then what they add to the reputation counters, in one UpdateItem (per day touched)."""
-        items = list(items)
+        """Puts, 25 to a BatchWriteItem request; unprocessed items are retried with backoff, then WriteError."""
         pending = [{"PutRequest": {"Item": to_item(item)}} for item in items]
         for start in range(0, len(pending), self.BATCH_WRITE_LIMIT):
-            chunk = pending[start : start + self.BATCH_WRITE_LIMIT]
-            for attempt in range(5):
-                response = self.client.batch_write_item(RequestItems={self.name: chunk})
-                chunk = response.get("UnprocessedItems", {}).get(self.name, [])
-                if not chunk:
-                    break
-                self._sleep(0.05 * 2**attempt)
+            chunk = self._write_chunk(pending[start : start + self.BATCH_WRITE_LIMIT])
             if chunk:
                 raise WriteError(f"{len(chunk)} items were not written")
-        self._count_reputation(items)
 
     def write_owned_items(self, groups: Iterable[tuple[str, list[dict]]]) -> dict[str, str]:
         """Puts the items of many owners (SQS records) packed 25 to a BatchWriteItem; returns {owner: why} for each
@@ -808,6 +803,8 @@ class DeskmailTable:
         Two owners putting the same key (two copies of one bounce, one ticket's tag) make one put, of the later
         version, as writing them one after the other would leave; it belongs to both. Unprocessed items are retried
         with backoff, then mapped back to their owners; a request that fails outright fails the owners in it.
+        Address facts that count towards reputation (hard bounces, complaints) are written apart, each only if it is
+        new, in the same transaction as what they add to the counters: a replay or SES's second copy counts nothing.
         """
         puts: dict[tuple[str, str], dict] = {}
         owners: dict[tuple[str, str], set[str]] = {}
@@ -816,8 +813,9 @@ class DeskmailTable:
                 key = (item["PK"], item["SK"])
                 puts[key] = item
                 owners.setdefault(key, set()).add(owner)
-        failed: dict[str, str] = {}
-        requests = [(key, {"PutRequest": {"Item": to_item(item)}}) for key, item in puts.items()]
+        counted = {key: item for key, item in puts.items() if item.get("reputation")}
+        failed = self._write_counted_facts(counted, owners)
+        requests = [(key, {"PutRequest": {"Item": to_item(item)}}) for key, item in puts.items() if key not in counted]
         for start in range(0, len(requests), self.BATCH_WRITE_LIMIT):
             chunk = requests[start : start + self.BATCH_WRITE_LIMIT]
             try:
@@ -831,15 +829,88 @@ class DeskmailTable:
                 item = request["PutRequest"]["Item"]
                 key = (item["PK"]["S"], item["SK"]["S"])
                 failed.update(dict.fromkeys(owners[key], "items left unprocessed after retries"))
-        # Counted from the items written, of owners written whole (a failed owner counts when its retry lands).
-        # At least once: a retried owner whose items partly landed counts again, which errs towards caution.
-        self._count_reputation(item for key, item in puts.items() if not owners[key] & failed.keys())
         return failed
 
-    def _count_reputation(self, items: Iterable[dict]) -> None:
+    # Facts per transaction: each is a conditional Put, plus one counter Update per day (100 actions at most).
+    COUNTED_FACTS_PER_TRANSACTION = 90
+
+    def _write_counted_facts(self, facts: dict[tuple[str, str], dict], owners: dict) -> dict[str, str]:
+        """Each new fact and its counts, together: a Put if the fact does not exist yet, and ADD to the counters.
+
+        A fact already there (a replay, the other feedback source's copy) cancels the transaction; it is dropped and
+        the rest written again, so every fact counts exactly once however often and by whichever source it arrives.
+        """
+        failed: dict[str, str] = {}
+        keys = list(facts)
+        for start in range(0, len(keys), self.COUNTED_FACTS_PER_TRANSACTION):
+            todo = keys[start : start + self.COUNTED_FACTS_PER_TRANSACTION]
+            for attempt in range(6):
+                if not todo:
+                    break
+                chosen = [facts[key] for key in todo]
+                actions = [
+                    {
+                        "Put": {
+                            "TableName": self.name,
+                            "Item": to_item(item),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    }
+                    for item in chosen
+                ]
+                actions += [{"Update": {"TableName": self.name, **update}} for update in self._counter_updates(chosen)]
+                try:
+                    self.client.transact_write_items(TransactItems=actions)
+                    todo = []
+                except Exception as error:  # noqa: BLE001 - sorted below: present facts, conflicts, anything else
+                    reasons = getattr(error, "response", {}).get("CancellationReasons") or []
+                    present = {
+                        key
+                        for key, reason in zip(todo, reasons, strict=False)
+                        if reason.get("Code") == "ConditionalCheckFailed"
+                    }
+                    if present:
+                        todo = [key for key in todo if key not in present]  # written (and counted) before
+                        continue
+                    if attempt == 5:
+                        reason = f"TransactWriteItems failed: {type(error).__name__}: {error}"
+                        for key in todo:
+                            failed.update(dict.fromkeys(owners[key], reason))
+                        break
+                    self._sleep(0.05 * 2**attempt)  # a conflict with another batch's counter update, a throttle
+        return failed
+
+    def _counter_updates(self, items: Iterable[dict], shard: int | None = None) -> list[dict]:
+        """UpdateItem ADD of what items add to the counters: one per day touched, on one shard (random unless given)."""
+        by_day: dict[str, dict[str, int]] = {}
+        for (day, hour), counts in reputation_increments(items).items():
+            for kind, amount in counts.items():
+                slot = by_day.setdefault(day, {})
+                slot[f"{kind}_{hour}"] = slot.get(f"{kind}_{hour}", 0) + amount
+        updates = []
+        for day, amounts in by_day.items():
+            names = sorted(amounts)
+            values: dict[str, dict] = {f":v{n}": {"N": str(amounts[name])} for n, name in enumerate(names)}
+            values[":expires"] = {"N": str(_day_epoch(day) + REPUTATION_RETENTION_SECONDS)}
+            additions = ", ".join(f"{name} :v{n}" for n, name in enumerate(names))
+            where = random.randrange(REPUTATION_SHARDS) if shard is None else shard
+            updates.append(
+                {
+                    "Key": {"PK": {"S": f"REP#{day}#{where}"}, "SK": {"S": "COUNTS"}},
+                    "UpdateExpression": f"ADD {additions} SET expires_at = :expires",
+                    "ExpressionAttributeValues": values,
+                }
+            )
+        return updates
+
+    def count_sent(self, notification: Notification) -> None:
+        """Adds a notification's sent recipients to the counters; called once, when its outbox entry became `sent`
+        (the conditional move that happens exactly once). A process that dies between the two loses the count:
+        rates then read a little high, which errs towards caution."""
         try:
-            self.add_reputation(reputation_increments(items))
-        except Exception as error:  # noqa: BLE001 - the items are written: a lost count must not undo or redo them
+            for update in self._counter_updates([sent_counts_item(notification)]):
+                self.client.update_item(TableName=self.name, **update)
+        except Exception as error:  # noqa: BLE001 - the notification is recorded: a lost count must not undo it
             logger.warning("reputation counters not updated", extra={"error": f"{type(error).__name__}: {error}"})
 
     def _write_chunk(self, chunk: list[dict]) -> list[dict]:
@@ -1165,24 +1236,6 @@ class DeskmailTable:
         except self.client.exceptions.ConditionalCheckFailedException:
             return False
         return True
-
-    def add_reputation(self, increments: dict[tuple[str, str], dict[str, int]]) -> None:
-        """One UpdateItem ADD per day touched (almost always one), on a shard picked at random."""
-        by_day: dict[str, dict[str, int]] = {}
-        for (day, hour), counts in increments.items():
-            for kind, amount in counts.items():
-                by_day.setdefault(day, {})[f"{kind}_{hour}"] = amount
-        for day, amounts in by_day.items():
-            names = sorted(amounts)
-            values: dict[str, dict] = {f":v{n}": {"N": str(amounts[name])} for n, name in enumerate(names)}
-            values[":expires"] = {"N": str(_day_epoch(day) + REPUTATION_RETENTION_SECONDS)}
-            additions = ", ".join(f"{name} :v{n}" for n, name in enumerate(names))
-            self.client.update_item(
-                TableName=self.name,
-                Key={"PK": {"S": f"REP#{day}#{random.randrange(REPUTATION_SHARDS)}"}, "SK": {"S": "COUNTS"}},
-                UpdateExpression=f"ADD {additions} SET expires_at = :expires",
-                ExpressionAttributeValues=values,
-            )
 
     def reputation_by_hour(self, days: list[str]) -> dict[tuple[str, str], dict[str, int]]:
         """{(day, hour): {"sent", "bounce", "complaint"}} summed over the shards: one BatchGetItem for 9 days,

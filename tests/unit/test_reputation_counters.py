@@ -10,8 +10,9 @@ from chalicelib.adapters.dynamo import PageTokenError
 
 def test_written_items_add_sent_recipients_hard_bounces_and_complaints_by_hour():
     items = [
-        {"type": "notification", "sent_count": 2, "sent_at": "2026-12-01T10:15:00.000Z"},
-        {"type": "notification", "sent_count": 0, "sent_at": "2026-12-01T10:16:00.000Z"},  # nothing reached SES
+        {"type": "sent_counts", "sent_count": 2, "sent_at": "2026-12-01T10:15:00.000Z"},
+        {"type": "sent_counts", "sent_count": 0, "sent_at": "2026-12-01T10:16:00.000Z"},  # nothing reached SES
+        {"type": "notification", "sent_count": 5, "sent_at": "2026-12-01T10:15:00.000Z"},  # stored items add nothing
         {"type": "address_fact", "reputation": "bounce", "occurred_at": "2026-12-01T10:59:59.000Z"},
         {"type": "address_fact", "kind": "transient_bounce", "occurred_at": "2026-12-01T10:30:00.000Z"},
         {"type": "address_fact", "reputation": "complaint", "occurred_at": "2026-12-01T11:00:00.000Z"},
@@ -20,6 +21,28 @@ def test_written_items_add_sent_recipients_hard_bounces_and_complaints_by_hour()
         ("2026-12-01", "10"): {"sent": 2, "bounce": 1},
         ("2026-12-01", "11"): {"complaint": 1},
     }
+
+
+def test_a_sent_notification_counts_its_sent_recipients_and_a_refused_one_nothing():
+    from chalicelib.domain.model import Notification, Recipient
+
+    sent = Recipient(user_id="u1", name="Rita", email="rita@x.example", header="to", status="sent")
+    skipped = Recipient(user_id="u2", name="Carl", email=None, header="cc", status="not_sent")
+    notification = Notification(
+        id="n",
+        ticket_id="t",
+        comment_id="c",
+        trigger_id="tr",
+        trigger_title="T",
+        message_id="ses-1",
+        recipients=(sent, skipped),
+        sent_at="2026-12-01T10:15:00.000Z",
+    )
+    assert dynamo.reputation_increments([dynamo.sent_counts_item(notification)]) == {
+        ("2026-12-01", "10"): {"sent": 1}
+    }
+    refused = Notification(**{**notification.__dict__, "message_id": None})
+    assert dynamo.reputation_increments([dynamo.sent_counts_item(refused)]) == {}
 
 
 def test_a_permanent_bounce_fact_counts_and_a_reset_does_not():
