@@ -75,6 +75,8 @@ def item_bytes(item: dict) -> int:
         ((kind, data),) = value.items()
         if kind in ("S", "N"):
             return len(data.encode("utf-8"))
+        if kind == "B":
+            return len(data)
         if kind == "M":
             return 3 + sum(len(k) + value_bytes(v) for k, v in data.items())
         if kind == "L":
@@ -279,6 +281,8 @@ class RecordingDeskmailClient(FakeDeskmailClient):
                 return values[":low"]["S"] <= sort <= values[":high"]["S"]
             if ">=" in condition:
                 return sort >= values[":since"]["S"]
+            if "< :before" in condition:
+                return sort < values[":before"]["S"]
             return True
 
         matching = sorted(

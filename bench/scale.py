@@ -44,8 +44,9 @@ def key_pattern(pk: str) -> str:
     pattern = _ID.sub("{id}", pk)
     if pattern.startswith(("MSG#", "INBOUND#")):
         return pattern.split("#")[0] + "#{ses id}"
-    if pattern.startswith("FIND#"):  # FIND#{word}[#{shard}]
+    if pattern.startswith("FIND#"):  # FIND#{word}#{shard}
         return "FIND#{word}" + ("#{shard}" if re.search(r"#\d+$", pattern[5:]) else "")
+    pattern = re.sub(r"^(OUTBOX|TICKETS#\d{4}-\d{2})#\d+$", r"\1#{shard}", pattern)
     if pattern.startswith("REF#"):
         return "REF#{reference}"
     for regex, name in _PATTERNS:

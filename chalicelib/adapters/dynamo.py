@@ -7,6 +7,7 @@ import hashlib
 import json
 import random
 import time
+import zlib
 from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
@@ -31,6 +32,7 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 #   TRIGGERS         TRIGGER#{id}                         an agent's active/inactive choice for a trigger
 #   RAW#{day}        {sqs message id}[#part#{n}]          unreadable feedback kept whole for inspection (TTL)
 #   ADDR#{address}   F#{time}#{id}                        a fact SES proved about an address (bounce, complaint, reset)
+#   ADDR#{address}   FACTS                                the address has facts (one BatchGetItem checks recipients)
 #   TICKET#{id}      DLV#{user}#{time}                    a notification of this ticket reached the user then
 #   USER#{id}        TICKET#{ticket}                      the user takes part in the ticket (their tickets)
 #   TICKET#{id}      SENT#{time}#{notification}           addresses one notification went to (rate limit, TTL)
@@ -40,9 +42,10 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 #   USER#{id}        IDENTITY                             the same link from the user's side (its `sub`)
 #   FEEDBACK#OTHER#{day} COUNT#{shard}                    feedback about other senders' mail, counted (ADD, TTL)
 #   REP#{day}#{shard} COUNTS                              sent / hard bounces / complaints per hour (ADD, TTL)
-#   TICKET#{id}      FIND#{word}                          ticket search (GSI1: FIND#{word} / {created}#{id})
-#   TICKET#{id}      LIST                                 the ticket list (GSI1: TICKETS#{yyyy-mm} / {created}#{id})
+#   TICKET#{id}      FIND#{word}                          ticket search (GSI1: FIND#{word}#{shard} / {created}#{id})
+#   TICKET#{id}      LIST                                 ticket list (GSI1: TICKETS#{yyyy-mm}#{shard} / {created}#{id})
 #   TICKET#{id}      OUTBOX#{notification}                a notification recorded before SES is called (outbox)
+#   TICKET#{id}      MAIL#{notification}                  the outbox entry's email, compressed (TTL 7 days)
 #   IDEM#{hash}      IDEM                                 an Idempotency-Key of one caller and its first response (TTL)
 #   TICKET#{id}      MID#{user}                           the user's chain of notification Message-IDs (threading)
 #   REF#{reference}  TICKET#{id}                          subject reference ("[Ticket 4TDV9V]") -> ticket
@@ -50,7 +53,7 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 # GSI2 (overloaded):
 #   FAILURES#{yyyy-mm}       {time}#{ticket}#{event}     the delivery-problems inbox (failure events), by month
 #   SUSPENDED                {received}#{ses id}          inbound email held for review, newest first
-#   OUTBOX                   {changed at}#{notification}  outbox entries not done yet (the sweeper's queue)
+#   OUTBOX#{shard}           {recorded at}#{notification} outbox entries not done yet (the sweeper's queue)
 
 
 RAW_RETENTION_SECONDS = 30 * 24 * 3600
@@ -101,6 +104,8 @@ def _marshal_map(value: dict) -> dict:
 
 
 def _marshal_other(value: Any) -> dict:
+    if isinstance(value, bytes):
+        return {"B": value}
     if isinstance(value, bool):
         return {"BOOL": value}
     if isinstance(value, str):
@@ -132,6 +137,8 @@ def _unmarshal(value: dict) -> Any:
         return [_unmarshal(item) for item in data]
     if kind == "SS":
         return sorted(data)
+    if kind == "B":
+        return bytes(data)
     raise TypeError(f"unexpected DynamoDB type {kind}")
 
 
@@ -325,6 +332,10 @@ def _recipient_record(recipient: Recipient) -> dict:
     }
 
 
+MESSAGE_LOOKUP_RETENTION_SECONDS = 180 * 24 * 3600
+DELIVERED_MARKER_RETENTION_SECONDS = 120 * 24 * 3600  # the inbox shows 90 days of failures: markers outlive them
+
+
 def notification_items(notification: Notification, subject: str) -> list[dict]:
     """The notification under its comment, and (when SES took it) the message-id lookup the feedback needs."""
     recipients = [_recipient_record(recipient) for recipient in notification.recipients]
@@ -360,6 +371,9 @@ def notification_items(notification: Notification, subject: str) -> list[dict]:
                 "subject": subject,
                 "recipients": recipients,
                 "sent_at": notification.sent_at,
+                # Feedback comes within days (a complaint can take weeks); a reply names the ticket by its subject
+                # reference too. See docs/retention.md.
+                "expires_at": _stamp_epoch(notification.sent_at) + MESSAGE_LOOKUP_RETENTION_SECONDS,
             }
         )
     return items
@@ -483,6 +497,22 @@ def decode_bucket_token(token: str, buckets: list[str], index: str) -> tuple[int
     return buckets.index(bucket), decode_token(raw, bucket, "", index=index)
 
 
+def _encode_cursor(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"before": sort_key}).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(token: str) -> str:
+    """The sort key a sharded page goes on before; refuses anything this API did not issue."""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, TypeError):
+        raise PageTokenError("next_page is not a token this API issued") from None
+    before = payload.get("before") if isinstance(payload, dict) and set(payload) == {"before"} else None
+    if not isinstance(before, str) or not 0 < len(before) <= 200:
+        raise PageTokenError("next_page is not a token this API issued")
+    return before
+
+
 def suspended_inbound_item(ses_message_id: str, received_at: str, attributes: dict, expires_at: int) -> dict:
     return {
         "PK": f"INBOUND#{ses_message_id}",
@@ -525,7 +555,11 @@ def reputation_increments(items: Iterable[dict]) -> dict[tuple[str, str], dict[s
 def sent_counts_item(notification: Notification) -> dict:
     """What a sent notification adds to the counters (never stored: reputation_increments reads it)."""
     sent = sum(1 for recipient in notification.recipients if recipient.status == "sent")
-    return {"type": "sent_counts", "sent_count": sent if notification.message_id else 0, "sent_at": notification.sent_at}
+    return {
+        "type": "sent_counts",
+        "sent_count": sent if notification.message_id else 0,
+        "sent_at": notification.sent_at,
+    }
 
 
 def address_fact_item(
@@ -552,6 +586,17 @@ def address_fact_item(
     return item
 
 
+def address_marker_item(email: str) -> dict:
+    """ADDR#{address} / FACTS: the address has facts (written with each), so a send checks all its recipients with one
+    BatchGetItem and queries the facts of the few that have any."""
+    return {"PK": f"ADDR#{email.lower()}", "SK": "FACTS", "type": "address_marker"}
+
+
+def _with_address_markers(items: list[dict]) -> list[dict]:
+    markers = {item["PK"]: address_marker_item(item["PK"][5:]) for item in items if item.get("type") == "address_fact"}
+    return items + list(markers.values())
+
+
 def delivered_marker_item(ticket_id: str, user_id: str, delivered_at: str) -> dict:
     # One item per delivery, not one overwritten "last delivery": a replay of an older delivery must not hide a
     # newer one (puts cannot keep a maximum), and each replay writes the very same item again.
@@ -560,11 +605,13 @@ def delivered_marker_item(ticket_id: str, user_id: str, delivered_at: str) -> di
         "SK": f"DLV#{user_id}#{delivered_at}",
         "type": "delivered_marker",
         "delivered_at": delivered_at,
+        "expires_at": _stamp_epoch(delivered_at) + DELIVERED_MARKER_RETENTION_SECONDS,
     }
 
 
 def participation_item(user_id: str, ticket_id: str, subject: str, at: str) -> dict:
-    """Who takes part in which ticket, so an address's tickets are one Query away (USER#{id}, TICKET#...)."""
+    """Who takes part in which ticket, so an address's tickets are one Query away (USER#{id}, TICKET#...); written
+    when the user joins (the ticket's people with its first comment, another author with theirs)."""
     return {
         "PK": f"USER#{user_id}",
         "SK": f"TICKET#{ticket_id}",
@@ -572,15 +619,27 @@ def participation_item(user_id: str, ticket_id: str, subject: str, at: str) -> d
         "user_id": user_id,
         "ticket_id": ticket_id,
         "subject": subject,
-        "last_activity_at": at,
+        "joined_at": at,
     }
 
 
-def ticket_index_items(ticket: Ticket, words: list[str], requester_name: str) -> list[dict]:
-    """Written with the ticket: one item per search word (GSI1 FIND#{word}) and one in its month's list (TICKETS#).
+# The search words and the ticket list are written by every new ticket: a common word ("printer", a mail domain) or
+# a month's list takes one index write per ticket (about 500/s at 100M notifications/day with a 3x peak). Each is
+# split over TICKET_INDEX_SHARDS partitions by ticket id, and a page reads them all and merges newest first.
+TICKET_INDEX_SHARDS = 4
 
-    Each carries what a result row shows, so a search or a list page is one Query with no read per ticket.
+
+def _shard_of(entity_id: str, shards: int) -> int:
+    return int(hashlib.blake2b(entity_id.encode(), digest_size=4).hexdigest(), 16) % shards
+
+
+def ticket_index_items(ticket: Ticket, words: list[str], requester_name: str) -> list[dict]:
+    """Written with the ticket: one item per search word (GSI1 FIND#{word}#{shard}) and one in its month's list
+    (TICKETS#{yyyy-mm}#{shard}).
+
+    Each carries what a result row shows, so a search or a list page is one Query per shard with no read per ticket.
     """
+    shard = _shard_of(ticket.id, TICKET_INDEX_SHARDS)
     shown = {
         "type": "ticket_index",
         "ticket_id": ticket.id,
@@ -592,8 +651,12 @@ def ticket_index_items(ticket: Ticket, words: list[str], requester_name: str) ->
         "words": words,
         "GSI1SK": f"{ticket.created_at}#{ticket.id}",
     }
-    items = [{"PK": f"TICKET#{ticket.id}", "SK": f"FIND#{word}", "GSI1PK": f"FIND#{word}", **shown} for word in words]
-    items.append({"PK": f"TICKET#{ticket.id}", "SK": "LIST", "GSI1PK": f"TICKETS#{ticket.created_at[:7]}", **shown})
+    items = [
+        {"PK": f"TICKET#{ticket.id}", "SK": f"FIND#{word}", "GSI1PK": f"FIND#{word}#{shard}", **shown} for word in words
+    ]
+    items.append(
+        {"PK": f"TICKET#{ticket.id}", "SK": "LIST", "GSI1PK": f"TICKETS#{ticket.created_at[:7]}#{shard}", **shown}
+    )
     return items
 
 
@@ -626,11 +689,38 @@ def _mailbox_record(entry: Mailbox | str) -> dict:
     return {"name": found.name, "address": found.address}
 
 
-def outbox_item(
+# The sweeper's queue: GSI2 OUTBOX#{shard} / {recorded at}#{notification}, an entry's shard picked by its id. Every
+# SES message writes its shard's index three times (pending, claimed, done): about 10,000 index writes/s at 100M
+# notifications/day with a 3x peak, so 32 shards keep each near 300/s. The sweep reads the same 32 shards (one small
+# Query each, every 5 minutes) however many notifications there are.
+OUTBOX_SHARDS = 32
+# The email itself is needed until it is sent or given up (the sweep runs every 5 minutes): kept a week, by TTL.
+OUTBOX_EMAIL_RETENTION_SECONDS = 7 * 24 * 3600
+
+
+def outbox_items(
     notification: Notification, email: OutgoingEmail, subject: str, recorded_at: str, acting: dict | None = None
-) -> dict:
-    """A pending entry: the notification as it will be recorded, and the email exactly as it will be sent."""
-    return {
+) -> list[dict]:
+    """A pending entry (the notification as it will be recorded: small, indexed for the sweeper) and the email
+    exactly as it will be sent, compressed beside it (never indexed, never rewritten, removed by TTL)."""
+    payload = {
+        "sender": email.sender,
+        "to": [_mailbox_record(entry) for entry in email.to],
+        "cc": [_mailbox_record(entry) for entry in email.cc],
+        "subject": email.subject,
+        "body": email.body,
+        "rfc_message_id": email.rfc_message_id,
+        "thread_root_id": email.thread_root_id,
+        "tags": dict(email.tags),
+        "configuration_set": email.configuration_set,
+        "auto_submitted": email.auto_submitted,
+        "html": email.html or None,
+        "content_language": email.content_language or None,
+        "in_reply_to": email.in_reply_to or None,
+        "references": list(email.references) or None,
+        "reply_to": list(email.reply_to) if email.reply_to else None,
+    }
+    entry = {
         "PK": f"TICKET#{notification.ticket_id}",
         "SK": f"OUTBOX#{notification.id}",
         "type": "outbox",
@@ -647,51 +737,55 @@ def outbox_item(
         "recipients": [_recipient_record(recipient) for recipient in notification.recipients],
         "subject": subject,
         "acting": acting,
-        "email": {
-            "sender": email.sender,
-            "to": [_mailbox_record(entry) for entry in email.to],
-            "cc": [_mailbox_record(entry) for entry in email.cc],
-            "subject": email.subject,
-            "body": email.body,
-            "rfc_message_id": email.rfc_message_id,
-            "thread_root_id": email.thread_root_id,
-            "tags": dict(email.tags),
-            "configuration_set": email.configuration_set,
-            "auto_submitted": email.auto_submitted,
-            "html": email.html or None,
-            "content_language": email.content_language or None,
-            "in_reply_to": email.in_reply_to or None,
-            "references": list(email.references) or None,
-            "reply_to": list(email.reply_to) if email.reply_to else None,
-        },
-        "GSI2PK": "OUTBOX",
+        "GSI2PK": f"OUTBOX#{_shard_of(notification.id, OUTBOX_SHARDS)}",
         "GSI2SK": f"{recorded_at}#{notification.id}",
     }
+    mail = {
+        "PK": f"TICKET#{notification.ticket_id}",
+        "SK": f"MAIL#{notification.id}",
+        "type": "outbox_email",
+        "email_z": zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 6),
+        "expires_at": _stamp_epoch(recorded_at) + OUTBOX_EMAIL_RETENTION_SECONDS,
+    }
+    return [mail, entry]  # the email first: a unit split over transactions never leaves an entry without it
 
 
-def outbox_entry(attributes: dict) -> outbox.OutboxEntry:
+def _stamp_epoch(stamp: str) -> int:
+    """A timestamp's epoch seconds, for TTLs counted from it (now, for one that cannot be read)."""
+    try:
+        return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
+    except (ValueError, OverflowError, OSError):
+        return int(time.time())
+
+
+def _email_of(mail: dict | None) -> OutgoingEmail | None:
     from chalicelib.domain.messages import Mailbox, OutgoingEmail
 
-    stored = attributes.get("email")
-    email = None
-    if stored:
-        email = OutgoingEmail(
-            sender=stored["sender"],
-            to=tuple(Mailbox(entry["name"], entry["address"]) for entry in stored.get("to") or ()),
-            cc=tuple(Mailbox(entry["name"], entry["address"]) for entry in stored.get("cc") or ()),
-            subject=stored["subject"],
-            body=stored["body"],
-            rfc_message_id=stored["rfc_message_id"],
-            thread_root_id=stored["thread_root_id"],
-            tags=dict(stored.get("tags") or {}),
-            configuration_set=stored["configuration_set"],
-            auto_submitted=bool(stored.get("auto_submitted")),
-            html=stored.get("html") or "",
-            content_language=stored.get("content_language") or "",
-            in_reply_to=stored.get("in_reply_to") or "",
-            references=tuple(stored.get("references") or ()),
-            reply_to=(stored["reply_to"][0], stored["reply_to"][1]) if stored.get("reply_to") else None,
-        )
+    if not mail or "email_z" not in mail:
+        return None
+    stored = json.loads(zlib.decompress(mail["email_z"]))
+    return OutgoingEmail(
+        sender=stored["sender"],
+        to=tuple(Mailbox(entry["name"], entry["address"]) for entry in stored.get("to") or ()),
+        cc=tuple(Mailbox(entry["name"], entry["address"]) for entry in stored.get("cc") or ()),
+        subject=stored["subject"],
+        body=stored["body"],
+        rfc_message_id=stored["rfc_message_id"],
+        thread_root_id=stored["thread_root_id"],
+        tags=dict(stored.get("tags") or {}),
+        configuration_set=stored["configuration_set"],
+        auto_submitted=bool(stored.get("auto_submitted")),
+        html=stored.get("html") or "",
+        content_language=stored.get("content_language") or "",
+        in_reply_to=stored.get("in_reply_to") or "",
+        references=tuple(stored.get("references") or ()),
+        reply_to=(stored["reply_to"][0], stored["reply_to"][1]) if stored.get("reply_to") else None,
+    )
+
+
+def outbox_entry(attributes: dict, mail: dict | None = None) -> outbox.OutboxEntry:
+    """The entry, with its email when it is still pending (the email item read beside it)."""
+    email = _email_of(mail) if attributes["state"] == outbox.PENDING else None
     notification = notification_from_lookup(
         {**attributes, "id": attributes["notification_id"], "sent_at": attributes.get("sent_at", "")}
     )
@@ -790,7 +884,7 @@ class DeskmailTable:
 
     def write_items(self, items: Iterable[dict]) -> None:
         """Puts, 25 to a BatchWriteItem request; unprocessed items are retried with backoff, then WriteError."""
-        pending = [{"PutRequest": {"Item": to_item(item)}} for item in items]
+        pending = [{"PutRequest": {"Item": to_item(item)}} for item in _with_address_markers(list(items))]
         for start in range(0, len(pending), self.BATCH_WRITE_LIMIT):
             chunk = self._write_chunk(pending[start : start + self.BATCH_WRITE_LIMIT])
             if chunk:
@@ -809,7 +903,7 @@ class DeskmailTable:
         puts: dict[tuple[str, str], dict] = {}
         owners: dict[tuple[str, str], set[str]] = {}
         for owner, items in groups:
-            for item in items:
+            for item in _with_address_markers(items):
                 key = (item["PK"], item["SK"])
                 puts[key] = item
                 owners.setdefault(key, set()).add(owner)
@@ -844,9 +938,8 @@ class DeskmailTable:
         keys = list(facts)
         for start in range(0, len(keys), self.COUNTED_FACTS_PER_TRANSACTION):
             todo = keys[start : start + self.COUNTED_FACTS_PER_TRANSACTION]
-            for attempt in range(6):
-                if not todo:
-                    break
+            strikes: dict[tuple[str, str], int] = {}
+            while todo:
                 chosen = [facts[key] for key in todo]
                 actions = [
                     {
@@ -861,23 +954,28 @@ class DeskmailTable:
                 actions += [{"Update": {"TableName": self.name, **update}} for update in self._counter_updates(chosen)]
                 try:
                     self.client.transact_write_items(TransactItems=actions)
-                    todo = []
-                except Exception as error:  # noqa: BLE001 - sorted below: present facts, conflicts, anything else
-                    reasons = getattr(error, "response", {}).get("CancellationReasons") or []
+                    break
+                except Exception as error:  # noqa: BLE001 - sorted below: present facts, throttles, anything else
+                    reasons = [
+                        reason.get("Code") for reason in getattr(error, "response", {}).get("CancellationReasons") or []
+                    ]
                     present = {
-                        key
-                        for key, reason in zip(todo, reasons, strict=False)
-                        if reason.get("Code") == "ConditionalCheckFailed"
+                        key for key, code in zip(todo, reasons, strict=False) if code == "ConditionalCheckFailed"
                     }
                     if present:
                         todo = [key for key in todo if key not in present]  # written (and counted) before
                         continue
-                    if attempt == 5:
-                        reason = f"TransactWriteItems failed: {type(error).__name__}: {error}"
-                        for key in todo:
-                            failed.update(dict.fromkeys(owners[key], reason))
-                        break
-                    self._sleep(0.05 * 2**attempt)  # a conflict with another batch's counter update, a throttle
+                    # The facts DynamoDB named (a throttled partition), else all: retried with backoff, then given up
+                    # to SQS (their owners alone), the others written without them.
+                    blamed = [key for key, code in zip(todo, reasons, strict=False) if code not in (None, "None")]
+                    for key in blamed or todo:
+                        strikes[key] = strikes.get(key, 0) + 1
+                    given_up = {key for key in todo if strikes.get(key, 0) >= 5}
+                    reason = f"TransactWriteItems failed: {type(error).__name__}: {error}"
+                    for key in given_up:
+                        failed.update(dict.fromkeys(owners[key], reason))
+                    todo = [key for key in todo if key not in given_up]
+                    self._sleep(0.05 * 2 ** min(max(strikes.values()), 5))
         return failed
 
     def _counter_updates(self, items: Iterable[dict], shard: int | None = None) -> list[dict]:
@@ -1114,16 +1212,6 @@ class DeskmailTable:
         token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
         return [from_item(item) for item in response.get("Items", [])], token
 
-    def list_tagged_tickets(self, tag: str, page_token: str | None, limit: int) -> tuple[list[dict], str | None]:
-        """Newest first over the yearly buckets TAG#{tag}#{yyyy} (GSI1)."""
-        kwargs: dict[str, Any] = {
-            "IndexName": "GSI1",
-            "KeyConditionExpression": "GSI1PK = :pk",
-            "ExpressionAttributeValues": {},
-            "ScanIndexForward": False,
-        }
-        return self._walk_buckets(tag_buckets(tag, datetime.now(UTC)), "GSI1", kwargs, page_token, limit)
-
     def get_feedback_context(
         self, message_ids: Iterable[str], ticket_ids: Iterable[str]
     ) -> tuple[dict[str, dict], dict[str, dict | None]]:
@@ -1158,6 +1246,16 @@ class DeskmailTable:
             Limit=limit,
         )
         return [from_item(item) for item in response.get("Items", [])]
+
+    def list_addresses_facts(self, emails: Iterable[str], limit: int = 50) -> dict[str, list[dict]]:
+        """Each address's facts, newest first: one BatchGetItem of the addresses' markers, then a Query only for those
+        that have facts (most addresses never bounced)."""
+        wanted = sorted({email.lower() for email in emails})
+        marked = self.get_many([(f"ADDR#{email}", "FACTS") for email in wanted]) if wanted else {}
+        return {
+            email: self.list_address_facts(email, limit) if (f"ADDR#{email}", "FACTS") in marked else []
+            for email in wanted
+        }
 
     def list_failures(
         self, since: str | None, until: str | None, page_token: str | None, limit: int, category: str | None
@@ -1465,7 +1563,7 @@ class DeskmailTable:
         """One state change, only if the entry is still (from_state, attempts): False when another actor moved it.
 
         A move to `sending` counts an attempt; a move to a done state drops the entry from the sweeper's queue and
-        drops the email itself (it is no longer needed), and sets its TTL.
+        sets its TTL (its email item expires by its own).
         """
         names = {"#state": "state"}
         assignments = ["#state = :to", "changed_at = :changed"]
@@ -1480,12 +1578,11 @@ class DeskmailTable:
             assignments.append("attempts = :next")
             values_out[":next"] = _marshal(attempts + 1)
         if to_state in outbox.DONE_STATES:
-            removals = ["GSI2PK", "GSI2SK", "email"]
+            removals = ["GSI2PK", "GSI2SK"]
             assignments.append("expires_at = :expires")
             values_out[":expires"] = _marshal(int(epoch_seconds or time.time()) + OUTBOX_RETENTION_SECONDS)
-        else:
-            assignments.append("GSI2SK = :due")
-            values_out[":due"] = _marshal(f"{changed_at}#{notification_id}")
+        # Other moves leave the index key as it is (a key change is a delete and a put in the index): the sweep
+        # reads entries recorded before its cutoff and keeps those whose last change is older too.
         for position, (name, value) in enumerate(sorted((values or {}).items())):
             names[f"#v{position}"] = name
             assignments.append(f"#v{position} = :v{position}")
@@ -1509,18 +1606,28 @@ class DeskmailTable:
         return notification_from_lookup(found) if found else None
 
     def get_outbox_entry(self, ticket_id: str, notification_id: str) -> outbox.OutboxEntry | None:
-        found = self._get(f"TICKET#{ticket_id}", f"OUTBOX#{notification_id}")
-        return outbox_entry(found) if found else None
+        pk = f"TICKET#{ticket_id}"
+        found = self.get_many([(pk, f"OUTBOX#{notification_id}"), (pk, f"MAIL#{notification_id}")])
+        entry = found.get((pk, f"OUTBOX#{notification_id}"))
+        return outbox_entry(entry, found.get((pk, f"MAIL#{notification_id}"))) if entry else None
 
     def list_due_outbox(self, changed_before: str, limit: int = 100) -> list[outbox.OutboxEntry]:
-        """Entries not done whose last change is older than changed_before, oldest first: Query GSI2 OUTBOX."""
-        response = self._query(
-            IndexName="GSI2",
-            KeyConditionExpression="GSI2PK = :pk AND GSI2SK < :before",
-            ExpressionAttributeValues={":pk": {"S": "OUTBOX"}, ":before": {"S": changed_before}},
-            Limit=limit,
+        """Entries not done, last changed before changed_before, oldest first: one Query per shard of GSI2
+        OUTBOX#{shard}, then one BatchGetItem for the pending ones' emails."""
+        rows: list[dict] = []
+        for shard in range(OUTBOX_SHARDS):
+            response = self._query(
+                IndexName="GSI2",
+                KeyConditionExpression="GSI2PK = :pk AND GSI2SK < :before",
+                ExpressionAttributeValues={":pk": {"S": f"OUTBOX#{shard}"}, ":before": {"S": changed_before}},
+                Limit=limit,
+            )
+            rows += [from_item(item) for item in response.get("Items", [])]
+        due = sorted((row for row in rows if row["changed_at"] < changed_before), key=lambda row: row["GSI2SK"])[:limit]
+        mails = self.get_many(
+            [(row["PK"], f"MAIL#{row['notification_id']}") for row in due if row["state"] == outbox.PENDING]
         )
-        return [outbox_entry(from_item(item)) for item in response.get("Items", [])]
+        return [outbox_entry(row, mails.get((row["PK"], f"MAIL#{row['notification_id']}"))) for row in due]
 
     # -- Idempotency-Key records (chalicelib/services/idempotency.py) ------------------------------------------------
 
@@ -1593,20 +1700,48 @@ class DeskmailTable:
         except self.client.exceptions.ConditionalCheckFailedException:
             pass  # it committed (keep the record), or another request took over an expired lease
 
-    def list_ticket_index(self, partition: str, page_token: str | None, limit: int) -> tuple[list[dict], str | None]:
-        """One page of a search word's tickets (FIND#{word}) or a month's (TICKETS#{yyyy-mm}), newest first."""
-        kwargs: dict[str, Any] = {
-            "IndexName": "GSI1",
-            "KeyConditionExpression": "GSI1PK = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": partition}},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if page_token:
-            kwargs["ExclusiveStartKey"] = decode_token(page_token, partition, "", index="GSI1")
-        response = self._query(**kwargs)
-        token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
-        return [from_item(item) for item in response.get("Items", [])], token
+    def list_ticket_index(
+        self,
+        page_token: str | None,
+        limit: int,
+        *,
+        word: str | None = None,
+        month: str | None = None,
+        tag: str | None = None,
+    ) -> tuple[list[dict], str | None]:
+        """One page of a ticket index on GSI1, newest first: a search word's tickets, a month's (yyyy-mm), or those
+        carrying a tag. Words and months are merged over their shards (one Query each); a tag walks its yearly
+        buckets TAG#{tag}#{yyyy}. The token says where to go on."""
+        if tag is not None:
+            kwargs: dict[str, Any] = {
+                "IndexName": "GSI1",
+                "KeyConditionExpression": "GSI1PK = :pk",
+                "ExpressionAttributeValues": {},
+                "ScanIndexForward": False,
+            }
+            return self._walk_buckets(tag_buckets(tag, datetime.now(UTC)), "GSI1", kwargs, page_token, limit)
+        base = f"FIND#{word}" if word is not None else f"TICKETS#{month}"
+        before = _decode_cursor(page_token) if page_token else None
+        rows: list[dict] = []
+        more = False
+        for shard in range(TICKET_INDEX_SHARDS):
+            query: dict[str, Any] = {
+                "IndexName": "GSI1",
+                "KeyConditionExpression": "GSI1PK = :pk" + (" AND GSI1SK < :before" if before else ""),
+                "ExpressionAttributeValues": {":pk": {"S": f"{base}#{shard}"}},
+                "ScanIndexForward": False,
+                "Limit": limit,
+            }
+            if before:
+                query["ExpressionAttributeValues"][":before"] = {"S": before}
+            response = self._query(**query)
+            rows += [from_item(item) for item in response.get("Items", [])]
+            more = more or "LastEvaluatedKey" in response
+        rows.sort(key=lambda row: row["GSI1SK"], reverse=True)
+        page = rows[:limit]
+        if (more or len(rows) > limit) and page:
+            return page, _encode_cursor(page[-1]["GSI1SK"])
+        return page, None
 
     def get_ticket_listings(self, ticket_ids: list[str]) -> dict[str, dict]:
         """What the ticket list shows of each ticket (its LIST item: requester, status), one BatchGetItem a page."""
@@ -1689,6 +1824,7 @@ class DeskmailTable:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return comments[:limit]
+
 
 def agent_account_items(
     subject: str, user_id: str, username: str, role: str, disabled: bool, updated_at: str

@@ -38,9 +38,7 @@ def test_a_sent_notification_counts_its_sent_recipients_and_a_refused_one_nothin
         recipients=(sent, skipped),
         sent_at="2026-12-01T10:15:00.000Z",
     )
-    assert dynamo.reputation_increments([dynamo.sent_counts_item(notification)]) == {
-        ("2026-12-01", "10"): {"sent": 1}
-    }
+    assert dynamo.reputation_increments([dynamo.sent_counts_item(notification)]) == {("2026-12-01", "10"): {"sent": 1}}
     refused = Notification(**{**notification.__dict__, "message_id": None})
     assert dynamo.reputation_increments([dynamo.sent_counts_item(refused)]) == {}
 
