@@ -124,12 +124,18 @@ class RecordingDeskmailClient(FakeDeskmailClient):
         super().__init__()
         self.writes: dict[tuple[str, str], float] = {}
         self.writes_by_type: dict[tuple[str, str], float] = {}  # (table or index, item type): units
+        # The units since the caller last emptied these (one use-case call's, for the bench's bursts).
+        self.window_writes: dict[tuple[str, str], float] = {}
+        self.window_reads: dict[tuple[str, str], float] = {}
         self.reads: dict[tuple[str, str], float] = {}
         self.calls: dict[str, int] = {}
         self.partitions: dict[tuple[str, str], set[tuple[str, str]]] = {}  # (key attribute, value) -> item keys
 
     def _count(self, ledger: dict, where: str, pk: str, units: float) -> None:
         ledger[(where, pk)] = ledger.get((where, pk), 0) + units
+        window = self.window_writes if ledger is self.writes else self.window_reads if ledger is self.reads else None
+        if window is not None:
+            window[(where, pk)] = window.get((where, pk), 0) + units
 
     # A transactional write costs two units per KB (DynamoDB's prepare and commit).
     _unit_factor = 1

@@ -22,7 +22,7 @@ import time
 from itertools import count
 
 from bench.environment import service_logs_silenced
-from bench.fake_dynamo import RecordingDeskmailClient
+from bench.fake_dynamo import RecordingDeskmailClient, item_bytes
 
 VOLUMES = (100_000, 1_000_000, 10_000_000, 100_000_000)
 PEAK_FACTOR = 3
@@ -93,15 +93,15 @@ class _Run:
         self.route_pages: dict[str, list[int]] = {}
 
     def call(self, route: str | None, action):
-        writes, reads = dict(self.client.writes), dict(self.client.reads)
+        self.client.window_writes.clear()
+        self.client.window_reads.clear()
         queries = self.client.calls.get("Query", 0)
         result = action()
-        for ledger, before, burst in (
-            (self.client.writes, writes, self.burst_writes),
-            (self.client.reads, reads, self.burst_reads),
+        for window, burst in (
+            (self.client.window_writes, self.burst_writes),
+            (self.client.window_reads, self.burst_reads),
         ):
-            for key, units in ledger.items():
-                delta = units - before.get(key, 0)
+            for key, delta in window.items():
                 if delta > burst.get(key, 0):
                     burst[key] = delta
         if route:
@@ -239,6 +239,11 @@ def measure(small: int = 240, large: int = 960) -> dict:
             "hottest_partition_rcu_key": rcu_key,
         }
     results["write_units_per_notification"] = round(sum(run.client.writes.values()) / emails, 2)
+    results["read_units_per_notification"] = round(sum(run.client.reads.values()) / emails, 2)
+    # What stays (no TTL): item bytes + DynamoDB's 100 bytes a item, once more per index the item is in.
+    kept = [item for item in run.client.items.values() if "expires_at" not in item]
+    stored = sum((item_bytes(item) + 100) * (1 + sum(name in item for name in ("GSI1PK", "GSI2PK"))) for item in kept)
+    results["stored_bytes_per_notification"] = round(stored / emails)
     by_pattern: dict[str, float] = {}
     for (index, pk), units in run.client.writes.items():
         name = f"{index} {key_pattern(pk)}"
@@ -278,6 +283,8 @@ def report(results: dict) -> str:
         )
     lines.append(
         f"write units per notification (all-in): {results['write_units_per_notification']}; "
+        f"read units: {results['read_units_per_notification']}; "
+        f"bytes kept (no TTL): {results['stored_bytes_per_notification']}; "
         f"route Query pages growth 100k -> 100M/day: {results['route_pages_growth']}"
     )
     top = list(results["write_units_per_notification_by_key"].items())[:8]
