@@ -49,6 +49,9 @@ def key_pattern(pk: str) -> str:
     pattern = re.sub(r"^(OUTBOX|TICKETS#\d{4}-\d{2})#\d+$", r"\1#{shard}", pattern)
     if pattern.startswith("REF#"):
         return "REF#{reference}"
+    if pattern.startswith("TRIGGER#"):  # one trigger's templates: read by every comment it fires for
+        return "TRIGGER#{trigger}"
+    pattern = re.sub(r"^TAG#[^#]+#", "TAG#{tag}#", pattern)
     for regex, name in _PATTERNS:
         pattern = regex.sub(name, pattern)
     return pattern
