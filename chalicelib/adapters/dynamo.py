@@ -902,16 +902,25 @@ class DeskmailTable:
         """
         puts: dict[tuple[str, str], dict] = {}
         owners: dict[tuple[str, str], set[str]] = {}
+        first_owner: dict[tuple[str, str], str] = {}
         for owner, items in groups:
             for item in _with_address_markers(items):
                 key = (item["PK"], item["SK"])
                 puts[key] = item
                 owners.setdefault(key, set()).add(owner)
+                first_owner.setdefault(key, owner)
         counted = {key: item for key, item in puts.items() if item.get("reputation")}
         failed = self._write_counted_facts(counted, owners)
-        requests = [(key, {"PutRequest": {"Item": to_item(item)}}) for key, item in puts.items() if key not in counted]
-        for start in range(0, len(requests), self.BATCH_WRITE_LIMIT):
-            chunk = requests[start : start + self.BATCH_WRITE_LIMIT]
+        # Their addresses' markers went in the same transactions (one BatchWriteItem fewer for a batch of 10), unless
+        # another fact of the address goes in the batch writes: its marker must land with it whatever the transaction.
+        plain = {key[0] for key, item in puts.items() if item.get("type") == "address_fact" and key not in counted}
+        bundled = {(key[0], "FACTS") for key in counted if key[0] not in plain}
+        requests = [
+            (key, {"PutRequest": {"Item": to_item(item)}})
+            for key, item in puts.items()
+            if key not in counted and key not in bundled
+        ]
+        for chunk in self._owner_chunks(requests, first_owner):
             try:
                 left = self._write_chunk([request for _, request in chunk])
             except Exception as error:  # noqa: BLE001 - whatever the request hit, the owners in it are retried
@@ -925,8 +934,27 @@ class DeskmailTable:
                 failed.update(dict.fromkeys(owners[key], "items left unprocessed after retries"))
         return failed
 
-    # Facts per transaction: each is a conditional Put, plus one counter Update per day (100 actions at most).
-    COUNTED_FACTS_PER_TRANSACTION = 90
+    def _owner_chunks(self, requests: list, first_owner: dict) -> list[list]:
+        """Requests of at most 25 puts, a record's puts kept in one request where they fit (so a failed request fails
+        the fewest records); as many requests as packing them tight would need, or one more."""
+        groups: list[list] = []
+        for request in requests:
+            if groups and first_owner[groups[-1][-1][0]] == first_owner[request[0]]:
+                groups[-1].append(request)
+            else:
+                groups.append([request])
+        chunks: list[list] = [[]]
+        for group in groups:
+            if chunks[-1] and len(chunks[-1]) + len(group) > self.BATCH_WRITE_LIMIT:
+                chunks.append([])
+            for request in group:
+                if len(chunks[-1]) == self.BATCH_WRITE_LIMIT:
+                    chunks.append([])
+                chunks[-1].append(request)
+        return [chunk for chunk in chunks if chunk]
+
+    # Facts per transaction: each a conditional Put, its address's marker, one counter Update per day (≤ 100 actions).
+    COUNTED_FACTS_PER_TRANSACTION = 45
 
     def _write_counted_facts(self, facts: dict[tuple[str, str], dict], owners: dict) -> dict[str, str]:
         """Each new fact and its counts, together: a Put if the fact does not exist yet, and ADD to the counters.
@@ -951,6 +979,9 @@ class DeskmailTable:
                     }
                     for item in chosen
                 ]
+                # The addresses' markers (unconditional, idempotent) ride along: they land with their facts.
+                markers = {item["PK"]: address_marker_item(item["PK"][5:]) for item in chosen}
+                actions += [{"Put": {"TableName": self.name, "Item": to_item(item)}} for item in markers.values()]
                 actions += [{"Update": {"TableName": self.name, **update}} for update in self._counter_updates(chosen)]
                 try:
                     self.client.transact_write_items(TransactItems=actions)
