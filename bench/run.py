@@ -1,4 +1,4 @@
-"""`make bench`: AWS calls per notification, CPU per notification, cold start and package size, as figures.
+"""`make bench`: AWS calls and CPU per notification, the data layer at volume, cold start and package size.
 
 Prints a table and writes .local/bench.json. Figures only: nothing here passes or fails on time.
 """
@@ -116,6 +116,10 @@ def report(results: dict) -> str:
     )
     body_bytes = results["sqs_body_bytes"]
     out.append(f"SQS bodies: mean {body_bytes['mean']:.0f} bytes, max {body_bytes['max']} (one 64 KB request chunk)\n")
+    if "scale" in results:
+        from bench import scale
+
+        out.append(scale.report(results["scale"]))
     if "classification" in results:
         from bench import classification
 
@@ -125,7 +129,7 @@ def report(results: dict) -> str:
 
 def main() -> None:
     use_stage_environment()
-    from bench import aws_calls, classification, cold_start, cpu
+    from bench import aws_calls, classification, cold_start, cpu, scale
 
     started = time.perf_counter()
     results: dict = {
@@ -133,6 +137,7 @@ def main() -> None:
         "machine": f"{platform.machine()} {platform.python_implementation()} {platform.python_version()}",
     }
     results["classification"] = classification.measure()
+    results["scale"] = scale.measure()  # the in-memory fake only: needs no moto
     results["aws_calls"] = aws_calls.measure()
     sizes = results["aws_calls"]["feedback"].pop("body_bytes")
     results["sqs_body_bytes"] = {"mean": sum(sizes) / len(sizes), "max": max(sizes)}

@@ -7,7 +7,9 @@ import hashlib
 import json
 import random
 import time
+import zlib
 from collections.abc import Iterable
+from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain import outbox
@@ -22,6 +24,7 @@ from chalicelib.domain.model import (
     User,
 )
 from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
+from chalicelib.observability import logger
 
 if TYPE_CHECKING:  # imported where used: the feedback function's cold start needs no email package
     from chalicelib.domain.messages import Mailbox, OutgoingEmail
@@ -29,7 +32,7 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 # Key layout (PK / SK):
 #   USER#{id}        PROFILE                              user (GSI1: EMAIL#{address} / USER#{id})
 #   TICKET#{id}      TICKET                               ticket
-#   TICKET#{id}      TAG#{tag}                            a tag on the ticket (GSI1: TAG#{tag} / {sort time}#{id})
+#   TICKET#{id}      TAG#{tag}                            a tag on the ticket (GSI1: TAG#{tag}#{yyyy} / {time}#{id})
 #   TICKET#{id}      C#{comment}                          comment
 #   TICKET#{id}      C#{comment}#N#{notification}         notification (one SES message) and its recipients
 #   TICKET#{id}      C#{comment}#N#{notification}#E#{id}  one SES outcome for one recipient
@@ -38,6 +41,7 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 #   TRIGGERS         TRIGGER#{id}                         an agent's active/inactive choice for a trigger
 #   RAW#{day}        {sqs message id}[#part#{n}]          unreadable feedback kept whole for inspection (TTL)
 #   ADDR#{address}   F#{time}#{id}                        a fact SES proved about an address (bounce, complaint, reset)
+#   ADDR#{address}   FACTS                                the address has facts (one BatchGetItem checks recipients)
 #   TICKET#{id}      DLV#{user}#{time}                    a notification of this ticket reached the user then
 #   USER#{id}        TICKET#{ticket}                      the user takes part in the ticket (their tickets)
 #   TICKET#{id}      SENT#{time}#{notification}           addresses one notification went to (rate limit, TTL)
@@ -46,9 +50,11 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 #   IDENTITY#{sub}   IDENTITY                             a signed-in agent: deskmail user, role, disabled
 #   USER#{id}        IDENTITY                             the same link from the user's side (its `sub`)
 #   FEEDBACK#OTHER#{day} COUNT#{shard}                    feedback about other senders' mail, counted (ADD, TTL)
-#   TICKET#{id}      FIND#{word}                          ticket search (GSI1: FIND#{word} / {created}#{id})
-#   TICKET#{id}      LIST                                 the ticket list (GSI1: TICKETS#{yyyy-mm} / {created}#{id})
+#   REP#{day}#{shard} COUNTS                              sent / hard bounces / complaints per hour (ADD, TTL)
+#   TICKET#{id}      FIND#{word}                          ticket search (GSI1: FIND#{word}#{shard} / {created}#{id})
+#   TICKET#{id}      LIST                                 ticket list (GSI1: TICKETS#{yyyy-mm}#{shard} / {created}#{id})
 #   TICKET#{id}      OUTBOX#{notification}                a notification recorded before SES is called (outbox)
+#   TICKET#{id}      MAIL#{notification}                  the outbox entry's email, compressed (TTL 7 days)
 #   IDEM#{hash}      IDEM                                 an Idempotency-Key of one caller and its first response (TTL)
 #   TICKET#{id}      MID#{user}                           the user's chain of notification Message-IDs (threading)
 #   REF#{reference}  TICKET#{id}                          subject reference ("[Ticket 4TDV9V]") -> ticket
@@ -56,10 +62,9 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 #   TICKET#{id}      ATT#{attachment}                     a file: declared at upload (pending, TTL), then attached
 #   LINK#{sha256}    LINK                                 an emailed download link (hash of its token; TTL)
 # GSI2 (overloaded):
-#   FAILURES                 {time}#{ticket}#{event}     the delivery-problems inbox (failure events)
-#   REP#{SENT|BOUNCE|COMPLAINT}#{day}  {time}#{id}       what the reputation guard counts
+#   FAILURES#{yyyy-mm}       {time}#{ticket}#{event}     the delivery-problems inbox (failure events), by month
 #   SUSPENDED                {received}#{ses id}          inbound email held for review, newest first
-#   OUTBOX                   {changed at}#{notification}  outbox entries not done yet (the sweeper's queue)
+#   OUTBOX#{shard}           {recorded at}#{notification} outbox entries not done yet (the sweeper's queue)
 
 
 RAW_RETENTION_SECONDS = 30 * 24 * 3600
@@ -109,6 +114,8 @@ def _marshal_map(value: dict) -> dict:
 
 
 def _marshal_other(value: Any) -> dict:
+    if isinstance(value, bytes):
+        return {"B": value}
     if isinstance(value, bool):
         return {"BOOL": value}
     if isinstance(value, str):
@@ -140,6 +147,8 @@ def _unmarshal(value: dict) -> Any:
         return [_unmarshal(item) for item in data]
     if kind == "SS":
         return sorted(data)
+    if kind == "B":
+        return bytes(data)
     raise TypeError(f"unexpected DynamoDB type {kind}")
 
 
@@ -272,7 +281,7 @@ def tag_item(
         "tagged_at": tagged_at,
         "sort_time": sort_time,
         "active": True,
-        "GSI1PK": f"TAG#{tag}",
+        "GSI1PK": f"TAG#{tag}#{sort_time[:4]}",  # one index partition per tag and year
         "GSI1SK": f"{sort_time}#{ticket_id}",
         "added_by": added_by,
     }
@@ -421,6 +430,10 @@ def _recipient_record(recipient: Recipient) -> dict:
     }
 
 
+MESSAGE_LOOKUP_RETENTION_SECONDS = 180 * 24 * 3600
+DELIVERED_MARKER_RETENTION_SECONDS = 120 * 24 * 3600  # the inbox shows 90 days of failures: markers outlive them
+
+
 def notification_items(notification: Notification, subject: str) -> list[dict]:
     """The notification under its comment, and (when SES took it) the message-id lookup the feedback needs."""
     recipients = [_recipient_record(recipient) for recipient in notification.recipients]
@@ -442,8 +455,6 @@ def notification_items(notification: Notification, subject: str) -> list[dict]:
         }
     ]
     if notification.message_id:
-        items[0]["sent_count"] = sum(1 for recipient in notification.recipients if recipient.status == "sent")
-        items[0].update(reputation_keys("SENT", notification.sent_at, notification.id))
         items.append(
             {
                 "PK": f"MSG#{notification.message_id}",
@@ -458,6 +469,9 @@ def notification_items(notification: Notification, subject: str) -> list[dict]:
                 "subject": subject,
                 "recipients": recipients,
                 "sent_at": notification.sent_at,
+                # Feedback comes within days (a complaint can take weeks); a reply names the ticket by its subject
+                # reference too. See docs/retention.md.
+                "expires_at": _stamp_epoch(notification.sent_at) + MESSAGE_LOOKUP_RETENTION_SECONDS,
             }
         )
     return items
@@ -529,7 +543,72 @@ def event_item(ticket_id: str, event_id: str, occurred_at: str, event_type: str,
 
 
 def failure_inbox_keys(ticket_id: str, event_id: str, occurred_at: str) -> dict:
-    return {"GSI2PK": "FAILURES", "GSI2SK": f"{occurred_at}#{ticket_id}#{event_id}"}
+    # One index partition per month (FAILURES#{yyyy-mm}): a month's failures, not all of them, share a key.
+    return {"GSI2PK": f"FAILURES#{occurred_at[:7]}", "GSI2SK": f"{occurred_at}#{ticket_id}#{event_id}"}
+
+
+# The inbox and tag views walk their time buckets newest first, so a call reads a bounded number of partitions
+# whatever the volume: the inbox covers the last FAILURE_INBOX_DAYS (at most 4 monthly buckets; older failures stay
+# in each ticket's events log), a tag view every year since deskmail's first data (DATA_FIRST_YEAR: one Query a
+# year of history, no tag lost). A bucket's write rate is the whole rate of its kind at that moment (bucketing by
+# time bounds partition size, not rate): the bench reports it per volume.
+FAILURE_INBOX_DAYS = 90
+DATA_FIRST_YEAR = 2026
+
+
+def failure_buckets(until: str | None, since: str | None, now: datetime) -> list[str]:
+    """FAILURES#{yyyy-mm} from `until` (at most now) back to `since` (at least FAILURE_INBOX_DAYS ago)."""
+    ahead = (now + timedelta(hours=1)).strftime("%Y-%m")  # feedback can be stamped a little after our clock
+    newest = min(until[:7], ahead) if until else ahead
+    oldest = max(since[:7] if since else "", (now - timedelta(days=FAILURE_INBOX_DAYS)).strftime("%Y-%m"))
+    year, month = int(newest[:4]), int(newest[5:7])
+    buckets = []
+    while f"{year:04d}-{month:02d}" >= oldest:
+        buckets.append(f"FAILURES#{year:04d}-{month:02d}")
+        year, month = (year, month - 1) if month > 1 else (year - 1, 12)
+    return buckets
+
+
+def tag_buckets(tag: str, now: datetime) -> list[str]:
+    """TAG#{tag}#{yyyy}, this year back to DATA_FIRST_YEAR."""
+    newest = (now + timedelta(hours=1)).year
+    return [f"TAG#{tag}#{year:04d}" for year in range(newest, DATA_FIRST_YEAR - 1, -1)]
+
+
+def encode_bucket_token(bucket: str, key: dict | None) -> str:
+    payload = {"bucket": bucket, "key": from_item(key) if key else None}
+    return base64.urlsafe_b64encode(json.dumps(payload, separators=(",", ":")).encode()).decode().rstrip("=")
+
+
+def decode_bucket_token(token: str, buckets: list[str], index: str) -> tuple[int, dict | None]:
+    """(position of the bucket to read next, ExclusiveStartKey in it or None), refusing any other token."""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, TypeError):
+        raise PageTokenError("next_page is not a token this API issued") from None
+    if not isinstance(payload, dict) or set(payload) != {"bucket", "key"} or payload["bucket"] not in buckets:
+        raise PageTokenError("next_page is not a token this API issued")
+    bucket, key = payload["bucket"], payload["key"]
+    if key is None:
+        return buckets.index(bucket), None
+    raw = base64.urlsafe_b64encode(json.dumps(key).encode()).decode().rstrip("=")
+    return buckets.index(bucket), decode_token(raw, bucket, "", index=index)
+
+
+def _encode_cursor(sort_key: str) -> str:
+    return base64.urlsafe_b64encode(json.dumps({"before": sort_key}).encode()).decode().rstrip("=")
+
+
+def _decode_cursor(token: str) -> str:
+    """The sort key a sharded page goes on before; refuses anything this API did not issue."""
+    try:
+        payload = json.loads(base64.urlsafe_b64decode(token + "=" * (-len(token) % 4)))
+    except (ValueError, TypeError):
+        raise PageTokenError("next_page is not a token this API issued") from None
+    before = payload.get("before") if isinstance(payload, dict) and set(payload) == {"before"} else None
+    if not isinstance(before, str) or not 0 < len(before) <= 200:
+        raise PageTokenError("next_page is not a token this API issued")
+    return before
 
 
 def suspended_inbound_item(ses_message_id: str, received_at: str, attributes: dict, expires_at: int) -> dict:
@@ -546,8 +625,39 @@ def suspended_inbound_item(ses_message_id: str, received_at: str, attributes: di
     }
 
 
-def reputation_keys(kind: str, occurred_at: str, item_id: str) -> dict:
-    return {"GSI2PK": f"REP#{kind}#{occurred_at[:10]}", "GSI2SK": f"{occurred_at}#{item_id}"}
+# Reputation counters: PK REP#{day}#{shard} / SK COUNTS, one number per kind and hour (sent_13, bounce_13, ...),
+# added to with UpdateItem ADD. The shard is picked at random so no counter key takes more than 1/SHARDS of the
+# writes: 100M notifications/day with a 3x peak hour is 3,472 updates/s at worst (one per notification), 347/s per
+# key with 10 shards (under 500). 9 days x 10 shards = 90 keys: both windows are one BatchGetItem (<= 100 keys).
+REPUTATION_SHARDS = 10
+REPUTATION_RETENTION_SECONDS = 35 * 24 * 3600  # the 7-day window needs 8 days; kept a month for inspection
+REPUTATION_KINDS = ("sent", "bounce", "complaint")
+
+
+def reputation_increments(items: Iterable[dict]) -> dict[tuple[str, str], dict[str, int]]:
+    """What written items add to the counters, by (day, hour): sent recipients of notifications SES took, hard
+    bounces and complaints from the address facts (the figures SES's own reputation counts)."""
+    counts: dict[tuple[str, str], dict[str, int]] = {}
+    for item in items:
+        kind, amount, at = None, 1, ""
+        if item.get("type") == "sent_counts" and item.get("sent_count"):
+            kind, amount, at = "sent", int(item["sent_count"]), item.get("sent_at") or ""
+        elif item.get("type") == "address_fact" and item.get("reputation") in ("bounce", "complaint"):
+            kind, at = item["reputation"], item.get("occurred_at") or ""
+        if kind and len(at) >= 13:
+            slot = counts.setdefault((at[:10], at[11:13]), {})
+            slot[kind] = slot.get(kind, 0) + amount
+    return counts
+
+
+def sent_counts_item(notification: Notification) -> dict:
+    """What a sent notification adds to the counters (never stored: reputation_increments reads it)."""
+    sent = sum(1 for recipient in notification.recipients if recipient.status == "sent")
+    return {
+        "type": "sent_counts",
+        "sent_count": sent if notification.message_id else 0,
+        "sent_at": notification.sent_at,
+    }
 
 
 def address_fact_item(
@@ -566,12 +676,23 @@ def address_fact_item(
         "smtp_code": failure.get("smtp_code"),
     }
     # Hard bounces and complaints are what SES's own reputation figures count: every Permanent bounce, also one
-    # that does not prove the address dead (a full mailbox, an unexplained 5xx).
+    # that does not prove the address dead (a full mailbox, an unexplained 5xx). Counted when the item is written.
     if kind == "permanent_bounce" or (kind == "transient_bounce" and failure.get("permanent")):
-        item.update(reputation_keys("BOUNCE", occurred_at, source_id))
+        item["reputation"] = "bounce"
     elif kind == "complaint":
-        item.update(reputation_keys("COMPLAINT", occurred_at, source_id))
+        item["reputation"] = "complaint"
     return item
+
+
+def address_marker_item(email: str) -> dict:
+    """ADDR#{address} / FACTS: the address has facts (written with each), so a send checks all its recipients with one
+    BatchGetItem and queries the facts of the few that have any."""
+    return {"PK": f"ADDR#{email.lower()}", "SK": "FACTS", "type": "address_marker"}
+
+
+def _with_address_markers(items: list[dict]) -> list[dict]:
+    markers = {item["PK"]: address_marker_item(item["PK"][5:]) for item in items if item.get("type") == "address_fact"}
+    return items + list(markers.values())
 
 
 def delivered_marker_item(ticket_id: str, user_id: str, delivered_at: str) -> dict:
@@ -582,11 +703,13 @@ def delivered_marker_item(ticket_id: str, user_id: str, delivered_at: str) -> di
         "SK": f"DLV#{user_id}#{delivered_at}",
         "type": "delivered_marker",
         "delivered_at": delivered_at,
+        "expires_at": _stamp_epoch(delivered_at) + DELIVERED_MARKER_RETENTION_SECONDS,
     }
 
 
 def participation_item(user_id: str, ticket_id: str, subject: str, at: str) -> dict:
-    """Who takes part in which ticket, so an address's tickets are one Query away (USER#{id}, TICKET#...)."""
+    """Who takes part in which ticket, so an address's tickets are one Query away (USER#{id}, TICKET#...); written
+    when the user joins (the ticket's people with its first comment, another author with theirs)."""
     return {
         "PK": f"USER#{user_id}",
         "SK": f"TICKET#{ticket_id}",
@@ -594,15 +717,27 @@ def participation_item(user_id: str, ticket_id: str, subject: str, at: str) -> d
         "user_id": user_id,
         "ticket_id": ticket_id,
         "subject": subject,
-        "last_activity_at": at,
+        "joined_at": at,
     }
 
 
-def ticket_index_items(ticket: Ticket, words: list[str], requester_name: str) -> list[dict]:
-    """Written with the ticket: one item per search word (GSI1 FIND#{word}) and one in its month's list (TICKETS#).
+# The search words and the ticket list are written by every new ticket: a common word ("printer", a mail domain) or
+# a month's list takes one index write per ticket (about 500/s at 100M notifications/day with a 3x peak). Each is
+# split over TICKET_INDEX_SHARDS partitions by ticket id, and a page reads them all and merges newest first.
+TICKET_INDEX_SHARDS = 4
 
-    Each carries what a result row shows, so a search or a list page is one Query with no read per ticket.
+
+def _shard_of(entity_id: str, shards: int) -> int:
+    return int(hashlib.blake2b(entity_id.encode(), digest_size=4).hexdigest(), 16) % shards
+
+
+def ticket_index_items(ticket: Ticket, words: list[str], requester_name: str) -> list[dict]:
+    """Written with the ticket: one item per search word (GSI1 FIND#{word}#{shard}) and one in its month's list
+    (TICKETS#{yyyy-mm}#{shard}).
+
+    Each carries what a result row shows, so a search or a list page is one Query per shard with no read per ticket.
     """
+    shard = _shard_of(ticket.id, TICKET_INDEX_SHARDS)
     shown = {
         "type": "ticket_index",
         "ticket_id": ticket.id,
@@ -614,8 +749,12 @@ def ticket_index_items(ticket: Ticket, words: list[str], requester_name: str) ->
         "words": words,
         "GSI1SK": f"{ticket.created_at}#{ticket.id}",
     }
-    items = [{"PK": f"TICKET#{ticket.id}", "SK": f"FIND#{word}", "GSI1PK": f"FIND#{word}", **shown} for word in words]
-    items.append({"PK": f"TICKET#{ticket.id}", "SK": "LIST", "GSI1PK": f"TICKETS#{ticket.created_at[:7]}", **shown})
+    items = [
+        {"PK": f"TICKET#{ticket.id}", "SK": f"FIND#{word}", "GSI1PK": f"FIND#{word}#{shard}", **shown} for word in words
+    ]
+    items.append(
+        {"PK": f"TICKET#{ticket.id}", "SK": "LIST", "GSI1PK": f"TICKETS#{ticket.created_at[:7]}#{shard}", **shown}
+    )
     return items
 
 
@@ -648,11 +787,39 @@ def _mailbox_record(entry: Mailbox | str) -> dict:
     return {"name": found.name, "address": found.address}
 
 
-def outbox_item(
+# The sweeper's queue: GSI2 OUTBOX#{shard} / {recorded at}#{notification}, an entry's shard picked by its id. Every
+# SES message writes its shard's index three times (pending, claimed, done): about 10,000 index writes/s at 100M
+# notifications/day with a 3x peak, so 32 shards keep each near 300/s. The sweep reads the same 32 shards (one small
+# Query each, every 5 minutes) however many notifications there are.
+OUTBOX_SHARDS = 32
+# The email itself is needed until it is sent or given up (the sweep runs every 5 minutes): kept a week, by TTL.
+OUTBOX_EMAIL_RETENTION_SECONDS = 7 * 24 * 3600
+
+
+def outbox_items(
     notification: Notification, email: OutgoingEmail, subject: str, recorded_at: str, acting: dict | None = None
-) -> dict:
-    """A pending entry: the notification as it will be recorded, and the email exactly as it will be sent."""
-    return {
+) -> list[dict]:
+    """A pending entry (the notification as it will be recorded: small, indexed for the sweeper) and the email
+    exactly as it will be sent, compressed beside it (never indexed, never rewritten, removed by TTL)."""
+    payload = {
+        "sender": email.sender,
+        "to": [_mailbox_record(entry) for entry in email.to],
+        "cc": [_mailbox_record(entry) for entry in email.cc],
+        "subject": email.subject,
+        "body": email.body,
+        "rfc_message_id": email.rfc_message_id,
+        "thread_root_id": email.thread_root_id,
+        "tags": dict(email.tags),
+        "configuration_set": email.configuration_set,
+        "auto_submitted": email.auto_submitted,
+        "html": email.html or None,
+        "content_language": email.content_language or None,
+        "in_reply_to": email.in_reply_to or None,
+        "references": list(email.references) or None,
+        "reply_to": list(email.reply_to) if email.reply_to else None,
+        "attachments": [attachment_record(attachment) for attachment in email.attachments] or None,
+    }
+    entry = {
         "PK": f"TICKET#{notification.ticket_id}",
         "SK": f"OUTBOX#{notification.id}",
         "type": "outbox",
@@ -669,53 +836,56 @@ def outbox_item(
         "recipients": [_recipient_record(recipient) for recipient in notification.recipients],
         "subject": subject,
         "acting": acting,
-        "email": {
-            "sender": email.sender,
-            "to": [_mailbox_record(entry) for entry in email.to],
-            "cc": [_mailbox_record(entry) for entry in email.cc],
-            "subject": email.subject,
-            "body": email.body,
-            "rfc_message_id": email.rfc_message_id,
-            "thread_root_id": email.thread_root_id,
-            "tags": dict(email.tags),
-            "configuration_set": email.configuration_set,
-            "auto_submitted": email.auto_submitted,
-            "html": email.html or None,
-            "content_language": email.content_language or None,
-            "in_reply_to": email.in_reply_to or None,
-            "references": list(email.references) or None,
-            "reply_to": list(email.reply_to) if email.reply_to else None,
-            "attachments": [attachment_record(attachment) for attachment in email.attachments] or None,
-        },
-        "GSI2PK": "OUTBOX",
+        "GSI2PK": f"OUTBOX#{_shard_of(notification.id, OUTBOX_SHARDS)}",
         "GSI2SK": f"{recorded_at}#{notification.id}",
     }
+    mail = {
+        "PK": f"TICKET#{notification.ticket_id}",
+        "SK": f"MAIL#{notification.id}",
+        "type": "outbox_email",
+        "email_z": zlib.compress(json.dumps(payload, separators=(",", ":")).encode(), 6),
+        "expires_at": _stamp_epoch(recorded_at) + OUTBOX_EMAIL_RETENTION_SECONDS,
+    }
+    return [mail, entry]  # the email first: a unit split over transactions never leaves an entry without it
 
 
-def outbox_entry(attributes: dict) -> outbox.OutboxEntry:
+def _stamp_epoch(stamp: str) -> int:
+    """A timestamp's epoch seconds, for TTLs counted from it (now, for one that cannot be read)."""
+    try:
+        return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
+    except (ValueError, OverflowError, OSError):
+        return int(time.time())
+
+
+def _email_of(mail: dict | None) -> OutgoingEmail | None:
     from chalicelib.domain.messages import Mailbox, OutgoingEmail
 
-    stored = attributes.get("email")
-    email = None
-    if stored:
-        email = OutgoingEmail(
-            sender=stored["sender"],
-            to=tuple(Mailbox(entry["name"], entry["address"]) for entry in stored.get("to") or ()),
-            cc=tuple(Mailbox(entry["name"], entry["address"]) for entry in stored.get("cc") or ()),
-            subject=stored["subject"],
-            body=stored["body"],
-            rfc_message_id=stored["rfc_message_id"],
-            thread_root_id=stored["thread_root_id"],
-            tags=dict(stored.get("tags") or {}),
-            configuration_set=stored["configuration_set"],
-            auto_submitted=bool(stored.get("auto_submitted")),
-            html=stored.get("html") or "",
-            content_language=stored.get("content_language") or "",
-            in_reply_to=stored.get("in_reply_to") or "",
-            references=tuple(stored.get("references") or ()),
-            reply_to=(stored["reply_to"][0], stored["reply_to"][1]) if stored.get("reply_to") else None,
-            attachments=tuple(attachment_from_record(record) for record in stored.get("attachments") or ()),
-        )
+    if not mail or "email_z" not in mail:
+        return None
+    stored = json.loads(zlib.decompress(mail["email_z"]))
+    return OutgoingEmail(
+        sender=stored["sender"],
+        to=tuple(Mailbox(entry["name"], entry["address"]) for entry in stored.get("to") or ()),
+        cc=tuple(Mailbox(entry["name"], entry["address"]) for entry in stored.get("cc") or ()),
+        subject=stored["subject"],
+        body=stored["body"],
+        rfc_message_id=stored["rfc_message_id"],
+        thread_root_id=stored["thread_root_id"],
+        tags=dict(stored.get("tags") or {}),
+        configuration_set=stored["configuration_set"],
+        auto_submitted=bool(stored.get("auto_submitted")),
+        html=stored.get("html") or "",
+        content_language=stored.get("content_language") or "",
+        in_reply_to=stored.get("in_reply_to") or "",
+        references=tuple(stored.get("references") or ()),
+        reply_to=(stored["reply_to"][0], stored["reply_to"][1]) if stored.get("reply_to") else None,
+        attachments=tuple(attachment_from_record(record) for record in stored.get("attachments") or ()),
+    )
+
+
+def outbox_entry(attributes: dict, mail: dict | None = None) -> outbox.OutboxEntry:
+    """The entry, with its email when it is still pending (the email item read beside it)."""
+    email = _email_of(mail) if attributes["state"] == outbox.PENDING else None
     notification = notification_from_lookup(
         {**attributes, "id": attributes["notification_id"], "sent_at": attributes.get("sent_at", "")}
     )
@@ -789,30 +959,34 @@ def whole_raw(record_id: str, items: list[dict]) -> dict | None:
     return {**head, "body": head.get("body", "") + "".join(part["body"] for part in parts)}
 
 
+def _day_epoch(day: str) -> int:
+    return int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
+
+
 class DeskmailTable:
     """DynamoDB access for deskmail; created once per Lambda container around one boto3 client."""
 
     BATCH_WRITE_LIMIT = 25
     BATCH_GET_LIMIT = 100
 
-    def __init__(self, client: Any, table_name: str, sleep=time.sleep):
+    # Trigger states are read by every comment: kept per container this long (one Query per container per 5 s
+    # instead of one per comment); a switch in this container is seen at once, in others within that time.
+    TRIGGER_CACHE_SECONDS = 5.0
+
+    def __init__(self, client: Any, table_name: str, sleep=time.sleep, clock=time.monotonic):
         self.client = client
         self.name = table_name
         self._sleep = sleep
+        self._clock = clock
+        self._trigger_states: tuple[float, dict[str, bool]] | None = None
 
     # -- generic ----------------------------------------------------------------------------------------------------
 
     def write_items(self, items: Iterable[dict]) -> None:
         """Puts, 25 to a BatchWriteItem request; unprocessed items are retried with backoff, then WriteError."""
-        pending = [{"PutRequest": {"Item": to_item(item)}} for item in items]
+        pending = [{"PutRequest": {"Item": to_item(item)}} for item in _with_address_markers(list(items))]
         for start in range(0, len(pending), self.BATCH_WRITE_LIMIT):
-            chunk = pending[start : start + self.BATCH_WRITE_LIMIT]
-            for attempt in range(5):
-                response = self.client.batch_write_item(RequestItems={self.name: chunk})
-                chunk = response.get("UnprocessedItems", {}).get(self.name, [])
-                if not chunk:
-                    break
-                self._sleep(0.05 * 2**attempt)
+            chunk = self._write_chunk(pending[start : start + self.BATCH_WRITE_LIMIT])
             if chunk:
                 raise WriteError(f"{len(chunk)} items were not written")
 
@@ -823,18 +997,30 @@ class DeskmailTable:
         Two owners putting the same key (two copies of one bounce, one ticket's tag) make one put, of the later
         version, as writing them one after the other would leave; it belongs to both. Unprocessed items are retried
         with backoff, then mapped back to their owners; a request that fails outright fails the owners in it.
+        Address facts that count towards reputation (hard bounces, complaints) are written apart, each only if it is
+        new, in the same transaction as what they add to the counters: a replay or SES's second copy counts nothing.
         """
         puts: dict[tuple[str, str], dict] = {}
         owners: dict[tuple[str, str], set[str]] = {}
+        first_owner: dict[tuple[str, str], str] = {}
         for owner, items in groups:
-            for item in items:
+            for item in _with_address_markers(items):
                 key = (item["PK"], item["SK"])
                 puts[key] = item
                 owners.setdefault(key, set()).add(owner)
-        failed: dict[str, str] = {}
-        requests = [(key, {"PutRequest": {"Item": to_item(item)}}) for key, item in puts.items()]
-        for start in range(0, len(requests), self.BATCH_WRITE_LIMIT):
-            chunk = requests[start : start + self.BATCH_WRITE_LIMIT]
+                first_owner.setdefault(key, owner)
+        counted = {key: item for key, item in puts.items() if item.get("reputation")}
+        failed = self._write_counted_facts(counted, owners)
+        # Their addresses' markers went in the same transactions (one BatchWriteItem fewer for a batch of 10), unless
+        # another fact of the address goes in the batch writes: its marker must land with it whatever the transaction.
+        plain = {key[0] for key, item in puts.items() if item.get("type") == "address_fact" and key not in counted}
+        bundled = {(key[0], "FACTS") for key in counted if key[0] not in plain}
+        requests = [
+            (key, {"PutRequest": {"Item": to_item(item)}})
+            for key, item in puts.items()
+            if key not in counted and key not in bundled
+        ]
+        for chunk in self._owner_chunks(requests, first_owner):
             try:
                 left = self._write_chunk([request for _, request in chunk])
             except Exception as error:  # noqa: BLE001 - whatever the request hit, the owners in it are retried
@@ -847,6 +1033,114 @@ class DeskmailTable:
                 key = (item["PK"]["S"], item["SK"]["S"])
                 failed.update(dict.fromkeys(owners[key], "items left unprocessed after retries"))
         return failed
+
+    def _owner_chunks(self, requests: list, first_owner: dict) -> list[list]:
+        """Requests of at most 25 puts, a record's puts kept in one request where they fit (so a failed request fails
+        the fewest records); as many requests as packing them tight would need, or one more."""
+        groups: list[list] = []
+        for request in requests:
+            if groups and first_owner[groups[-1][-1][0]] == first_owner[request[0]]:
+                groups[-1].append(request)
+            else:
+                groups.append([request])
+        chunks: list[list] = [[]]
+        for group in groups:
+            if chunks[-1] and len(chunks[-1]) + len(group) > self.BATCH_WRITE_LIMIT:
+                chunks.append([])
+            for request in group:
+                if len(chunks[-1]) == self.BATCH_WRITE_LIMIT:
+                    chunks.append([])
+                chunks[-1].append(request)
+        return [chunk for chunk in chunks if chunk]
+
+    # Facts per transaction: each a conditional Put, its address's marker, one counter Update per day (≤ 100 actions).
+    COUNTED_FACTS_PER_TRANSACTION = 45
+
+    def _write_counted_facts(self, facts: dict[tuple[str, str], dict], owners: dict) -> dict[str, str]:
+        """Each new fact and its counts, together: a Put if the fact does not exist yet, and ADD to the counters.
+
+        A fact already there (a replay, the other feedback source's copy) cancels the transaction; it is dropped and
+        the rest written again, so every fact counts exactly once however often and by whichever source it arrives.
+        """
+        failed: dict[str, str] = {}
+        keys = list(facts)
+        for start in range(0, len(keys), self.COUNTED_FACTS_PER_TRANSACTION):
+            todo = keys[start : start + self.COUNTED_FACTS_PER_TRANSACTION]
+            strikes: dict[tuple[str, str], int] = {}
+            while todo:
+                chosen = [facts[key] for key in todo]
+                actions = [
+                    {
+                        "Put": {
+                            "TableName": self.name,
+                            "Item": to_item(item),
+                            "ConditionExpression": "attribute_not_exists(PK)",
+                        }
+                    }
+                    for item in chosen
+                ]
+                # The addresses' markers (unconditional, idempotent) ride along: they land with their facts.
+                markers = {item["PK"]: address_marker_item(item["PK"][5:]) for item in chosen}
+                actions += [{"Put": {"TableName": self.name, "Item": to_item(item)}} for item in markers.values()]
+                actions += [{"Update": {"TableName": self.name, **update}} for update in self._counter_updates(chosen)]
+                try:
+                    self.client.transact_write_items(TransactItems=actions)
+                    break
+                except Exception as error:  # noqa: BLE001 - sorted below: present facts, throttles, anything else
+                    reasons = [
+                        reason.get("Code") for reason in getattr(error, "response", {}).get("CancellationReasons") or []
+                    ]
+                    present = {
+                        key for key, code in zip(todo, reasons, strict=False) if code == "ConditionalCheckFailed"
+                    }
+                    if present:
+                        todo = [key for key in todo if key not in present]  # written (and counted) before
+                        continue
+                    # The facts DynamoDB named (a throttled partition), else all: retried with backoff, then given up
+                    # to SQS (their owners alone), the others written without them.
+                    blamed = [key for key, code in zip(todo, reasons, strict=False) if code not in (None, "None")]
+                    for key in blamed or todo:
+                        strikes[key] = strikes.get(key, 0) + 1
+                    given_up = {key for key in todo if strikes.get(key, 0) >= 5}
+                    reason = f"TransactWriteItems failed: {type(error).__name__}: {error}"
+                    for key in given_up:
+                        failed.update(dict.fromkeys(owners[key], reason))
+                    todo = [key for key in todo if key not in given_up]
+                    self._sleep(0.05 * 2 ** min(max(strikes.values()), 5))
+        return failed
+
+    def _counter_updates(self, items: Iterable[dict], shard: int | None = None) -> list[dict]:
+        """UpdateItem ADD of what items add to the counters: one per day touched, on one shard (random unless given)."""
+        by_day: dict[str, dict[str, int]] = {}
+        for (day, hour), counts in reputation_increments(items).items():
+            for kind, amount in counts.items():
+                slot = by_day.setdefault(day, {})
+                slot[f"{kind}_{hour}"] = slot.get(f"{kind}_{hour}", 0) + amount
+        updates = []
+        for day, amounts in by_day.items():
+            names = sorted(amounts)
+            values: dict[str, dict] = {f":v{n}": {"N": str(amounts[name])} for n, name in enumerate(names)}
+            values[":expires"] = {"N": str(_day_epoch(day) + REPUTATION_RETENTION_SECONDS)}
+            additions = ", ".join(f"{name} :v{n}" for n, name in enumerate(names))
+            where = random.randrange(REPUTATION_SHARDS) if shard is None else shard
+            updates.append(
+                {
+                    "Key": {"PK": {"S": f"REP#{day}#{where}"}, "SK": {"S": "COUNTS"}},
+                    "UpdateExpression": f"ADD {additions} SET expires_at = :expires",
+                    "ExpressionAttributeValues": values,
+                }
+            )
+        return updates
+
+    def count_sent(self, notification: Notification) -> None:
+        """Adds a notification's sent recipients to the counters; called once, when its outbox entry became `sent`
+        (the conditional move that happens exactly once). A process that dies between the two loses the count:
+        rates then read a little high, which errs towards caution."""
+        try:
+            for update in self._counter_updates([sent_counts_item(notification)]):
+                self.client.update_item(TableName=self.name, **update)
+        except Exception as error:  # noqa: BLE001 - the notification is recorded: a lost count must not undo it
+            logger.warning("reputation counters not updated", extra={"error": f"{type(error).__name__}: {error}"})
 
     def _write_chunk(self, chunk: list[dict]) -> list[dict]:
         """One BatchWriteItem of up to 25 puts, retrying what DynamoDB leaves unprocessed; returns what is left."""
@@ -1049,21 +1343,6 @@ class DeskmailTable:
         token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
         return [from_item(item) for item in response.get("Items", [])], token
 
-    def list_tagged_tickets(self, tag: str, page_token: str | None, limit: int) -> tuple[list[dict], str | None]:
-        pk = f"TAG#{tag}"
-        kwargs: dict[str, Any] = {
-            "IndexName": "GSI1",
-            "KeyConditionExpression": "GSI1PK = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": pk}},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if page_token:
-            kwargs["ExclusiveStartKey"] = decode_token(page_token, pk, "", index="GSI1")
-        response = self._query(**kwargs)
-        token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
-        return [from_item(item) for item in response.get("Items", [])], token
-
     def list_failure_events_since(self, ticket_id: str, since: str) -> list[dict]:
         """The ticket's failure and complaint events from `since` on, newest first (one Query in the ticket's own
         partition: its size is the ticket's, not the table's)."""
@@ -1118,31 +1397,57 @@ class DeskmailTable:
         )
         return [from_item(item) for item in response.get("Items", [])]
 
+    def list_addresses_facts(self, emails: Iterable[str], limit: int = 50) -> dict[str, list[dict]]:
+        """Each address's facts, newest first: one BatchGetItem of the addresses' markers, then a Query only for those
+        that have facts (most addresses never bounced)."""
+        wanted = sorted({email.lower() for email in emails})
+        marked = self.get_many([(f"ADDR#{email}", "FACTS") for email in wanted]) if wanted else {}
+        return {
+            email: self.list_address_facts(email, limit) if (f"ADDR#{email}", "FACTS") in marked else []
+            for email in wanted
+        }
+
     def list_failures(
         self, since: str | None, until: str | None, page_token: str | None, limit: int, category: str | None
     ) -> tuple[list[dict], str | None]:
+        """Newest first over the monthly buckets FAILURES#{yyyy-mm} (GSI2), from `until` back to `since`."""
         if since and until and since > until:
             return [], None  # an empty range: DynamoDB refuses a BETWEEN whose bounds are reversed (a 500, not a page)
         kwargs: dict[str, Any] = {
             "IndexName": "GSI2",
             "KeyConditionExpression": "GSI2PK = :pk AND GSI2SK BETWEEN :low AND :high",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": "FAILURES"},
-                ":low": {"S": since or "0"},
-                ":high": {"S": (until or "9999") + "~"},
-            },
+            "ExpressionAttributeValues": {":low": {"S": since or "0"}, ":high": {"S": (until or "9999") + "~"}},
             "ScanIndexForward": False,
-            "Limit": limit,
         }
         if category:
             kwargs["FilterExpression"] = "#data.#category = :category"
             kwargs["ExpressionAttributeNames"] = {"#data": "data", "#category": "category"}
             kwargs["ExpressionAttributeValues"][":category"] = {"S": category}
-        if page_token:
-            kwargs["ExclusiveStartKey"] = decode_token(page_token, "FAILURES", "", index="GSI2")
-        response = self._query(**kwargs)
-        token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
-        return [from_item(item) for item in response.get("Items", [])], token
+        buckets = failure_buckets(until, since, datetime.now(UTC))
+        return self._walk_buckets(buckets, "GSI2", kwargs, page_token, limit)
+
+    def _walk_buckets(
+        self, buckets: list[str], index: str, kwargs: dict, page_token: str | None, limit: int
+    ) -> tuple[list[dict], str | None]:
+        """Up to `limit` items from the buckets, newest first; the token names the bucket to go on in."""
+        position, start = decode_bucket_token(page_token, buckets, index) if page_token else (0, None)
+        items: list[dict] = []
+        for bucket in buckets[position:]:
+            query = {**kwargs, "Limit": limit - len(items)}
+            query["ExpressionAttributeValues"] = {**kwargs["ExpressionAttributeValues"], ":pk": {"S": bucket}}
+            if start:
+                query["ExclusiveStartKey"] = start
+            response = self._query(**query)
+            items += [from_item(item) for item in response.get("Items", [])]
+            start = response.get("LastEvaluatedKey")
+            if start:
+                return items, encode_bucket_token(bucket, start)
+            position = buckets.index(bucket) + 1
+            if len(items) >= limit:
+                break
+        if position < len(buckets):
+            return items, encode_bucket_token(buckets[position], None)
+        return items, None
 
     def delivered_since(self, ticket_id: str, user_id: str, since: str) -> bool:
         """Did a notification of the ticket reach the user after `since`? (Query, at most one item read.)"""
@@ -1180,36 +1485,34 @@ class DeskmailTable:
             return False
         return True
 
-    def count_reputation(self, kind: str, day: str, since: str, attribute: str | None = None) -> int:
-        """Items (or the sum of one numeric attribute) in one day's reputation partition from `since` on."""
-        total = 0
-        kwargs: dict[str, Any] = {
-            "IndexName": "GSI2",
-            "KeyConditionExpression": "GSI2PK = :pk AND GSI2SK >= :since",
-            "ExpressionAttributeValues": {":pk": {"S": f"REP#{kind}#{day}"}, ":since": {"S": since}},
-        }
-        if attribute:
-            kwargs["ProjectionExpression"] = attribute
-        else:
-            kwargs["Select"] = "COUNT"
-        while True:
-            response = self._query(**kwargs)
-            if attribute:
-                total += sum(int(item.get(attribute, {}).get("N", "0")) for item in response.get("Items", []))
-            else:
-                total += response.get("Count", 0)
-            if "LastEvaluatedKey" not in response:
-                return total
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+    def reputation_by_hour(self, days: list[str]) -> dict[tuple[str, str], dict[str, int]]:
+        """{(day, hour): {"sent", "bounce", "complaint"}} summed over the shards: one BatchGetItem for 9 days,
+        the same size whatever the volume."""
+        found = self.get_many([(f"REP#{day}#{shard}", "COUNTS") for day in days for shard in range(REPUTATION_SHARDS)])
+        totals: dict[tuple[str, str], dict[str, int]] = {}
+        for (pk, _), attributes in found.items():
+            day = pk.split("#")[1]
+            for name, value in attributes.items():
+                kind, _, hour = name.rpartition("_")
+                if kind in REPUTATION_KINDS and isinstance(value, int):
+                    slot = totals.setdefault((day, hour), dict.fromkeys(REPUTATION_KINDS, 0))
+                    slot[kind] += value
+        return totals
 
     # -- triggers --------------------------------------------------------------------------------------------------
 
     def get_trigger_states(self) -> dict[str, bool]:
+        now = self._clock()
+        if self._trigger_states is not None and self._trigger_states[0] > now:
+            return dict(self._trigger_states[1])
         response = self._query(KeyConditionExpression="PK = :pk", ExpressionAttributeValues={":pk": {"S": "TRIGGERS"}})
-        return {from_item(item)["trigger_id"]: from_item(item)["active"] for item in response.get("Items", [])}
+        states = {from_item(item)["trigger_id"]: from_item(item)["active"] for item in response.get("Items", [])}
+        self._trigger_states = (now + self.TRIGGER_CACHE_SECONDS, states)
+        return dict(states)
 
     def put_trigger_state(self, trigger_id: str, active: bool, updated_at: str, updated_by: dict | None = None) -> None:
         """updated_by: the agent who switched it ({"id", "name"})."""
+        self._trigger_states = None
         self.client.put_item(
             TableName=self.name,
             Item=to_item(
@@ -1431,7 +1734,7 @@ class DeskmailTable:
         """One state change, only if the entry is still (from_state, attempts): False when another actor moved it.
 
         A move to `sending` counts an attempt; a move to a done state drops the entry from the sweeper's queue and
-        drops the email itself (it is no longer needed), and sets its TTL.
+        sets its TTL (its email item expires by its own).
         """
         names = {"#state": "state"}
         assignments = ["#state = :to", "changed_at = :changed"]
@@ -1446,12 +1749,11 @@ class DeskmailTable:
             assignments.append("attempts = :next")
             values_out[":next"] = _marshal(attempts + 1)
         if to_state in outbox.DONE_STATES:
-            removals = ["GSI2PK", "GSI2SK", "email"]
+            removals = ["GSI2PK", "GSI2SK"]
             assignments.append("expires_at = :expires")
             values_out[":expires"] = _marshal(int(epoch_seconds or time.time()) + OUTBOX_RETENTION_SECONDS)
-        else:
-            assignments.append("GSI2SK = :due")
-            values_out[":due"] = _marshal(f"{changed_at}#{notification_id}")
+        # Other moves leave the index key as it is (a key change is a delete and a put in the index): the sweep
+        # reads entries recorded before its cutoff and keeps those whose last change is older too.
         for position, (name, value) in enumerate(sorted((values or {}).items())):
             names[f"#v{position}"] = name
             assignments.append(f"#v{position} = :v{position}")
@@ -1475,18 +1777,28 @@ class DeskmailTable:
         return notification_from_lookup(found) if found else None
 
     def get_outbox_entry(self, ticket_id: str, notification_id: str) -> outbox.OutboxEntry | None:
-        found = self._get(f"TICKET#{ticket_id}", f"OUTBOX#{notification_id}")
-        return outbox_entry(found) if found else None
+        pk = f"TICKET#{ticket_id}"
+        found = self.get_many([(pk, f"OUTBOX#{notification_id}"), (pk, f"MAIL#{notification_id}")])
+        entry = found.get((pk, f"OUTBOX#{notification_id}"))
+        return outbox_entry(entry, found.get((pk, f"MAIL#{notification_id}"))) if entry else None
 
     def list_due_outbox(self, changed_before: str, limit: int = 100) -> list[outbox.OutboxEntry]:
-        """Entries not done whose last change is older than changed_before, oldest first: Query GSI2 OUTBOX."""
-        response = self._query(
-            IndexName="GSI2",
-            KeyConditionExpression="GSI2PK = :pk AND GSI2SK < :before",
-            ExpressionAttributeValues={":pk": {"S": "OUTBOX"}, ":before": {"S": changed_before}},
-            Limit=limit,
+        """Entries not done, last changed before changed_before, oldest first: one Query per shard of GSI2
+        OUTBOX#{shard}, then one BatchGetItem for the pending ones' emails."""
+        rows: list[dict] = []
+        for shard in range(OUTBOX_SHARDS):
+            response = self._query(
+                IndexName="GSI2",
+                KeyConditionExpression="GSI2PK = :pk AND GSI2SK < :before",
+                ExpressionAttributeValues={":pk": {"S": f"OUTBOX#{shard}"}, ":before": {"S": changed_before}},
+                Limit=limit,
+            )
+            rows += [from_item(item) for item in response.get("Items", [])]
+        due = sorted((row for row in rows if row["changed_at"] < changed_before), key=lambda row: row["GSI2SK"])[:limit]
+        mails = self.get_many(
+            [(row["PK"], f"MAIL#{row['notification_id']}") for row in due if row["state"] == outbox.PENDING]
         )
-        return [outbox_entry(from_item(item)) for item in response.get("Items", [])]
+        return [outbox_entry(row, mails.get((row["PK"], f"MAIL#{row['notification_id']}"))) for row in due]
 
     # -- Idempotency-Key records (chalicelib/services/idempotency.py) ------------------------------------------------
 
@@ -1559,20 +1871,48 @@ class DeskmailTable:
         except self.client.exceptions.ConditionalCheckFailedException:
             pass  # it committed (keep the record), or another request took over an expired lease
 
-    def list_ticket_index(self, partition: str, page_token: str | None, limit: int) -> tuple[list[dict], str | None]:
-        """One page of a search word's tickets (FIND#{word}) or a month's (TICKETS#{yyyy-mm}), newest first."""
-        kwargs: dict[str, Any] = {
-            "IndexName": "GSI1",
-            "KeyConditionExpression": "GSI1PK = :pk",
-            "ExpressionAttributeValues": {":pk": {"S": partition}},
-            "ScanIndexForward": False,
-            "Limit": limit,
-        }
-        if page_token:
-            kwargs["ExclusiveStartKey"] = decode_token(page_token, partition, "", index="GSI1")
-        response = self._query(**kwargs)
-        token = encode_token(response["LastEvaluatedKey"]) if "LastEvaluatedKey" in response else None
-        return [from_item(item) for item in response.get("Items", [])], token
+    def list_ticket_index(
+        self,
+        page_token: str | None,
+        limit: int,
+        *,
+        word: str | None = None,
+        month: str | None = None,
+        tag: str | None = None,
+    ) -> tuple[list[dict], str | None]:
+        """One page of a ticket index on GSI1, newest first: a search word's tickets, a month's (yyyy-mm), or those
+        carrying a tag. Words and months are merged over their shards (one Query each); a tag walks its yearly
+        buckets TAG#{tag}#{yyyy}. The token says where to go on."""
+        if tag is not None:
+            kwargs: dict[str, Any] = {
+                "IndexName": "GSI1",
+                "KeyConditionExpression": "GSI1PK = :pk",
+                "ExpressionAttributeValues": {},
+                "ScanIndexForward": False,
+            }
+            return self._walk_buckets(tag_buckets(tag, datetime.now(UTC)), "GSI1", kwargs, page_token, limit)
+        base = f"FIND#{word}" if word is not None else f"TICKETS#{month}"
+        before = _decode_cursor(page_token) if page_token else None
+        rows: list[dict] = []
+        more = False
+        for shard in range(TICKET_INDEX_SHARDS):
+            query: dict[str, Any] = {
+                "IndexName": "GSI1",
+                "KeyConditionExpression": "GSI1PK = :pk" + (" AND GSI1SK < :before" if before else ""),
+                "ExpressionAttributeValues": {":pk": {"S": f"{base}#{shard}"}},
+                "ScanIndexForward": False,
+                "Limit": limit,
+            }
+            if before:
+                query["ExpressionAttributeValues"][":before"] = {"S": before}
+            response = self._query(**query)
+            rows += [from_item(item) for item in response.get("Items", [])]
+            more = more or "LastEvaluatedKey" in response
+        rows.sort(key=lambda row: row["GSI1SK"], reverse=True)
+        page = rows[:limit]
+        if (more or len(rows) > limit) and page:
+            return page, _encode_cursor(page[-1]["GSI1SK"])
+        return page, None
 
     def get_ticket_listings(self, ticket_ids: list[str]) -> dict[str, dict]:
         """What the ticket list shows of each ticket (its LIST item: requester, status), one BatchGetItem a page."""

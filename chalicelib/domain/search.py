@@ -1,7 +1,7 @@
 """Ticket search words: what a ticket is found by (subject, requester's name and address), and a query's words.
 
-Each word becomes one index item written with the ticket (GSI1 `FIND#{word}`), so a search is one Query on the
-query's most selective word, whatever the number of tickets: no Scan, and no partition that grows with the table.
+Each word becomes one index item written with the ticket (GSI1 `FIND#{word}#{shard}`), so a search is one Query per
+shard of the query's most selective word, whatever the number of tickets: no Scan, and no hot partition.
 """
 
 from __future__ import annotations

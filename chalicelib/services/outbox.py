@@ -175,6 +175,8 @@ def finish(table: DeskmailTable, entry: outbox.OutboxEntry, notification: Notifi
     except STORAGE_ERRORS:
         logger.exception("Outbox entry not marked done", extra={"notification_id": notification.id})
         return False
+    if moved and done == outbox.SENT:
+        table.count_sent(notification)  # the move to `sent` happens once: so does the count
     return moved
 
 
@@ -244,7 +246,7 @@ def _sweep_one(table: DeskmailTable, mailer: SesMailer, entry: outbox.OutboxEntr
         if recorded is not None and recorded.message_id:
             notification = recorded
             outcome = "recorded"
-            table.move_outbox(
+            if table.move_outbox(
                 notification.ticket_id,
                 notification.id,
                 entry.state,
@@ -253,7 +255,8 @@ def _sweep_one(table: DeskmailTable, mailer: SesMailer, entry: outbox.OutboxEntr
                 entry.changed_at,
                 {"message_id": recorded.message_id, "sent_at": recorded.sent_at},
                 _epoch(recorded.sent_at),
-            )
+            ):
+                table.count_sent(notification)
         else:
             notification = interrupted(notification, entry.changed_at)
             if not finish(table, entry, notification):

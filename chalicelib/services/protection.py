@@ -209,21 +209,24 @@ def resolve_failures(
 
 
 def reputation_windows(table: DeskmailTable, now: str) -> list[reputation.Window]:
-    """Rolling 24-hour and 7-day counts from the recorded sends, hard bounces and complaints (Query per day)."""
+    """Rolling 24-hour and 7-day counts of sends, hard bounces and complaints, from the hourly counters (one
+    BatchGetItem whatever the volume). A window starts at the top of the hour it reaches back into, so it spans up
+    to one hour more than its name: the counters have no finer grain."""
     moment = datetime.fromisoformat(now.replace("Z", "+00:00"))
+    first_day = moment - timedelta(days=8)
+    days = [(first_day + timedelta(days=offset)).strftime("%Y-%m-%d") for offset in range(9)]
+    by_hour = table.reputation_by_hour(days)
+    current = (now[:10], now[11:13])
     windows = []
     for name, span in (("24h", timedelta(hours=24)), ("7d", timedelta(days=7))):
         start = moment - span
-        since = start.strftime("%Y-%m-%dT%H:%M:%S.000Z")
-        days = [(start + timedelta(days=offset)).strftime("%Y-%m-%d") for offset in range(span.days + 2)]
-        days = [day for day in days if day <= now[:10]]
-        counts = {
-            kind: sum(
-                table.count_reputation(kind, day, since, "sent_count" if kind == "SENT" else None) for day in days
-            )
-            for kind in ("SENT", "BOUNCE", "COMPLAINT")
-        }
-        windows.append(reputation.Window(name, counts["SENT"], counts["BOUNCE"], counts["COMPLAINT"]))
+        first = (start.strftime("%Y-%m-%d"), start.strftime("%H"))
+        counts = {"sent": 0, "bounce": 0, "complaint": 0}
+        for slot, slot_counts in by_hour.items():
+            if first <= slot <= current:
+                for kind in counts:
+                    counts[kind] += slot_counts.get(kind, 0)
+        windows.append(reputation.Window(name, counts["sent"], counts["bounce"], counts["complaint"]))
     return windows
 
 

@@ -289,7 +289,7 @@ def tagged_tickets(table: DeskmailTable, tag: str | None, page_token: str | None
     if not validation.TAG_PATTERN.match(tag):
         raise InvalidInput(N_("'{field}' is not a valid tag name."), field="tag")
     try:
-        items, next_page = table.list_tagged_tickets(tag, page_token, PAGE_SIZE)
+        items, next_page = table.list_ticket_index(page_token, PAGE_SIZE, tag=tag)
     except PageTokenError:
         raise page_token_refused() from None
     # The requester and status, for triage in the failures list (None for tickets older than the ticket list).
@@ -335,7 +335,7 @@ def _failure_summary(table: DeskmailTable, ticket_id: str, since: str) -> dict:
 TICKET_STATUSES = ("new", "open", "pending", "hold", "solved", "closed")
 LIST_MONTHS = 24  # the unfiltered list walks back month by month this far; search reaches every ticket
 _MAX_READS = 6  # Queries per request: a page may hold fewer rows than PAGE_SIZE, never skips one
-_LIST_PARTITION = re.compile(r"TICKETS#\d{4}-(0[1-9]|1[0-2])")
+_LIST_MONTH = re.compile(r"\d{4}-(0[1-9]|1[0-2])")
 
 
 def _month_before(month: str) -> str:
@@ -359,8 +359,8 @@ def find_tickets(
 ) -> dict:
     """GET /tickets without a tag: every ticket newest first, or those matching `q` (subject, requester, address).
 
-    A search reads its longest word's index partition (FIND#{word}) and keeps the tickets that have every word; the
-    plain list reads one month's partition (TICKETS#{yyyy-mm}) after another. Each stays one small Query per page
+    A search reads its longest word's tickets and keeps those that have every word; the plain list reads one month's
+    tickets after another. Each stays one small Query per page
     however many tickets there are. next_page names the partition and the key to go on from.
     """
     if status is not None and status not in TICKET_STATUSES:
@@ -370,42 +370,43 @@ def find_tickets(
     words = search.query_words(text or "")
     if text is not None and text.strip() and not words:
         raise InvalidInput(N_("Search for at least two letters or digits."))
-    partition = f"FIND#{words[0]}" if words else f"TICKETS#{today[:7]}"
+    # What is read: the longest word's tickets, or one month's (walking back); the token names it.
+    scope = words[0] if words else today[:7]
     token = None
     if page_token:
         try:
-            partition, _, token = (
-                base64.urlsafe_b64decode(page_token + "=" * (-len(page_token) % 4)).decode().partition("|")
-            )
+            padded = page_token + "=" * (-len(page_token) % 4)
+            scope, _, token = base64.urlsafe_b64decode(padded).decode().partition("|")
         except ValueError:
             raise page_token_refused() from None
-        expected = "FIND#" + words[0] if words else None
-        valid = partition == expected if expected else bool(_LIST_PARTITION.fullmatch(partition))
+        valid = scope == words[0] if words else bool(_LIST_MONTH.fullmatch(scope))
         if not valid:
             raise page_token_refused()
         token = token or None
     oldest = today[:7]
     for _ in range(LIST_MONTHS):
         oldest = _month_before(oldest)
-    oldest = f"TICKETS#{oldest}"
     found: list[dict] = []
     next_page = None
     for _ in range(_MAX_READS):
         try:
-            items, token = table.list_ticket_index(partition, token, PAGE_SIZE)
+            if words:
+                items, token = table.list_ticket_index(token, PAGE_SIZE, word=scope)
+            else:
+                items, token = table.list_ticket_index(token, PAGE_SIZE, month=scope)
         except PageTokenError:
             raise page_token_refused() from None
         for item in items:
             if set(words) <= set(item.get("words") or ()) and (status is None or item.get("status") == status):
                 found.append(_found_view(item))
-        if token is None and not words and partition > oldest:
-            partition = f"TICKETS#{_month_before(partition[8:])}"  # this month is done: the one before
-            next_page = f"{partition}|"
+        if token is None and not words and scope > oldest:
+            scope = _month_before(scope)  # this month is done: the one before
+            next_page = f"{scope}|"
         else:
-            next_page = f"{partition}|{token}" if token else None
+            next_page = f"{scope}|{token}" if token else None
         if found or next_page is None:
             break
-    if next_page:  # one opaque, URL-safe token for the partition and the key in it
+    if next_page:  # one opaque, URL-safe token for what is read and the key in it
         next_page = base64.urlsafe_b64encode(next_page.encode()).decode().rstrip("=")
     return {"tickets": found, "next_page": next_page}
 

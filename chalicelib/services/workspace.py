@@ -318,7 +318,10 @@ def _post_comment(
     # All or nothing: the comment, its events, the participation items (an address's tickets, found later without
     # a Scan) and every notification it will send, recorded in the outbox before the first SES call, are one
     # transaction. Then each email is sent and recorded; a crash in between leaves it for the outbox sweep.
-    participations = [dynamo.participation_item(user_id, ticket.id, ticket.subject, stamp) for user_id in users]
+    # The ticket's own people took part from its first comment: later comments add only an author who is not one.
+    members = {ticket.requester_id, *ticket.cc_ids, *([ticket.assignee_id] if ticket.assignee_id else [])}
+    joining = users if event == triggers.TICKET_CREATED else [author_id] if author_id not in members else []
+    participations = [dynamo.participation_item(user_id, ticket.id, ticket.subject, stamp) for user_id in joining]
     entries, notification_records = prepare_notifications(table, settings, ticket, comment, evaluations, now)
     try:
         table.write_together(
@@ -417,7 +420,7 @@ def prepare_notifications(
             if email is None:
                 records.extend(outbox.record_items(table, notification, ticket.subject, acting))
             else:
-                pending.append(dynamo.outbox_item(notification, email, ticket.subject, stamp, acting))
+                pending.extend(dynamo.outbox_items(notification, email, ticket.subject, stamp, acting))
     return entries, records + pending
 
 
@@ -526,11 +529,12 @@ def fired_addresses(evaluations: list[triggers.TriggerEvaluation]) -> set[str]:
 def address_states(
     table: DeskmailTable, settings: Settings, emails: set[str], now: str
 ) -> dict[str, deliverability.AddressState]:
-    """Each address's deliverability: one Query per address, newest facts first."""
+    """Each address's deliverability: one BatchGetItem for all of them, a Query for each that has facts."""
     policy = deliverability.Policy(
         settings.transient_bounce_threshold, timedelta(days=settings.transient_bounce_window_days)
     )
-    return {email: deliverability.assess(table.list_address_facts(email), now, policy) for email in sorted(emails)}
+    facts = table.list_addresses_facts(emails)
+    return {email: deliverability.assess(facts[email.lower()], now, policy) for email in sorted(emails)}
 
 
 def screen_recipient(recipient: Recipient, states: dict[str, deliverability.AddressState]) -> Recipient:

@@ -53,8 +53,11 @@ APP_CALLS: dict[str, frozenset[str]] = {
         }
     ),
     # Feedback records what SES says; it never sends email nor reads a secret.
-    # UpdateItem: the sharded reputation counters and the other-senders counter (ADD), one call per batch.
-    "handle_ses_feedback": frozenset({"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem"}),
+    # UpdateItem: the other-senders counter (ADD), one call per batch. TransactWriteItems: a batch's new hard bounces
+    # and complaints, each put only if new, with the reputation counters' ADD (counted exactly once).
+    "handle_ses_feedback": frozenset(
+        {"dynamodb:BatchGetItem", "dynamodb:BatchWriteItem", "dynamodb:UpdateItem", "dynamodb:TransactWriteItems"}
+    ),
     "handle_inbound_email": frozenset(
         {
             "dynamodb:BatchGetItem",
@@ -71,7 +74,8 @@ APP_CALLS: dict[str, frozenset[str]] = {
             "s3:PutObject",  # a reply's files, stored in the attachments bucket
         }
     ),
-    "publish_reputation": frozenset({"dynamodb:Query"}),
+    # The sharded hourly counters: one BatchGetItem of 90 keys (issue 15).
+    "publish_reputation": frozenset({"dynamodb:BatchGetItem"}),
     # The outbox sweep (issue 12): finds notifications left pending, sends, records or fails them.
     "sweep_outbox": frozenset(
         {

@@ -221,7 +221,7 @@ def opening(api):
 
 
 def address_facts(address: str) -> list[dict]:
-    return [item for item in table_items() if item["PK"]["S"] == f"ADDR#{address}"]
+    return [item for item in table_items() if item["PK"]["S"] == f"ADDR#{address}" and item["SK"]["S"].startswith("F#")]
 
 
 @pytest.mark.parametrize(

@@ -1,7 +1,8 @@
 """DynamoDB faults in the middle of a feedback batch: the hit records are retried and the table converges.
 
-The feedback path uses no transactions: a batch's records are decided first, then all their items are put, packed
-25 to a BatchWriteItem (idempotent puts, keys derived from the feedback). These tests put a fault (throttling,
+A batch's records are decided first, then all their items are put, packed 25 to a BatchWriteItem (idempotent puts,
+keys derived from the feedback); the address facts that count towards reputation (hard bounces, complaints) go in
+one TransactWriteItems with the counters they add to, each only if it is new. These tests put a fault (throttling,
 unprocessed items, a failed or timed-out write, a throttled read) in front of the moto-backed client, check that
 exactly the records owning the items hit come back in batchItemFailures, feed those again as SQS would, and
 compare the whole table with what a fault-free run of the same batch leaves.
@@ -68,6 +69,9 @@ class FaultyDynamoClient:
     def batch_get_item(self, **kwargs):
         return self._call("batch_get_item", **kwargs)
 
+    def transact_write_items(self, **kwargs):
+        return self._call("transact_write_items", **kwargs)
+
 
 def raise_error(code: str, operation: str = "BatchWriteItem"):
     def fault(client, kwargs):
@@ -104,6 +108,16 @@ def unprocessed_keys_of(keys: set[tuple[str, str]]):
     """DynamoDB keeps handing back these items (throttled partition), whatever call they come in."""
 
     def fault(client, kwargs):
+        if "TransactItems" in kwargs:  # a transaction names the items it could not take, and takes none
+            hit = [
+                "Put" in action and item_key({"PutRequest": action["Put"]}) in keys
+                for action in kwargs["TransactItems"]
+            ]
+            if not any(hit):
+                return client.transact_write_items(**kwargs)
+            error = client_error("TransactionCanceledException", "TransactWriteItems")
+            error.response["CancellationReasons"] = [{"Code": "ThrottlingError" if h else "None"} for h in hit]
+            raise error
         ((table, requests),) = kwargs["RequestItems"].items()
         kept = [r for r in requests if item_key(r) not in keys]
         rest = [r for r in requests if item_key(r) in keys]
@@ -115,7 +129,10 @@ def unprocessed_keys_of(keys: set[tuple[str, str]]):
 
 
 def every_write(fault, calls: int = 20) -> dict:
-    return {("batch_write_item", n): fault for n in range(1, calls + 1)}
+    """The fault on every BatchWriteItem and every TransactWriteItems (the counted facts') of the invocation."""
+    return {
+        (operation, n): fault for operation in ("batch_write_item", "transact_write_items") for n in range(1, calls + 1)
+    }
 
 
 def persistent(fault, call: int, attempts: int = 5) -> dict:

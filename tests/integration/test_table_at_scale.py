@@ -1,0 +1,140 @@
+"""The adapter's volume-proof access patterns (issue 15), the same cases on moto and on the bench's recording fake.
+
+Sharded index pages merge newest first and page on; the outbox sweep reads every shard; recipients are checked with
+one BatchGetItem; a hard bounce or complaint counts once however often it is written.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+from chalicelib.adapters import dynamo
+from chalicelib.adapters.dynamo import DeskmailTable, PageTokenError
+from chalicelib.domain.model import Notification, Recipient, Ticket
+
+
+@pytest.fixture(params=["moto", "fake"])
+def table(request):
+    if request.param == "moto":
+        from chalicelib import runtime
+
+        request.getfixturevalue("aws")
+        return runtime.table()
+    from bench.fake_dynamo import RecordingDeskmailClient
+
+    return DeskmailTable(RecordingDeskmailClient(), "deskmail-dev", sleep=lambda _: None)
+
+
+def ticket(n: int) -> Ticket:
+    stamp = f"2026-12-01T10:{n // 60:02d}:{n % 60:02d}.000Z"
+    return Ticket(f"t{n:04d}", f"Printer {n}", "u1", (), None, "new", stamp, stamp)
+
+
+def test_a_search_word_shared_by_many_tickets_pages_newest_first_over_its_shards(table):
+    tickets = [ticket(n) for n in range(23)]
+    table.write_items(item for t in tickets for item in dynamo.ticket_index_items(t, ["printer"], "Rita"))
+    shards = {item["GSI1PK"] for t in tickets for item in dynamo.ticket_index_items(t, ["printer"], "Rita")}
+    assert len({s for s in shards if s.startswith("FIND#")}) > 1  # the writes are spread
+    seen, token = [], None
+    while True:
+        page, token = table.list_ticket_index(token, 10, word="printer")
+        assert len(page) <= 10
+        seen += [row["ticket_id"] for row in page]
+        if token is None:
+            break
+    assert seen == [t.id for t in reversed(tickets)]
+    month, _ = table.list_ticket_index(None, 50, month="2026-12")
+    assert [row["ticket_id"] for row in month] == [t.id for t in reversed(tickets)]
+    with pytest.raises(PageTokenError):
+        table.list_ticket_index("bm90IGEgdG9rZW4", 10, word="printer")
+
+
+def notification(n: int, email: str = "rita@example.com") -> Notification:
+    recipient = Recipient(user_id="u1", name="Rita", email=email, header="to", status="sent", locale="en")
+    return Notification(
+        id=f"n{n:04d}",
+        ticket_id="t1",
+        comment_id="c1",
+        trigger_id="tr",
+        trigger_title="T",
+        message_id=None,
+        recipients=(recipient,),
+        sent_at="",
+        rfc_message_id=f"<n{n}@x>",
+    )
+
+
+def test_the_sweep_finds_open_entries_in_every_shard_oldest_first_with_their_email(table):
+    from chalicelib.domain.messages import Mailbox, OutgoingEmail
+
+    email = OutgoingEmail(
+        sender="Support <support@deskmail.example.com>",
+        to=(Mailbox("Rita", "rita@example.com"),),
+        cc=(),
+        subject="Printer",
+        body="Hello " * 400,
+        rfc_message_id="<n@x>",
+        thread_root_id="<t@x>",
+        tags={"ticket_id": "t1"},
+        configuration_set="deskmail",
+    )
+    items = [
+        item
+        for n in range(40)
+        for item in dynamo.outbox_items(notification(n), email, "Printer", f"2026-12-01T10:00:{n:02d}.000Z")
+    ]
+    assert len({item["GSI2PK"] for item in items if "GSI2PK" in item}) > 1
+    table.write_items(items)
+    assert table.move_outbox("t1", "n0001", "pending", 0, "sending", "2026-12-01T10:00:30.000Z")  # claimed later
+    due = table.list_due_outbox("2026-12-01T10:00:20.000Z", limit=100)
+    assert [entry.notification.id for entry in due] == [f"n{n:04d}" for n in range(20) if n != 1]
+    assert all(entry.email == email for entry in due)
+    assert table.move_outbox("t1", "n0000", "pending", 0, "sending", "2026-12-01T10:00:31.000Z")
+    assert table.move_outbox("t1", "n0000", "sending", 1, "sent", "2026-12-01T10:00:32.000Z", {"message_id": "m"}, 1)
+    due = table.list_due_outbox("2026-12-01T11:00:00.000Z", limit=100)
+    assert "n0000" not in [entry.notification.id for entry in due] and len(due) == 39
+    (claimed,) = [entry for entry in due if entry.notification.id == "n0001"]
+    assert claimed.state == "sending" and claimed.email is None
+    mail = [item for item in items if item["SK"] == "MAIL#n0002"][0]
+    assert len(mail["email_z"]) < len(email.body) // 4  # compressed: the body repeats
+
+
+def test_recipients_are_checked_with_one_batch_read_and_only_addresses_with_facts_are_queried(table):
+    bounce = dynamo.address_fact_item(
+        "Carl@example.com", "permanent_bounce", "2026-12-01T10:00:00.000Z", "s", "t", None
+    )
+    table.write_items([bounce])
+    calls = []
+    real_query, real_get = table.client.query, table.client.batch_get_item
+
+    def query(**kwargs):
+        calls.append("Query")
+        return real_query(**kwargs)
+
+    def batch_get_item(**kwargs):
+        calls.append("BatchGetItem")
+        return real_get(**kwargs)
+
+    table.client.query, table.client.batch_get_item = query, batch_get_item
+    try:
+        facts = table.list_addresses_facts(["rita@example.com", "carl@example.com", "ada@example.com"])
+    finally:
+        table.client.query, table.client.batch_get_item = real_query, real_get
+    assert calls == ["BatchGetItem", "Query"]
+    assert facts["rita@example.com"] == [] and facts["ada@example.com"] == []
+    assert [fact["kind"] for fact in facts["carl@example.com"]] == ["permanent_bounce"]
+
+
+def test_a_hard_bounce_written_again_by_a_replay_or_the_other_source_counts_once(table):
+    bounce = dynamo.address_fact_item(
+        "carl@example.com", "permanent_bounce", "2026-12-01T10:05:00.000Z", "fb", "t", None
+    )
+    complaint = dynamo.address_fact_item("rita@example.com", "complaint", "2026-12-01T10:06:00.000Z", "fc", "t", None)
+    assert table.write_owned_items([("sqs-1", [bounce]), ("sqs-2", [bounce, complaint])]) == {}
+    assert table.write_owned_items([("sqs-3", [complaint]), ("sqs-4", [bounce])]) == {}  # both already there
+    assert table.write_owned_items([("sqs-5", [bounce, complaint])]) == {}
+    counts = table.reputation_by_hour(["2026-12-01"])
+    assert counts[("2026-12-01", "10")] == {"sent": 0, "bounce": 1, "complaint": 1}
+    sent = Notification(**{**notification(1).__dict__, "message_id": "m1", "sent_at": "2026-12-01T10:07:00.000Z"})
+    table.count_sent(sent)
+    assert table.reputation_by_hour(["2026-12-01"])[("2026-12-01", "10")]["sent"] == 1
