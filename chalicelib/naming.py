@@ -26,6 +26,7 @@ def resource_names(stage: str) -> dict[str, str]:
         "inbound_topic": f"deskmail-inbound-{stage}",
         "inbound_queue": f"deskmail-inbound-{stage}",
         "inbound_bucket": inbound_bucket_name(stage),
+        "attachments_bucket": attachments_bucket_name(stage),
         # Where SNS puts what it could not deliver to a pipeline queue (the subscriptions' redrive policies), and
         # where failed scheduled invocations land (their on-failure destination). AWS only.
         "feedback_delivery_dead_letter_queue": f"deskmail-feedback-delivery-dlq-{stage}",
@@ -43,6 +44,18 @@ def inbound_bucket_name(stage: str, account: str = "") -> str:
     """
     return f"deskmail-inbound-{stage}-{account}" if account else f"deskmail-inbound-{stage}"
 
+
+def attachments_bucket_name(stage: str, account: str = "") -> str:
+    """The S3 bucket comments' files live in (object keys under ATTACHMENT_OBJECT_PREFIX); global, like the inbound one.
+
+    The app reads it from DESKMAIL_ATTACHMENTS_BUCKET; the stack builds it from the name (not the bucket's token) so
+    the functions' policies and environment never depend on the bucket, whose CORS rule names the API's origin.
+    """
+    return f"deskmail-attachments-{stage}-{account}" if account else f"deskmail-attachments-{stage}"
+
+
+# Every attachment object lives under this prefix: the functions' grants stop at it.
+ATTACHMENT_OBJECT_PREFIX = "attachments/"
 
 # Where the receipt rule's S3 action writes each message: f"{INBOUND_OBJECT_PREFIX}{SES message id}".
 INBOUND_OBJECT_PREFIX = "inbound/"
