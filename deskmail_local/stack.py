@@ -175,6 +175,8 @@ class LocalStack:
         os.environ.update(local_suppression_environment(options.suppression_list_file))
         # The bucket the receipt rule's S3 action writes to: the inbound handler reads only that one.
         os.environ["DESKMAIL_INBOUND_BUCKET"] = resource_names(options.stage)["inbound_bucket"]
+        # Presigned uploads go to moto's S3: the page's CSP lets it connect there (chalicelib/web, issue 18).
+        os.environ["DESKMAIL_ATTACHMENTS_ORIGIN"] = options.aws_endpoint_url
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF blobs are noise on a terminal
         # The identity provider is moto's Cognito: ids reproducible (the dev stage names them), the JWKS served by moto.
         cognito.use_reproducible_ids()
