@@ -16,7 +16,7 @@ from chalice import (
 
 from chalicelib import auth, i18n, request_json, runtime
 from chalicelib.config import settings
-from chalicelib.errors import Conflict, Forbidden, InvalidInput, NotFound, Unprocessable
+from chalicelib.errors import Conflict, Forbidden, Gone, InvalidInput, NotFound, TooLarge, Unprocessable
 from chalicelib.i18n import N_
 from chalicelib.ids import utc_now
 from chalicelib.lazy import lazy_module
@@ -25,6 +25,7 @@ from chalicelib.services import feedback_handler
 
 # Loaded on first use: the feedback function imports this module too, and its cold start needs none of them.
 agents = lazy_module("chalicelib.services.agents")
+attachments = lazy_module("chalicelib.services.attachments")
 diagnostics = lazy_module("chalicelib.services.diagnostics")
 idempotency = lazy_module("chalicelib.services.idempotency")
 inbound = lazy_module("chalicelib.services.inbound")
@@ -132,6 +133,11 @@ def api(path, methods=("GET",), *, role, idempotent=False):
                     raise ConflictError(error.localized(translations())) from None
                 if isinstance(error, Unprocessable):
                     raise UnprocessableEntityError(error.localized(translations())) from None
+                if isinstance(error, TooLarge):
+                    limit = {"Limit": error.params["limit"], "MaxBytes": error.params["max_bytes"]}
+                    return _refusal(413, "RequestEntityTooLargeError", error.localized(translations()), **limit)
+                if isinstance(error, Gone):
+                    return _refusal(410, "GoneError", error.localized(translations()))
                 if isinstance(error, Forbidden):
                     return _refusal(403, "ForbiddenError", error.localized(translations()), **_required_role(error))
                 if isinstance(error, auth.Unauthenticated):
@@ -297,7 +303,14 @@ def set_tags(ticket_id):
 def add_comment(ticket_id):
     body = agents.comment_as(signed_in_agent(), json_body())
     comment = workspace.add_comment(
-        runtime.table(), runtime.mailer(), settings(), ticket_id, body, utc_now, commit_updates=commit_updates()
+        runtime.table(),
+        runtime.mailer(),
+        settings(),
+        ticket_id,
+        body,
+        utc_now,
+        commit_updates=commit_updates(),
+        files=runtime.files() if body.get("attachment_ids") else None,
     )
     return created(
         {
@@ -305,6 +318,7 @@ def add_comment(ticket_id):
             "ticket_id": comment.ticket_id,
             "created_at": comment.created_at,
             "triggers": list(comment.trigger_evaluations),
+            "attachments": [attachments.view(attachment) for attachment in comment.attachments],
         }
     )
 
@@ -312,6 +326,25 @@ def add_comment(ticket_id):
 @api("/tickets/{ticket_id}/comments", role=auth.AGENT)
 def list_comments(ticket_id):
     return views.conversation(runtime.table(), ticket_id, query("next_page"), translations())
+
+
+@api("/tickets/{ticket_id}/attachments", methods=["POST"], role=auth.AGENT)
+def create_attachment(ticket_id):
+    return created(
+        attachments.create_upload(runtime.table(), runtime.files(), settings(), ticket_id, json_body(), utc_now())
+    )
+
+
+@api("/tickets/{ticket_id}/attachments/{attachment_id}", role=auth.AGENT)
+def download_attachment(ticket_id, attachment_id):
+    return attachments.download(runtime.table(), runtime.files(), settings(), ticket_id, attachment_id)
+
+
+@api("/files/{token}", role=PUBLIC)
+def download_link(token):
+    """A customer's emailed link: the token is the permission (256 bits, expiring); 302 to a short presigned GET."""
+    url = attachments.open_link(runtime.table(), runtime.files(), settings(), token, int(time.time()))
+    return Response(body="", status_code=302, headers={"Location": url, "Cache-Control": "no-store"})
 
 
 @api("/tickets/{ticket_id}/events", role=auth.AGENT)
@@ -490,6 +523,7 @@ def handle_inbound_email(event):
         utc_now,
         int(time.time()),
         runtime.inbound_store(),
+        runtime.files() if settings().attachments_bucket else None,
     )
 
 

@@ -25,6 +25,20 @@ class Settings:
     # Where a notification's "View ticket" link points: {ticket_id} and {reference} are filled in (a portal URL).
     ticket_url_template: str = "https://support.example.com/tickets/{ticket_id}"
     inbound_bucket: str = ""  # DESKMAIL_INBOUND_BUCKET: where the receipt rule's S3 action stores inbound mail
+    # Attachments (issue 18): the private, KMS-encrypted bucket and the limits (see the README's "Attachments").
+    attachments_bucket: str = ""  # DESKMAIL_ATTACHMENTS_BUCKET
+    attachments_kms_key: str = ""  # DESKMAIL_ATTACHMENTS_KMS_KEY: a KMS key id/ARN; "" uses the bucket's aws/s3 key
+    attachment_max_bytes: int = 25 * 1024 * 1024  # one file
+    attachment_max_count: int = 10  # files on one comment
+    attachment_max_total_bytes: int = 40 * 1024 * 1024  # all files of one comment together
+    # Raw bytes a notification carries inline; the rest goes as download links. Base64 makes 10 MB about 13.7 MB
+    # on the wire: well under SES's 40 MB and the ~20-25 MB that Gmail and Outlook accept.
+    attachment_inline_budget: int = 10 * 1000 * 1000
+    upload_expires_seconds: int = 15 * 60  # how long a presigned POST may be used
+    download_expires_seconds: int = 5 * 60  # a presigned GET (the agent's download, a link's redirect)
+    download_link_days: int = 7  # an emailed download link works this long
+    # Where an emailed download link points: the API's public GET /files/{token}.
+    download_url_template: str = "https://support.example.com/files/{token}"
 
     @property
     def sender_domain(self) -> str:
@@ -52,6 +66,18 @@ def settings() -> Settings:
         transient_bounce_window_days=_positive_int("DESKMAIL_TRANSIENT_BOUNCE_WINDOW_DAYS", 7),
         ticket_url_template=_url_template("DESKMAIL_TICKET_URL_TEMPLATE"),
         inbound_bucket=os.environ.get("DESKMAIL_INBOUND_BUCKET", "").strip(),
+        attachments_bucket=os.environ.get("DESKMAIL_ATTACHMENTS_BUCKET", "").strip(),
+        attachments_kms_key=os.environ.get("DESKMAIL_ATTACHMENTS_KMS_KEY", "").strip(),
+        attachment_max_bytes=_positive_int("DESKMAIL_ATTACHMENT_MAX_BYTES", Settings.attachment_max_bytes),
+        attachment_max_count=_positive_int("DESKMAIL_ATTACHMENT_MAX_COUNT", Settings.attachment_max_count),
+        attachment_max_total_bytes=_positive_int(
+            "DESKMAIL_ATTACHMENT_MAX_TOTAL_BYTES", Settings.attachment_max_total_bytes
+        ),
+        attachment_inline_budget=_positive_int("DESKMAIL_ATTACHMENT_INLINE_BUDGET", Settings.attachment_inline_budget),
+        upload_expires_seconds=_positive_int("DESKMAIL_UPLOAD_EXPIRES_SECONDS", Settings.upload_expires_seconds),
+        download_expires_seconds=_positive_int("DESKMAIL_DOWNLOAD_EXPIRES_SECONDS", Settings.download_expires_seconds),
+        download_link_days=_positive_int("DESKMAIL_DOWNLOAD_LINK_DAYS", Settings.download_link_days),
+        download_url_template=_download_template("DESKMAIL_DOWNLOAD_URL_TEMPLATE"),
     )
 
 
@@ -70,6 +96,15 @@ def _url_template(name: str) -> str:
         return Settings.ticket_url_template
     if not raw.startswith(("https://", "http://")) or "{ticket_id}" not in raw and "{reference}" not in raw:
         raise ConfigurationError(f"environment variable {name} must be an http(s) URL with {{ticket_id}}, not {raw!r}")
+    return raw
+
+
+def _download_template(name: str) -> str:
+    raw = os.environ.get(name, "").strip()
+    if not raw:
+        return Settings.download_url_template
+    if not raw.startswith(("https://", "http://")) or "{token}" not in raw:
+        raise ConfigurationError(f"environment variable {name} must be an http(s) URL with {{token}}, not {raw!r}")
     return raw
 
 

@@ -56,3 +56,11 @@ class Unprocessable(DeskmailError):
 
 class Forbidden(DeskmailError):
     """Signed in, but not allowed: the route needs another role (param `role`), or the body names someone else."""
+
+
+class TooLarge(DeskmailError):
+    """Over a configured size limit (param `limit`: its setting's name, `max_bytes`): a 413."""
+
+
+class Gone(DeskmailError):
+    """It existed and has expired (an emailed download link): a 410."""

@@ -11,6 +11,7 @@ from chalicelib.config import settings
 
 if TYPE_CHECKING:  # the SES-side adapters are imported when first created: the feedback function never needs them
     from chalicelib.adapters.dns import SpfLookup
+    from chalicelib.adapters.files import S3FileStore
     from chalicelib.adapters.identity import CognitoDirectory
     from chalicelib.adapters.inbound_store import InboundMailStore
     from chalicelib.adapters.ses import SesMailer
@@ -38,7 +39,23 @@ def table() -> DeskmailTable:
 def mailer() -> SesMailer:
     from chalicelib.adapters.ses import SesMailer
 
-    return SesMailer(_session().client("sesv2", region_name=settings().region))
+    return SesMailer(_session().client("sesv2", region_name=settings().region), files())
+
+
+@lru_cache(maxsize=1)
+def files() -> S3FileStore:
+    """The attachments bucket (DESKMAIL_ATTACHMENTS_BUCKET). Signature v4: objects encrypted with KMS can only be
+    fetched through SigV4-presigned URLs."""
+    from botocore.config import Config
+
+    from chalicelib.adapters.files import S3FileStore
+
+    client = _session().client(
+        "s3",
+        region_name=settings().region,
+        config=Config(signature_version="s3v4"),
+    )
+    return S3FileStore(client, settings().attachments_bucket, settings().attachments_kms_key)
 
 
 @lru_cache(maxsize=1)
@@ -85,6 +102,7 @@ def reset() -> None:
         ses_identities,
         spf_lookup,
         inbound_store,
+        files,
     ):
         cached.cache_clear()
     for cached in (directory, auth_settings):

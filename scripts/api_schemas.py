@@ -20,6 +20,8 @@ COMMENT = {
         "author_id": AN_ID,  # optional: the signed-in agent; anyone else's id is a 403
         "body": {"type": "string", "minLength": 1, "maxLength": 65536},
         "public": {"type": "boolean"},
+        # uploads of this ticket (POST /tickets/{id}/attachments) the comment takes; checked before any write
+        "attachment_ids": {"type": "array", "maxItems": 10, "items": AN_ID},
     },
 }
 
@@ -62,6 +64,15 @@ BODIES: dict[tuple[str, str], dict] = {
         "properties": {"tags": {"type": "array", "maxItems": 50, "items": A_TAG}},
     },
     ("POST", "/tickets/{ticket_id}/comments"): COMMENT,
+    ("POST", "/tickets/{ticket_id}/attachments"): {
+        "type": "object",
+        "required": ["name", "size"],
+        "properties": {
+            "name": {"type": "string", "minLength": 1, "maxLength": 1024, "description": "sanitised for display"},
+            "size": {"type": "integer", "minimum": 1, "description": "exact bytes; the upload must match"},
+            "content_type": {"type": "string", "maxLength": 255, "description": "a hint; the bytes are sniffed"},
+        },
+    },
     ("PATCH", "/triggers/{trigger_id}"): {
         "type": "object",
         "required": ["active"],
@@ -99,7 +110,14 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/tickets/{ticket_id}/comments/{comment_id}/resend"): {
         "type": "object",
         "required": ["user_ids"],
-        "properties": {"user_ids": {"type": "array", "minItems": 1, "maxItems": 50, "items": AN_ID}},
+        "properties": {
+            "user_ids": {"type": "array", "minItems": 1, "maxItems": 50, "items": AN_ID},
+            "attachments": {
+                "type": "string",
+                "enum": ["auto", "links"],
+                "description": "links: every file as an expiring download link (the fix for message_too_large)",
+            },
+        },
     },
     ("POST", "/users/{user_id}/deliverability/reset"): {"type": "object"},
     ("POST", "/agents"): {
@@ -210,7 +228,7 @@ PAGE_CONTENT: dict[tuple[str, str], list[str]] = {
 }
 
 # Path parameters that are ids (the others are free text, such as an SMTP code).
-ID_PATH_PARAMETERS = {"user_id", "ticket_id", "comment_id"}
+ID_PATH_PARAMETERS = {"user_id", "ticket_id", "comment_id", "attachment_id"}
 
 # What each operation answers; export_openapi.py adds 401 (all but the open routes), 415 (all) and, on the routes
 # that honour Idempotency-Key, 400, 409 and 422.
@@ -224,8 +242,20 @@ SUMMARIES: dict[tuple[str, str], tuple[str, tuple[int, ...]]] = {
     ("GET", "/tickets/{ticket_id}"): ("A ticket with its tags", (200, 404)),
     ("PUT", "/tickets/{ticket_id}/tags"): ("Set a ticket's tags", (200, 400, 404)),
     ("POST", "/tickets/{ticket_id}/comments"): (
-        "Add a comment as the signed-in agent: fires the comment triggers",
-        (201, 400, 403, 404),
+        "Add a comment as the signed-in agent: fires the comment triggers; attachment_ids: its uploaded files",
+        (201, 400, 403, 404, 409, 413),
+    ),
+    ("POST", "/tickets/{ticket_id}/attachments"): (
+        "Declare a file: a presigned S3 POST (upload.url, upload.fields) for exactly its bytes",
+        (201, 400, 404, 413),
+    ),
+    ("GET", "/tickets/{ticket_id}/attachments/{attachment_id}"): (
+        "A short-lived presigned download URL (always a download, never rendered)",
+        (200, 404),
+    ),
+    ("GET", "/files/{token}"): (
+        "An emailed download link: 302 to a short-lived presigned URL; unknown 404, expired 410",
+        (302, 404, 410),
     ),
     ("GET", "/tickets/{ticket_id}/comments"): ("The conversation, each comment with its delivery", (200, 400, 404)),
     ("GET", "/tickets/{ticket_id}/events"): (

@@ -23,11 +23,14 @@ ERROR = {
 STATUS_TEXT = {
     200: "OK",
     201: "Created",
+    302: "Found: Location is a short-lived presigned download URL (Content-Disposition: attachment)",
     400: "Invalid input (the message says what)",
     401: "No valid bearer token",
     403: "Signed in, but the route needs another role (RequiredRole), or the body names someone else",
     404: "No such id",
     409: "Conflict (for an Idempotency-Key: its first request is still running, or ran without a kept answer)",
+    410: "Gone: the download link has expired",
+    413: "Over a size limit: Limit names the setting, MaxBytes its value",
     415: "The Content-Type is not application/json",
     422: "The Idempotency-Key was already used for a different request",
 }
@@ -61,7 +64,12 @@ def _operation(method: str, path: str, entry, role: str | None, idempotent: bool
     implied = () if is_open else (401, 403) if role == "admin" else (401,)
     every = {*statuses, *implied, 415, *(IDEMPOTENCY_STATUSES if idempotent else ())}
     for status in sorted(every):
-        if status < 300:
+        if status == 302:
+            responses[str(status)] = {
+                "description": STATUS_TEXT[status],
+                "headers": {"Location": {"schema": {"type": "string", "format": "uri"}}},
+            }
+        elif status < 300:
             media = api_schemas.PAGE_CONTENT.get(key)
             content = (
                 {media_type: {"schema": {"type": "string"}} for media_type in media}
@@ -130,7 +138,7 @@ def build_document() -> dict:
                     "description": STATUS_TEXT[status],
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
                 }
-                for status in (400, 401, 403, 404, 409, 415, 422)
+                for status in (400, 401, 403, 404, 409, 410, 413, 415, 422)
             },
         },
     }

@@ -47,6 +47,7 @@ def aws():
         ses = boto3.client("sesv2")
         ses.create_email_identity(EmailIdentity="deskmail.example.com")
         ses.create_configuration_set(ConfigurationSetName=STAGE_ENV["DESKMAIL_CONFIGURATION_SET"])
+        boto3.client("s3").create_bucket(Bucket=STAGE_ENV["DESKMAIL_ATTACHMENTS_BUCKET"])
         yield
         runtime.reset()
 

@@ -11,7 +11,16 @@ from collections.abc import Iterable
 from typing import TYPE_CHECKING, Any
 
 from chalicelib.domain import outbox
-from chalicelib.domain.model import FAILURE_TAG, Comment, Notification, OutcomeEvent, Recipient, Ticket, User
+from chalicelib.domain.model import (
+    FAILURE_TAG,
+    Attachment,
+    Comment,
+    Notification,
+    OutcomeEvent,
+    Recipient,
+    Ticket,
+    User,
+)
 from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 
 if TYPE_CHECKING:  # imported where used: the feedback function's cold start needs no email package
@@ -44,6 +53,8 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 #   TICKET#{id}      MID#{user}                           the user's chain of notification Message-IDs (threading)
 #   REF#{reference}  TICKET#{id}                          subject reference ("[Ticket 4TDV9V]") -> ticket
 #   TRIGGER#{id}     TEMPLATE#{locale}                    an admin's subject and body template for a trigger
+#   TICKET#{id}      ATT#{attachment}                     a file: declared at upload (pending, TTL), then attached
+#   LINK#{sha256}    LINK                                 an emailed download link (hash of its token; TTL)
 # GSI2 (overloaded):
 #   FAILURES                 {time}#{ticket}#{event}     the delivery-problems inbox (failure events)
 #   REP#{SENT|BOUNCE|COMPLAINT}#{day}  {time}#{id}       what the reputation guard counts
@@ -60,6 +71,10 @@ class PageTokenError(ValueError):
 
 class WriteError(RuntimeError):
     """Items DynamoDB did not take after retries; the caller retries the whole unit (the writes are idempotent)."""
+
+
+class WriteConflict(WriteError):
+    """A conditional write in a transaction found another state (an attachment already on a comment)."""
 
 
 class ReadError(RuntimeError):
@@ -294,6 +309,92 @@ def comment_item(comment: Comment) -> dict:
         "created_at": comment.created_at,
         "trigger_evaluations": list(comment.trigger_evaluations),
         "original_body": comment.original_body or None,
+        "attachments": [attachment_record(attachment) for attachment in comment.attachments] or None,
+    }
+
+
+def attachment_record(attachment: Attachment) -> dict:
+    return {
+        "id": attachment.id,
+        "name": attachment.name,
+        "size": attachment.size,
+        "content_type": attachment.content_type,
+        "key": attachment.key,
+    }
+
+
+def attachment_from_record(record: dict) -> Attachment:
+    return Attachment(
+        id=record["id"],
+        name=record.get("name", ""),
+        size=int(record.get("size", 0)),
+        content_type=record.get("content_type") or "application/octet-stream",
+        key=record["key"],
+    )
+
+
+def attachment_item(
+    ticket_id: str,
+    attachment: Attachment,
+    created_at: str,
+    state: str,
+    expires_at: int | None = None,
+    comment_id: str | None = None,
+    declared_type: str | None = None,
+) -> dict:
+    """TICKET#{ticket} / ATT#{id}: `pending` (declared, maybe uploaded; TTL) or `attached` to `comment_id`."""
+    return {
+        "PK": f"TICKET#{ticket_id}",
+        "SK": f"ATT#{attachment.id}",
+        "type": "attachment",
+        "ticket_id": ticket_id,
+        **attachment_record(attachment),
+        "declared_type": declared_type,
+        "state": state,
+        "comment_id": comment_id,
+        "created_at": created_at,
+        "expires_at": expires_at,
+    }
+
+
+def attach_update(ticket_id: str, attachment: Attachment, comment_id: str) -> dict:
+    """A raw Update for write_together: a pending upload becomes the comment's (once: the condition)."""
+    return {
+        "Key": {"PK": {"S": f"TICKET#{ticket_id}"}, "SK": {"S": f"ATT#{attachment.id}"}},
+        "UpdateExpression": "SET #state = :attached, comment_id = :comment, content_type = :type REMOVE expires_at",
+        "ConditionExpression": "#state = :pending",
+        "ExpressionAttributeNames": {"#state": "state"},
+        "ExpressionAttributeValues": {
+            ":attached": {"S": "attached"},
+            ":pending": {"S": "pending"},
+            ":comment": {"S": comment_id},
+            ":type": {"S": attachment.content_type},
+        },
+    }
+
+
+def download_link_item(
+    token_hash: str,
+    ticket_id: str,
+    comment_id: str,
+    notification_id: str,
+    attachment: Attachment,
+    recipients: list[dict],
+    created_at: str,
+    expires_at: int,
+) -> dict:
+    """LINK#{sha256 of the token}: one attachment for the recipients of one notification, until expires_at."""
+    return {
+        "PK": f"LINK#{token_hash}",
+        "SK": "LINK",
+        "type": "download_link",
+        "ticket_id": ticket_id,
+        "comment_id": comment_id,
+        "notification_id": notification_id,
+        "attachment": attachment_record(attachment),
+        "recipients": recipients,
+        "created_at": created_at,
+        "expires_at": expires_at,
     }
 
 
@@ -308,6 +409,7 @@ def _comment(attributes: dict) -> Comment:
         created_at=attributes.get("created_at", ""),
         trigger_evaluations=tuple(attributes.get("trigger_evaluations") or ()),
         original_body=attributes.get("original_body") or "",
+        attachments=tuple(attachment_from_record(record) for record in attributes.get("attachments") or ()),
     )
 
 
@@ -587,6 +689,7 @@ def outbox_item(
             "in_reply_to": email.in_reply_to or None,
             "references": list(email.references) or None,
             "reply_to": list(email.reply_to) if email.reply_to else None,
+            "attachments": [attachment_record(attachment) for attachment in email.attachments] or None,
         },
         "GSI2PK": "OUTBOX",
         "GSI2SK": f"{recorded_at}#{notification.id}",
@@ -615,6 +718,7 @@ def outbox_entry(attributes: dict) -> outbox.OutboxEntry:
             in_reply_to=stored.get("in_reply_to") or "",
             references=tuple(stored.get("references") or ()),
             reply_to=(stored["reply_to"][0], stored["reply_to"][1]) if stored.get("reply_to") else None,
+            attachments=tuple(attachment_from_record(record) for record in stored.get("attachments") or ()),
         )
     notification = notification_from_lookup(
         {**attributes, "id": attributes["notification_id"], "sent_at": attributes.get("sent_at", "")}
@@ -1275,7 +1379,28 @@ class DeskmailTable:
         actions = [{"Put": {"TableName": self.name, "Item": to_item(item)}} for item in unique.values()]
         actions += [{"Update": {"TableName": self.name, **update}} for update in updates]
         for start in range(0, len(actions), self.TRANSACTION_LIMIT):
-            self.client.transact_write_items(TransactItems=actions[start : start + self.TRANSACTION_LIMIT])
+            try:
+                self.client.transact_write_items(TransactItems=actions[start : start + self.TRANSACTION_LIMIT])
+            except self.client.exceptions.TransactionCanceledException as error:
+                reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons") or []]
+                if "ConditionalCheckFailed" in reasons:
+                    raise WriteConflict(f"a condition failed: {reasons}") from error
+                raise
+
+    # -- attachments and download links ----------------------------------------------------------------------------
+
+    def put_attachment(self, item: dict) -> None:
+        self.client.put_item(TableName=self.name, Item=to_item(item))
+
+    def get_attachment(self, ticket_id: str, attachment_id: str) -> dict | None:
+        return self._get(f"TICKET#{ticket_id}", f"ATT#{attachment_id}")
+
+    def get_attachments(self, ticket_id: str, attachment_ids: list[str]) -> dict[str, dict]:
+        found = self.get_many([(f"TICKET#{ticket_id}", f"ATT#{attachment_id}") for attachment_id in attachment_ids])
+        return {attributes["id"]: attributes for attributes in found.values()}
+
+    def get_download_link(self, token_hash: str) -> dict | None:
+        return self._get(f"LINK#{token_hash}", "LINK")
 
     def move_outbox(
         self,
@@ -1515,6 +1640,7 @@ class DeskmailTable:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
         return comments[:limit]
+
 
 def agent_account_items(
     subject: str, user_id: str, username: str, role: str, disabled: bool, updated_at: str

@@ -3,11 +3,16 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from botocore.exceptions import BotoCoreError, ClientError
 
 from chalicelib.domain.messages import OutgoingEmail, UnsafeHeader, to_mime
+
+if TYPE_CHECKING:
+    from chalicelib.adapters.files import FileStore
+
+ATTACHMENT_UNAVAILABLE = "AttachmentUnavailable"
 
 
 @dataclass(frozen=True)
@@ -20,13 +25,35 @@ class SendResult:
 class SesMailer:
     """SESv2 sending, created once per Lambda container around one boto3 client."""
 
-    def __init__(self, client: Any):
+    def __init__(self, client: Any, files: FileStore | None = None):
         self.client = client
+        self.files = files  # where inline attachments' bytes are read at send time (None: no attachments)
+
+    def _contents(self, email: OutgoingEmail) -> dict[str, bytes] | SendResult:
+        from chalicelib.adapters.files import FileUnavailable
+
+        contents: dict[str, bytes] = {}
+        for attachment in email.attachments:
+            try:
+                if self.files is None:
+                    raise FileUnavailable("no attachments bucket configured")
+                data = self.files.read(attachment.key)
+            except FileUnavailable as error:
+                return SendResult(None, ATTACHMENT_UNAVAILABLE, f"{attachment.name}: {error}")
+            if len(data) != attachment.size:
+                return SendResult(
+                    None, ATTACHMENT_UNAVAILABLE, f"{attachment.name}: {len(data)} bytes, not {attachment.size}"
+                )
+            contents[attachment.key] = data
+        return contents
 
     def send_notification(self, email: OutgoingEmail) -> SendResult:
         # The recipients are passed explicitly: SES must never read them from the headers (which hold user text).
+        contents = self._contents(email)
+        if isinstance(contents, SendResult):
+            return contents
         try:
-            raw = to_mime(email)
+            raw = to_mime(email, contents)
         except UnsafeHeader as error:
             # Cannot happen for validated input; if it does, nothing is sent and the recipients show it.
             return SendResult(None, "UnsafeHeader", str(error))

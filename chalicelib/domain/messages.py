@@ -15,13 +15,16 @@ from __future__ import annotations
 
 import base64
 import re
+import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from email import policy
 from email.message import EmailMessage
-from email.parser import BytesHeaderParser
+from email.parser import BytesHeaderParser, BytesParser
 from email.utils import formataddr, getaddresses, parseaddr
+from urllib.parse import quote
 
-from chalicelib.domain.model import Recipient
+from chalicelib.domain.model import Attachment, Recipient
 
 # Characters that end or split a header line in some reader: C0/C1 controls (CR, LF, NUL, NEL U+0085...), DEL,
 # and the Unicode line/paragraph separators. validation.py refuses them at input; header_text replaces them again.
@@ -69,6 +72,8 @@ class OutgoingEmail:
     in_reply_to: str = ""
     references: tuple[str, ...] = ()
     reply_to: tuple[str, str] | None = None
+    # Files carried inline (multipart/mixed); the SES adapter reads their bytes at send time (never stored here).
+    attachments: tuple[Attachment, ...] = ()
 
     @property
     def to_addresses(self) -> tuple[str, ...]:
@@ -234,9 +239,93 @@ def body_part(email: OutgoingEmail) -> EmailMessage:
     return message
 
 
-def to_mime(email: OutgoingEmail) -> bytes:
+def to_mime(email: OutgoingEmail, contents: Mapping[str, bytes] | None = None) -> bytes:
+    """The raw message. With attachments (their bytes in `contents`, by key): multipart/mixed, the body first."""
     content = body_part(email)
     fields = header_fields(email)
-    raw = "".join(line + LINESEP for _, line in fields).encode("ascii") + content.as_bytes()
-    _verify(raw, [name for name, _ in fields] + list(content.keys()), email)
+    head = "".join(line + LINESEP for _, line in fields).encode("ascii")
+    if not email.attachments:
+        raw = head + content.as_bytes()
+        _verify(raw, [name for name, _ in fields] + list(content.keys()), email)
+        return raw
+    files = [(attachment, (contents or {})[attachment.key]) for attachment in email.attachments]
+    body = content.as_bytes()
+    # The body part without MIME-Version (the outer message says it once), exactly as the email package wrote it.
+    part_head, _, part_body = body.partition(b"\n\n")
+    kept = [line for line in part_head.split(b"\n") if not line.lower().startswith(b"mime-version:")]
+    body = b"\n".join(kept) + b"\n\n" + part_body
+    boundary = _boundary(body)
+    mixed = [
+        ("MIME-Version", "MIME-Version: 1.0"),
+        ("Content-Type", f'Content-Type: multipart/mixed; boundary="{boundary}"'),
+    ]
+    parts = [b"--" + boundary.encode("ascii") + b"\n" + body.rstrip(b"\n") + b"\n"]
+    for attachment, data in files:
+        part_head = "".join(line + LINESEP for line in attachment_headers(attachment)).encode("ascii")
+        parts.append(b"--" + boundary.encode("ascii") + b"\n" + part_head + b"\n" + _base64_lines(data))
+    raw = (
+        head
+        + "".join(line + LINESEP for _, line in mixed).encode("ascii")
+        + b"\n"
+        + b"".join(parts)
+        + b"--"
+        + boundary.encode("ascii")
+        + b"--\n"
+    )
+    _verify(raw, [name for name, _ in fields] + [name for name, _ in mixed], email)
+    _verify_parts(raw, email.attachments)
     return raw
+
+
+# ---- attachments: their part headers are built here from sanitised names, percent-encoded (RFC 2231) ---------------
+
+
+def attachment_headers(attachment: Attachment) -> list[str]:
+    """The part's header lines, plain ASCII: the type from our own table (made safe); the name quoted when it is
+    plain ASCII, else as RFC 2231's filename* (UTF-8 percent-encoding: no CR, LF, quote or space to break out
+    with). A name is at most 200 bytes (sanitize_name), so the filename* line stays under 998 characters."""
+    from chalicelib.domain import attachments
+
+    media_type = attachments.safe_type(attachment.content_type)
+    fallback = attachments.ascii_fallback(attachment.name)
+    if fallback == attachment.name:
+        # Plain ASCII that needs no quoting: the simple form every reader knows.
+        return [
+            f'Content-Type: {_structural(media_type)}; name="{_structural(fallback)}"',
+            f'Content-Disposition: attachment; filename="{_structural(fallback)}"',
+            "Content-Transfer-Encoding: base64",
+        ]
+    # Anything else only as filename*: a reader that sees both forms may show the ASCII one (Python's does).
+    return [
+        f"Content-Type: {_structural(media_type)}",
+        "Content-Disposition: attachment;",
+        f" filename*=utf-8''{_structural(quote(attachment.name, safe=''))}",
+        "Content-Transfer-Encoding: base64",
+    ]
+
+
+def _boundary(body: bytes) -> str:
+    while True:
+        boundary = f"=_deskmail_{secrets.token_hex(16)}"  # "=_" never occurs in Base64 or quoted-printable
+        if boundary.encode("ascii") not in body:
+            return boundary
+
+
+def _base64_lines(data: bytes) -> bytes:
+    encoded = base64.b64encode(data)
+    return b"".join(encoded[start : start + 76] + b"\n" for start in range(0, len(encoded), 76))
+
+
+def _verify_parts(raw: bytes, intended: tuple[Attachment, ...]) -> None:
+    """Reads the parts back: the body, then exactly the intended files, each with only the three headers we wrote
+    and the intended filename."""
+    message = BytesParser(policy=policy.default).parsebytes(raw)
+    parts = message.get_payload()
+    if not message.is_multipart() or not isinstance(parts, list) or len(parts) != 1 + len(intended):
+        raise UnsafeHeader("the attachments are not the message's parts")
+    for part, attachment in zip(parts[1:], intended, strict=True):
+        names = [name.lower() for name in part.keys()]
+        if names != ["content-type", "content-disposition", "content-transfer-encoding"]:
+            raise UnsafeHeader(f"an attachment part has headers {names}")
+        if part.get_filename() != attachment.name:
+            raise UnsafeHeader(f"an attachment reads as {part.get_filename()!r}, not {attachment.name!r}")

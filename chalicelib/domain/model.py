@@ -47,6 +47,17 @@ class Ticket:
 
 
 @dataclass(frozen=True)
+class Attachment:
+    """A file on a comment: stored in the attachments bucket under `key` (never derived from the name)."""
+
+    id: str
+    name: str  # the sanitised display name (chalicelib.domain.attachments.sanitize_name)
+    size: int  # bytes, as uploaded (HeadObject agreed with the declared size)
+    content_type: str  # sniffed from the first bytes, application/octet-stream when unsure
+    key: str
+
+
+@dataclass(frozen=True)
 class Comment:
     id: str
     ticket_id: str
@@ -57,6 +68,7 @@ class Comment:
     created_at: str
     trigger_evaluations: tuple[dict, ...] = ()
     original_body: str = ""  # an emailed reply's whole text, quoted history included (body is the new part)
+    attachments: tuple[Attachment, ...] = ()
 
 
 @dataclass(frozen=True)

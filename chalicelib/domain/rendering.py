@@ -295,14 +295,46 @@ def _error_line(error: BaseException) -> int | None:
     return line
 
 
+@dataclass(frozen=True)
+class Download:
+    """A file the email links to instead of carrying it: name, size in bytes, URL, link expiry (ISO 8601)."""
+
+    name: str
+    size: int
+    url: str
+    expires_at: str
+
+
+def _downloads(downloads: tuple[Download, ...], tr: gettext.NullTranslations, locale: str) -> dict:
+    from chalicelib.domain.attachments import human_size
+
+    if not downloads:
+        return {"downloads": [], "downloads_heading": ""}
+    until = format_time(min(download.expires_at for download in downloads), tr)
+    heading = tr.ngettext(
+        "This file is too large to attach; download it (the link works until {until}):",
+        "These files are too large to attach; download them (the links work until {until}):",
+        len(downloads),
+    ).format(until=until)
+    return {
+        "downloads": [
+            {"name": download.name, "size": human_size(download.size, locale), "url": download.url}
+            for download in downloads
+        ],
+        "downloads_heading": heading,
+    }
+
+
 def render(
     content: NotificationContent,
     recipient_name: str,
     locale: str,
     reason: str,
     templates: TriggerTemplates | None = None,
+    downloads: tuple[Download, ...] = (),
 ) -> RenderedEmail:
-    """The notification in `locale`: subject, text part and HTML part (same content, same order)."""
+    """The notification in `locale`: subject, text part and HTML part (same content, same order); `downloads`:
+    the comment's files that go as links (listed under the comment)."""
     tr = translations(locale)
     defaults = default_templates(content.intro_kind, locale)
     reference = ticket_reference(content.ticket_id)
@@ -337,6 +369,7 @@ def render(
         "reason": tr.gettext(REASONS[reason]).format(reference=reference),
         "lang": locale,
         "styles": STYLES,
+        **_downloads(downloads, tr, locale),
     }
     html_env, text_env = _layouts()
     return RenderedEmail(

@@ -64,7 +64,12 @@ class Composer:
         )
 
     def render(
-        self, trigger: triggers.Trigger, recipients: list[Recipient], locale: str, strict: bool = False
+        self,
+        trigger: triggers.Trigger,
+        recipients: list[Recipient],
+        locale: str,
+        strict: bool = False,
+        downloads: tuple[rendering.Download, ...] = (),
     ) -> rendering.RenderedEmail:
         """One message for `recipients` (the first is greeted; the reason fits them all). `strict` (the preview)
         lets a template problem raise; sending falls back to the catalogue's default instead."""
@@ -74,13 +79,13 @@ class Composer:
         why = reasons.pop() if len(reasons) == 1 else rendering.REASON_PARTICIPANTS
         recipient = recipients[0]
         try:
-            return rendering.render(content, recipient.name, locale, why, templates)
+            return rendering.render(content, recipient.name, locale, why, templates, downloads)
         except rendering.TemplateProblem:
             if strict:
                 raise
             # Saved templates were validated; one that still fails (a value it did not expect) must not cost the
             # customer their email: the catalogue's default is always renderable.
-            return rendering.render(content, recipient.name, locale, why, None)
+            return rendering.render(content, recipient.name, locale, why, None, downloads)
 
 
 def load_templates(table: DeskmailTable, pairs: Iterable[TemplateKey]) -> dict[TemplateKey, rendering.TriggerTemplates]:

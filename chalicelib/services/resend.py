@@ -8,6 +8,7 @@ from chalicelib import validation
 from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.config import Settings
+from chalicelib.domain import attachments as attachment_rules
 from chalicelib.domain import classification, delivery, triggers
 from chalicelib.domain.model import AGENT, BOUNCED, Recipient, User
 from chalicelib.errors import Conflict, InvalidInput, NotFound
@@ -54,9 +55,16 @@ def resend(
     commit_updates: Iterable[dict] = (),
 ) -> dict:
     """acting: the agent who resends ({"id", "name"}), named in the notification's event."""
-    user_ids = validation.id_list(validation.body_object(body), "user_ids")
+    body = validation.body_object(body)
+    user_ids = validation.id_list(body, "user_ids")
     if not user_ids:
         raise InvalidInput(N_("'{field}' must name at least one recipient."), field="user_ids")
+    # "links": the comment's files as download links, none inline (the fix for "message too large").
+    mode = body.get("attachments", attachment_rules.AUTO)
+    if mode not in attachment_rules.MODES:
+        raise InvalidInput(
+            N_("'{field}' must be one of {choices}."), field="attachments", choices=", ".join(attachment_rules.MODES)
+        )
     ticket, _ = workspace.get_ticket(table, ticket_id)
     comment = table.get_comment(ticket.id, comment_id) if validation.ID_PATTERN.match(comment_id) else None
     if comment is None:
@@ -113,7 +121,7 @@ def resend(
         for user_id in user_ids
     ]
     notifications = workspace.send_notifications(
-        table, mailer, settings, ticket, comment, evaluations, now, acting, commit_updates
+        table, mailer, settings, ticket, comment, evaluations, now, acting, commit_updates, attachments_mode=mode
     )
     return {
         "ticket_id": ticket.id,

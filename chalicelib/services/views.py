@@ -12,7 +12,7 @@ from chalicelib.domain import classification, delivery, search, smtp_codes, typo
 from chalicelib.domain.model import OutcomeEvent, Ticket, User
 from chalicelib.errors import InvalidInput, NotFound
 from chalicelib.i18n import N_
-from chalicelib.services import failures, workspace
+from chalicelib.services import attachments, failures, workspace
 from chalicelib.services.events import (
     EVENT_AUTOMATED_REPLY,
     EVENT_INBOUND_SUSPENDED,
@@ -80,9 +80,29 @@ def failure_view(failure: dict | None, tr: gettext.NullTranslations, email: str 
         "bounce_subtype": failure.get("bounce_subtype"),
         "permanent": bool(failure.get("permanent")),
         "remedy": explained["remedy"]
-        + (" " + tr.gettext("Did you mean {address}?").format(address=suggestion) if suggestion else ""),
+        + (" " + tr.gettext("Did you mean {address}?").format(address=suggestion) if suggestion else "")
+        + (" " + tr.gettext(RESEND_WITH_LINKS) if explained["category"] == classification.MESSAGE_TOO_LARGE else ""),
         "suggestion": suggestion,
+        # What the page can do about it in one click: POST .../comments/{comment_id}/resend with `resend` as the
+        # body (plus user_ids: the failed recipient). None when the fix is not a resend.
+        "action": _action(explained["category"], tr),
         "occurred_at": failure.get("occurred_at"),
+    }
+
+
+RESEND_WITH_LINKS = N_("Or resend it to this recipient with download links instead of attachments.")
+ACTION_RESEND_WITH_LINKS = "resend_with_links"
+
+
+def _action(category: str, tr: gettext.NullTranslations) -> dict | None:
+    if category != classification.MESSAGE_TOO_LARGE:
+        return None
+    return {
+        "id": ACTION_RESEND_WITH_LINKS,
+        "label": tr.gettext("Resend with links instead of attachments"),
+        "method": "POST",
+        "path": "/tickets/{ticket_id}/comments/{comment_id}/resend",
+        "resend": {"attachments": "links"},
     }
 
 
@@ -179,6 +199,7 @@ def conversation(table: DeskmailTable, ticket_id: str, page_token: str | None, t
                 "public": comment.public,
                 "created_at": comment.created_at,
                 "delivery": delivery_view,
+                "attachments": [attachments.view(attachment) for attachment in comment.attachments],
             }
         )
     return {"comments": comments, "next_page": next_page}

@@ -8,10 +8,12 @@ from datetime import timedelta
 
 from chalicelib import validation
 from chalicelib.adapters import dynamo
-from chalicelib.adapters.dynamo import DeskmailTable
+from chalicelib.adapters.dynamo import DeskmailTable, WriteConflict
+from chalicelib.adapters.files import FileStore
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.addresses import validated_address
 from chalicelib.config import Settings
+from chalicelib.domain import attachments as attachment_rules
 from chalicelib.domain import classification, deliverability, rendering, search, threads, triggers
 from chalicelib.domain import outbox as outbox_states
 from chalicelib.domain.messages import (
@@ -24,6 +26,7 @@ from chalicelib.domain.model import (
     AGENT,
     NOT_SENT,
     ROLES,
+    Attachment,
     Comment,
     Notification,
     Recipient,
@@ -31,10 +34,10 @@ from chalicelib.domain.model import (
     User,
 )
 from chalicelib.domain.outbox import OutboxEntry
-from chalicelib.errors import InvalidInput, NotFound
+from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.i18n import N_, SUPPORTED_LOCALES
 from chalicelib.ids import new_id, stable_id
-from chalicelib.services import notification_emails, outbox
+from chalicelib.services import attachments, notification_emails, outbox
 from chalicelib.services.failures import EVENT_TAG_ADDED, EVENT_TAG_REMOVED
 from chalicelib.services.outbox import EVENT_NOTIFICATION_NOT_SENT, EVENT_NOTIFICATION_SENT  # noqa: F401 (views)
 from chalicelib.services.rate_limits import NotificationBrake
@@ -235,14 +238,22 @@ def add_comment(
     comment_id: str | None = None,
     commit_updates: Iterable[dict] = (),
     original_body: str = "",
+    files: FileStore | None = None,
+    kept_files: attachments.Kept | None = None,
 ) -> Comment:
     """`comment_id`: the id a retry must reuse (an inbound email's comment); a new one otherwise. `original_body`: an
-    emailed reply's whole text, kept for the agent beside the new part (`body`)."""
+    emailed reply's whole text, kept for the agent beside the new part (`body`).
+
+    `body["attachment_ids"]`: uploads (POST .../attachments) the comment takes, checked in `files` before anything
+    is written; `kept_files`: an emailed reply's files, already stored (chalicelib.services.inbound)."""
     author_id, text, public = _comment_fields(body)
     ticket, _ = get_ticket(table, ticket_id)
     user_ids = [ticket.requester_id, *ticket.cc_ids, *([ticket.assignee_id] if ticket.assignee_id else []), author_id]
     users = known_users(table, list(dict.fromkeys(user_ids)))
     event = triggers.COMMENT_ADDED
+    draft_id = comment_id or new_id()
+    checked = attachments.check_for_comment(table, files, settings, ticket.id, validation.body_object(body), draft_id)
+    files_on_comment = checked.attachments + (kept_files.attachments if kept_files else ())
     return _post_comment(
         table,
         mailer,
@@ -255,8 +266,12 @@ def add_comment(
         event,
         now,
         comment_id=comment_id,
-        commit_updates=commit_updates,
+        commit_updates=[*checked.updates, *commit_updates],
         original_body=original_body,
+        extra_items=list(kept_files.items) if kept_files else None,
+        files_on_comment=files_on_comment,
+        attachments_claimed=bool(checked.updates),
+        draft_id=draft_id,
     )
 
 
@@ -275,10 +290,13 @@ def _post_comment(
     comment_id: str | None = None,
     commit_updates: Iterable[dict] = (),
     original_body: str = "",
+    files_on_comment: tuple[Attachment, ...] = (),
+    attachments_claimed: bool = False,
+    draft_id: str | None = None,
 ) -> Comment:
     stamp = now()
     draft = Comment(
-        comment_id or new_id(),
+        draft_id or comment_id or new_id(),
         ticket.id,
         author_id,
         users[author_id].name,
@@ -286,6 +304,7 @@ def _post_comment(
         public,
         stamp,
         original_body=original_body,
+        attachments=files_on_comment,
     )
     evaluations = triggers.evaluate(list_triggers(table), event, ticket, draft, users)
     comment = Comment(**{**draft.__dict__, "trigger_evaluations": tuple(e.as_record() for e in evaluations)})
@@ -301,10 +320,16 @@ def _post_comment(
     # transaction. Then each email is sent and recorded; a crash in between leaves it for the outbox sweep.
     participations = [dynamo.participation_item(user_id, ticket.id, ticket.subject, stamp) for user_id in users]
     entries, notification_records = prepare_notifications(table, settings, ticket, comment, evaluations, now)
-    table.write_together(
-        [*participations, *(extra_items or []), dynamo.comment_item(comment), added_event, *notification_records],
-        commit_updates,
-    )
+    try:
+        table.write_together(
+            [*participations, *(extra_items or []), dynamo.comment_item(comment), added_event, *notification_records],
+            commit_updates,
+        )
+    except WriteConflict:
+        if not attachments_claimed:
+            raise
+        # Another comment took one of the files between the check and this write: nothing was written.
+        raise Conflict(N_("A file is already on another comment: upload it again.")) from None
     send_notifications(table, mailer, settings, ticket, comment, evaluations, now, recorded=entries)
     return comment
 
@@ -320,14 +345,18 @@ def send_notifications(
     acting: dict | None = None,
     commit_updates: Iterable[dict] = (),
     recorded: list[OutboxEntry] | None = None,
+    attachments_mode: str = attachment_rules.AUTO,
 ) -> list[Notification]:
     """Sends what the fired evaluations ask for (an agent's resend: acting): in the outbox first, then sent.
 
     recorded: the outbox entries a caller already committed with its own writes (a new comment): only sent here.
+    attachments_mode: "auto" (files inline up to the budget, links beyond) or "links" (every file as a link).
     """
     entries = recorded
     if entries is None:
-        entries, records = prepare_notifications(table, settings, ticket, comment, evaluations, now, acting)
+        entries, records = prepare_notifications(
+            table, settings, ticket, comment, evaluations, now, acting, attachments_mode
+        )
         table.write_together(records, commit_updates)
     return outbox.deliver(table, mailer, entries, now)
 
@@ -340,6 +369,7 @@ def prepare_notifications(
     evaluations: list[triggers.TriggerEvaluation],
     now: Clock,
     acting: dict | None = None,
+    attachments_mode: str = attachment_rules.AUTO,
 ) -> tuple[list[OutboxEntry], list[dict]]:
     """What the fired evaluations will send, and the items to write before the first SES call (reads only).
 
@@ -376,7 +406,10 @@ def prepare_notifications(
     for evaluation in fired:
         evaluation, holds = brake.hold_over_limit(evaluation)
         for batch in _batches(settings, evaluation.recipients, states):
-            notification, email = _prepare(settings, ticket, comment, evaluation, batch, stamp, composer, chains)
+            notification, email, link_items = _prepare(
+                settings, ticket, comment, evaluation, batch, stamp, composer, chains, attachments_mode
+            )
+            records.extend(link_items)
             batch_ids = {recipient.user_id for recipient in batch}
             own_holds = [hold for hold in holds if hold[0].user_id in batch_ids]
             records.extend(brake.items_after_send(notification, own_holds, before_send=email is not None))
@@ -419,10 +452,13 @@ def _prepare(
     stamp: str,
     composer: notification_emails.Composer,
     chains: dict[str, tuple[str, ...]],
-) -> tuple[Notification, OutgoingEmail | None]:
-    """The notification as it will be recorded and the email SES will get (None: nobody reachable): rendered in
-    its recipients' language, threaded on their chains of SES Message-IDs."""
+    attachments_mode: str = attachment_rules.AUTO,
+) -> tuple[Notification, OutgoingEmail | None, list[dict]]:
+    """The notification as it will be recorded, the email SES will get (None: nobody reachable), rendered in
+    its recipients' language and threaded on their chains of SES Message-IDs, and the download links' items (the
+    comment's files beyond the inline budget, or all of them in "links" mode)."""
     notification_id = new_id()
+    link_items: list[dict] = []
     domain = settings.sender_domain
     recipients = list(batch)
     reachable = tuple(recipient for recipient in recipients if recipient.status != NOT_SENT)
@@ -433,7 +469,14 @@ def _prepare(
         cc = tuple(address for address in addresses(reachable, "cc") if address not in to)
         shown = [r for r in reachable if r.header == "to"] + [r for r in reachable if r.header != "to"]
         locale = reachable[0].locale or settings.default_locale
-        rendered = composer.render(evaluation.trigger, shown, locale)
+        plan = attachment_rules.plan_delivery(comment.attachments, settings.attachment_inline_budget, attachments_mode)
+        links, link_items = attachments.links_for(
+            settings, (ticket.id, comment.id, notification_id), reachable, plan.linked, stamp
+        )
+        downloads = tuple(
+            rendering.Download(link.attachment.name, link.attachment.size, link.url, link.expires_at) for link in links
+        )
+        rendered = composer.render(evaluation.trigger, shown, locale, downloads=downloads)
         root = thread_root_id(ticket.id, domain)
         thread = threads.thread_headers(
             root, [chains.get(recipient.user_id, ()) for recipient in shown], chains.get(threads.TICKET_CHAIN, ())
@@ -460,6 +503,7 @@ def _prepare(
             in_reply_to=thread.in_reply_to,
             references=thread.references,
             reply_to=threads.ticket_reply_address(settings.sender, ticket.id),
+            attachments=plan.inline,
         )
     notification = Notification(
         id=notification_id,
@@ -472,7 +516,7 @@ def _prepare(
         sent_at=stamp,
         rfc_message_id=rfc_message_id,
     )
-    return notification, email
+    return notification, email, link_items
 
 
 def fired_addresses(evaluations: list[triggers.TriggerEvaluation]) -> set[str]:
@@ -505,8 +549,6 @@ def screen_recipient(recipient: Recipient, states: dict[str, deliverability.Addr
         "cause": state.category,
     }
     return replace(recipient, status=NOT_SENT, failure=failure)
-
-
 
 
 # ---- tags ----------------------------------------------------------------------------------------------------------

@@ -1,0 +1,216 @@
+"""Attachments through the API on moto: presigned upload (a real POST), limits, sniffing, downloads, links, resend."""
+
+from __future__ import annotations
+
+import email
+import email.policy
+import json
+import re
+import time
+from urllib.parse import parse_qs, urlparse
+
+import pytest
+import requests
+
+from chalicelib import runtime
+from chalicelib.config import settings
+from chalicelib.domain import attachments as rules
+from tests.helpers import Api, open_ticket, people, sent_messages
+
+PDF = b"%PDF-1.7\n" + b"x" * 1000
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 200
+
+
+@pytest.fixture
+def api(client):
+    return Api(client)
+
+
+@pytest.fixture
+def who(api):
+    return people(api)
+
+
+def declare(api, ticket_id, name, data, content_type=None, expect=(201,)):
+    body = {"name": name, "size": len(data), **({"content_type": content_type} if content_type else {})}
+    return api.ok("post", f"/tickets/{ticket_id}/attachments", body, expect=expect)
+
+
+def upload(declared, data):
+    """The browser's part: a multipart POST of the presigned fields and the file to the presigned URL."""
+    fields = declared["upload"]["fields"]
+    return requests.post(declared["upload"]["url"], data=fields, files={"file": ("ignored", data)}, timeout=10)
+
+
+def attach(api, ticket_id, files, body="See attached.", expect=(201,)):
+    ids = []
+    for name, data, content_type in files:
+        declared = declare(api, ticket_id, name, data, content_type)
+        assert upload(declared, data).status_code in (200, 204)
+        ids.append(declared["id"])
+    return api.ok(
+        "post",
+        f"/tickets/{ticket_id}/comments",
+        {"body": body, "public": True, "attachment_ids": ids},
+        expect=expect,
+    )
+
+
+def stored(key):
+    return runtime.files().client.get_object(Bucket=settings().attachments_bucket, Key=key)
+
+
+def test_a_presigned_post_uploads_the_bytes_to_the_key_kms_encrypted_and_the_comment_lists_the_file(api, who):
+    ticket = open_ticket(api, who)
+    declared = declare(api, ticket["id"], "../../etc/Invoice 42.pdf", PDF, "application/pdf")
+    assert re.fullmatch("[0-9a-z]{26}", declared["id"])
+    assert declared["name"] == "Invoice 42.pdf" and declared["size"] == len(PDF)
+    assert declared["expires_in"] == settings().upload_expires_seconds
+    fields = declared["upload"]["fields"]
+    assert fields["key"] == f"attachments/{ticket['id']}/{declared['id']}"
+    assert fields["x-amz-server-side-encryption"] == "aws:kms"
+    policy = json.loads(__import__("base64").b64decode(fields["policy"]))
+    assert ["content-length-range", len(PDF), len(PDF)] in policy["conditions"]
+    assert upload(declared, PDF).status_code in (200, 204)
+    # moto's POST Object stores the bytes but ignores x-amz-server-side-encryption (S3 enforces the policy's
+    # condition; the bucket's default encryption, in CDK, covers it as well).
+    assert {"x-amz-server-side-encryption": "aws:kms"} in policy["conditions"]
+    assert ["eq", "$key", fields["key"]] in policy["conditions"]
+    assert stored(fields["key"])["Body"].read() == PDF
+
+    created = api.ok(
+        "post",
+        f"/tickets/{ticket['id']}/comments",
+        {"body": "Your invoice.", "public": True, "attachment_ids": [declared["id"]]},
+    )
+    expected = {"id": declared["id"], "name": "Invoice 42.pdf", "size": len(PDF), "content_type": "application/pdf"}
+    assert created["attachments"] == [expected]
+    comments = api.comments(ticket["id"])
+    assert comments[0]["attachments"] == [] and comments[1]["attachments"] == [expected]
+
+
+def test_a_file_over_the_limit_is_a_413_naming_the_limit_and_nothing_is_declared(api, who):
+    ticket = open_ticket(api, who)
+    status, payload = api.post(
+        f"/tickets/{ticket['id']}/attachments", {"name": "big.iso", "size": settings().attachment_max_bytes + 1}
+    )
+    assert status == 413
+    assert payload["Limit"] == "attachment_max_bytes" and payload["MaxBytes"] == settings().attachment_max_bytes
+    for bad in ({"name": "", "size": 3}, {"name": "a", "size": 0}, {"name": "a", "size": "3"}, {"size": 3}):
+        assert api.post(f"/tickets/{ticket['id']}/attachments", bad)[0] == 400
+
+
+def test_too_many_or_too_large_together_is_refused_and_nothing_is_written(api, who, monkeypatch):
+    ticket = open_ticket(api, who)
+    ids = [declare(api, ticket["id"], f"f{n}.txt", b"hello")["id"] for n in range(settings().attachment_max_count + 1)]
+    status, payload = api.post(
+        f"/tickets/{ticket['id']}/comments", {"body": "x", "public": True, "attachment_ids": ids}
+    )
+    assert status == 400 and "attachment_max_count" in payload["Message"]
+    monkeypatch.setenv("DESKMAIL_ATTACHMENT_MAX_TOTAL_BYTES", "8")
+    settings.cache_clear()
+    two = [declare(api, ticket["id"], f"g{n}.txt", b"hello")["id"] for n in range(2)]
+    status, payload = api.post(
+        f"/tickets/{ticket['id']}/comments", {"body": "x", "public": True, "attachment_ids": two}
+    )
+    assert status == 413 and payload["Limit"] == "attachment_max_total_bytes" and payload["MaxBytes"] == 8
+    assert len(api.comments(ticket["id"])) == 1
+
+
+def test_bad_ids_not_uploaded_or_wrong_size_refuse_the_whole_comment(api, who):
+    ticket = open_ticket(api, who)
+    other = open_ticket(api, who, subject="Another")
+    good = declare(api, ticket["id"], "ok.pdf", PDF)
+    upload(good, PDF)
+    foreign = declare(api, other["id"], "theirs.pdf", PDF)
+    upload(foreign, PDF)
+    missing = declare(api, ticket["id"], "never.pdf", PDF)
+    before = len(sent_messages())
+    for ids in ([good["id"], foreign["id"]], [good["id"], missing["id"]], [good["id"], "0" * 26], ["nope"]):
+        status, _ = api.post(f"/tickets/{ticket['id']}/comments", {"body": "x", "public": True, "attachment_ids": ids})
+        assert status == 400, ids
+    assert len(api.comments(ticket["id"])) == 1 and len(sent_messages()) == before
+    # the good one is still pending: a later comment may take it, once
+    api.ok("post", f"/tickets/{ticket['id']}/comments", {"body": "y", "public": True, "attachment_ids": [good["id"]]})
+    status, _ = api.post(
+        f"/tickets/{ticket['id']}/comments", {"body": "z", "public": True, "attachment_ids": [good["id"]]}
+    )
+    assert status == 409
+
+
+def test_an_upload_of_other_bytes_than_declared_is_refused(api, who):
+    ticket = open_ticket(api, who)
+    declared = declare(api, ticket["id"], "a.pdf", PDF)
+    runtime.files().client.put_object(
+        Bucket=settings().attachments_bucket, Key=declared["upload"]["fields"]["key"], Body=b"short"
+    )
+    status, payload = api.post(
+        f"/tickets/{ticket['id']}/comments", {"body": "x", "public": True, "attachment_ids": [declared["id"]]}
+    )
+    assert status == 400 and "upload it again" in payload["Message"]
+
+
+def test_types_are_sniffed_a_lie_is_octet_stream_and_downloads_are_attachments(api, who):
+    ticket = open_ticket(api, who)
+    created = attach(
+        api,
+        ticket["id"],
+        [
+            ("photo.png", PNG, "image/png"),
+            ("fake.pdf", PNG, "application/pdf"),
+            ("page.html", b"<!DOCTYPE html><script>alert(1)</script>", "text/html"),
+            ("notes.txt", "Grüße\n".encode(), None),
+        ],
+    )
+    types = [a["content_type"] for a in created["attachments"]]
+    assert types == ["image/png", "application/octet-stream", "text/html", "text/plain"]
+    for attachment in created["attachments"]:
+        link = api.ok("get", f"/tickets/{ticket['id']}/attachments/{attachment['id']}")
+        query = parse_qs(urlparse(link["url"]).query)
+        assert query["response-content-disposition"][0].startswith("attachment; ")
+        assert "text/html" not in query["response-content-type"][0]
+        assert link["expires_in"] == settings().download_expires_seconds
+    html = created["attachments"][2]
+    link = api.ok("get", f"/tickets/{ticket['id']}/attachments/{html['id']}")
+    answer = requests.get(link["url"], timeout=10)
+    assert answer.headers["Content-Type"] == "application/octet-stream"
+    assert answer.headers["Content-Disposition"].startswith("attachment;")
+    assert api.get(f"/tickets/{ticket['id']}/attachments/{'0' * 26}")[0] == 404
+
+
+def test_small_files_ride_inline_with_their_names_encoded(api, who):
+    ticket = open_ticket(api, who)
+    attach(api, ticket["id"], [("Überweisung März.pdf", PDF, "application/pdf")])
+    message = email.message_from_string(sent_messages()[-1]["mime"].as_string(), policy=email.policy.default)
+    (part,) = list(message.iter_attachments())
+    assert part.get_filename() == "Überweisung März.pdf" and part.get_content() == PDF
+    assert "filename*=utf-8''%C3%9Cberweisung%20M%C3%A4rz.pdf" in part.as_string()
+
+
+def test_files_over_the_inline_budget_go_as_links_that_redirect_and_expire(api, who, monkeypatch):
+    monkeypatch.setenv("DESKMAIL_ATTACHMENT_INLINE_BUDGET", "1500")
+    settings.cache_clear()
+    ticket = open_ticket(api, who)
+    attach(api, ticket["id"], [("small.pdf", PDF, None), ("second.pdf", PDF, None)])
+    message = email.message_from_string(sent_messages()[-1]["mime"].as_string(), policy=email.policy.default)
+    assert [p.get_filename() for p in message.iter_attachments()] == ["small.pdf"]
+    text = message.get_body(("plain",)).get_content()
+    assert "second.pdf" in text and "too large to attach" in text
+    url = next(word for word in text.split() if "/files/" in word)
+    token = url.rsplit("/", 1)[1]
+    assert len(token) >= 43
+    response = api.client.http.get(f"/files/{token}")
+    assert response.status_code == 302
+    location = response.headers["Location"]
+    assert "response-content-disposition=attachment" in location
+    assert requests.get(location, timeout=10).content == PDF
+    assert api.client.http.get(f"/files/{token[:-1]}A").status_code == 404
+    item = runtime.table().get_download_link(rules.link_token_hash(token))
+    assert item["expires_at"] - time.time() > 6 * 86400
+    runtime.table().client.update_item(
+        TableName=settings().table_name,
+        Key={"PK": {"S": f"LINK#{rules.link_token_hash(token)}"}, "SK": {"S": "LINK"}},
+        UpdateExpression="SET expires_at = :past",
+        ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
+    )
+    assert api.client.http.get(f"/files/{token}").status_code == 410
