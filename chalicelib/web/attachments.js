@@ -4,15 +4,15 @@
 import { api } from "./api.js?v={{version}}";
 import { $, announce, h, showError } from "./dom.js?v={{version}}";
 import { tr } from "./i18n.js?v={{version}}";
-import { MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES, state } from "./state.js?v={{version}}";
+import { MAX_ATTACHMENTS, MAX_ATTACHMENT_BYTES, MAX_ATTACHMENT_TOTAL_BYTES, state } from "./state.js?v={{version}}";
 
-// "1.2 MB" in the agent's locale (decimal units, as the unit names say).
+// "1.2 MB" in the agent's locale; binary multiples, as the limits are (25 MB = 25 × 1024 × 1024 bytes).
 export function humanSize(bytes) {
   const units = ["byte", "kilobyte", "megabyte", "gigabyte"];
   let value = Number(bytes) || 0;
   let unit = 0;
-  while (value >= 1000 && unit < units.length - 1) {
-    value /= 1000;
+  while (value >= 1024 && unit < units.length - 1) {
+    value /= 1024;
     unit += 1;
   }
   return new Intl.NumberFormat(state.locale, {
@@ -69,8 +69,10 @@ function addFiles(files) {
       problems.push(tr("attach_too_many", { count: MAX_ATTACHMENTS }));
       break;
     }
+    const total = chosen.reduce((sum, other) => sum + other.size, 0);
     if (file.size === 0) problems.push(tr("attach_empty", { name: file.name }));
     else if (file.size > MAX_ATTACHMENT_BYTES) problems.push(tr("attach_too_large", { name: file.name, size: humanSize(MAX_ATTACHMENT_BYTES) }));
+    else if (total + file.size > MAX_ATTACHMENT_TOTAL_BYTES) problems.push(tr("attach_total_too_large", { name: file.name, size: humanSize(MAX_ATTACHMENT_TOTAL_BYTES) }));
     else chosen.push(file);
   }
   const error = $("#composer-files-error");

@@ -752,8 +752,9 @@ class DeskmailStack(cdk.Stack):
             removal_policy=retain,
         )
         objects = self.attachments_bucket.arn_for_objects("*")
-        # Default encryption covers a put without encryption headers; a put that names another algorithm, another
-        # key or a customer-provided key (which the functions could not read back) is refused.
+        # Every put must name this key: S3 encrypts a put that says only "aws:kms" with the AWS-managed aws/s3 key,
+        # not the bucket's default. The app names it (DESKMAIL_ATTACHMENTS_KMS_KEY, in the presigned POST's fields
+        # and on PutObject); another algorithm or a customer-provided key is refused too.
         self.attachments_bucket.add_to_resource_policy(
             iam.PolicyStatement(
                 sid="DenyOtherEncryption",
@@ -772,9 +773,7 @@ class DeskmailStack(cdk.Stack):
                 actions=["s3:PutObject"],
                 resources=[objects],
                 conditions={
-                    "StringNotEqualsIfExists": {
-                        "s3:x-amz-server-side-encryption-aws-kms-key-id": self.attachments_key.key_arn
-                    }
+                    "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": self.attachments_key.key_arn}
                 },
             )
         )
@@ -1600,10 +1599,21 @@ class DeskmailStack(cdk.Stack):
 
         # Attachments: the API presigns uploads and downloads; the inbound handler stores an emailed reply's files.
         # The name as a string, like the queues': a token would make the functions depend on the bucket.
-        for function_id in (API_FUNCTION, INBOUND_FUNCTION):
-            self.chalice.add_environment_variable(
-                "DESKMAIL_ATTACHMENTS_BUCKET", self.attachments_bucket_name, function_id
-            )
+        # Every function that reads or writes files (permissions.S3_CALLS; senders attach files inline) knows the
+        # bucket; those that write name the key (the bucket policy refuses a put that does not).
+        for name, buckets in S3_CALLS.items():
+            if "attachments" not in buckets:
+                continue
+            function_id = API_FUNCTION if name == API_FUNCTION_NAME else cfn_name(name)
+            file_settings = {"DESKMAIL_ATTACHMENTS_BUCKET": self.attachments_bucket_name}
+            if "s3:PutObject" in buckets["attachments"]:
+                file_settings["DESKMAIL_ATTACHMENTS_KMS_KEY"] = self.attachments_key.key_arn
+            # Emailed download links point at the public GET /files/{token}; the API's own URL would be a
+            # dependency cycle (the API depends on the function), so the address is a setting.
+            if s.download_url_template:
+                file_settings["DESKMAIL_DOWNLOAD_URL_TEMPLATE"] = s.download_url_template
+            for key, value in file_settings.items():
+                self.chalice.add_environment_variable(key, value, function_id)
         # The page's CSP allows this origin (and no other) besides its own for the upload (chalicelib/web).
         self.chalice.add_environment_variable("DESKMAIL_ATTACHMENTS_ORIGIN", self._attachments_origin(), API_FUNCTION)
         self._attachments_cors()

@@ -29,9 +29,15 @@ COGNITO_CALLS = frozenset(
 
 # Which bucket each function's S3 calls reach ("inbound": raw mail SES stores under inbound/; "attachments": comments'
 # files under attachments/). The stack grants each there and nowhere else; the feedback consumer has none.
+# Every function that sends notifications reads the files it attaches inline (chalicelib/adapters/ses.py).
 S3_CALLS: dict[str, dict[str, frozenset[str]]] = {
     API_FUNCTION: {"attachments": frozenset({"s3:PutObject", "s3:GetObject"})},
-    "handle_inbound_email": {"inbound": frozenset({"s3:GetObject"}), "attachments": frozenset({"s3:PutObject"})},
+    "handle_inbound_email": {
+        "inbound": frozenset({"s3:GetObject"}),
+        # Stores a reply's files (PutObject); reads files to attach when the reply's comment notifies others.
+        "attachments": frozenset({"s3:PutObject", "s3:GetObject"}),
+    },
+    "sweep_outbox": {"attachments": frozenset({"s3:GetObject"})},
 }
 
 # Operations whose IAM action has another name (Service Authorization Reference): test_roles compares the recorded
@@ -86,7 +92,8 @@ APP_CALLS: dict[str, frozenset[str]] = {
             "dynamodb:DeleteItem",
             "ses:SendEmail",
             *S3_CALLS["handle_inbound_email"]["inbound"],
-            # The files of a customer's emailed reply, kept with the comment it creates (issue 18).
+            # The files of a customer's emailed reply, kept with the comment it creates (issue 18), and read back
+            # to attach to the notifications that comment sends.
             *S3_CALLS["handle_inbound_email"]["attachments"],
         }
     ),
@@ -102,6 +109,7 @@ APP_CALLS: dict[str, frozenset[str]] = {
             "dynamodb:BatchWriteItem",
             "dynamodb:TransactWriteItems",
             "ses:SendEmail",
+            *S3_CALLS["sweep_outbox"]["attachments"],  # files attached inline to a notification it sends
         }
     ),
 }

@@ -820,8 +820,9 @@ def test_attachments_bucket_is_private_tls_only_kms_encrypted_with_its_own_rotat
     assert denies["DenyOtherEncryption"]["Condition"] == {
         "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}
     }
+    # Not "IfExists": a put naming only "aws:kms" would get the AWS-managed aws/s3 key, so every put names ours.
     assert denies["DenyOtherKeys"]["Condition"] == {
-        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption-aws-kms-key-id": {"Fn::GetAtt": [key, "Arn"]}}
+        "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": {"Fn::GetAtt": [key, "Arn"]}}
     }
     assert denies["DenyCustomerProvidedKeys"]["Condition"] == {
         "Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}
@@ -878,17 +879,22 @@ def test_each_function_reaches_attachments_only_as_far_as_it_must(resources):
         "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
         "Resource": {"Fn::GetAtt": [key, "Arn"]},
     }
+    # The inbound handler stores a reply's files and, like the outbox sweep, reads files it attaches inline.
     inbound = role_policy(resources, "HandleInboundEmail")
-    assert inbound["AttachmentObjects"]["Action"] == "s3:PutObject"
+    assert sorted(_as_list(inbound["AttachmentObjects"]["Action"])) == ["s3:GetObject", "s3:PutObject"]
     assert inbound["AttachmentObjects"]["Resource"] == ATTACHMENT_OBJECTS
-    assert inbound["AttachmentsKey"]["Action"] == "kms:GenerateDataKey"
+    assert inbound["AttachmentsKey"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    sweep = role_policy(resources, "SweepOutbox")
+    assert sweep["AttachmentObjects"]["Action"] == "s3:GetObject"
+    assert sweep["AttachmentObjects"]["Resource"] == ATTACHMENT_OBJECTS
+    assert sweep["AttachmentsKey"]["Action"] == "kms:Decrypt"
     for name in ("HandleSesFeedback", "PublishReputation"):
         statements = role_policy(resources, name)
         assert "AttachmentObjects" not in statements and "AttachmentsKey" not in statements, name
         assert key not in json.dumps(statements), name
 
 
-def test_the_api_and_inbound_functions_know_the_attachments_bucket_and_the_page_its_origin(resources):
+def test_the_functions_that_touch_files_know_the_bucket_the_writers_the_key_and_the_page_its_origin(resources):
     origin = {
         "Fn::Join": [
             "",
@@ -902,12 +908,18 @@ def test_the_api_and_inbound_functions_know_the_attachments_bucket_and_the_page_
             ],
         ]
     }
+    key = {"Fn::GetAtt": [key_of(resources, "deskmail prod: attachments"), "Arn"]}
     for name, function in functions(resources).items():
         variables = function["Properties"]["Environment"]["Variables"]
-        if name in ("APIHandler", "HandleInboundEmail"):
+        if name in ("APIHandler", "HandleInboundEmail", "SweepOutbox"):
             assert variables["DESKMAIL_ATTACHMENTS_BUCKET"] == ATTACHMENTS_BUCKET, name
+            assert variables["DESKMAIL_DOWNLOAD_URL_TEMPLATE"] == CONTEXT["download_url_template"], name
         else:
             assert "DESKMAIL_ATTACHMENTS_BUCKET" not in variables, name
+        # Only writers name the key (the bucket policy refuses a put without it).
+        assert variables.get("DESKMAIL_ATTACHMENTS_KMS_KEY") == (
+            key if name in ("APIHandler", "HandleInboundEmail") else None
+        ), name
         assert ("DESKMAIL_ATTACHMENTS_ORIGIN" in variables) == (name == "APIHandler"), name
     assert (
         functions(resources)["APIHandler"]["Properties"]["Environment"]["Variables"]["DESKMAIL_ATTACHMENTS_ORIGIN"]
