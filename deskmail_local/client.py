@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import secrets
 import urllib.error
 import urllib.request
 from typing import Any
@@ -72,6 +73,33 @@ class DeskmailApi:
 
     def comments(self, ticket_id: str) -> list[dict]:
         return self.get(f"/tickets/{ticket_id}/comments")["comments"]
+
+    def attach(self, ticket_id: str, name: str, data: bytes, content_type: str | None = None) -> dict:
+        """Declares a file and uploads it as a browser would: a multipart POST of the presigned fields to S3."""
+        body = {"name": name, "size": len(data), **({"content_type": content_type} if content_type else {})}
+        declared = self.post(f"/tickets/{ticket_id}/attachments", body)
+        upload_form(declared["upload"]["url"], declared["upload"]["fields"], data, timeout=self.timeout)
+        return declared
+
+
+def upload_form(url: str, fields: dict[str, str], data: bytes, timeout: float = 10) -> int:
+    """multipart/form-data: the policy's fields first, the file last (S3 ignores fields after it)."""
+    boundary = f"deskmail-{secrets.token_hex(12)}"
+    parts = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="{name}"\r\n\r\n{value}\r\n'.encode()
+        for name, value in fields.items()
+    ]
+    parts.append(
+        f'--{boundary}\r\nContent-Disposition: form-data; name="file"; filename="upload"\r\n'
+        "Content-Type: application/octet-stream\r\n\r\n".encode()
+        + data
+        + f"\r\n--{boundary}--\r\n".encode()
+    )
+    request = urllib.request.Request(
+        url, data=b"".join(parts), headers={"Content-Type": f"multipart/form-data; boundary={boundary}"}, method="POST"
+    )
+    with urllib.request.urlopen(request, timeout=timeout) as response:
+        return response.status
 
 
 def _json(raw: bytes) -> Any:

@@ -21,6 +21,7 @@ END_USERS = {
     "cole": ("Cole Complainer", "complaint@simulator.amazonses.com"),
     "fiona": ("Fiona Full", "full-mailbox@example.com"),
     "otto": ("Otto Away", "ooto@simulator.amazonses.com"),
+    "tina": ("Tina Tiny", "tiny-inbox@example.com"),  # her server refuses messages above 64 KB (552 5.3.4)
     "nina": ("Nina Nomail", None),
 }
 
@@ -74,6 +75,29 @@ def load(api: DeskmailApi, admin: DeskmailApi) -> dict[str, str]:
     return tickets
 
 
+# A small invoice that rides inline, and a screenshot that makes the message too large for Tina's server (and
+# still fits the inline budget, so it is attached, not linked): after the bounce, "resend with links" fixes it.
+INVOICE = b"%PDF-1.4\n% deskmail demo invoice\n" + b"0" * 2000 + b"\n%%EOF\n"
+SCREENSHOT = b"\x89PNG\r\n\x1a\n" + bytes(range(256)) * 800  # 200 KB
+
+
+@dataclass(frozen=True)
+class FileScenario:
+    name: str
+    subject: str
+    requester: str
+    ccs: tuple[str, ...]
+    file_name: str
+    data: bytes
+    content_type: str
+
+
+FILE_SCENARIOS = (
+    FileScenario("attachment", "Invoice copy, please", "sam", (), "Invoice 2041.pdf", INVOICE, "application/pdf"),
+    FileScenario("too_large", "Screen flickers", "tina", ("sam",), "screenshot.png", SCREENSHOT, "image/png"),
+)
+
+
 def _load_scenarios(api: DeskmailApi, people: dict, tickets: dict) -> None:
     for scenario in SCENARIOS:
         ticket = api.ticket(
@@ -85,3 +109,17 @@ def _load_scenarios(api: DeskmailApi, people: dict, tickets: dict) -> None:
         )
         api.comment(ticket["id"], people["ada"], "Thanks, we are on it. I will update you here.")
         tickets[scenario.name] = ticket["id"]
+    for file_scenario in FILE_SCENARIOS:
+        ticket = api.ticket(
+            file_scenario.subject,
+            people[file_scenario.requester],
+            f"Hello, {file_scenario.subject.lower()}. Can you help?",
+            cc=tuple(people[cc] for cc in file_scenario.ccs),
+            assignee=people["ada"],
+        )
+        declared = api.attach(ticket["id"], file_scenario.file_name, file_scenario.data, file_scenario.content_type)
+        api.post(
+            f"/tickets/{ticket['id']}/comments",
+            {"body": "Here is the file. I will update you here.", "public": True, "attachment_ids": [declared["id"]]},
+        )
+        tickets[file_scenario.name] = ticket["id"]

@@ -30,6 +30,7 @@ class Resources:
     inbound_queue_arn: str
     inbound_dead_letter_queue_url: str
     inbound_bucket: str = ""
+    attachments_bucket: str = ""
 
 
 def _queue_arn(sqs: Any, queue_url: str) -> str:
@@ -55,6 +56,28 @@ def create_resources(clients: dict[str, Any], stage: str, sender_domain: str) ->
 
     # The receipt rule's S3 action stores every inbound message here (inbound/{id}), as deployed.
     clients["s3"].create_bucket(Bucket=names["inbound_bucket"])
+    # Comments' files (issue 18): private, KMS by default as deployed; the page uploads to it straight from the
+    # browser (presigned POST), so moto must answer the page's origin (CORS: POST from the API's origin).
+    clients["s3"].create_bucket(Bucket=names["attachments_bucket"])
+    clients["s3"].put_bucket_encryption(
+        Bucket=names["attachments_bucket"],
+        ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "aws:kms"}, "BucketKeyEnabled": True}]
+        },
+    )
+    clients["s3"].put_bucket_cors(
+        Bucket=names["attachments_bucket"],
+        CORSConfiguration={
+            "CORSRules": [
+                {
+                    "AllowedMethods": ["POST", "GET"],
+                    "AllowedOrigins": ["*"],
+                    "AllowedHeaders": ["*"],
+                    "MaxAgeSeconds": 600,
+                }
+            ]
+        },
+    )
 
     ses = clients["ses"]
     ses.create_configuration_set(ConfigurationSet={"Name": names["configuration_set"]})
@@ -80,6 +103,7 @@ def create_resources(clients: dict[str, Any], stage: str, sender_domain: str) ->
         inbound_queue_arn=inbound.queue_arn,
         inbound_dead_letter_queue_url=inbound.dead_letter_queue_url,
         inbound_bucket=names["inbound_bucket"],
+        attachments_bucket=names["attachments_bucket"],
     )
 
 

@@ -196,8 +196,14 @@ def bare_address(address: str) -> str:
     return parseaddr(address)[1] or address.strip()
 
 
-def simulated_outcomes(address: str) -> tuple[Outcome, ...]:
-    """What happens to a message at this address, in the order SES reports it (docs/local-stack.md)."""
+# A `tiny…` mailbox's server refuses messages above this many bytes (as sent, headers and encoding included), as a
+# receiving server with a small message_size_limit does: "552 5.3.4", which SES reports as Transient/MessageTooLarge.
+TINY_MAILBOX_MAX_BYTES = 64 * 1024
+
+
+def simulated_outcomes(address: str, size: int = 0) -> tuple[Outcome, ...]:
+    """What happens to a message of `size` bytes at this address, in the order SES reports it
+    (docs/local-stack.md)."""
     address = bare_address(address)
     local, _, domain = address.lower().rpartition("@")
     mailbox = local.split("+", 1)[0]  # labels are allowed: bounce+ticket42@simulator.amazonses.com
@@ -225,6 +231,8 @@ def simulated_outcomes(address: str) -> tuple[Outcome, ...]:
         return (MAILBOX_FULL_DELAY, MAILBOX_FULL)
     if mailbox.startswith("big"):
         return (MESSAGE_TOO_LARGE,)
+    if mailbox.startswith("tiny"):
+        return (MESSAGE_TOO_LARGE,) if size > TINY_MAILBOX_MAX_BYTES else (DELIVERED,)
     if mailbox.startswith("reply"):
         return (DELIVERED, THANKS_REPLY)
     if mailbox.startswith("spoof"):
@@ -406,7 +414,9 @@ def recipient_outcomes(message: SentMessage, suppressed: Collection[str] = ()) -
     suppression list when SES accepted the message; SES sends them nothing and bounces them itself."""
     on_list = {address.lower() for address in suppressed}
     return {
-        address: (ON_ACCOUNT_SUPPRESSION_LIST,) if address.lower() in on_list else simulated_outcomes(address)
+        address: (ON_ACCOUNT_SUPPRESSION_LIST,)
+        if address.lower() in on_list
+        else simulated_outcomes(address, len(message.raw_data.encode("utf-8", "surrogateescape")))
         for address in destination(message)
     }
 

@@ -177,6 +177,9 @@ class LocalStack:
         os.environ["DESKMAIL_INBOUND_BUCKET"] = resource_names(options.stage)["inbound_bucket"]
         # Presigned uploads go to moto's S3: the page's CSP lets it connect there (chalicelib/web, issue 18).
         os.environ["DESKMAIL_ATTACHMENTS_ORIGIN"] = options.aws_endpoint_url
+        # Comments' files, and the emailed download links: they point at this API's public GET /files/{token}.
+        os.environ["DESKMAIL_ATTACHMENTS_BUCKET"] = resource_names(options.stage)["attachments_bucket"]
+        os.environ["DESKMAIL_DOWNLOAD_URL_TEMPLATE"] = f"{options.api_url}/files/{{token}}"
         os.environ.setdefault("POWERTOOLS_METRICS_DISABLED", "true")  # EMF blobs are noise on a terminal
         # The identity provider is moto's Cognito: ids reproducible (the dev stage names them), the JWKS served by moto.
         cognito.use_reproducible_ids()
@@ -215,6 +218,7 @@ class LocalStack:
             "inbound_queue_url": resources.inbound_queue_url,
             "inbound_dead_letter_queue_url": resources.inbound_dead_letter_queue_url,
             "inbound_bucket": resources.inbound_bucket,
+            "attachments_bucket": resources.attachments_bucket,
             "suppression_list_file": str(options.suppression_list_file),
             "table_name": resources.table_name,
             "configuration_set": resources.configuration_set,

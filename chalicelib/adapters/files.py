@@ -19,12 +19,9 @@ class FileStore(Protocol):
         """{"url", "fields"} for a browser's multipart POST of exactly `size` bytes to `key`, KMS-encrypted."""
         ...
 
-    def size_of(self, key: str) -> int | None:
-        """The stored object's size (HeadObject), None when nothing was uploaded."""
-        ...
-
-    def first_bytes(self, key: str, count: int) -> bytes:
-        """The object's first `count` bytes (a ranged GetObject)."""
+    def probe(self, key: str, count: int) -> tuple[int, bytes] | None:
+        """(the object's whole size, its first `count` bytes), or None when nothing was uploaded: one ranged
+        GetObject (its Content-Range carries the size), so no HeadObject and no grant beyond s3:GetObject."""
         ...
 
     def read(self, key: str) -> bytes: ...
@@ -66,21 +63,21 @@ class S3FileStore:
         )
         return {"url": posted["url"], "fields": posted["fields"]}
 
-    def size_of(self, key: str) -> int | None:
+    def probe(self, key: str, count: int) -> tuple[int, bytes] | None:
         from botocore.exceptions import BotoCoreError, ClientError
 
         try:
-            response = self.client.head_object(Bucket=self.bucket, Key=key)
+            response = self.client.get_object(Bucket=self.bucket, Key=key, Range=f"bytes=0-{count - 1}")
         except ClientError as error:
             if error.response.get("Error", {}).get("Code") in ("404", "NoSuchKey", "NotFound"):
                 return None
             raise FileUnavailable(str(error)) from None
         except BotoCoreError as error:
             raise FileUnavailable(str(error)) from None
-        return int(response["ContentLength"])
-
-    def first_bytes(self, key: str, count: int) -> bytes:
-        return self._get(key, Range=f"bytes=0-{count - 1}")
+        head = response["Body"].read()
+        # "bytes 0-511/12345"; without a range answer (S3 ignores a range on an empty object) the length is all.
+        total = str(response.get("ContentRange") or "").rpartition("/")[2]
+        return (int(total) if total.isdigit() else int(response.get("ContentLength", len(head)))), head
 
     def read(self, key: str) -> bytes:
         return self._get(key)
@@ -128,13 +125,12 @@ class InMemoryFileStore:
     def upload(self, key: str, data: bytes) -> None:
         self.objects[key] = data
 
-    def size_of(self, key: str) -> int | None:
+    def probe(self, key: str, count: int) -> tuple[int, bytes] | None:
         found = self.objects.get(key)
-        return None if found is None else len(found)
-
-    def first_bytes(self, key: str, count: int) -> bytes:
+        if found is None:
+            return None
         self.reads.append(key)
-        return self.objects[key][:count]
+        return len(found), found[:count]
 
     def read(self, key: str) -> bytes:
         if key not in self.objects:

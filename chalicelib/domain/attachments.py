@@ -217,6 +217,18 @@ def safe_type(content_type: str | None) -> str:
     return found
 
 
+# ---- inbound -------------------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class IncomingFile:
+    """A file of a customer's email, as its MIME part named and typed it (both untrusted)."""
+
+    name: str
+    content_type: str
+    data: bytes
+
+
 # ---- inline or link --------------------------------------------------------------------------------------------------
 
 

@@ -12,6 +12,7 @@ from email.parser import BytesParser
 from email.utils import getaddresses, parseaddr
 
 from chalicelib.domain import sns
+from chalicelib.domain.attachments import IncomingFile
 from chalicelib.ids import normalize_timestamp, stable_ordered_id
 
 MAX_BODY = 65536
@@ -103,6 +104,7 @@ class InboundEmail:
     spam_or_virus: bool = False
     full_text: str = ""  # the whole text part, quotes and all, for the agent who needs the history
     authentication: Authentication = Authentication()
+    attachments: tuple[IncomingFile, ...] = ()  # its files (parts with a filename or "attachment"), in order
 
     def header(self, name: str) -> str:
         return " ".join(value for key, value in self.headers if key.lower() == name.lower())
@@ -242,12 +244,14 @@ def parse(body: str | dict, received_at: str, stored: bytes | None = None) -> In
         (str(h.get("name", "")), str(h.get("value", ""))) for h in mail.get("headers") or [] if isinstance(h, dict)
     ]
     text = ""
+    files: tuple[IncomingFile, ...] = ()
     raw = stored if stored is not None else _raw_mime(notification)
     if raw is not None:
         message = BytesParser(policy=policy.default).parsebytes(raw)
         # The raw message is complete where the notification's header list may be truncated.
         headers = [(name, str(value)) for name, value in message.items()]
         text = _body_text(message)  # type: ignore[arg-type]
+        files = _files(message)  # type: ignore[arg-type]
     header_map: dict[str, str] = {}
     for name, value in headers:
         header_map.setdefault(name.lower(), value)
@@ -267,7 +271,30 @@ def parse(body: str | dict, received_at: str, stored: bytes | None = None) -> In
         spam_or_virus="FAIL" in verdicts,
         full_text=text.replace("\r\n", "\n").strip()[:MAX_BODY],
         authentication=authentication_of(receipt if isinstance(receipt, dict) else {}),
+        attachments=files,
     )
+
+
+MAX_FILES_READ = 50  # parts beyond these are not even decoded (a message of thousands of tiny parts)
+
+
+def _files(message: EmailMessage) -> tuple[IncomingFile, ...]:
+    """The message's attachments: parts that are not its body, with their (untrusted) name, type and bytes."""
+    found: list[IncomingFile] = []
+    for part in message.iter_attachments():
+        if len(found) >= MAX_FILES_READ:
+            break
+        if part.is_multipart():
+            continue
+        try:
+            data = part.get_payload(decode=True)
+            name = part.get_filename() or ""
+        except (LookupError, ValueError, TypeError):
+            continue
+        if not isinstance(data, bytes):
+            continue
+        found.append(IncomingFile(str(name), part.get_content_type(), data))
+    return tuple(found)
 
 
 def _text_or_none(value: object) -> str | None:

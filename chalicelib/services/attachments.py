@@ -117,7 +117,8 @@ def check_for_comment(
     body: dict,
     comment_id: str,
 ) -> Checked:
-    """Every id is this ticket's pending upload, uploaded whole; types sniffed. Raises before anything is written."""
+    """Every id is this ticket's pending upload, uploaded whole (its stored size is the declared one); types
+    sniffed from the first bytes (one ranged GetObject each). Raises before anything is written."""
     value = body.get("attachment_ids")
     if value is None or value == []:
         return Checked((), [])
@@ -150,9 +151,10 @@ def check_for_comment(
     for attachment_id in ids:
         record = dynamo.attachment_from_record(found[attachment_id])
         try:
-            stored = files.size_of(record.key)
-            if stored is None:
+            probed = files.probe(record.key, rules.SNIFF_BYTES)
+            if probed is None:
                 raise InvalidInput(N_("The file {name} was not uploaded (yet)."), name=record.name)
+            stored, head = probed
             if stored != record.size:
                 raise InvalidInput(
                     N_("The file {name} has {stored} bytes, not the {size} declared: upload it again."),
@@ -160,7 +162,6 @@ def check_for_comment(
                     stored=stored,
                     size=record.size,
                 )
-            head = files.first_bytes(record.key, rules.SNIFF_BYTES)
         except FileUnavailable:
             raise Conflict(N_("The attachments cannot be read right now: try again.")) from None
         content_type = rules.decide_type(found[attachment_id].get("declared_type"), rules.sniff(head))
@@ -260,15 +261,6 @@ def links_for(
 
 
 @dataclass(frozen=True)
-class IncomingFile:
-    """A file of a customer's email, as the MIME part named it."""
-
-    name: str
-    content_type: str
-    data: bytes
-
-
-@dataclass(frozen=True)
 class Kept:
     attachments: tuple[Attachment, ...]
     items: list[dict]  # the ATT# items, attached to the comment
@@ -281,7 +273,7 @@ def keep_inbound(
     ticket_id: str,
     comment_id: str,
     ses_message_id: str,
-    incoming: Sequence[IncomingFile],
+    incoming: Sequence[rules.IncomingFile],
     stamp: str,
 ) -> Kept:
     """Stores a reply's files (stable ids: a retry writes the same objects), within the count and size limits;

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from email.utils import parseaddr
 from typing import Any
 
 from chalicelib.adapters import dynamo
 from chalicelib.adapters.dynamo import DeskmailTable
+from chalicelib.adapters.files import FileStore
 from chalicelib.adapters.inbound_store import InboundMailStore
 from chalicelib.adapters.ses import SesMailer
 from chalicelib.config import Settings
@@ -29,7 +31,7 @@ from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.i18n import N_
 from chalicelib.ids import stable_id
 from chalicelib.observability import MetricUnit, logger, mask_address, metrics
-from chalicelib.services import workspace
+from chalicelib.services import attachments, workspace
 from chalicelib.services.events import (
     EVENT_AUTOMATED_REPLY,
     EVENT_INBOUND_SUSPENDED,
@@ -106,6 +108,7 @@ def receive(
     epoch_seconds: int,
     deadline: int | None = None,
     store: InboundMailStore | None = None,
+    files: FileStore | None = None,
 ) -> str:
     """Handles one inbound notification; raises to have SQS retry it. `deadline` (epoch seconds): when this
     invocation will have been stopped at the latest (Lambda's timeout); its claim on the email lasts until then."""
@@ -142,7 +145,7 @@ def receive(
     if claim == "in_progress":
         raise StillInProgress(f"inbound {email.ses_message_id} is being handled by another invocation")
     try:
-        outcome = _apply(table, mailer, settings, ticket, email, now, stamp, epoch_seconds)
+        outcome = _apply(table, mailer, settings, ticket, email, now, stamp, epoch_seconds, files)
     except Exception:
         table.release_inbound_message(email.ses_message_id)
         raise
@@ -161,6 +164,7 @@ def _apply(
     now: workspace.Clock,
     stamp: str,
     epoch_seconds: int,
+    files: FileStore | None = None,
 ) -> str:
     automated = loops.automated_reason(email.headers, email.subject, own_addresses=[parseaddr(settings.sender)[1]])
     if automated:
@@ -173,7 +177,7 @@ def _apply(
     if held:
         _suspend(table, ticket, email, held, stamp, epoch_seconds)
         return SUSPENDED
-    return _comment_from(table, mailer, settings, ticket, email, stamp, now)
+    return _comment_from(table, mailer, settings, ticket, email, stamp, now, files)
 
 
 def _comment_from(
@@ -184,6 +188,7 @@ def _comment_from(
     email: InboundEmail,
     stamp: str,
     now: workspace.Clock,
+    files: FileStore | None = None,
 ) -> str:
     users = table.find_users_by_email(email.sender) if email.sender else []
     author = _author(ticket, users)
@@ -198,6 +203,21 @@ def _comment_from(
         return COMMENT
     text = email.text or email.subject.strip() or "-"
     original = email.full_text if email.full_text and email.full_text != text else ""
+    # The reply's files, stored before the comment (stable keys: a retry writes the same objects); over the
+    # limits they are dropped and the events log says which, while the reply itself becomes the comment.
+    kept = attachments.keep_inbound(
+        files, settings, ticket.id, comment_id, email.ses_message_id, email.attachments, stamp
+    )
+    if kept.dropped:
+        kept = replace(
+            kept,
+            items=[
+                *kept.items,
+                _event(
+                    ticket, email, attachments.EVENT_ATTACHMENTS_DROPPED, comment_id=comment_id, dropped=kept.dropped
+                ),
+            ],
+        )
     workspace.add_comment(
         table,
         mailer,
@@ -207,6 +227,7 @@ def _comment_from(
         now,
         original_body=original,
         comment_id=comment_id,
+        kept_files=kept,
     )
     return COMMENT
 
@@ -340,6 +361,7 @@ def handle(
     now: workspace.Clock,
     epoch_seconds: int,
     store: InboundMailStore | None = None,
+    files: FileStore | None = None,
 ) -> dict:
     outcomes: dict[str, int] = {}
     remaining = getattr(context, "get_remaining_time_in_millis", None)
@@ -347,7 +369,7 @@ def handle(
 
     def record_handler(record: SqsMessage) -> str:
         try:
-            outcome = receive(table, mailer, settings, record.body, now, epoch_seconds, deadline, store)
+            outcome = receive(table, mailer, settings, record.body, now, epoch_seconds, deadline, store, files)
         except MalformedInbound as error:
             # Retrying cannot make it readable: keep it for inspection rather than loop it through SQS.
             table.keep_raw("inbound", record.message_id, record.body, str(error), now(), epoch_seconds)

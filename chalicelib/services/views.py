@@ -219,6 +219,7 @@ def _describe(event_type: str, data: dict, tr: gettext.NullTranslations) -> str:
         EVENT_SUPPRESSION_REMOVED: _("Email address removed from the suppression list"),
         EVENT_AUTOMATED_REPLY: _("Automated reply received: no comment added, no notification sent"),
         EVENT_INBOUND_UNKNOWN_SENDER: _("Email from an unknown sender: no comment added"),
+        attachments.EVENT_ATTACHMENTS_DROPPED: _("Files of an emailed reply not kept: over the attachment limits"),
         EVENT_INBOUND_SUSPENDED: _("Email held for review: it failed sender authentication (SPF, DKIM, DMARC)"),
         EVENT_NOTIFICATION_HELD: _("Notification held: too many emails to this address from this ticket"),
         EVENT_NOTIFICATION_RECOVERED: _("Email notification finished by the outbox sweep after an interruption"),

@@ -71,8 +71,8 @@ APP_CALLS: dict[str, frozenset[str]] = {
             # Sign-in and agent management (issue 13), on deskmail's user pool only.
             *COGNITO_CALLS,
             # Attachments (issue 18): the browser uploads with a presigned POST and downloads with a presigned GET,
-            # both signed with this role, which S3 checks; HeadObject/a ranged GetObject check an upload's size and
-            # sniff its type (IAM authorises HeadObject as s3:GetObject).
+            # both signed with this role, which S3 checks; one ranged GetObject checks an upload's size (its
+            # Content-Range) and sniffs its type; files are read to send them inline.
             *S3_CALLS[API_FUNCTION]["attachments"],
         }
     ),
@@ -128,7 +128,8 @@ UNEXERCISED: dict[str, dict[str, str]] = {
         "s3:PutObject": "presigned: the browser's upload (a presigned POST) is the only put; no client call",
     },
     "handle_inbound_email": {
-        "s3:GetObject": "contract: mail stored by the S3 receipt action (COMMON.md), read by the inbound handler",
+        "s3:GetObject": "contract: mail stored by the S3 receipt action (COMMON.md), and a reply's files sent "
+        "inline to the other participants (issue 18)",
         "dynamodb:UpdateItem": "contract: the outbox's claimed-then-sent notifications (issue 12, hostile)",
         "dynamodb:TransactWriteItems": "contract: the outbox transaction of a reply's comment (issue 12, hostile)",
         "dynamodb:DeleteItem": "released only when applying a reply fails, which no moto test provokes",
