@@ -214,3 +214,87 @@ def test_files_over_the_inline_budget_go_as_links_that_redirect_and_expire(api, 
         ExpressionAttributeValues={":past": {"N": str(int(time.time()) - 1)}},
     )
     assert api.client.http.get(f"/files/{token}").status_code == 410
+
+
+# ---- "message too large", fixed --------------------------------------------------------------------------------------
+
+
+def test_a_too_large_bounce_offers_links_and_the_resend_sends_links_to_that_recipient_only(api, who):
+    from tests import ses_payloads as ses
+    from tests.helpers import feed, message_ids
+
+    ticket = open_ticket(api, who)  # Rita (To) and Carl (Cc) get one message
+    created = attach(api, ticket["id"], [("scan.pdf", PDF, "application/pdf")], body="The scan.")
+    comment = api.comments(ticket["id"])[-1]
+    message_id = message_ids(comment)["carl@example.com"]
+    destination = ["rita@example.com", "carl@example.com"]
+    too_large = {
+        "emailAddress": "carl@example.com",
+        "action": "failed",
+        "status": "5.3.4",
+        "diagnosticCode": "smtp; 552 5.3.4 Message size exceeds fixed maximum message size",
+    }
+    response, _ = feed(
+        api.client,
+        ses.delivery(message_id, destination, recipients=["rita@example.com"]),
+        ses.bounce(message_id, destination, [too_large], bounce_type="Transient", subtype="MessageTooLarge"),
+    )
+    assert response == {"batchItemFailures": []}
+    recipients = {r["email"]: r for r in api.comments(ticket["id"])[-1]["delivery"]["recipients"]}
+    carl = recipients["carl@example.com"]
+    assert carl["status"] == "bounced" and carl["failure"]["category"] == "message_too_large"
+    assert "download links instead of attachments" in carl["failure"]["remedy"]
+    action = carl["failure"]["action"]
+    assert action["id"] == "resend_with_links" and action["resend"] == {"attachments": "links"}
+    assert recipients["rita@example.com"]["failure"] is None
+
+    before = len(sent_messages())
+    resent = api.ok(
+        "post",
+        f"/tickets/{ticket['id']}/comments/{comment['id']}/resend",
+        {"user_ids": [who["cc"]["id"]], **action["resend"]},
+    )
+    (notification,) = resent["notifications"]
+    assert [r["email"] for r in notification["recipients"]] == ["carl@example.com"]
+    (message,) = sent_messages()[before:]
+    assert message["destinations"] == ["carl@example.com"]
+    parsed = email.message_from_string(message["mime"].as_string(), policy=email.policy.default)
+    assert list(parsed.iter_attachments()) == []  # no file inline: links only
+    text = parsed.get_body(("plain",)).get_content()
+    assert "scan.pdf" in text and "/files/" in text
+    url = next(word for word in text.split() if "/files/" in word)
+    item = runtime.table().get_download_link(rules.link_token_hash(url.rsplit("/", 1)[1]))
+    assert item["recipients"] == [{"user_id": who["cc"]["id"], "email": "carl@example.com"}]
+    assert item["attachment"]["id"] == created["attachments"][0]["id"]
+    assert item["comment_id"] == comment["id"] and item["notification_id"] == notification["id"]
+    status, payload = api.post(
+        f"/tickets/{ticket['id']}/comments/{comment['id']}/resend", {"user_ids": [who["cc"]["id"]], "attachments": "x"}
+    )
+    assert status == 400 and "attachments" in payload["Message"]
+
+
+# ---- inbound ---------------------------------------------------------------------------------------------------------
+
+
+def test_a_customers_emailed_files_are_kept_on_the_comment_it_creates_and_the_excess_is_named(api, who, monkeypatch):
+    from tests import inbound_payloads as inbound
+
+    monkeypatch.setenv("DESKMAIL_ATTACHMENT_MAX_BYTES", "2000")
+    settings.cache_clear()
+    ticket = open_ticket(api, who)
+    ses_id = sent_messages()[-1]["id"]
+    reply = inbound.mime(body="Photo attached.", in_reply_to=f"<{ses_id}@email.amazonses.com>")
+    reply.add_attachment(PNG, maintype="image", subtype="png", filename="../../photo.png")
+    reply.add_attachment(b"x" * 3000, maintype="application", subtype="pdf", filename="huge.pdf")
+    assert inbound.feed_inbound(api.client, inbound.received(reply)) == {"batchItemFailures": []}
+    comment = api.comments(ticket["id"])[-1]
+    assert comment["body"] == "Photo attached."
+    (photo,) = comment["attachments"]
+    assert photo["name"] == "photo.png" and photo["size"] == len(PNG) and photo["content_type"] == "image/png"
+    link = api.ok("get", f"/tickets/{ticket['id']}/attachments/{photo['id']}")
+    assert requests.get(link["url"], timeout=10).content == PNG
+    (dropped,) = [e for e in api.events(ticket["id"]) if e["type"] == "inbound_attachments_dropped"]
+    assert dropped["dropped"] == [{"name": "huge.pdf", "size": 3000, "reason": "attachment_max_bytes"}]
+    # The others on the ticket get the customer's file with the notification of her reply.
+    forwarded = email.message_from_string(sent_messages()[-1]["mime"].as_string(), policy=email.policy.default)
+    assert [p.get_filename() for p in forwarded.iter_attachments()] == ["photo.png"]
