@@ -20,9 +20,12 @@ COMMENT = {
         "author_id": AN_ID,  # optional: the signed-in agent; anyone else's id is a 403
         "body": {"type": "string", "minLength": 1, "maxLength": 65536},
         "public": {"type": "boolean"},
-        # uploads of this ticket (POST /tickets/{id}/attachments) the comment takes; checked before any write
-        "attachment_ids": {"type": "array", "maxItems": 10, "items": AN_ID},
     },
+}
+# A comment on an existing ticket may take its uploads (POST /tickets/{id}/attachments); checked before any write.
+COMMENT_WITH_FILES = {
+    **COMMENT,
+    "properties": {**COMMENT["properties"], "attachment_ids": {"type": "array", "maxItems": 10, "items": AN_ID}},
 }
 
 # Request bodies, by (method, Chalice route).
@@ -63,7 +66,7 @@ BODIES: dict[tuple[str, str], dict] = {
         "required": ["tags"],
         "properties": {"tags": {"type": "array", "maxItems": 50, "items": A_TAG}},
     },
-    ("POST", "/tickets/{ticket_id}/comments"): COMMENT,
+    ("POST", "/tickets/{ticket_id}/comments"): COMMENT_WITH_FILES,
     ("POST", "/tickets/{ticket_id}/attachments"): {
         "type": "object",
         "required": ["name", "size"],
@@ -247,11 +250,11 @@ SUMMARIES: dict[tuple[str, str], tuple[str, tuple[int, ...]]] = {
     ),
     ("POST", "/tickets/{ticket_id}/attachments"): (
         "Declare a file: a presigned S3 POST (upload.url, upload.fields) for exactly its bytes",
-        (201, 400, 404, 413),
+        (201, 400, 404, 409, 413),
     ),
     ("GET", "/tickets/{ticket_id}/attachments/{attachment_id}"): (
         "A short-lived presigned download URL (always a download, never rendered)",
-        (200, 404),
+        (200, 404, 409),
     ),
     ("GET", "/files/{token}"): (
         "An emailed download link: 302 to a short-lived presigned URL; unknown 404, expired 410",

@@ -42,6 +42,12 @@ def _epoch(stamp: str) -> int:
     return int(datetime.fromisoformat(stamp.replace("Z", "+00:00")).timestamp())
 
 
+def require_bucket(settings: Settings) -> None:
+    """Attachments need DESKMAIL_ATTACHMENTS_BUCKET; without it the routes say so (409) instead of failing."""
+    if not settings.attachments_bucket:
+        raise Conflict(N_("Attachments are not configured on this help desk."))
+
+
 def _too_large_file(settings: Settings) -> TooLarge:
     return TooLarge(
         N_("A file may have at most {max_bytes} bytes ({limit})."),
@@ -59,6 +65,7 @@ def create_upload(
     """Declares a file and answers the presigned POST that uploads exactly its bytes to its key."""
     from chalicelib.services import workspace
 
+    require_bucket(settings)
     body = validation.body_object(body)
     raw_name = body.get("name")
     if not isinstance(raw_name, str) or not raw_name.strip() or len(raw_name) > rules.NAME_INPUT_MAX:
@@ -131,6 +138,7 @@ def check_for_comment(
             max_count=settings.attachment_max_count,
         )
     ids = list(dict.fromkeys(validation.an_id(item, "attachment_ids") for item in value))
+    require_bucket(settings)
     if files is None:
         raise Conflict(N_("Attachments are not configured on this help desk."))
     found = table.get_attachments(ticket_id, ids)
@@ -174,6 +182,7 @@ def check_for_comment(
 
 def download(table: DeskmailTable, files: FileStore, settings: Settings, ticket_id: str, attachment_id: str) -> dict:
     """An agent's download: a short presigned GET, always `attachment`, never a type a browser would render."""
+    require_bucket(settings)
     found = None
     if validation.ID_PATTERN.match(ticket_id) and validation.ID_PATTERN.match(attachment_id):
         found = table.get_attachment(ticket_id, attachment_id)
@@ -208,6 +217,8 @@ def open_link(table: DeskmailTable, files: FileStore, settings: Settings, token:
         raise NotFound(N_("This download link does not exist."))
     if int(found.get("expires_at", 0)) <= epoch_seconds:  # TTL deletes lazily: the expiry is checked here
         raise Gone(N_("This download link has expired: ask the help desk to send the file again."))
+    if not settings.attachments_bucket:
+        raise NotFound(N_("This download link does not exist."))
     attachment = dynamo.attachment_from_record(found["attachment"])
     return _presigned(files, settings, attachment, attachment.content_type)
 

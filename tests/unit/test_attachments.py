@@ -387,3 +387,50 @@ def test_unsafe_header_is_raised_when_a_part_would_read_differently(monkeypatch)
     )
     with pytest.raises(UnsafeHeader):
         to_mime(outgoing(Attachment("a" * 26, "a.txt", 1, "text/plain", "k")), {"k": b"x"})
+
+
+# ---- the outbox keeps the files' references (never the bytes): the sweep sends the same email ----------------------
+
+
+def test_an_outbox_entry_keeps_the_inline_files_so_the_sweep_sends_them_too():
+    from chalicelib.adapters import dynamo
+    from chalicelib.domain.model import Notification, Recipient
+
+    pdf = Attachment("a" * 26, "a.pdf", 5, "application/pdf", "attachments/t/a")
+    email_out = outgoing(pdf)
+    notification = Notification(
+        "n" * 26,
+        "t" * 26,
+        "c" * 26,
+        "trigger",
+        "Trigger",
+        None,
+        (Recipient("u", "Rita", "rita@example.com", "to"),),
+        "s",
+    )
+    item = dynamo.outbox_item(notification, email_out, "Printer", "2026-12-02T04:00:00.000Z")
+    assert item["email"]["attachments"] == [
+        {"id": pdf.id, "name": "a.pdf", "size": 5, "content_type": "application/pdf", "key": "attachments/t/a"}
+    ]
+    entry = dynamo.outbox_entry(dynamo.from_item(dynamo.to_item(item)))
+    assert entry.email.attachments == (pdf,)
+    assert (
+        dynamo.outbox_entry(
+            dynamo.from_item(
+                dynamo.to_item(dynamo.outbox_item(notification, outgoing(), "Printer", "2026-12-02T04:00:00.000Z"))
+            )
+        ).email.attachments
+        == ()
+    )
+
+
+def test_a_comment_item_lists_its_files_and_reads_them_back():
+    from chalicelib.adapters import dynamo
+    from chalicelib.domain.model import Comment
+
+    pdf = Attachment("a" * 26, "a.pdf", 5, "application/pdf", "attachments/t/a")
+    comment = Comment("c" * 26, "t" * 26, "u", "Ada", "Hi", True, "2026-12-02T04:00:00.000Z", attachments=(pdf,))
+    assert dynamo._comment(dynamo.from_item(dynamo.to_item(dynamo.comment_item(comment)))).attachments == (pdf,)
+    plain = Comment("d" * 26, "t" * 26, "u", "Ada", "Hi", True, "2026-12-02T04:00:00.000Z")
+    assert "attachments" not in dynamo.to_item(dynamo.comment_item(plain))
+    assert dynamo._comment(dynamo.from_item(dynamo.to_item(dynamo.comment_item(plain)))).attachments == ()
