@@ -47,8 +47,15 @@ def inbound_bucket_name(stage: str, account: str = "") -> str:
 
 def attachments_bucket_name(stage: str, account: str = "") -> str:
     """The private bucket of comments' files (keys attachments/{ticket}/{attachment}); as inbound_bucket_name, the
-    stack appends its account id and the app reads DESKMAIL_ATTACHMENTS_BUCKET."""
+    stack appends its account id and the app reads DESKMAIL_ATTACHMENTS_BUCKET. The stack builds it from the name
+    (not the bucket's token): the functions' policies and environment never depend on the bucket, whose CORS rule
+    names the API's origin.
+    """
     return f"deskmail-attachments-{stage}-{account}" if account else f"deskmail-attachments-{stage}"
+
+
+# Every attachment object lives under this prefix: the functions' grants stop at it.
+ATTACHMENT_OBJECT_PREFIX = "attachments/"
 
 
 # Where the receipt rule's S3 action writes each message: f"{INBOUND_OBJECT_PREFIX}{SES message id}".

@@ -45,7 +45,10 @@ def mailer() -> SesMailer:
 @lru_cache(maxsize=1)
 def files() -> S3FileStore:
     """The attachments bucket (DESKMAIL_ATTACHMENTS_BUCKET). Signature v4: objects encrypted with KMS can only be
-    fetched through SigV4-presigned URLs."""
+    fetched through SigV4-presigned URLs. Regional virtual-hosted URLs (https://<bucket>.s3.<region>.amazonaws.com):
+    botocore's default names the global endpoint, which redirects a browser's POST outside us-east-1, and the
+    page's CSP allows exactly this one origin (DESKMAIL_ATTACHMENTS_ORIGIN, set by the stack). A local endpoint
+    (AWS_ENDPOINT_URL, moto) keeps its path-style URLs."""
     from botocore.config import Config
 
     from chalicelib.adapters.files import S3FileStore
@@ -53,7 +56,10 @@ def files() -> S3FileStore:
     client = _session().client(
         "s3",
         region_name=settings().region,
-        config=Config(signature_version="s3v4"),
+        config=Config(
+            signature_version="s3v4",
+            s3={"addressing_style": "virtual", "us_east_1_regional_endpoint": "regional"},
+        ),
     )
     return S3FileStore(client, settings().attachments_bucket, settings().attachments_kms_key)
 

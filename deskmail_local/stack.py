@@ -175,6 +175,8 @@ class LocalStack:
         os.environ.update(local_suppression_environment(options.suppression_list_file))
         # The bucket the receipt rule's S3 action writes to: the inbound handler reads only that one.
         os.environ["DESKMAIL_INBOUND_BUCKET"] = resource_names(options.stage)["inbound_bucket"]
+        # Presigned uploads go to moto's S3: the page's CSP lets it connect there (chalicelib/web, issue 18).
+        os.environ["DESKMAIL_ATTACHMENTS_ORIGIN"] = options.aws_endpoint_url
         # Comments' files, and the emailed download links: they point at this API's public GET /files/{token}.
         os.environ["DESKMAIL_ATTACHMENTS_BUCKET"] = resource_names(options.stage)["attachments_bucket"]
         os.environ["DESKMAIL_DOWNLOAD_URL_TEMPLATE"] = f"{options.api_url}/files/{{token}}"

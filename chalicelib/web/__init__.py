@@ -6,6 +6,8 @@ Served by the Chalice app itself (no build step, no CDN). Only the files named i
 from __future__ import annotations
 
 import hashlib
+import os
+import re
 from functools import cache
 from pathlib import Path
 
@@ -28,13 +30,33 @@ ASSETS = frozenset(
 # `./dom.js?v={{version}}` so that every module of one release loads with that release's version (cache-busting).
 _VERSIONED = frozenset(["index.html", *MODULES])
 
+# The page posts attachments straight to S3 (a presigned POST, issue 18): connect-src allows that one origin, the
+# presigned URLs' (the stack sets it to https://<bucket>.s3.<region>.amazonaws.com, the local stack to moto's).
+UPLOAD_ORIGIN_ENV = "DESKMAIL_ATTACHMENTS_ORIGIN"
+# One scheme://host[:port], nothing a CSP would read as more: no wildcard, path, space, quote or semicolon.
+_ORIGIN = re.compile(r"(?:https://[a-z0-9.-]+|http://(?:localhost|127\.0\.0\.1))(?::\d{1,5})?")
+CSP = (
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src {connect}; "
+    "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
+)
+
+
+def upload_origin() -> str:
+    """The origin the page may upload to, or "" (none configured): a malformed value is refused, never widened."""
+    raw = os.environ.get(UPLOAD_ORIGIN_ENV, "").strip().rstrip("/").lower()
+    if raw and not _ORIGIN.fullmatch(raw):
+        raise ValueError(f"{UPLOAD_ORIGIN_ENV} must be one origin such as https://bucket.s3.region.amazonaws.com")
+    return raw
+
+
+def content_security_policy() -> str:
+    origin = upload_origin()
+    return CSP.format(connect=f"'self' {origin}" if origin else "'self'")
+
+
 # The shell is never cached (it names the current asset version); versioned assets may be kept for a day.
 SHELL_HEADERS = {
     "Cache-Control": "no-cache",
-    "Content-Security-Policy": (
-        "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
-        "base-uri 'none'; form-action 'none'; frame-ancestors 'none'"
-    ),
     "Referrer-Policy": "no-referrer",
     "X-Content-Type-Options": "nosniff",
 }
@@ -64,4 +86,6 @@ def asset(name: str) -> tuple[bytes, str] | None:
 def headers(name: str) -> dict[str, str]:
     found = asset(name)
     content_type = found[1] if found else "text/plain"
-    return {"Content-Type": content_type, **(SHELL_HEADERS if name == "index.html" else ASSET_HEADERS)}
+    if name == "index.html":
+        return {"Content-Type": content_type, **SHELL_HEADERS, "Content-Security-Policy": content_security_policy()}
+    return {"Content-Type": content_type, **ASSET_HEADERS}

@@ -1,6 +1,7 @@
 // The composer: add a comment, with the recipient check (who will and will not get the email) before sending.
 
 import { api } from "./api.js?v={{version}}";
+import { chosenFiles, clearChosen, renderPicker, uploadChosen } from "./attachments.js?v={{version}}";
 import { closeAllPopovers, refreshConversation, scheduleFeedbackRefresh } from "./conversation.js?v={{version}}";
 import { $, announce, h, icon } from "./dom.js?v={{version}}";
 import { categoryText, tr } from "./i18n.js?v={{version}}";
@@ -23,6 +24,7 @@ export function renderComposer() {
     h("label", { for: "composer-body", class: "visually-hidden" }, tr("comment")),
     h("textarea", { id: "composer-body", name: "body", placeholder: tr("comment_placeholder"), "aria-describedby": "composer-error" }),
     error,
+    renderPicker(),
     h("div", { class: "recipient-check", id: "recipient-check", "aria-live": "polite", hidden: true }),
     h(
       "div",
@@ -157,12 +159,23 @@ export async function submitComment(event) {
   }
   state.confirmedNobody = false;
   $("#composer-confirm")?.remove();
+  const form = $("#composer");
+  const files = chosenFiles();
   try {
+    let attachmentIds = [];
+    if (files.length) {
+      // Busy while the files go up: the button says so, and the form is marked busy for assistive technology.
+      form.setAttribute("aria-busy", "true");
+      send.textContent = tr("uploading", { count: files.length });
+      announce(tr("uploading", { count: files.length }));
+      attachmentIds = await uploadChosen(state.ticketId);
+    }
     const created = await api(`tickets/${encodeURIComponent(state.ticketId)}/comments`, {
       method: "POST",
-      body: { author_id: author, body: body.value, public: isPublic },
+      body: { author_id: author, body: body.value, public: isPublic, ...(attachmentIds.length ? { attachment_ids: attachmentIds } : {}) },
     });
     body.value = "";
+    clearChosen();
     scheduleCheck(0);
     announce(tr("comment_added"));
     await refreshConversation(false);
@@ -171,6 +184,8 @@ export async function submitComment(event) {
   } catch (failure) {
     if (failure.status !== 401) composerError(failure.message, body);
   } finally {
+    form.removeAttribute("aria-busy");
+    send.textContent = tr("send");
     send.disabled = false;
   }
 }

@@ -1,15 +1,16 @@
 // A ticket's conversation: comments, each one's delivery (message, recipients, warning icons, details popovers).
 
 import { api, smtpSummary, user } from "./api.js?v={{version}}";
+import { renderAttachments } from "./attachments.js?v={{version}}";
 import { renderComposer } from "./compose.js?v={{version}}";
 import { runDiagnostics } from "./diagnostics.js?v={{version}}";
 import { $, announce, codeText, h, icon, initials, showError, timeEl } from "./dom.js?v={{version}}";
 import { openEvents } from "./events.js?v={{version}}";
-import { renderEditForm, renderResetConfirm } from "./fix.js?v={{version}}";
+import { renderEditForm, renderResetConfirm, resendControls } from "./fix.js?v={{version}}";
 import { formatTime, statusText, ticketStatusText, tr } from "./i18n.js?v={{version}}";
 import { loadList, markCurrent } from "./list.js?v={{version}}";
 import { signedInAgent } from "./signin.js?v={{version}}";
-import { FAILED, FAILURE_TAG, RESETTABLE, state } from "./state.js?v={{version}}";
+import { FAILED, FAILURE_TAG, RESETTABLE, TOO_LARGE, state } from "./state.js?v={{version}}";
 
 export async function loadComments(ticketId) {
   const comments = [];
@@ -167,6 +168,7 @@ export function renderComment(comment) {
         ),
       ),
       h("div", { class: "comment-body" }, comment.body),
+      renderAttachments(comment),
       comment.delivery ? renderDelivery(comment) : null,
     ),
   );
@@ -319,6 +321,7 @@ export function renderPopover(comment, recipient, popoverId) {
   const title = failed ? "delivery_failed_to" : notSent ? "not_sent_to" : "email_to";
   const canEdit = failed || notSent;
   const canReset = RESETTABLE.has(failure.category) && Boolean(recipient.email);
+  const tooLarge = failed && failure.category === TOO_LARGE;
   const popover = h(
     "div",
     { class: `popover ${failed ? "tone-failed" : notSent ? "tone-caution" : "tone-neutral"}`, id: popoverId, role: "group", "aria-labelledby": titleId, hidden: true },
@@ -330,6 +333,8 @@ export function renderPopover(comment, recipient, popoverId) {
       canEdit ? h("button", { type: "button", class: "secondary edit-address", "aria-expanded": "false" }, tr(recipient.email ? "edit_address" : "add_address")) : null,
       h("button", { type: "button", class: "secondary why-button", onclick: () => runDiagnostics(recipient, popover) }, tr("why_no_email")),
       canReset ? h("button", { type: "button", class: "secondary reset-button", "aria-expanded": "false" }, tr("reset_deliverability")) : null,
+      // Too large for the recipient's server: the fix is the same comment with links instead of attached files.
+      tooLarge ? resendControls(comment, recipient, { links: true }) : null,
     ),
     canReset ? renderResetConfirm(comment, recipient, popoverId) : null,
     canEdit ? renderEditForm(comment, recipient, popoverId) : null,

@@ -7,21 +7,26 @@ import { $, announce, h } from "./dom.js?v={{version}}";
 import { tr } from "./i18n.js?v={{version}}";
 import { state } from "./state.js?v={{version}}";
 
-export function resendControls(comment, recipient) {
+// `links`: the comment's files go as download links instead of attachments (a message too large to deliver).
+export function resendControls(comment, recipient, { links = false } = {}) {
   const error = h("p", { class: "field-error resend-error", role: "alert", hidden: true });
-  const button = h("button", { type: "button", class: "secondary resend-button" }, tr("resend_comment"));
+  const button = h(
+    "button",
+    { type: "button", class: links ? "primary resend-links-button" : "secondary resend-button" },
+    tr(links ? "resend_with_links" : "resend_comment"),
+  );
   button.addEventListener("click", async () => {
     error.hidden = true;
     button.disabled = true;
     try {
       await api(`tickets/${encodeURIComponent(state.ticketId)}/comments/${encodeURIComponent(comment.id)}/resend`, {
         method: "POST",
-        body: { user_ids: [recipient.user_id] },
+        body: { user_ids: [recipient.user_id], ...(links ? { attachments: "links" } : {}) },
       });
       const address = (await user(recipient.user_id))?.email || recipient.email || "";
       await refreshConversation(false);
       const delivery = $(`#comment-${CSS.escape(comment.id)} .delivery`);
-      const done = h("p", { class: "notice resent", role: "status", tabindex: "-1" }, tr("resent_to", { email: address }));
+      const done = h("p", { class: "notice resent", role: "status", tabindex: "-1" }, tr(links ? "resent_with_links_to" : "resent_to", { email: address }));
       delivery?.append(done);
       done.focus();
       scheduleFeedbackRefresh();

@@ -59,15 +59,17 @@ from constructs import Construct
 from chalicelib.adapters.ses_account import BACKEND_ENV as SUPPRESSION_BACKEND_ENV
 from chalicelib.domain.rate_limit import ENV_PER_10_MINUTES, ENV_PER_HOUR
 from chalicelib.naming import (
+    ATTACHMENT_OBJECT_PREFIX,
     INBOUND_OBJECT_PREFIX,
     TABLE_INDEXES,
     TABLE_KEY,
     TTL_ATTRIBUTE,
+    attachments_bucket_name,
     inbound_bucket_name,
     resource_names,
 )
 from infrastructure.stacks.permissions import API_FUNCTION as API_FUNCTION_NAME
-from infrastructure.stacks.permissions import APP_CALLS
+from infrastructure.stacks.permissions import APP_CALLS, S3_CALLS
 from infrastructure.stacks.settings import StageSettings
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -124,6 +126,14 @@ SENDING_ROUTES = [
     ("/tickets/{ticket_id}/comments", "POST"),
     ("/tickets/{ticket_id}/comments/{comment_id}/resend", "POST"),
 ]
+
+# Attachments are read mostly in the days after they are sent: Standard-IA after a month halves their storage price
+# (S3 does not transition objects under 128 KB, whose IA minimum size would cost more). Expiry: a setting.
+ATTACHMENT_INFREQUENT_ACCESS_DAYS = 30
+# A deleted or replaced file can be restored this long (versioning), then it is gone.
+ATTACHMENT_NONCURRENT_DAYS = 7
+# How long the browser may cache the bucket's CORS answer (preflights are rare: the upload is a simple request).
+ATTACHMENT_CORS_MAX_AGE_SECONDS = 3000
 
 # What a Lambda SQS event source mapping needs on its queue.
 QUEUE_CONSUMER_ACTIONS = [
@@ -219,6 +229,7 @@ class DeskmailStack(cdk.Stack):
         self._email_sending()
         self._custom_resource_provider_checks()
         self._inbound_pipeline()
+        self._attachments(retain)
         self._sns_delivers_to_encrypted_queues()
         self._schedule_dead_letter_queue()
         self._reputation_alarms()
@@ -688,6 +699,119 @@ class DeskmailStack(cdk.Stack):
     def _inbound_bucket_arn(self) -> str:
         # From the name, not the bucket's token: the key policy must not depend on the bucket the key encrypts.
         return f"arn:{self.partition}:s3:::{inbound_bucket_name(self.settings.stage, self.account)}"
+
+    # --- Attachments: comments' files (issue 18) ---------------------------------------------------------------
+
+    def _attachments(self, retain: cdk.RemovalPolicy) -> None:
+        """The private bucket comments' files live in, under their own key; its CORS rule comes in _after_chalice."""
+        s = self.settings
+        # A key of their own: who may read customers' files (screenshots, invoices) is decided apart from who may
+        # read the table; the key policy is CDK's default (this account's IAM decides), no service is trusted.
+        self.attachments_key = kms.Key(
+            self,
+            "AttachmentsKey",
+            description=f"deskmail {s.stage}: attachments bucket",
+            enable_key_rotation=True,
+            removal_policy=retain,
+        )
+        self.attachments_bucket_name = attachments_bucket_name(s.stage, self.account)
+        self.attachments_bucket = s3.Bucket(
+            self,
+            "AttachmentsBucket",
+            bucket_name=self.attachments_bucket_name,
+            # A bucket key: S3 asks KMS for a data key about once per bucket and hour, not once per file.
+            encryption=s3.BucketEncryption.KMS,
+            encryption_key=self.attachments_key,
+            bucket_key_enabled=True,
+            block_public_access=s3.BlockPublicAccess.BLOCK_ALL,
+            enforce_ssl=True,
+            versioned=True,
+            object_ownership=s3.ObjectOwnership.BUCKET_OWNER_ENFORCED,
+            server_access_logs_bucket=self.access_log_bucket,
+            server_access_logs_prefix="attachments-bucket/",
+            lifecycle_rules=[
+                s3.LifecycleRule(
+                    id="AttachmentRetention",
+                    prefix=ATTACHMENT_OBJECT_PREFIX,
+                    transitions=[
+                        s3.Transition(
+                            storage_class=s3.StorageClass.INFREQUENT_ACCESS,
+                            transition_after=cdk.Duration.days(ATTACHMENT_INFREQUENT_ACCESS_DAYS),
+                        )
+                    ],
+                    expiration=cdk.Duration.days(s.attachment_retention_days),
+                    noncurrent_version_expiration=cdk.Duration.days(ATTACHMENT_NONCURRENT_DAYS),
+                ),
+                # Whole bucket: a multipart upload left unfinished (a closed tab) and the markers expiry leaves.
+                s3.LifecycleRule(
+                    id="CleanUp",
+                    abort_incomplete_multipart_upload_after=cdk.Duration.days(1),
+                    expired_object_delete_marker=True,
+                ),
+            ],
+            removal_policy=retain,
+        )
+        objects = self.attachments_bucket.arn_for_objects("*")
+        # Every put must name this key: S3 encrypts a put that says only "aws:kms" with the AWS-managed aws/s3 key,
+        # not the bucket's default. The app names it (DESKMAIL_ATTACHMENTS_KMS_KEY, in the presigned POST's fields
+        # and on PutObject); another algorithm or a customer-provided key is refused too.
+        self.attachments_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyOtherEncryption",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                resources=[objects],
+                conditions={"StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}},
+            )
+        )
+        self.attachments_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyOtherKeys",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                resources=[objects],
+                conditions={
+                    "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": self.attachments_key.key_arn}
+                },
+            )
+        )
+        self.attachments_bucket.add_to_resource_policy(
+            iam.PolicyStatement(
+                sid="DenyCustomerProvidedKeys",
+                effect=iam.Effect.DENY,
+                principals=[iam.AnyPrincipal()],
+                actions=["s3:PutObject"],
+                resources=[objects],
+                conditions={"Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}},
+            )
+        )
+
+    def _attachments_objects_arn(self) -> str:
+        # From the name, not the bucket's token: the roles (and so the functions, and so the API the bucket's CORS
+        # rule names) must not depend on the bucket.
+        return f"arn:{self.partition}:s3:::{self.attachments_bucket_name}/{ATTACHMENT_OBJECT_PREFIX}*"
+
+    def _attachments_origin(self) -> str:
+        """The origin of the presigned POST and GET URLs (virtual-hosted, regional): the page's CSP allows it alone."""
+        return f"https://{self.attachments_bucket_name}.s3.{self.region}.{self.url_suffix}"
+
+    def _attachments_cors(self) -> None:
+        # The page (served by the API) posts each file to the bucket's origin: S3 must let that one origin read the
+        # answer. Only POST, only from the API's own origin; downloads are navigations and need no CORS.
+        api_origin = f"https://{self.chalice.get_resource(REST_API).ref}.execute-api.{self.region}.{self.url_suffix}"
+        self.attachments_bucket.node.default_child.cors_configuration = s3.CfnBucket.CorsConfigurationProperty(
+            cors_rules=[
+                s3.CfnBucket.CorsRuleProperty(
+                    id="PagePostsUploads",
+                    allowed_methods=["POST"],
+                    allowed_origins=[api_origin],
+                    allowed_headers=["*"],
+                    max_age=ATTACHMENT_CORS_MAX_AGE_SECONDS,
+                )
+            ]
+        )
 
     def _activate_receipt_rule_set(self, rule: ses.ReceiptRule) -> None:
         # One receipt rule set is active per account and region, and CloudFormation cannot activate one: an SES API
@@ -1308,15 +1432,39 @@ class DeskmailStack(cdk.Stack):
                 iam.PolicyStatement(sid="UserPool", actions=cognito, resources=[self.user_pool.user_pool_arn])
             )
         messaging_key_actions: set[str] = set()
-        if "s3:GetObject" in calls:
+        buckets = S3_CALLS.get(name, {})
+        s3_calls = {c for c in calls if c.startswith("s3:")}
+        if s3_calls != {c for bucket_calls in buckets.values() for c in bucket_calls}:
+            raise ValueError(f"{name}: every S3 call needs its bucket in permissions.S3_CALLS, and only those")
+        if "inbound" in buckets:
             statements.append(
                 iam.PolicyStatement(
                     sid="InboundMailObjects",
-                    actions=["s3:GetObject"],
+                    actions=sorted(buckets["inbound"]),
                     resources=[self.inbound_bucket.arn_for_objects(f"{INBOUND_OBJECT_PREFIX}*")],
                 )
             )
             messaging_key_actions.add("kms:Decrypt")
+        if "attachments" in buckets:
+            statements.append(
+                iam.PolicyStatement(
+                    sid="AttachmentObjects",
+                    actions=sorted(buckets["attachments"]),
+                    resources=[self._attachments_objects_arn()],
+                )
+            )
+            # S3 uses the key with the caller's (or the presigned request's signer's) permissions: a data key to
+            # write, Decrypt to read.
+            key_actions = set()
+            if "s3:PutObject" in buckets["attachments"]:
+                key_actions.add("kms:GenerateDataKey")
+            if "s3:GetObject" in buckets["attachments"]:
+                key_actions.add("kms:Decrypt")
+            statements.append(
+                iam.PolicyStatement(
+                    sid="AttachmentsKey", actions=sorted(key_actions), resources=[self.attachments_key.key_arn]
+                )
+            )
         queue = {"handle_ses_feedback": self.feedback_queue, "handle_inbound_email": self.inbound_queue}.get(name)
         if kind == "sqs":
             if queue is None:
@@ -1358,6 +1506,16 @@ class DeskmailStack(cdk.Stack):
                     reason="Inbound mail objects are named by SES message ids, known only when mail arrives; the "
                     "grant is GetObject under the inbound/ prefix of our bucket.",
                     applies_to=[f"Resource::<{self._logical_id(self.inbound_bucket)}.Arn>/{INBOUND_OBJECT_PREFIX}*"],
+                ),
+                NagPackSuppression(
+                    id="AwsSolutions-IAM5",
+                    reason="Attachment objects are named by ids made when a file is attached; the grant stays under "
+                    "the attachments/ prefix of our bucket.",
+                    applies_to=[
+                        "Resource::arn:<AWS::Partition>:s3:::"
+                        + attachments_bucket_name(self.settings.stage, "<AWS::AccountId>")
+                        + f"/{ATTACHMENT_OBJECT_PREFIX}*"
+                    ],
                 ),
                 NagPackSuppression(
                     id="AwsSolutions-IAM5",
@@ -1438,6 +1596,27 @@ class DeskmailStack(cdk.Stack):
         self.chalice.add_environment_variable(
             "DESKMAIL_INBOUND_BUCKET", self.inbound_bucket.bucket_name, INBOUND_FUNCTION
         )
+
+        # Attachments: the API presigns uploads and downloads; the inbound handler stores an emailed reply's files.
+        # The name as a string, like the queues': a token would make the functions depend on the bucket.
+        # Every function that reads or writes files (permissions.S3_CALLS; senders attach files inline) knows the
+        # bucket; those that write name the key (the bucket policy refuses a put that does not).
+        for name, buckets in S3_CALLS.items():
+            if "attachments" not in buckets:
+                continue
+            function_id = API_FUNCTION if name == API_FUNCTION_NAME else cfn_name(name)
+            file_settings = {"DESKMAIL_ATTACHMENTS_BUCKET": self.attachments_bucket_name}
+            if "s3:PutObject" in buckets["attachments"]:
+                file_settings["DESKMAIL_ATTACHMENTS_KMS_KEY"] = self.attachments_key.key_arn
+            # Emailed download links point at the public GET /files/{token}; the API's own URL would be a
+            # dependency cycle (the API depends on the function), so the address is a setting.
+            if s.download_url_template:
+                file_settings["DESKMAIL_DOWNLOAD_URL_TEMPLATE"] = s.download_url_template
+            for key, value in file_settings.items():
+                self.chalice.add_environment_variable(key, value, function_id)
+        # The page's CSP allows this origin (and no other) besides its own for the upload (chalicelib/web).
+        self.chalice.add_environment_variable("DESKMAIL_ATTACHMENTS_ORIGIN", self._attachments_origin(), API_FUNCTION)
+        self._attachments_cors()
 
         # Point each mapping at the real queue (the decorator only knows a name) and report partial failures: both
         # handlers return Powertools' process_partial_response (batchItemFailures).
@@ -1565,6 +1744,7 @@ class DeskmailStack(cdk.Stack):
         cdk.CfnOutput(self, "InboundTopicArn", value=self.inbound_topic.topic_arn)
         cdk.CfnOutput(self, "InboundQueueUrl", value=self.inbound_queue.queue_url)
         cdk.CfnOutput(self, "InboundBucketName", value=self.inbound_bucket.bucket_name)
+        cdk.CfnOutput(self, "AttachmentsBucketName", value=self.attachments_bucket.bucket_name)
         cdk.CfnOutput(
             self,
             "ReceiptRuleSetName",

@@ -27,6 +27,31 @@ COGNITO_CALLS = frozenset(
     }
 )
 
+# Which bucket each function's S3 calls reach ("inbound": raw mail SES stores under inbound/; "attachments": comments'
+# files under attachments/). The stack grants each there and nowhere else; the feedback consumer has none.
+# Every function that sends notifications reads the files it attaches inline (chalicelib/adapters/ses.py).
+S3_CALLS: dict[str, dict[str, frozenset[str]]] = {
+    API_FUNCTION: {"attachments": frozenset({"s3:PutObject", "s3:GetObject"})},
+    "handle_inbound_email": {
+        "inbound": frozenset({"s3:GetObject"}),
+        # Stores a reply's files (PutObject); reads files to attach when the reply's comment notifies others.
+        "attachments": frozenset({"s3:PutObject", "s3:GetObject"}),
+    },
+    "sweep_outbox": {"attachments": frozenset({"s3:GetObject"})},
+}
+
+# Operations whose IAM action has another name (Service Authorization Reference): test_roles compares the recorded
+# operations through this map. HeadObject is authorised by s3:GetObject; CopyObject needs both ends' grants.
+IAM_ACTION_OF: dict[str, frozenset[str]] = {
+    "s3:HeadObject": frozenset({"s3:GetObject"}),
+    "s3:CopyObject": frozenset({"s3:GetObject", "s3:PutObject"}),
+    "s3:ListObjectsV2": frozenset({"s3:ListBucket"}),
+}
+
+# Calls no client makes at run time: a presigned URL or POST is signed locally with the function's credentials and
+# S3 checks the role's permission when the browser uses it. test_roles accepts them when the source signs one.
+PRESIGNED: dict[str, str] = {"s3:PutObject": ".generate_presigned_post(", "s3:GetObject": ".generate_presigned_url("}
+
 APP_CALLS: dict[str, frozenset[str]] = {
     API_FUNCTION: frozenset(
         {
@@ -45,11 +70,10 @@ APP_CALLS: dict[str, frozenset[str]] = {
             "ses:DeleteSuppressedDestination",
             # Sign-in and agent management (issue 13), on deskmail's user pool only.
             *COGNITO_CALLS,
-            # Attachments (issue 18): a ranged read sniffs each upload (its Content-Range gives the size: no
-            # HeadObject), files are read to send them inline; presigned GETs need GetObject, presigned POSTs
-            # (signed with this role, no call) PutObject.
-            "s3:GetObject",
-            "s3:PutObject",
+            # Attachments (issue 18): the browser uploads with a presigned POST and downloads with a presigned GET,
+            # both signed with this role, which S3 checks; one ranged GetObject checks an upload's size (its
+            # Content-Range) and sniffs its type; files are read to send them inline.
+            *S3_CALLS[API_FUNCTION]["attachments"],
         }
     ),
     # Feedback records what SES says; it never sends email nor reads a secret.
@@ -70,8 +94,10 @@ APP_CALLS: dict[str, frozenset[str]] = {
             # Releases an inbound claim when applying the reply fails.
             "dynamodb:DeleteItem",
             "ses:SendEmail",
-            "s3:GetObject",  # inbound mail (inbound bucket); a reply's files sent inline to the others (attachments)
-            "s3:PutObject",  # a reply's files, stored in the attachments bucket
+            *S3_CALLS["handle_inbound_email"]["inbound"],
+            # The files of a customer's emailed reply, kept with the comment it creates (issue 18), and read back
+            # to attach to the notifications that comment sends.
+            *S3_CALLS["handle_inbound_email"]["attachments"],
         }
     ),
     # The sharded hourly counters: one BatchGetItem of 90 keys (issue 15).
@@ -87,23 +113,9 @@ APP_CALLS: dict[str, frozenset[str]] = {
             "dynamodb:BatchWriteItem",
             "dynamodb:TransactWriteItems",
             "ses:SendEmail",
-            "s3:GetObject",  # a notification's inline attachments (attachments bucket)
+            *S3_CALLS["sweep_outbox"]["attachments"],  # files attached inline to a notification it sends
         }
     ),
-}
-
-# Which bucket each function's S3 calls are for: the recorder sees "s3:GetObject" whichever bucket it reads, the
-# stack grants each bucket apart (attachments: objects under ATTACHMENT_OBJECT_PREFIX; inbound: inbound/*). KMS:
-# GetObject on an SSE-KMS object needs kms:Decrypt; PutObject (and a presigned POST with SSE-KMS)
-# kms:GenerateDataKey, on the bucket's key.
-ATTACHMENT_OBJECT_PREFIX = "attachments/"
-BUCKET_CALLS: dict[str, dict[str, frozenset[str]]] = {
-    API_FUNCTION: {"attachments": frozenset({"s3:GetObject", "s3:PutObject"})},
-    "handle_inbound_email": {
-        "inbound": frozenset({"s3:GetObject"}),
-        "attachments": frozenset({"s3:GetObject", "s3:PutObject"}),
-    },
-    "sweep_outbox": {"attachments": frozenset({"s3:GetObject"})},
 }
 
 # Calls in APP_CALLS that the moto tests do not reach, and why; "contract:" marks a call another change adds.
@@ -117,7 +129,7 @@ UNEXERCISED: dict[str, dict[str, str]] = {
             action: "contract: sign-in proxy routes and agent management (issue 13, signin engineer)"
             for action in COGNITO_CALLS
         },
-        "s3:PutObject": "presigned POST uploads are authorised by this role's PutObject; presigning makes no call",
+        "s3:PutObject": "presigned: the browser's upload (a presigned POST) is the only put; no client call",
     },
     "handle_inbound_email": {
         "s3:GetObject": "contract: mail stored by the S3 receipt action (COMMON.md), and a reply's files sent "
@@ -125,6 +137,7 @@ UNEXERCISED: dict[str, dict[str, str]] = {
         "dynamodb:UpdateItem": "contract: the outbox's claimed-then-sent notifications (issue 12, hostile)",
         "dynamodb:TransactWriteItems": "contract: the outbox transaction of a reply's comment (issue 12, hostile)",
         "dynamodb:DeleteItem": "released only when applying a reply fails, which no moto test provokes",
+        "s3:PutObject": "contract: an emailed reply's files stored as its comment's attachments (issue 18, attach)",
     },
     "sweep_outbox": {
         action: "contract: the outbox sweep (issue 12) is not in app.py yet; its role is used once it is"

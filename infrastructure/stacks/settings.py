@@ -99,6 +99,8 @@ class StageSettings:
     waf_requests_per_5_minutes_per_ip: int
     mail_from_subdomain: str
     inbound_mail_retention_days: int
+    attachment_retention_days: int
+    download_url_template: str
     first_admin_email: str
     cognito_mfa: str
     cognito_threat_protection: bool
@@ -190,6 +192,9 @@ class StageSettings:
             waf_requests_per_5_minutes_per_ip=integer("waf_requests_per_5_minutes_per_ip"),
             mail_from_subdomain=str(get("mail_from_subdomain")).lower(),
             inbound_mail_retention_days=integer("inbound_mail_retention_days"),
+            attachment_retention_days=integer("attachment_retention_days"),
+            # Emailed download links: https://<api or custom domain>/api/files/{token}; empty: the app's default.
+            download_url_template=str(node.try_get_context("download_url_template") or "").strip(),
             # The deploy creates the first admin (Cognito emails a temporary password); empty: none (README).
             first_admin_email=str(node.try_get_context("first_admin_email") or "").strip().lower(),
             # TOTP second factor: required in prod unless the operator says otherwise.
@@ -251,5 +256,12 @@ class StageSettings:
             raise SettingsError("cognito_refresh_token_days must be between 1 and 3650 (Cognito's limit)")
         if not 1 <= self.inbound_mail_retention_days <= 3650:
             raise SettingsError("inbound_mail_retention_days must be between 1 and 3650")
+        # Above the Standard-IA transition (ATTACHMENT_INFREQUENT_ACCESS_DAYS): S3 refuses an expiration before it.
+        if not 31 <= self.attachment_retention_days <= 3650:
+            raise SettingsError("attachment_retention_days must be between 31 and 3650")
+        if self.download_url_template and not (
+            self.download_url_template.startswith("https://") and "{token}" in self.download_url_template
+        ):
+            raise SettingsError("download_url_template must be an https:// URL with {token}")
         if self.log_retention_days not in LOG_RETENTION_DAYS:
             raise SettingsError(f"log_retention_days must be one of CloudWatch's values {LOG_RETENTION_DAYS}")

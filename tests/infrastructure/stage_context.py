@@ -19,6 +19,8 @@ CONTEXT = {
     "inbound_recipients": ["support@mail.example.org", "replies.example.org"],
     "activate_receipt_rule_set": True,
     "inbound_mail_retention_days": 45,
+    "attachment_retention_days": 400,
+    "download_url_template": "https://support.example.org/api/files/{token}",
     "first_admin_email": "Admin@Mail.Example.org",
     "cognito_refresh_token_days": 7,
     "transient_bounce_threshold": 4,

@@ -71,6 +71,8 @@ def test_inbound_recipients_from_cdk_json_are_a_list():
         ({"inbound_recipients": "@example.com"}, "inbound_recipients"),
         ({"transient_bounce_threshold": 0}, "transient_bounce_threshold"),
         ({"max_notifications_per_hour": "0"}, "max_notifications_per_hour"),
+        ({"attachment_retention_days": 30}, "attachment_retention_days"),
+        ({"download_url_template": "http://x.example/files/{token}"}, "download_url_template"),
     ],
 )
 def test_mistakes_are_reported_before_synth(overrides, message):

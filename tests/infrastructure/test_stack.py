@@ -9,7 +9,13 @@ from pathlib import Path
 import pytest
 from aws_cdk.assertions import Match
 
-from chalicelib.naming import INBOUND_OBJECT_PREFIX, TABLE_INDEXES, TTL_ATTRIBUTE, resource_names
+from chalicelib.naming import (
+    ATTACHMENT_OBJECT_PREFIX,
+    INBOUND_OBJECT_PREFIX,
+    TABLE_INDEXES,
+    TTL_ATTRIBUTE,
+    resource_names,
+)
 from tests.infrastructure.stage_context import CONTEXT
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
@@ -21,6 +27,20 @@ RULE_SET = "deskmail-prod"
 # The bucket name carries the account id (bucket names are global): a token in an account-agnostic template.
 INBOUND_BUCKET = {"Fn::Join": ["", ["deskmail-inbound-prod-", {"Ref": "AWS::AccountId"}]]}
 RULE = "deskmail-prod-inbound"
+ATTACHMENTS_BUCKET = {"Fn::Join": ["", ["deskmail-attachments-prod-", {"Ref": "AWS::AccountId"}]]}
+# The roles name the attachments objects by the bucket's name, never its token (no dependency on the bucket).
+ATTACHMENT_OBJECTS = {
+    "Fn::Join": [
+        "",
+        [
+            "arn:",
+            {"Ref": "AWS::Partition"},
+            ":s3:::deskmail-attachments-prod-",
+            {"Ref": "AWS::AccountId"},
+            f"/{ATTACHMENT_OBJECT_PREFIX}*",
+        ],
+    ]
+}
 PIPELINE_TOPICS = (NAMES["feedback_topic"], NAMES["inbound_topic"])
 DELIVERY_DLQ = {
     NAMES["feedback_topic"]: NAMES["feedback_delivery_dead_letter_queue"],
@@ -757,6 +777,154 @@ def test_only_the_inbound_function_knows_the_bucket(resources):
             assert variables["DESKMAIL_INBOUND_BUCKET"] == {"Ref": bucket}
         else:
             assert "DESKMAIL_INBOUND_BUCKET" not in variables, name
+
+
+# --- Attachments (issue 18) ------------------------------------------------------------------------------------
+
+
+def test_attachments_bucket_is_private_tls_only_kms_encrypted_with_its_own_rotating_key(resources):
+    bucket_id, bucket = only(resources, "AWS::S3::Bucket", BucketName=ATTACHMENTS_BUCKET)
+    properties = bucket["Properties"]
+    key = key_of(resources, "deskmail prod: attachments")
+    assert resources[key]["Properties"]["EnableKeyRotation"] is True
+    assert properties["BucketEncryption"] == {
+        "ServerSideEncryptionConfiguration": [
+            {
+                "BucketKeyEnabled": True,
+                "ServerSideEncryptionByDefault": {
+                    "SSEAlgorithm": "aws:kms",
+                    "KMSMasterKeyID": {"Fn::GetAtt": [key, "Arn"]},
+                },
+            }
+        ]
+    }
+    assert properties["PublicAccessBlockConfiguration"] == dict.fromkeys(
+        ("BlockPublicAcls", "BlockPublicPolicy", "IgnorePublicAcls", "RestrictPublicBuckets"), True
+    )
+    assert properties["OwnershipControls"] == {"Rules": [{"ObjectOwnership": "BucketOwnerEnforced"}]}
+    assert properties["VersioningConfiguration"] == {"Status": "Enabled"}
+    # Server access logs go where the inbound bucket's go (SSE-S3: S3 cannot write logs under SSE-KMS).
+    inbound = only(resources, "AWS::S3::Bucket", BucketName=INBOUND_BUCKET)[1]
+    logging = properties["LoggingConfiguration"]
+    assert logging["DestinationBucketName"] == inbound["Properties"]["LoggingConfiguration"]["DestinationBucketName"]
+    assert logging["LogFilePrefix"] == "attachments-bucket/"
+    assert bucket["DeletionPolicy"] == "Retain"
+
+    _, policy = only(resources, "AWS::S3::BucketPolicy", Bucket={"Ref": bucket_id})
+    statements = policy["Properties"]["PolicyDocument"]["Statement"]
+    assert not [s for s in statements if s["Effect"] == "Allow"]  # IAM alone grants; the policy only refuses
+    assert any(
+        s["Condition"] == {"Bool": {"aws:SecureTransport": "false"}} and s["Action"] == "s3:*" for s in statements
+    )
+    denies = {s["Sid"]: s for s in statements if "Sid" in s}
+    assert denies["DenyOtherEncryption"]["Condition"] == {
+        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}
+    }
+    # Not "IfExists": a put naming only "aws:kms" would get the AWS-managed aws/s3 key, so every put names ours.
+    assert denies["DenyOtherKeys"]["Condition"] == {
+        "StringNotEquals": {"s3:x-amz-server-side-encryption-aws-kms-key-id": {"Fn::GetAtt": [key, "Arn"]}}
+    }
+    assert denies["DenyCustomerProvidedKeys"]["Condition"] == {
+        "Null": {"s3:x-amz-server-side-encryption-customer-algorithm": "false"}
+    }
+    assert {s["Action"] for s in denies.values()} == {"s3:PutObject"}
+
+
+def test_attachments_expire_after_the_retention_move_to_infrequent_access_and_leave_no_uploads_behind(resources):
+    _, bucket = only(resources, "AWS::S3::Bucket", BucketName=ATTACHMENTS_BUCKET)
+    rules = {rule["Id"]: rule for rule in bucket["Properties"]["LifecycleConfiguration"]["Rules"]}
+    retention = rules["AttachmentRetention"]
+    assert retention["Prefix"] == ATTACHMENT_OBJECT_PREFIX and retention["Status"] == "Enabled"
+    assert retention["ExpirationInDays"] == CONTEXT["attachment_retention_days"]
+    assert retention["Transitions"] == [{"StorageClass": "STANDARD_IA", "TransitionInDays": 30}]
+    assert retention["NoncurrentVersionExpiration"] == {"NoncurrentDays": 7}
+    # Whole bucket: an upload the browser never finished is gone after a day.
+    assert rules["CleanUp"]["AbortIncompleteMultipartUpload"] == {"DaysAfterInitiation": 1}
+    assert rules["CleanUp"]["ExpiredObjectDeleteMarker"] is True and "Prefix" not in rules["CleanUp"]
+
+
+def test_attachments_cors_lets_only_the_page_origin_post(resources):
+    _, bucket = only(resources, "AWS::S3::Bucket", BucketName=ATTACHMENTS_BUCKET)
+    (rule,) = bucket["Properties"]["CorsConfiguration"]["CorsRules"]
+    assert rule["AllowedMethods"] == ["POST"]
+    assert rule["AllowedOrigins"] == [
+        {
+            "Fn::Join": [
+                "",
+                [
+                    "https://",
+                    {"Ref": "RestAPI"},
+                    ".execute-api.",
+                    {"Ref": "AWS::Region"},
+                    ".",
+                    {"Ref": "AWS::URLSuffix"},
+                ],
+            ]
+        }
+    ]
+    # The API itself answers no CORS preflight: the page is served from the API's own origin.
+    paths = resources["RestAPI"]["Properties"]["DefinitionBody"]["paths"]
+    assert not [path for path, methods in paths.items() if "options" in methods]
+
+
+def test_each_function_reaches_attachments_only_as_far_as_it_must(resources):
+    key = key_of(resources, "deskmail prod: attachments")
+    api = role_policy(resources, "APIHandler")
+    # Presigned uploads and downloads are signed with the API's role: S3 checks PutObject/GetObject on it.
+    assert sorted(_as_list(api["AttachmentObjects"]["Action"])) == ["s3:GetObject", "s3:PutObject"]
+    assert api["AttachmentObjects"]["Resource"] == ATTACHMENT_OBJECTS
+    assert api["AttachmentsKey"] == {
+        "Sid": "AttachmentsKey",
+        "Effect": "Allow",
+        "Action": ["kms:Decrypt", "kms:GenerateDataKey"],
+        "Resource": {"Fn::GetAtt": [key, "Arn"]},
+    }
+    # The inbound handler stores a reply's files and, like the outbox sweep, reads files it attaches inline.
+    inbound = role_policy(resources, "HandleInboundEmail")
+    assert sorted(_as_list(inbound["AttachmentObjects"]["Action"])) == ["s3:GetObject", "s3:PutObject"]
+    assert inbound["AttachmentObjects"]["Resource"] == ATTACHMENT_OBJECTS
+    assert inbound["AttachmentsKey"]["Action"] == ["kms:Decrypt", "kms:GenerateDataKey"]
+    sweep = role_policy(resources, "SweepOutbox")
+    assert sweep["AttachmentObjects"]["Action"] == "s3:GetObject"
+    assert sweep["AttachmentObjects"]["Resource"] == ATTACHMENT_OBJECTS
+    assert sweep["AttachmentsKey"]["Action"] == "kms:Decrypt"
+    for name in ("HandleSesFeedback", "PublishReputation"):
+        statements = role_policy(resources, name)
+        assert "AttachmentObjects" not in statements and "AttachmentsKey" not in statements, name
+        assert key not in json.dumps(statements), name
+
+
+def test_the_functions_that_touch_files_know_the_bucket_the_writers_the_key_and_the_page_its_origin(resources):
+    origin = {
+        "Fn::Join": [
+            "",
+            [
+                "https://deskmail-attachments-prod-",
+                {"Ref": "AWS::AccountId"},
+                ".s3.",
+                {"Ref": "AWS::Region"},
+                ".",
+                {"Ref": "AWS::URLSuffix"},
+            ],
+        ]
+    }
+    key = {"Fn::GetAtt": [key_of(resources, "deskmail prod: attachments"), "Arn"]}
+    for name, function in functions(resources).items():
+        variables = function["Properties"]["Environment"]["Variables"]
+        if name in ("APIHandler", "HandleInboundEmail", "SweepOutbox"):
+            assert variables["DESKMAIL_ATTACHMENTS_BUCKET"] == ATTACHMENTS_BUCKET, name
+            assert variables["DESKMAIL_DOWNLOAD_URL_TEMPLATE"] == CONTEXT["download_url_template"], name
+        else:
+            assert "DESKMAIL_ATTACHMENTS_BUCKET" not in variables, name
+        # Only writers name the key (the bucket policy refuses a put without it).
+        assert variables.get("DESKMAIL_ATTACHMENTS_KMS_KEY") == (
+            key if name in ("APIHandler", "HandleInboundEmail") else None
+        ), name
+        assert ("DESKMAIL_ATTACHMENTS_ORIGIN" in variables) == (name == "APIHandler"), name
+    assert (
+        functions(resources)["APIHandler"]["Properties"]["Environment"]["Variables"]["DESKMAIL_ATTACHMENTS_ORIGIN"]
+        == origin
+    )
 
 
 def test_receipt_rule_set_is_activated_only_when_asked_and_deactivated_on_delete(resources):

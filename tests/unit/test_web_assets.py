@@ -54,3 +54,33 @@ def test_every_module_is_served_and_imports_its_siblings_at_the_release_version(
             # One URL per module: an import without the version would load a second copy with its own state.
             module, _, version = target.partition("?v=")
             assert module.startswith("./") and module[2:] in web.MODULES and version == web.version(), (name, target)
+
+
+def test_the_shell_may_connect_to_its_own_origin_and_the_configured_upload_origin_only(monkeypatch):
+    monkeypatch.delenv(web.UPLOAD_ORIGIN_ENV, raising=False)
+    assert "connect-src 'self';" in web.headers("index.html")["Content-Security-Policy"]
+    origin = "https://deskmail-attachments-prod-123456789012.s3.eu-west-1.amazonaws.com"
+    monkeypatch.setenv(web.UPLOAD_ORIGIN_ENV, origin + "/")
+    policy = web.headers("index.html")["Content-Security-Policy"]
+    assert f"connect-src 'self' {origin};" in policy
+    # Forms still post nowhere (the upload is a fetch), and no other asset carries a policy of its own.
+    assert "form-action 'none'" in policy and "default-src 'none'" in policy
+    assert "Content-Security-Policy" not in web.headers("app.js")
+    monkeypatch.setenv(web.UPLOAD_ORIGIN_ENV, "http://127.0.0.1:5101")
+    assert "connect-src 'self' http://127.0.0.1:5101;" in web.headers("index.html")["Content-Security-Policy"]
+
+
+def test_an_upload_origin_that_would_widen_the_policy_is_refused(monkeypatch):
+    import pytest
+
+    for bad in (
+        "*",
+        "https://*.amazonaws.com",
+        "https://a.example; script-src *",
+        "http://evil.example",
+        "https://bucket.s3.amazonaws.com/path",
+        "https://a.example 'unsafe-inline'",
+    ):
+        monkeypatch.setenv(web.UPLOAD_ORIGIN_ENV, bad)
+        with pytest.raises(ValueError):
+            web.headers("index.html")
