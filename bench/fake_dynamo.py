@@ -45,6 +45,26 @@ class FakeDeskmailClient:
             responses[table] = [item for item in found if item]
         return {"Responses": responses, "UnprocessedKeys": {}}
 
+    def transact_write_items(self, TransactItems: list[dict], **kwargs) -> dict:  # noqa: N803
+        """All or none: a Put conditioned on attribute_not_exists(PK) that finds its item cancels the transaction
+        (CancellationReasons in action order, as DynamoDB gives them); Puts are applied, counter Updates taken
+        (as update_item: the CPU figures time deskmail's side of the call)."""
+        reasons = []
+        for action in TransactItems:
+            put = action.get("Put")
+            failed = (
+                put is not None
+                and self._key(put["Item"]) in self.items
+                and "attribute_not_exists(PK)" in put.get("ConditionExpression", "")
+            )
+            reasons.append({"Code": "ConditionalCheckFailed" if failed else "None"})
+        if any(reason["Code"] != "None" for reason in reasons):
+            raise _TransactionCanceled(reasons)
+        for action in TransactItems:
+            if "Put" in action:
+                self.items[self._key(action["Put"]["Item"])] = action["Put"]["Item"]
+        return {}
+
     def query(self, TableName: str, ExpressionAttributeValues: dict, **kwargs) -> dict:  # noqa: N803
         """Base-table queries by partition (and SK prefix when the expression has one): enough for the handler."""
         pk = ExpressionAttributeValues[":pk"]["S"]
@@ -107,6 +127,9 @@ def _matches(item: dict, kwargs: dict, values: dict) -> bool:
 
 
 INDEXES = {"GSI1": ("GSI1PK", "GSI1SK"), "GSI2": ("GSI2PK", "GSI2SK")}
+
+
+FakeDeskmailClient.exceptions = _Exceptions  # boto3 clients name their error classes here
 
 
 class RecordingDeskmailClient(FakeDeskmailClient):
