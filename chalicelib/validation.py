@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from typing import Any
 
 from chalicelib.domain.messages import ENCODED_WORD, LINE_BREAKING
@@ -33,6 +34,33 @@ def required_text(body: dict, field: str, max_length: int = 1000) -> str:
     if "\x00" in value or SURROGATE.search(value):
         raise InvalidInput(N_("'{field}' contains a NUL character or invalid Unicode (a lone surrogate)."), field=field)
     return value.strip()
+
+
+# What the identity provider (Cognito) accepts, checked before it is called: a refusal there costs a round trip
+# and, for a shape it does not expect, an error that is no "wrong password". Usernames follow Cognito's pattern
+# [\p{L}\p{M}\p{S}\p{N}\p{P}]+ (no spaces, controls or invisible format characters), at most 128 characters;
+# passwords at most 256, with no controls or line breaks; sessions and refresh tokens are opaque single words.
+CREDENTIAL_LIMITS = {"username": 128, "password": 256, "new_password": 256, "session": 2048, "refresh_token": 4096}
+_WORD_CATEGORIES = frozenset("LMSNP")
+_UNTYPABLE = frozenset({"Cc", "Cs", "Co", "Cn", "Zl", "Zp"})
+
+
+def credential(body: dict, field: str) -> str:
+    """A sign-in value (username, password, session, refresh token), refused here if Cognito could not use it."""
+    value = body.get(field)
+    max_length = CREDENTIAL_LIMITS[field]
+    if not isinstance(value, str) or not value:
+        raise InvalidInput(N_("'{field}' is required and must be a non-empty string."), field=field)
+    if len(value) > max_length:
+        raise InvalidInput(N_("'{field}' must be at most {max_length} characters."), field=field, max_length=max_length)
+    if field.endswith("password"):
+        if any(unicodedata.category(character) in _UNTYPABLE for character in value):
+            raise InvalidInput(N_("'{field}' must not contain line breaks or control characters."), field=field)
+    elif any(unicodedata.category(character)[0] not in _WORD_CATEGORIES for character in value):
+        raise InvalidInput(
+            N_("'{field}' must be one word: no spaces, line breaks, control or invisible characters."), field=field
+        )
+    return value
 
 
 def storable_text(text: str) -> str:

@@ -140,21 +140,24 @@ BODIES: dict[tuple[str, str], dict] = {
     ("POST", "/auth/sign-in"): {
         "type": "object",
         "required": ["username", "password"],
-        "properties": {"username": {"type": "string"}, "password": {"type": "string"}},
+        "properties": {
+            "username": {"type": "string", "minLength": 1, "maxLength": 128},
+            "password": {"type": "string", "minLength": 1, "maxLength": 256},
+        },
     },
     ("POST", "/auth/new-password"): {
         "type": "object",
         "required": ["username", "session", "new_password"],
         "properties": {
-            "username": {"type": "string"},
-            "session": {"type": "string"},
-            "new_password": {"type": "string"},
+            "username": {"type": "string", "minLength": 1, "maxLength": 128},
+            "session": {"type": "string", "minLength": 1, "maxLength": 2048},
+            "new_password": {"type": "string", "minLength": 1, "maxLength": 256},
         },
     },
     ("POST", "/auth/refresh"): {
         "type": "object",
         "required": ["refresh_token"],
-        "properties": {"refresh_token": {"type": "string"}},
+        "properties": {"refresh_token": {"type": "string", "minLength": 1, "maxLength": 4096}},
     },
     ("POST", "/inbound/suspended/{suspended_id}/recover"): {"type": "object"},
 }
@@ -311,7 +314,12 @@ SUMMARIES: dict[tuple[str, str], tuple[str, tuple[int, ...]]] = {
     ),
     ("GET", "/agents/{user_id}"): ("An agent with role and disabled flag", (200, 403, 404)),
     ("PATCH", "/agents/{user_id}"): ("Change an agent's role, disable or enable", (200, 400, 403, 404)),
-    ("POST", "/auth/sign-in"): ("Sign in with email and password: tokens or a new-password challenge", (200, 400, 401)),
-    ("POST", "/auth/new-password"): ("Answer the first sign-in's new-password challenge", (200, 400, 401)),
-    ("POST", "/auth/refresh"): ("New access token from a refresh token", (200, 400, 401)),
+    # 400: a value Cognito could not use (empty, too long, controls, spaces in a username) or a new password its
+    # policy refuses; 401: wrong, unknown, expired; 503 only when Cognito itself fails (throttling, outage).
+    ("POST", "/auth/sign-in"): (
+        "Sign in with email and password: tokens or a new-password challenge",
+        (200, 400, 401, 503),
+    ),
+    ("POST", "/auth/new-password"): ("Answer the first sign-in's new-password challenge", (200, 400, 401, 503)),
+    ("POST", "/auth/refresh"): ("New access token from a refresh token", (200, 400, 401, 503)),
 }

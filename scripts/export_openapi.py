@@ -33,9 +33,11 @@ STATUS_TEXT = {
     413: "Over a size limit: Limit names the setting, MaxBytes its value",
     415: "The Content-Type is not application/json",
     422: "The Idempotency-Key was already used for a different request",
+    503: "The identity provider (Cognito) cannot be reached or is throttling: try again shortly",
 }
 # Every route can answer 415 (Chalice checks any Content-Type sent against application/json); every route but the
-# open ones 401; a route that honours Idempotency-Key also 400 (a malformed key), 409 and 422.
+# open ones 401 and 503 (the identity provider's signing keys cannot be read); a route that honours Idempotency-Key
+# also 400 (a malformed key), 409 and 422.
 IDEMPOTENCY_STATUSES = (400, 409, 422)
 
 
@@ -61,7 +63,7 @@ def _operation(method: str, path: str, entry, role: str | None, idempotent: bool
     if idempotent:
         parameters.append(api_schemas.IDEMPOTENCY_KEY)
     responses: dict[str, dict] = {}
-    implied = () if is_open else (401, 403) if role == "admin" else (401,)
+    implied = () if is_open else (401, 403, 503) if role == "admin" else (401, 503)
     every = {*statuses, *implied, 415, *(IDEMPOTENCY_STATUSES if idempotent else ())}
     for status in sorted(every):
         if status == 302:
@@ -138,7 +140,7 @@ def build_document() -> dict:
                     "description": STATUS_TEXT[status],
                     "content": {"application/json": {"schema": {"$ref": "#/components/schemas/Error"}}},
                 }
-                for status in (400, 401, 403, 404, 409, 410, 413, 415, 422)
+                for status in (400, 401, 403, 404, 409, 410, 413, 415, 422, 503)
             },
         },
     }

@@ -23,6 +23,8 @@ from chalicelib.domain.model import (
     Ticket,
     User,
 )
+from chalicelib.errors import InvalidInput
+from chalicelib.i18n import N_
 from chalicelib.naming import TABLE_INDEXES, TABLE_KEY
 from chalicelib.observability import logger
 
@@ -80,6 +82,53 @@ class WriteError(RuntimeError):
 
 class WriteConflict(WriteError):
     """A conditional write in a transaction found another state (an attachment already on a comment)."""
+
+
+# DynamoDB refuses an item above 400 KB (attribute names and values, UTF-8) with a ValidationException: checked here
+# first, so text too long to store is the caller's 400 and nothing of the unit is written, never a 500 half-way.
+# 400,000 bytes: the documented "400 KB" read as the smaller number (moto refuses above 405,000).
+MAX_ITEM_BYTES = 400_000
+
+
+class ItemTooLarge(InvalidInput):
+    """An item DynamoDB would refuse for its size (a comment and its rendered email are one outbox item)."""
+
+    def __init__(self, size: int):
+        super().__init__(
+            N_("This is too large to store ({size} KB of at most {limit} KB, the email's HTML included): shorten it."),
+            size=-(-size // 1000),
+            limit=MAX_ITEM_BYTES // 1000,
+        )
+
+
+def _attribute_size(value: dict) -> int:
+    """DynamoDB's size of one marshalled value (as its developer guide counts it, rounded up)."""
+    (kind, content), *_ = value.items()
+    if kind == "S":
+        return len(content.encode("utf-8", "surrogatepass"))
+    if kind == "N":
+        return len(content) // 2 + 2
+    if kind == "B":
+        return len(content)
+    if kind in ("SS", "NS", "BS"):
+        return sum(_attribute_size({kind[0]: member}) for member in content)
+    if kind == "L":
+        return 3 + sum(1 + _attribute_size(member) for member in content)
+    if kind == "M":
+        return 3 + sum(
+            1 + len(name.encode("utf-8", "surrogatepass")) + _attribute_size(v) for name, v in content.items()
+        )
+    return 1  # BOOL, NULL
+
+
+def item_size(item: dict) -> int:
+    return sum(len(name.encode("utf-8", "surrogatepass")) + _attribute_size(value) for name, value in item.items())
+
+
+def _check_sizes(items: list[dict]) -> None:
+    largest = max((item_size(item) for item in items), default=0)
+    if largest > MAX_ITEM_BYTES:
+        raise ItemTooLarge(largest)
 
 
 class ReadError(RuntimeError):
@@ -985,6 +1034,7 @@ class DeskmailTable:
     def write_items(self, items: Iterable[dict]) -> None:
         """Puts, 25 to a BatchWriteItem request; unprocessed items are retried with backoff, then WriteError."""
         pending = [{"PutRequest": {"Item": to_item(item)}} for item in _with_address_markers(list(items))]
+        _check_sizes([put["PutRequest"]["Item"] for put in pending])
         for start in range(0, len(pending), self.BATCH_WRITE_LIMIT):
             chunk = self._write_chunk(pending[start : start + self.BATCH_WRITE_LIMIT])
             if chunk:
@@ -1694,7 +1744,9 @@ class DeskmailTable:
         given: callers put what must never be orphaned (the comment, the outbox entries) last.
         """
         unique = {(item["PK"], item["SK"]): item for item in items}  # one action per item in a transaction
-        actions = [{"Put": {"TableName": self.name, "Item": to_item(item)}} for item in unique.values()]
+        puts = [to_item(item) for item in unique.values()]
+        _check_sizes(puts)
+        actions: list[dict] = [{"Put": {"TableName": self.name, "Item": item}} for item in puts]
         actions += [{"Update": {"TableName": self.name, **update}} for update in updates]
         for start in range(0, len(actions), self.TRANSACTION_LIMIT):
             try:

@@ -31,8 +31,28 @@ class Invitation:
     username: str
 
 
+# Cognito's answers to a credential it will not accept (wrong, unknown, expired, malformed): the caller's 401.
+SIGN_IN_REFUSALS = frozenset(
+    {
+        "NotAuthorizedException",
+        "UserNotFoundException",
+        "UserNotConfirmedException",
+        "PasswordResetRequiredException",
+        "CodeMismatchException",
+        "ExpiredCodeException",
+        "InvalidParameterException",
+        "InvalidPasswordException",
+    }
+)
+
+
 def _code(error: Exception) -> str:
     return str(getattr(error, "response", {}).get("Error", {}).get("Code", ""))
+
+
+def _message(error: Exception) -> str:
+    """Cognito's own sentence (the password policy it applies), without botocore's "An error occurred (...)"."""
+    return str(getattr(error, "response", {}).get("Error", {}).get("Message", "")) or _code(error)
 
 
 class CognitoDirectory:
@@ -139,7 +159,12 @@ class CognitoDirectory:
                 ChallengeName="NEW_PASSWORD_REQUIRED",
                 Session=session,
                 ChallengeResponses={"USERNAME": username, "NEW_PASSWORD": password},
-            )
+            ),
+            # The new password is the one value Cognito judges here: its refusals are the caller's to fix (400).
+            password_codes=("InvalidPasswordException", "InvalidParameterException"),
+            # An unknown or already used session: Cognito says NotAuthorized, moto ResourceNotFound. (A deleted app
+            # client would say so too, but then the sign-in before this call has already answered 503.)
+            refused_codes=("ResourceNotFoundException",),
         )
 
     def refresh(self, refresh_token: str) -> dict:
@@ -152,28 +177,27 @@ class CognitoDirectory:
         )
 
     @staticmethod
-    def _auth(call) -> dict:
-        """Cognito's answer as {tokens} or {challenge, session}; refusals as SignInRefused/PasswordRejected."""
-        from botocore.exceptions import ClientError, ParamValidationError
+    def _auth(call, password_codes: tuple[str, ...] = (), refused_codes: tuple[str, ...] = ()) -> dict:
+        """Cognito's answer as {tokens} or {challenge, session}.
+
+        The caller's mistakes never look like an outage: a wrong or unknown credential is SignInRefused (401), a new
+        password the pool refuses is PasswordRejected (400). Only what the caller cannot fix is DirectoryError (503):
+        throttling, Cognito's internal errors, no connection, a misconfigured pool or app client."""
+        from botocore.exceptions import BotoCoreError, ClientError, ParamValidationError
 
         try:
             answer = call()
         except ParamValidationError:
-            raise SignInRefused("InvalidParameter") from None  # e.g. a session that is no Cognito session
+            raise SignInRefused("InvalidParameter") from None  # e.g. a session too short to be a Cognito session
         except ClientError as error:
             code = _code(error)
-            if code in ("InvalidPasswordException", "InvalidParameterException"):
-                raise PasswordRejected(str(error)) from None
-            if code in (
-                "NotAuthorizedException",
-                "UserNotFoundException",
-                "UserNotConfirmedException",
-                "PasswordResetRequiredException",
-                "CodeMismatchException",
-                "ExpiredCodeException",
-            ):
+            if code in password_codes:
+                raise PasswordRejected(_message(error)) from None
+            if code in SIGN_IN_REFUSALS or code in refused_codes:
                 raise SignInRefused(code) from None
             raise DirectoryError(code or str(error)) from None
+        except BotoCoreError as error:  # no connection, a timeout: an outage, not the caller's fault
+            raise DirectoryError(type(error).__name__) from None
         if answer.get("ChallengeName"):
             return {"challenge": answer["ChallengeName"], "session": answer.get("Session")}
         result = answer.get("AuthenticationResult") or {}

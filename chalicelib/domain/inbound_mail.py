@@ -144,6 +144,9 @@ def _unwrap(body: str) -> dict:
     return document
 
 
+_LONE_SURROGATE = re.compile("[\ud800-\udc7f\udd00-\udfff]")  # U+DC80..U+DCFF: raw bytes, as surrogateescape reads
+
+
 def _raw_mime(notification: dict) -> bytes | None:
     content = notification.get("content")
     if not isinstance(content, str) or not content:
@@ -154,7 +157,8 @@ def _raw_mime(notification: dict) -> bytes | None:
             return base64.b64decode(content, validate=False)
         except (binascii.Error, ValueError) as error:
             raise MalformedInbound(f"content is not Base64: {error}") from None
-    return content.encode("utf-8", "surrogateescape")
+    # A JSON "\ud800" escape is a lone surrogate no codec can write: it becomes U+FFFD, the rest is kept as sent.
+    return _LONE_SURROGATE.sub("\ufffd", content).encode("utf-8", "surrogateescape")
 
 
 # Where a mail client starts quoting the message it answers, in en, it, de, es and fr. A small table rather than

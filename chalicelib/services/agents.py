@@ -167,27 +167,21 @@ def agent_view(table: DeskmailTable, user_id: str) -> dict:
 # ---- the page's sign-in ------------------------------------------------------------------------------------------
 
 
-def _credential(body: dict, field: str) -> str:
-    value = body.get(field)
-    if not isinstance(value, str) or not value or len(value) > 4096:
-        raise InvalidInput(N_("'{field}' is required and must be a non-empty string."), field=field)
-    return value
-
-
 def sign_in(directory: CognitoDirectory, body: object) -> dict:
     body = validation.body_object(body)
-    return _signing_in(lambda: directory.sign_in(_credential(body, "username"), _credential(body, "password")))
+    username, password = (validation.credential(body, f) for f in ("username", "password"))
+    return _signing_in(lambda: directory.sign_in(username, password))
 
 
 def new_password(directory: CognitoDirectory, body: object) -> dict:
     body = validation.body_object(body)
-    username, session, password = (_credential(body, f) for f in ("username", "session", "new_password"))
+    username, session, password = (validation.credential(body, f) for f in ("username", "session", "new_password"))
     return _signing_in(lambda: directory.new_password(username, session, password))
 
 
 def refresh(directory: CognitoDirectory, body: object) -> dict:
     body = validation.body_object(body)
-    token = _credential(body, "refresh_token")
+    token = validation.credential(body, "refresh_token")
     return _signing_in(lambda: directory.refresh(token))
 
 

@@ -6,6 +6,7 @@ from dataclasses import replace
 from email.utils import parseaddr
 from typing import Any
 
+from chalicelib import validation
 from chalicelib.adapters import dynamo
 from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.adapters.files import FileStore
@@ -26,6 +27,7 @@ from chalicelib.domain.inbound_mail import (
     stored_message,
     unwrap,
 )
+from chalicelib.domain.messages import header_text
 from chalicelib.domain.model import AGENT, Ticket, User
 from chalicelib.errors import Conflict, InvalidInput, NotFound
 from chalicelib.i18n import N_
@@ -62,6 +64,45 @@ NO_TICKET = "no_ticket"
 DUPLICATE = "duplicate"
 IGNORED = "ignored"
 MALFORMED = "malformed"
+
+
+# What of a customer's email is stored, in UTF-8 bytes. The reply's text is a comment and goes out again in the
+# notifications' text and HTML (escaped: up to 5 bytes a character) in one outbox item; the whole text, quotes and
+# all, sits beside it in the comment item. Both stay well inside DynamoDB's 400 KB per item; the whole message is
+# in S3 (the receipt rule's S3 action) when an agent needs more.
+MAX_TEXT_BYTES = 32_000
+MAX_FULL_TEXT_BYTES = 200_000
+MAX_SUBJECT_CHARACTERS = 998  # RFC 5322's line limit
+
+
+def _clipped(text: str, max_bytes: int) -> str:
+    encoded = text.encode("utf-8")
+    return text if len(encoded) <= max_bytes else encoded[:max_bytes].decode("utf-8", "ignore").rstrip()
+
+
+def storable(email: InboundEmail) -> InboundEmail:
+    """The email as deskmail may store and show it: whatever a sender put in it (NUL, lone surrogates from a JSON
+    escape, megabytes of text, line breaks in a name) is cleaned, never a reason to fail the record; SQS would only
+    retry it into the dead-letter queue and the customer's reply would be lost. Names and the subject are one line
+    (they came from headers and may be shown where headers are built); texts keep their line breaks."""
+    one_line = header_text
+    return replace(
+        email,
+        ses_message_id=validation.storable_text(email.ses_message_id),
+        sender=one_line(email.sender),
+        sender_name=one_line(email.sender_name),
+        recipients=tuple(one_line(recipient) for recipient in email.recipients),
+        subject=one_line(email.subject)[:MAX_SUBJECT_CHARACTERS],
+        headers=tuple((one_line(name), validation.storable_text(value)) for name, value in email.headers),
+        text=_clipped(validation.storable_text(email.text), MAX_TEXT_BYTES),
+        full_text=_clipped(validation.storable_text(email.full_text), MAX_FULL_TEXT_BYTES),
+        authentication=replace(
+            email.authentication,
+            dmarc_policy=one_line(email.authentication.dmarc_policy)[:40]
+            if email.authentication.dmarc_policy
+            else None,
+        ),
+    )
 
 
 def _ticket_for(table: DeskmailTable, settings: Settings, email: InboundEmail) -> Ticket | None:
@@ -124,9 +165,10 @@ def receive(
             stored = store.read(location.bucket, location.key)
         except ValueError as error:
             raise MalformedInbound(str(error)) from None
-    email = parse(notification, stamp, stored)
-    if isinstance(email, NotInbound):
+    parsed = parse(notification, stamp, stored)
+    if isinstance(parsed, NotInbound):
         return IGNORED
+    email = storable(parsed)
     if email.spam_or_virus:
         logger.info("inbound email failed SES spam or virus checks", extra={"from": mask_address(email.sender)})
         return IGNORED
@@ -370,8 +412,8 @@ def handle(
     def record_handler(record: SqsMessage) -> str:
         try:
             outcome = receive(table, mailer, settings, record.body, now, epoch_seconds, deadline, store, files)
-        except MalformedInbound as error:
-            # Retrying cannot make it readable: keep it for inspection rather than loop it through SQS.
+        except (MalformedInbound, InvalidInput) as error:
+            # Retrying cannot make it readable (or storable): keep it for inspection rather than loop it through SQS.
             table.keep_raw("inbound", record.message_id, record.body, str(error), now(), epoch_seconds)
             logger.warning(
                 "malformed inbound notification kept for inspection",

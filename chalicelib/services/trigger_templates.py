@@ -60,6 +60,8 @@ def list_templates(table: DeskmailTable, trigger_id: str) -> dict:
 
 
 def _checked(body: dict, field: str, max_length: int) -> str:
+    if field == "subject":  # it becomes the Subject header: one line, no encoded words (messages.py cleans it again)
+        validation.header_text(body, field, max_length)
     source = validation.required_text(body, field, max_length)
     try:
         rendering.validate_template(source)

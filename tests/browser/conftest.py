@@ -8,6 +8,7 @@ import contextlib
 import json
 import shutil
 import subprocess
+import tempfile
 import time
 import urllib.error
 import urllib.request
@@ -52,8 +53,10 @@ def call(api_url, method, path, body=None, token=None, expect=(200, 201)):
 @contextlib.contextmanager
 def running_stack():
     """`python -m deskmail_local` with demo data, once the simulator's feedback for the demo has been recorded."""
-    local_dir = ROOT / ".local" / "browser-stack"
-    local_dir.mkdir(parents=True, exist_ok=True)
+    # A directory of its own: two stacks (two xdist workers, two runs in one clone) must never share a stack.json,
+    # a log or a suppression list; under .local/ (git-ignored) so a failed run's log can still be read.
+    (ROOT / ".local").mkdir(exist_ok=True)
+    local_dir = Path(tempfile.mkdtemp(prefix="browser-stack-", dir=ROOT / ".local"))
     stack = start_stack(local_dir, demo=True)
     try:
         description = stack.description
@@ -69,7 +72,8 @@ def running_stack():
             time.sleep(0.25)
         yield description
     finally:
-        stack.stop()
+        if stack.stop() == 0:
+            shutil.rmtree(local_dir, ignore_errors=True)  # kept only when it failed: its stack.log says why
 
 
 # ---- fixtures -----------------------------------------------------------------------------------------------------

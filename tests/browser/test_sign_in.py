@@ -3,6 +3,12 @@ the top bar, no token in the address bar, sign-out; the tokens go through deskma
 
 from __future__ import annotations
 
+import pytest
+
+# The same stack and browser as the other page tests: without the group, `-n 2 --dist loadgroup` could put this file
+# on the other worker, which would start a second stack and browser on a two-core machine.
+pytestmark = pytest.mark.xdist_group("browser")
+
 
 def test_an_agent_signs_in_with_email_and_password_sees_her_name_and_signs_out(page, stack):
     requests = []

@@ -90,7 +90,28 @@ class RunningStack:
         return self.process.returncode
 
 
+# What the stack prints when a port it was given was taken in the meantime (by another worker's stack, say): a
+# free port found by binding port 0 is only free until someone else binds it, so such a start is retried.
+PORT_TAKEN = ("is in use", "Address already in use")
+START_ATTEMPTS = 3
+
+
+class PortTaken(Exception):
+    pass
+
+
 def start_stack(local_dir: Path, demo: bool) -> RunningStack:
+    """The stack on free ports, retried on new ones if a port was taken between choosing and binding it."""
+    for attempt in range(1, START_ATTEMPTS + 1):
+        try:
+            return _start_stack_once(local_dir, demo)
+        except PortTaken:
+            if attempt == START_ATTEMPTS:
+                raise
+    raise AssertionError("unreachable")
+
+
+def _start_stack_once(local_dir: Path, demo: bool) -> RunningStack:
     env = {
         **os.environ,
         "PORT": str(free_port()),
@@ -114,6 +135,8 @@ def start_stack(local_dir: Path, demo: bool) -> RunningStack:
         stack.wait_until_up()
     except BaseException:
         stack.stop()
+        if any(sign in stack.log_tail() for sign in PORT_TAKEN):
+            raise PortTaken(stack.log_tail()) from None
         raise
     return stack
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import socket
 
 import boto3
 import pytest
@@ -14,12 +13,6 @@ from scripts import dlq
 from tests import ses_payloads as ses
 
 
-def _free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        return probe.getsockname()[1]
-
-
 @pytest.fixture
 def local_stack(tmp_path, monkeypatch):
     """A moto server with the feedback queue and its DLQ (maxReceiveCount 5), and the stack.json naming them."""
@@ -27,10 +20,12 @@ def local_stack(tmp_path, monkeypatch):
 
     for name in ("AWS_ENDPOINT_URL", "HTTP_PROXY", "HTTPS_PROXY"):
         monkeypatch.delenv(name, raising=False)
-    port = _free_port()
-    server = ThreadedMotoServer(ip_address="127.0.0.1", port=port, verbose=False)
+    # Port 0: the kernel picks a free port as the server binds it. A port probed free and bound later can be taken
+    # in between (by another xdist worker), and ThreadedMotoServer.start() then waits forever for its thread.
+    server = ThreadedMotoServer(ip_address="127.0.0.1", port=0, verbose=False)
     server.start()
-    endpoint = f"http://127.0.0.1:{port}"
+    host, port = server.get_host_and_port()
+    endpoint = f"http://{host}:{port}"
     sqs = boto3.client(
         "sqs", endpoint_url=endpoint, region_name="us-east-1", aws_access_key_id="t", aws_secret_access_key="t"
     )

@@ -62,6 +62,10 @@ def test_saved_template_is_listed_and_used_by_the_next_notification(api):
         ({"subject": "ok", "body": "a\nb\n{{ secrets }}"}, "line 3: unknown placeholder 'secrets'"),
         ({"subject": "ok"}, "'body'"),
         ({"subject": "ok", "body": "x", "html": "<b>"}, "html"),
+        # The subject becomes a header: a line break or an encoded word in it could add one (issue 12).
+        ({"subject": "Re: {{ ticket.subject }}\r\nBcc: a@example.com", "body": "x"}, "'subject' must be a single line"),
+        ({"subject": "Re\u2028Bcc: a@example.com", "body": "x"}, "'subject' must be a single line"),
+        ({"subject": "=?utf-8?q?x=0D=0ABcc:_a@example.com?=", "body": "x"}, "encoded word"),
     ],
 )
 def test_bad_templates_are_a_400_naming_the_line(api, body, words):

@@ -105,3 +105,47 @@ def test_the_messages_follow_the_agent_s_language(client):
     response = client.http.post("/users", headers=headers, body=NESTED_1000)
     assert response.status_code == 400
     assert json.loads(response.body)["Message"] == "Der Anfragetext ist tiefer als 32 Ebenen verschachtelt."
+
+
+# Within the 65,536 characters a comment may have, yet too large for DynamoDB's 400 KB item once the notification's
+# text and HTML (escaped) are kept in the outbox: these used to be 500s after the first write was attempted.
+TOO_LARGE_TO_STORE = ["𝕏" * 65536, "&" * 40000 + "𝕏" * 25536]
+
+
+@pytest.mark.parametrize("text", TOO_LARGE_TO_STORE, ids=["4-byte", "escaped-in-html"])
+def test_a_comment_too_large_to_store_is_a_400_and_leaves_nothing_behind(api, client, text):
+    who = people(api)
+    ticket = api.ok(
+        "post",
+        "/tickets",
+        {
+            "subject": "Printer on fire",
+            "requester_id": who["requester"]["id"],
+            "comment": {"author_id": who["requester"]["id"], "body": "It smokes.", "public": True},
+        },
+    )
+    from tests.helpers import sent_messages
+
+    before, sent = table_items(), len(sent_messages())
+    status, payload = post_raw(
+        client, f"/tickets/{ticket['id']}/comments", json.dumps({"body": text, "public": True}).encode()
+    )
+    assert status == 400 and "too large to store" in payload["Message"], (status, payload)
+    assert table_items() == before and len(sent_messages()) == sent
+    body = {
+        "subject": "Printer on fire",
+        "requester_id": who["requester"]["id"],
+        "comment": {"author_id": who["requester"]["id"], "body": text, "public": True},
+    }
+    status, payload = post_raw(client, "/tickets", json.dumps(body).encode())
+    assert status == 400 and "too large to store" in payload["Message"], (status, payload)
+    assert table_items() == before and len(sent_messages()) == sent
+
+
+def test_the_item_size_follows_dynamodb_s_count():
+    from chalicelib.adapters.dynamo import item_size, to_item
+
+    # Names and values in UTF-8; a number about half its digits; a map or list 3 bytes plus 1 per element.
+    assert item_size(to_item({"PK": "é", "n": 12345, "m": {"a": "xy"}, "l": ["a", "b"], "t": True})) == (
+        2 + 2 + 1 + 4 + 1 + (3 + 1 + 1 + 2) + 1 + (3 + 2 + 2) + 1 + 1
+    )
