@@ -54,8 +54,13 @@ def ticket_view(ticket: Ticket, tags: list[str]) -> dict:
     }
 
 
-def failure_view(failure: dict | None, tr: gettext.NullTranslations, email: str | None = None) -> dict | None:
-    """A stored failure with the reason and remedy worded for the agent's language (and a likely typo fixed)."""
+def failure_view(
+    failure: dict | None, tr: gettext.NullTranslations, email: str | None = None, *, has_files: bool = True
+) -> dict | None:
+    """A stored failure with the reason and remedy worded for the agent's language (and a likely typo fixed).
+
+    `has_files`: whether the comment carried attachments; "resend with links" is only offered when it did (callers
+    that do not know the comment keep offering it)."""
     if not failure:
         return None
     suggestion = typos.suggest_address(email) if failure.get("category") == classification.INVALID_ADDRESS else None
@@ -69,6 +74,7 @@ def failure_view(failure: dict | None, tr: gettext.NullTranslations, email: str 
         ),
         tr,
     )
+    links_help = has_files and explained["category"] == classification.MESSAGE_TOO_LARGE
     return {
         "category": explained["category"],
         "reason": explained["reason"],
@@ -81,11 +87,11 @@ def failure_view(failure: dict | None, tr: gettext.NullTranslations, email: str 
         "permanent": bool(failure.get("permanent")),
         "remedy": explained["remedy"]
         + (" " + tr.gettext("Did you mean {address}?").format(address=suggestion) if suggestion else "")
-        + (" " + tr.gettext(RESEND_WITH_LINKS) if explained["category"] == classification.MESSAGE_TOO_LARGE else ""),
+        + (" " + tr.gettext(RESEND_WITH_LINKS) if links_help else ""),
         "suggestion": suggestion,
         # What the page can do about it in one click: POST .../comments/{comment_id}/resend with `resend` as the
         # body (plus user_ids: the failed recipient). None when the fix is not a resend.
-        "action": _action(explained["category"], tr),
+        "action": _resend_with_links(tr) if links_help else None,
         "occurred_at": failure.get("occurred_at"),
     }
 
@@ -94,9 +100,7 @@ RESEND_WITH_LINKS = N_("Or resend it to this recipient with download links inste
 ACTION_RESEND_WITH_LINKS = "resend_with_links"
 
 
-def _action(category: str, tr: gettext.NullTranslations) -> dict | None:
-    if category != classification.MESSAGE_TOO_LARGE:
-        return None
+def _resend_with_links(tr: gettext.NullTranslations) -> dict:
     return {
         "id": ACTION_RESEND_WITH_LINKS,
         "label": tr.gettext("Resend with links instead of attachments"),
@@ -179,7 +183,9 @@ def conversation(table: DeskmailTable, ticket_id: str, page_token: str | None, t
                         "email": recipient.email,
                         "message_id": recipient.message_id,
                         "status": recipient.status,
-                        "failure": failure_view(recipient.failure, tr, recipient.email),
+                        "failure": failure_view(
+                            recipient.failure, tr, recipient.email, has_files=bool(comment.attachments)
+                        ),
                         "timeline": _timeline(recipient),
                         "sent_at": recipient.sent_at or None,
                         # An earlier attempt a resend replaced: what the later email did, so the page can say

@@ -273,6 +273,33 @@ def test_a_too_large_bounce_offers_links_and_the_resend_sends_links_to_that_reci
     assert status == 400 and "attachments" in payload["Message"]
 
 
+def test_a_too_large_bounce_of_a_comment_without_files_offers_no_links(api, who):
+    from tests import ses_payloads as ses
+    from tests.helpers import feed, message_ids
+
+    ticket = open_ticket(api, who)
+    api.ok("post", f"/tickets/{ticket['id']}/comments", {"body": "A long answer, no files.", "public": True})
+    comment = api.comments(ticket["id"])[-1]
+    assert comment["attachments"] == []
+    message_id = message_ids(comment)["carl@example.com"]
+    destination = ["rita@example.com", "carl@example.com"]
+    too_large = {
+        "emailAddress": "carl@example.com",
+        "action": "failed",
+        "status": "5.3.4",
+        "diagnosticCode": "smtp; 552 5.3.4 Message size exceeds fixed maximum message size",
+    }
+    response, _ = feed(
+        api.client,
+        ses.bounce(message_id, destination, [too_large], bounce_type="Transient", subtype="MessageTooLarge"),
+    )
+    assert response == {"batchItemFailures": []}
+    recipients = {r["email"]: r for r in api.comments(ticket["id"])[-1]["delivery"]["recipients"]}
+    failure = recipients["carl@example.com"]["failure"]
+    assert failure["category"] == "message_too_large"
+    assert failure["action"] is None and "download links" not in failure["remedy"]
+
+
 # ---- inbound ---------------------------------------------------------------------------------------------------------
 
 
