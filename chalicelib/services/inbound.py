@@ -217,7 +217,7 @@ def _apply(
         return AUTOMATED
     held = hold_reason(email.authentication)
     if held:
-        _suspend(table, ticket, email, held, stamp, epoch_seconds)
+        _suspend(table, settings, ticket, email, held, stamp, epoch_seconds, files)
         return SUSPENDED
     return _comment_from(table, mailer, settings, ticket, email, stamp, now, files)
 
@@ -277,8 +277,24 @@ def _comment_from(
 # ---- held for review ("suspended"): mail that failed sender authentication -----------------------------------------
 
 
-def _suspend(table: DeskmailTable, ticket: Ticket, email: InboundEmail, reason: str, stamp: str, epoch: int) -> None:
-    """Kept whole enough to become the comment later, and shown on the ticket; nothing is sent to anyone."""
+def _suspend(
+    table: DeskmailTable,
+    settings: Settings,
+    ticket: Ticket,
+    email: InboundEmail,
+    reason: str,
+    stamp: str,
+    epoch: int,
+    files: FileStore | None = None,
+) -> None:
+    """Kept whole enough to become the comment later, and shown on the ticket; nothing is sent to anyone.
+
+    The reply's files are stored now (the SES payload is gone by the time an agent recovers the mail) under the
+    ids the comment will have, and the held item keeps their references; recovering attaches them."""
+    comment_id = comment_id_for(email)
+    kept = attachments.keep_inbound(
+        files, settings, ticket.id, comment_id, email.ses_message_id, email.attachments, stamp
+    )
     attributes = {
         "ticket_id": ticket.id,
         "ticket_subject": ticket.subject,
@@ -290,7 +306,13 @@ def _suspend(table: DeskmailTable, ticket: Ticket, email: InboundEmail, reason: 
         "reason": reason,
         "authentication": email.authentication.as_record(),
         "suspended_at": stamp,
+        "attachments": [dynamo.attachment_record(attachment) for attachment in kept.attachments],
     }
+    dropped = (
+        [_event(ticket, email, attachments.EVENT_ATTACHMENTS_DROPPED, comment_id=comment_id, dropped=kept.dropped)]
+        if kept.dropped
+        else []
+    )
     table.write_items(
         [
             dynamo.suspended_inbound_item(
@@ -303,6 +325,7 @@ def _suspend(table: DeskmailTable, ticket: Ticket, email: InboundEmail, reason: 
                 reason=reason,
                 authentication=email.authentication.as_record(),
             ),
+            *dropped,
         ]
     )
     logger.warning(
@@ -360,6 +383,16 @@ def recover_suspended(
     comment = table.get_comment(ticket.id, comment_id)
     if comment is None:
         text = item.get("text") or str(item.get("subject", "")).strip() or "-"
+        held_files = tuple(dynamo.attachment_from_record(record) for record in item.get("attachments") or ())
+        stamp = now()
+        kept = attachments.Kept(
+            held_files,
+            [
+                dynamo.attachment_item(ticket.id, held, stamp, attachments.ATTACHED, comment_id=comment_id)
+                for held in held_files
+            ],
+            [],
+        )
         comment = workspace.add_comment(
             table,
             mailer,
@@ -368,6 +401,7 @@ def recover_suspended(
             {"author_id": author.id, "body": text, "public": True},
             now,
             comment_id=comment_id,
+            kept_files=kept if held_files else None,
         )
     table.delete_suspended_inbound(suspended_id)
     return {"id": suspended_id, "ticket_id": ticket.id, "comment_id": comment.id, "recovered": True}

@@ -325,3 +325,24 @@ def test_a_customers_emailed_files_are_kept_on_the_comment_it_creates_and_the_ex
     # The others on the ticket get the customer's file with the notification of her reply.
     forwarded = email.message_from_string(sent_messages()[-1]["mime"].as_string(), policy=email.policy.default)
     assert [p.get_filename() for p in forwarded.iter_attachments()] == ["photo.png"]
+
+
+def test_held_mail_keeps_its_files_and_recovering_it_attaches_them(api, who):
+    from tests import inbound_payloads as inbound
+
+    ticket = open_ticket(api, who)
+    ses_id = sent_messages()[-1]["id"]
+    reply = inbound.mime(body="Photo attached.", in_reply_to=f"<{ses_id}@email.amazonses.com>")
+    reply.add_attachment(PNG, maintype="image", subtype="png", filename="photo.png")
+    spoofed = inbound.received(reply, spf="FAIL", dkim="FAIL", dmarc="FAIL", dmarc_policy="reject")
+    assert inbound.feed_inbound(api.client, spoofed) == {"batchItemFailures": []}
+    assert [c["body"] for c in api.comments(ticket["id"])][-1] != "Photo attached."  # held, not a comment
+    (held,) = api.ok("get", "/inbound/suspended")["suspended"]
+
+    recovered = api.ok("post", f"/inbound/suspended/{held['id']}/recover", {})
+    comment = next(c for c in api.comments(ticket["id"]) if c["id"] == recovered["comment_id"])
+    assert comment["body"] == "Photo attached."
+    (photo,) = comment["attachments"]
+    assert photo["name"] == "photo.png" and photo["size"] == len(PNG) and photo["content_type"] == "image/png"
+    link = api.ok("get", f"/tickets/{ticket['id']}/attachments/{photo['id']}")
+    assert requests.get(link["url"], timeout=10).content == PNG
