@@ -159,7 +159,15 @@ def axe_source():
         if not npm:
             pytest.skip("the accessibility checks need npm (Node 20) to install axe-core")
         command = [npm, "ci", "--no-audit", "--no-fund", "--prefix", str(AXE_DIR)]
-        subprocess.run(command, check=True, capture_output=True, timeout=180)
+        # The registry can refuse or time out for a moment (a fresh-clone run once got npm's exit 217): a few
+        # bounded retries, then the last error with npm's own output.
+        for attempt in range(4):
+            result = subprocess.run(command, capture_output=True, text=True, timeout=180)
+            if result.returncode == 0 and script.exists():
+                break
+            time.sleep(2 + 4 * attempt)
+        else:
+            raise RuntimeError(f"npm ci failed ({result.returncode}): {result.stderr[-2000:] or result.stdout[-2000:]}")
     return script.read_text()
 
 
