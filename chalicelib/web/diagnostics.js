@@ -56,6 +56,16 @@ function actions(check, recipient, popover) {
   return buttons.length ? h("div", { class: "actions" }, buttons) : null;
 }
 
+// A check's status badge and name: its first line, whoever reads it.
+function checkHead(check) {
+  return h(
+    "div",
+    { class: "check-head" },
+    h("span", { class: `badge check-${check.status}` }, tr(`check_status_${check.status}`)),
+    h("span", { class: "check-name" }, checkName(check)),
+  );
+}
+
 function renderCheck(check, recipient, popover) {
   const fix = check.fix ? readable(check.fix) : "";
   const fixLine = fix ? h("p", { class: "check-fix" }, h("span", { class: "fix-label" }, tr("remedy")), " ", fix) : null;
@@ -64,12 +74,7 @@ function renderCheck(check, recipient, popover) {
     return h(
       "li",
       { class: "check", "data-check": check.check, "data-status": check.status },
-      h(
-        "div",
-        { class: "check-head" },
-        h("span", { class: `badge check-${check.status}` }, tr(`check_status_${check.status}`)),
-        h("span", { class: "check-name" }, checkName(check)),
-      ),
+      checkHead(check),
       check.status === "ok" ? null : h("p", { class: "check-detail" }, tr("sending_domain_ask_admin")),
     );
   }
@@ -77,12 +82,7 @@ function renderCheck(check, recipient, popover) {
   return h(
     "li",
     { class: "check", "data-check": check.check, "data-status": check.status },
-    h(
-      "div",
-      { class: "check-head" },
-      h("span", { class: `badge check-${check.status}` }, tr(`check_status_${check.status}`)),
-      h("span", { class: "check-name" }, checkName(check)),
-    ),
+    checkHead(check),
     check.detail ? h("p", { class: "check-detail" }, readable(check.detail)) : null,
     adminOnly ? h("details", { class: "admin-steps" }, h("summary", {}, tr("admin_steps")), fixLine) : check.status === "ok" ? null : fixLine,
     actions(check, recipient, popover),
