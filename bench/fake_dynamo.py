@@ -111,17 +111,22 @@ def write_units(item: dict | None) -> int:
 
 
 def _matches(item: dict, kwargs: dict, values: dict) -> bool:
-    """FilterExpression of equalities joined by AND ("#a = :v", "#a.#b = :v"): the ones deskmail writes."""
+    """FilterExpression of equalities and IN lists joined by AND ("#a = :v", "#a.#b = :v", "#a IN (:v, :w)")."""
     expression = kwargs.get("FilterExpression")
     if not expression:
         return True
     names = kwargs.get("ExpressionAttributeNames", {})
     for part in expression.split(" AND "):
-        path, placeholder = (side.strip() for side in part.split("="))
+        if " IN " in part:  # "#a IN (:v, :w)"
+            path, _, listed = part.partition(" IN ")
+            wanted = [values[p.strip()] for p in listed.strip().strip("()").split(",")]
+        else:
+            path, placeholder = (side.strip() for side in part.split("="))
+            wanted = [values[placeholder]]
         value: dict | None = {"M": item}
-        for name in path.split("."):
+        for name in path.strip().split("."):
             value = (value or {}).get("M", {}).get(names.get(name, name))
-        if value != values[placeholder]:
+        if value not in wanted:
             return False
     return True
 
