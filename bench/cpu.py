@@ -22,7 +22,9 @@ NOTIFICATIONS_PER_ROUND = 2000
 ROUNDS = 7
 
 
-class _Context:
+class FeedbackContext:
+    """The Lambda context the feedback handler reads (its name, memory, deadline), for in-process runs."""
+
     function_name = "deskmail-dev-handle_ses_feedback"
     memory_limit_in_mb = 256
     invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:deskmail-dev-handle_ses_feedback"
@@ -58,7 +60,7 @@ def measure(batch_sizes=BATCH_SIZES, rounds=ROUNDS, clock=time.process_time) -> 
     table.write_items(workload.items_for(notifications))
     real_table = application.runtime.table
     application.runtime.table = lambda: table  # the handler's adapter, on the fake client
-    context = _Context()
+    context = FeedbackContext()
     results = {}
     try:
         with service_logs_silenced():
@@ -105,7 +107,7 @@ def profile(size: int = 10, batches: int = 200, top: int = 25) -> str:
     application.runtime.table = lambda: table
     bodies = workload.bodies(workload.KINDS, notifications, batches * size)
     events = [ses.sqs_event(bodies[n * size : (n + 1) * size]) for n in range(batches)]
-    context = _Context()
+    context = FeedbackContext()
     with service_logs_silenced():
         application.handle_ses_feedback(events[0], context)
         profiler = cProfile.Profile()

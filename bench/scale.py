@@ -21,6 +21,7 @@ import re
 import time
 from itertools import count
 
+from bench.cpu import FeedbackContext
 from bench.environment import service_logs_silenced
 from bench.fake_dynamo import RecordingDeskmailClient, item_bytes
 
@@ -71,17 +72,6 @@ class _Mailer:
         return SendResult(f"0100019bench{next(self._ids):012d}-0000-000000")
 
 
-class _Context:
-    function_name = "deskmail-dev-handle_ses_feedback"
-    memory_limit_in_mb = 256
-    invoked_function_arn = "arn:aws:lambda:us-east-1:123456789012:function:deskmail-dev-handle_ses_feedback"
-    aws_request_id = "bench"
-
-    @staticmethod
-    def get_remaining_time_in_millis() -> int:
-        return 60_000
-
-
 class _Run:
     """One simulated stretch of traffic, with per-call bursts and per-route Query pages."""
 
@@ -130,12 +120,13 @@ def simulate(tickets: int, seed: int = 7) -> tuple[_Run, int]:
     )
     pending: list[str] = []
     emails = 0
+    context = FeedbackContext()
 
     def feed(final: bool = False) -> None:
         while len(pending) >= 10 or (final and pending):
             batch, pending[:] = pending[:10], pending[10:]
             event = ses.sqs_event(batch)
-            run.call(None, lambda: feedback_handler.handle(event, _Context(), table, utc_now(), int(time.time())))
+            run.call(None, lambda: feedback_handler.handle(event, context, table, utc_now(), int(time.time())))
 
     def feedback_for(comment_id: str, ticket_id: str) -> None:
         nonlocal emails
