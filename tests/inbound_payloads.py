@@ -5,9 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import uuid
+from datetime import datetime, timedelta
 from email.message import EmailMessage
 
-from chalicelib.ids import utc_now
+from chalicelib.ids import format_timestamp, utc_now
 
 SUPPORT = "support@deskmail.example.com"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:deskmail-inbound-dev"
@@ -37,6 +38,19 @@ def mime(
     return message
 
 
+_last_receipt_stamp = ""
+
+
+def _next_receipt_stamp() -> str:
+    global _last_receipt_stamp
+    stamp = utc_now()
+    if stamp <= _last_receipt_stamp:
+        last = datetime.fromisoformat(_last_receipt_stamp.replace("Z", "+00:00"))
+        stamp = format_timestamp(last + timedelta(milliseconds=1))
+    _last_receipt_stamp = stamp
+    return stamp
+
+
 def received(
     message: EmailMessage,
     encoding="UTF8",
@@ -53,8 +67,10 @@ def received(
     """`s3`: (bucket, key) — the receipt rule's S3 action stored the message there, and the notification has no
     content (what deployed deskmail receives for mail of any size)."""
     raw = message.as_bytes()
-    # SES stamps the receipt; deskmail orders the reply's comment by it, so it is now (not a fixed past time).
-    stamp = utc_now()
+    # SES stamps the receipt; deskmail orders the reply's comment by it, so it is now (not a fixed past time), and
+    # later than the previous one: two replies built in the same millisecond would otherwise tie, and a tie is
+    # ordered by the hash of their random message ids (a test expecting "first built, first shown" was flaky).
+    stamp = _next_receipt_stamp()
     notification = {
         "notificationType": "Received",
         "mail": {
