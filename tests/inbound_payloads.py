@@ -5,10 +5,10 @@ from __future__ import annotations
 import base64
 import json
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 
-from chalicelib.ids import format_timestamp, utc_now
+from chalicelib.ids import format_timestamp
 
 SUPPORT = "support@deskmail.example.com"
 TOPIC = "arn:aws:sns:us-east-1:123456789012:deskmail-inbound-dev"
@@ -38,17 +38,14 @@ def mime(
     return message
 
 
-_last_receipt_stamp = ""
+_last_receipt = datetime.min.replace(tzinfo=UTC)
 
 
 def _next_receipt_stamp() -> str:
-    global _last_receipt_stamp
-    stamp = utc_now()
-    if stamp <= _last_receipt_stamp:
-        last = datetime.fromisoformat(_last_receipt_stamp.replace("Z", "+00:00"))
-        stamp = format_timestamp(last + timedelta(milliseconds=1))
-    _last_receipt_stamp = stamp
-    return stamp
+    # At least a millisecond after the last one: format_timestamp keeps milliseconds, so the stamps differ.
+    global _last_receipt
+    _last_receipt = max(datetime.now(UTC), _last_receipt + timedelta(milliseconds=1))
+    return format_timestamp(_last_receipt)
 
 
 def received(
