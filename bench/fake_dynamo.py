@@ -219,9 +219,12 @@ class RecordingDeskmailClient(FakeDeskmailClient):
         self._call("TransactWriteItems")
         reasons = []
         for action in TransactItems:
-            put = action.get("Put")
-            exists = put is not None and self._key(put["Item"]) in self.items
-            failed = exists and "attribute_not_exists(PK)" in put.get("ConditionExpression", "")
+            write = action.get("Put") or action.get("Update") or {}
+            key = self._key(write["Item"]) if "Item" in write else self._key(write.get("Key") or {})
+            condition = write.get("ConditionExpression", "")
+            failed = ("attribute_not_exists(PK)" in condition and key in self.items) or (
+                "attribute_exists(PK)" in condition.replace("attribute_not_exists(PK)", "") and key not in self.items
+            )
             reasons.append({"Code": "ConditionalCheckFailed" if failed else "None"})
         if any(reason["Code"] != "None" for reason in reasons):
             raise _TransactionCanceled(reasons)

@@ -12,6 +12,8 @@ from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
+from botocore.exceptions import BotoCoreError, ClientError
+
 from chalicelib.domain import outbox
 from chalicelib.domain.model import (
     FAILURE_TAG,
@@ -53,7 +55,7 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 #   USER#{id}        IDENTITY                             the same link from the user's side (its `sub`)
 #   FEEDBACK#OTHER#{day} COUNT#{shard}                    feedback about other senders' mail, counted (ADD, TTL)
 #   REP#{day}#{shard} COUNTS                              sent / hard bounces / complaints per hour (ADD, TTL)
-#   TICKET#{id}      FIND#{word}                          ticket search (GSI1: FIND#{word}#{shard} / {created}#{id})
+#   FIND#{word}#{shard} {created}#{id}                     ticket search: a ticket found by this word
 #   TICKET#{id}      LIST                                 ticket list (GSI1: TICKETS#{yyyy-mm}#{shard} / {created}#{id})
 #   TICKET#{id}      OUTBOX#{notification}                a notification recorded before SES is called (outbox)
 #   TICKET#{id}      MAIL#{notification}                  the outbox entry's email, compressed (TTL 7 days)
@@ -771,8 +773,8 @@ def participation_item(user_id: str, ticket_id: str, subject: str, at: str) -> d
 
 
 # The search words and the ticket list are written by every new ticket: a common word ("printer", a mail domain) or
-# a month's list takes one index write per ticket (about 500/s at 100M notifications/day with a 3x peak). Each is
-# split over TICKET_INDEX_SHARDS partitions by ticket id, and a page reads them all and merges newest first.
+# a month's list takes one write per ticket (about 500/s at 100M notifications/day with a 3x peak). Each is split
+# over TICKET_INDEX_SHARDS partitions by ticket id, and a page reads them all and merges newest first.
 TICKET_INDEX_SHARDS = 4
 
 
@@ -781,14 +783,16 @@ def _shard_of(entity_id: str, shards: int) -> int:
 
 
 def ticket_index_items(ticket: Ticket, words: list[str], requester_name: str) -> list[dict]:
-    """Written with the ticket: one item per search word (GSI1 FIND#{word}#{shard}) and one in its month's list
-    (TICKETS#{yyyy-mm}#{shard}).
+    """Written with the ticket: its row in its month's list (TICKET#{id} / LIST, GSI1 TICKETS#{yyyy-mm}#{shard}) and
+    one search row per word, a base-table item FIND#{word}#{shard} / {created}#{id}.
 
     Each carries what a result row shows, so a search or a list page is one Query per shard with no read per ticket.
+    Search rows are base-table items, not index copies of TICKET# items: a word costs one write, not a table write
+    and an index write, and write_together puts them ahead of the ticket's transaction at 1x (see AHEAD_TYPES). A row
+    whose transaction then failed names a ticket without a LIST item: searches skip it (one BatchGetItem a page).
     """
     shard = _shard_of(ticket.id, TICKET_INDEX_SHARDS)
     shown = {
-        "type": "ticket_index",
         "ticket_id": ticket.id,
         "subject": ticket.subject,
         "status": ticket.status,
@@ -796,13 +800,18 @@ def ticket_index_items(ticket: Ticket, words: list[str], requester_name: str) ->
         "requester_name": requester_name,
         "created_at": ticket.created_at,
         "words": words,
-        "GSI1SK": f"{ticket.created_at}#{ticket.id}",
     }
-    items = [
-        {"PK": f"TICKET#{ticket.id}", "SK": f"FIND#{word}", "GSI1PK": f"FIND#{word}#{shard}", **shown} for word in words
-    ]
+    position = f"{ticket.created_at}#{ticket.id}"
+    items = [{"PK": f"FIND#{word}#{shard}", "SK": position, "type": "ticket_search", **shown} for word in words]
     items.append(
-        {"PK": f"TICKET#{ticket.id}", "SK": "LIST", "GSI1PK": f"TICKETS#{ticket.created_at[:7]}#{shard}", **shown}
+        {
+            "PK": f"TICKET#{ticket.id}",
+            "SK": "LIST",
+            "type": "ticket_index",
+            "GSI1PK": f"TICKETS#{ticket.created_at[:7]}#{shard}",
+            "GSI1SK": position,
+            **shown,
+        }
     )
     return items
 
@@ -1737,25 +1746,63 @@ class DeskmailTable:
 
     TRANSACTION_LIMIT = 100
 
+    # Items whose owner is written by the transaction and that mean nothing without it: an outbox entry's email
+    # (MAIL#, read only through its entry), a ticket's search rows (skipped while the ticket has no LIST item) and a
+    # notification's send log (SENT#: read only to count recent sends, where a stray one errs toward fewer emails).
+    # write_together puts them first, in a BatchWriteItem at one unit a KB instead of a transaction's two. If the
+    # transaction then fails they are deleted; if even that fails they stay unreachable (the email and the send log
+    # expire by TTL, a search skips the row).
+    AHEAD_TYPES = frozenset({"outbox_email", "ticket_search", "send_log"})
+
     def write_together(self, items: list[dict], updates: Iterable[dict] = ()) -> None:
         """Puts (and raw conditional Updates) in one TransactWriteItems: all of them are written, or none.
 
         A unit larger than one transaction (100 actions) is written in consecutive transactions, in the order
-        given: callers put what must never be orphaned (the comment, the outbox entries) last.
+        given: callers put what must never be orphaned (the comment, the outbox entries) last. Items of AHEAD_TYPES
+        go ahead of the transaction, as plain puts.
         """
         unique = {(item["PK"], item["SK"]): item for item in items}  # one action per item in a transaction
-        puts = [to_item(item) for item in unique.values()]
-        _check_sizes(puts)
+        ahead = [to_item(item) for item in unique.values() if item.get("type") in self.AHEAD_TYPES]
+        puts = [to_item(item) for item in unique.values() if item.get("type") not in self.AHEAD_TYPES]
+        _check_sizes(ahead + puts)
+        puts_ahead = [{"PutRequest": {"Item": item}} for item in ahead]
+        for start in range(0, len(puts_ahead), self.BATCH_WRITE_LIMIT):
+            if self._write_chunk(puts_ahead[start : start + self.BATCH_WRITE_LIMIT]):
+                raise WriteError("items to write ahead of a transaction were not written")
         actions: list[dict] = [{"Put": {"TableName": self.name, "Item": item}} for item in puts]
         actions += [{"Update": {"TableName": self.name, **update}} for update in updates]
         for start in range(0, len(actions), self.TRANSACTION_LIMIT):
             try:
                 self.client.transact_write_items(TransactItems=actions[start : start + self.TRANSACTION_LIMIT])
             except self.client.exceptions.TransactionCanceledException as error:
+                if start == 0:  # cancelled: nothing of the unit landed, and nothing is left behind
+                    self._take_back(ahead)
                 reasons = [reason.get("Code") for reason in error.response.get("CancellationReasons") or []]
                 if "ConditionalCheckFailed" in reasons:
                     raise WriteConflict(f"a condition failed: {reasons}") from error
                 raise
+            except (ClientError, BotoCoreError):
+                # Another error may or may not have committed: the items ahead go only if the first put is absent
+                # (a consistent read), since a landed entry needs its email.
+                if start == 0 and ahead and puts and not self._exists(puts[0]):
+                    self._take_back(ahead)
+                raise
+
+    def _exists(self, item: dict) -> bool:
+        try:
+            key = {"PK": item["PK"], "SK": item["SK"]}
+            return "Item" in self.client.get_item(TableName=self.name, Key=key, ConsistentRead=True)
+        except (ClientError, BotoCoreError):
+            return True  # cannot tell: keep them (unreachable if it did not land, expired by TTL or skipped)
+
+    def _take_back(self, ahead: list[dict]) -> None:
+        deletes = [{"DeleteRequest": {"Key": {"PK": item["PK"], "SK": item["SK"]}}} for item in ahead]
+        try:
+            for start in range(0, len(deletes), self.BATCH_WRITE_LIMIT):
+                if self._write_chunk(deletes[start : start + self.BATCH_WRITE_LIMIT]):
+                    raise WriteError("not deleted")
+        except (WriteError, ClientError, BotoCoreError):
+            logger.warning("Items put ahead of a failed transaction were left (unreachable)", exc_info=True)
 
     # -- attachments and download links ----------------------------------------------------------------------------
 
@@ -1932,9 +1979,9 @@ class DeskmailTable:
         month: str | None = None,
         tag: str | None = None,
     ) -> tuple[list[dict], str | None]:
-        """One page of a ticket index on GSI1, newest first: a search word's tickets, a month's (yyyy-mm), or those
-        carrying a tag. Words and months are merged over their shards (one Query each); a tag walks its yearly
-        buckets TAG#{tag}#{yyyy}. The token says where to go on."""
+        """One page of a ticket index, newest first: a search word's tickets (FIND#{word}#{shard}), a month's
+        (yyyy-mm, GSI1 TICKETS#), or those carrying a tag. Words and months are merged over their shards (one Query
+        each); a tag walks its yearly buckets TAG#{tag}#{yyyy} on GSI1. The token says where to go on."""
         if tag is not None:
             kwargs: dict[str, Any] = {
                 "IndexName": "GSI1",
@@ -1943,28 +1990,34 @@ class DeskmailTable:
                 "ScanIndexForward": False,
             }
             return self._walk_buckets(tag_buckets(tag, datetime.now(UTC)), "GSI1", kwargs, page_token, limit)
+        # A word's rows are base-table items (sorted by SK), a month's are LIST items on GSI1 (sorted by GSI1SK).
+        index, (partition, sort) = (None, TABLE_KEY) if word is not None else ("GSI1", TABLE_INDEXES["GSI1"])
         base = f"FIND#{word}" if word is not None else f"TICKETS#{month}"
         before = _decode_cursor(page_token) if page_token else None
         rows: list[dict] = []
         more = False
         for shard in range(TICKET_INDEX_SHARDS):
             query: dict[str, Any] = {
-                "IndexName": "GSI1",
-                "KeyConditionExpression": "GSI1PK = :pk" + (" AND GSI1SK < :before" if before else ""),
+                "KeyConditionExpression": f"{partition} = :pk" + (f" AND {sort} < :before" if before else ""),
                 "ExpressionAttributeValues": {":pk": {"S": f"{base}#{shard}"}},
                 "ScanIndexForward": False,
                 "Limit": limit,
             }
+            if index:
+                query["IndexName"] = index
             if before:
                 query["ExpressionAttributeValues"][":before"] = {"S": before}
             response = self._query(**query)
             rows += [from_item(item) for item in response.get("Items", [])]
             more = more or "LastEvaluatedKey" in response
-        rows.sort(key=lambda row: row["GSI1SK"], reverse=True)
+        rows.sort(key=lambda row: row[sort], reverse=True)
         page = rows[:limit]
-        if (more or len(rows) > limit) and page:
-            return page, _encode_cursor(page[-1]["GSI1SK"])
-        return page, None
+        cursor = _encode_cursor(page[-1][sort]) if (more or len(rows) > limit) and page else None
+        if word is not None and page:
+            # A search row put ahead of a ticket transaction that then failed names no ticket: skipped.
+            listed = self.get_ticket_listings([row["ticket_id"] for row in page])
+            page = [row for row in page if row["ticket_id"] in listed]
+        return page, cursor
 
     def get_ticket_listings(self, ticket_ids: list[str]) -> dict[str, dict]:
         """What the ticket list shows of each ticket (its LIST item: requester, status), one BatchGetItem a page."""

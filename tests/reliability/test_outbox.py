@@ -147,8 +147,9 @@ def test_a_crash_between_the_commit_and_ses_is_sent_by_the_sweep_exactly_once(ap
 
 
 def test_ses_took_it_and_the_record_failed_the_sweep_records_it_without_sending_again(api, who, inject):
-    # The record after SES is the first BatchWriteItem of the request; every retry of it fails too.
-    inject(always("batch_write_item", 1, fails("BatchWriteItem")))
+    # The record after SES is the request's second BatchWriteItem (the first puts the email and the search rows
+    # ahead of the commit); every retry of it fails too.
+    inject(always("batch_write_item", 2, fails("BatchWriteItem")))
     ticket = api.ok("post", "/tickets", open_ticket_body(who))  # the ticket and the email exist: 201
     (message,) = sent_messages()
     (entry,) = outbox_entries()
@@ -166,7 +167,7 @@ def test_ses_took_it_and_the_record_failed_the_sweep_records_it_without_sending_
 
 def test_ses_took_it_and_no_write_landed_it_is_failed_visibly_never_sent_twice(api, who, inject):
     """The documented window: the email went out, nothing recorded it; the sweep must not send it again."""
-    faults = always("batch_write_item", 1, fails("BatchWriteItem"))
+    faults = always("batch_write_item", 2, fails("BatchWriteItem"))  # the record (the first put the email ahead)
     faults[("update_item", 2)] = fails()  # the fallback `accepted` update, after the claim (update 1)
     inject(faults)
     ticket = api.ok("post", "/tickets", open_ticket_body(who))
@@ -210,7 +211,7 @@ def test_the_scheduled_function_sweeps(client, api, who, inject, monkeypatch):
 def test_resend_goes_through_the_outbox_too(api, who, inject):
     ticket = api.ok("post", "/tickets", open_ticket_body(who))
     (first,) = api.comments(ticket["id"])
-    inject(always("batch_write_item", 1, fails("BatchWriteItem")))
+    inject(always("batch_write_item", 2, fails("BatchWriteItem")))  # the record: the first put the email ahead
     resent = api.ok(
         "post", f"/tickets/{ticket['id']}/comments/{first['id']}/resend", {"user_ids": [who["requester"]["id"]]}
     )
