@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 
+from chalicelib.naming import INDEX_PROJECTIONS, TABLE_INDEXES
+
 
 class FakeDeskmailClient:
     def __init__(self):
@@ -131,7 +133,18 @@ def _matches(item: dict, kwargs: dict, values: dict) -> bool:
     return True
 
 
-INDEXES = {"GSI1": ("GSI1PK", "GSI1SK"), "GSI2": ("GSI2PK", "GSI2SK")}
+INDEXES = TABLE_INDEXES
+
+
+def index_entry(index: str, item: dict | None) -> dict | None:
+    """What an index holds of an item (None: the item is not in it): its keys and the table's, plus the projected
+    attributes (all of them, or none for KEYS_ONLY)."""
+    pk_name, sk_name = INDEXES[index]
+    if not item or pk_name not in item:
+        return None
+    if INDEX_PROJECTIONS[index] == "ALL":
+        return item
+    return {name: item[name] for name in ("PK", "SK", pk_name, sk_name) if name in item}
 
 
 FakeDeskmailClient.exceptions = _Exceptions  # boto3 clients name their error classes here
@@ -170,7 +183,7 @@ class RecordingDeskmailClient(FakeDeskmailClient):
 
     def _record_write(self, old: dict | None, new: dict | None) -> None:
         item = new or old or {}
-        for name in ("PK", "GSI1PK", "GSI2PK"):
+        for name in ("PK", *(pk_name for pk_name, _ in INDEXES.values())):
             if old and name in old:
                 self.partitions.get((name, old[name]["S"]), set()).discard(self._key(old))
             if new and name in new:
@@ -178,16 +191,25 @@ class RecordingDeskmailClient(FakeDeskmailClient):
         units = write_units(new or old) * self._unit_factor
         self._count(self.writes, "table", item["PK"]["S"], units)
         kind = item.get("type", {}).get("S") or item["PK"]["S"].split("#")[0]
+        if kind == "event":  # events by what they say: a comment's, a notification's, a failure's
+            kind = f"event {item.get('event_type', {}).get('S', '')}"
         self._count(self.writes_by_type, "table", kind, units)
+        # DynamoDB's rules for an index: a put when the item enters it, a delete when it leaves, both when its index
+        # key changes, one write when only projected attributes change, and none when neither does. Each is sized
+        # by the index entry (keys only, or the whole item), not by the table item.
         for index, (pk_name, _) in INDEXES.items():
-            before = (old or {}).get(pk_name, {}).get("S")
-            after = (new or {}).get(pk_name, {}).get("S")
-            if before and before != after:
-                self._count(self.writes, index, before, write_units(old) * self._unit_factor)
-                self._count(self.writes_by_type, index, kind, write_units(old) * self._unit_factor)
-            if after:
-                self._count(self.writes, index, after, units)
-                self._count(self.writes_by_type, index, kind, units)
+            before, after = index_entry(index, old), index_entry(index, new)
+            if before is None and after is None:
+                continue
+            moved = before is not None and after is not None and before[pk_name] != after[pk_name]
+            if before is not None and (after is None or moved):
+                self._count_index(index, before[pk_name]["S"], kind, write_units(before) * self._unit_factor)
+            if after is not None and (before is None or moved or before != after):
+                self._count_index(index, after[pk_name]["S"], kind, write_units(after) * self._unit_factor)
+
+    def _count_index(self, index: str, pk: str, kind: str, units: float) -> None:
+        self._count(self.writes, index, pk, units)
+        self._count(self.writes_by_type, index, kind, units)
 
     def _call(self, name: str) -> None:
         self.calls[name] = self.calls.get(name, 0) + 1
@@ -341,6 +363,7 @@ class RecordingDeskmailClient(FakeDeskmailClient):
             ]
         limit = kwargs.get("Limit")
         page = matching[:limit] if limit else matching
+        page = [(*row[:3], index_entry(index, row[3]) if index else row[3]) for row in page]  # what the index holds
         size = sum(item_bytes(row[3]) for row in page)
         self._count(self.reads, index or "table", pk, max(0.5, -(-size // 4096) / 2))
         kept = [row[3] for row in page if _matches(row[3], kwargs, values)]  # a filter reads, then drops

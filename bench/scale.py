@@ -23,7 +23,7 @@ from itertools import count
 
 from bench.cpu import FeedbackContext
 from bench.environment import service_logs_silenced
-from bench.fake_dynamo import RecordingDeskmailClient, item_bytes
+from bench.fake_dynamo import INDEXES, RecordingDeskmailClient, index_entry, item_bytes
 
 VOLUMES = (100_000, 1_000_000, 10_000_000, 100_000_000)
 PEAK_FACTOR = 3
@@ -56,6 +56,21 @@ def key_pattern(pk: str) -> str:
     for regex, name in _PATTERNS:
         pattern = regex.sub(name, pattern)
     return pattern
+
+
+# Which part of the work writes an item type: the conversation (tickets, comments, people, search: written whether
+# or not anyone is emailed), sending a notification (the outbox, its record, threading, counting), or its feedback.
+_CONVERSATION = {"ticket", "comment", "user", "participation", "ticket_index", "ticket_search", "reference", "inbound"}
+_CONVERSATION_EVENTS = {"event ticket_created", "event comment_added"}
+_FEEDBACK = {"outcome", "delivered_marker", "address_fact", "address_marker", "tag", "event email_delivery_failure"}
+
+
+def use_of(kind: str) -> str:
+    if kind in _CONVERSATION or kind in _CONVERSATION_EVENTS:
+        return "conversation"
+    if kind in _FEEDBACK or kind.startswith("event tag_"):
+        return "feedback"
+    return "sending"
 
 
 def _per_entity(pattern: str) -> bool:
@@ -234,9 +249,10 @@ def measure(small: int = 240, large: int = 960) -> dict:
         }
     results["write_units_per_notification"] = round(sum(run.client.writes.values()) / emails, 2)
     results["read_units_per_notification"] = round(sum(run.client.reads.values()) / emails, 2)
-    # What stays (no TTL): item bytes + DynamoDB's 100 bytes a item, once more per index the item is in.
+    # What stays (no TTL): item bytes + DynamoDB's 100 bytes an item, and each index entry the item has likewise.
     kept = [item for item in run.client.items.values() if "expires_at" not in item]
-    stored = sum((item_bytes(item) + 100) * (1 + sum(name in item for name in ("GSI1PK", "GSI2PK"))) for item in kept)
+    entries = [index_entry(index, item) for item in kept for index in INDEXES]
+    stored = sum(item_bytes(item) + 100 for item in kept + [entry for entry in entries if entry])
     results["stored_bytes_per_notification"] = round(stored / emails)
     by_pattern: dict[str, float] = {}
     for (index, pk), units in run.client.writes.items():
@@ -245,6 +261,10 @@ def measure(small: int = 240, large: int = 960) -> dict:
     results["write_units_per_notification_by_key"] = {
         name: round(units, 3) for name, units in sorted(by_pattern.items(), key=lambda kv: -kv[1])
     }
+    by_use: dict[str, float] = {}
+    for (_, kind), units in run.client.writes_by_type.items():
+        by_use[use_of(kind)] = by_use.get(use_of(kind), 0) + units / emails
+    results["write_units_per_notification_by_use"] = {use: round(units, 2) for use, units in sorted(by_use.items())}
     results["write_units_per_notification_by_item"] = {
         f"{where} {kind}": round(units / emails, 3)
         for (where, kind), units in sorted(run.client.writes_by_type.items(), key=lambda kv: -kv[1])
@@ -281,6 +301,8 @@ def report(results: dict) -> str:
         f"bytes kept (no TTL): {results['stored_bytes_per_notification']}; "
         f"route Query pages growth 100k -> 100M/day: {results['route_pages_growth']}"
     )
+    uses = ", ".join(f"{use} {units}" for use, units in results["write_units_per_notification_by_use"].items())
+    lines.append(f"write units per notification by use: {uses}")
     top = list(results["write_units_per_notification_by_key"].items())[:8]
     lines.append("largest writers per notification: " + ", ".join(f"{k} {v}" for k, v in top))
     return "\n".join(lines) + "\n"

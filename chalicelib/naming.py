@@ -7,11 +7,16 @@ TTL_ATTRIBUTE = "expires_at"
 # One table; every access pattern is a GetItem/Query on the base key or one of these indexes.
 TABLE_KEY = ("PK", "SK")
 TABLE_INDEXES = {
-    # Overloaded: tagged tickets by tag (newest failure first) and users by email address.
+    # Overloaded: tagged tickets by tag (newest failure first), the monthly ticket list and users by email address.
     "GSI1": ("GSI1PK", "GSI1SK"),
-    # Overloaded: the delivery-problems inbox (failed recipients across tickets, newest first).
+    # Overloaded: the delivery-problems inbox (failed recipients across tickets, newest first), held inbound mail.
     "GSI2": ("GSI2PK", "GSI2SK"),
+    # The outbox sweeper's queue (entries not done yet), keys only: an entry changes state twice while queued, and
+    # with nothing but keys projected those changes write nothing to the index (the sweep reads the entries).
+    "GSI3": ("GSI3PK", "GSI3SK"),
 }
+# What each index holds besides its keys and the table's (DynamoDB's ProjectionType).
+INDEX_PROJECTIONS = {"GSI1": "ALL", "GSI2": "ALL", "GSI3": "KEYS_ONLY"}
 
 
 def resource_names(stage: str) -> dict[str, str]:
@@ -80,7 +85,7 @@ def table_definition(table_name: str) -> dict:
                     {"AttributeName": pk, "KeyType": "HASH"},
                     {"AttributeName": sk, "KeyType": "RANGE"},
                 ],
-                "Projection": {"ProjectionType": "ALL"},
+                "Projection": {"ProjectionType": INDEX_PROJECTIONS[index]},
             }
             for index, (pk, sk) in TABLE_INDEXES.items()
         ],

@@ -68,6 +68,7 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 # GSI2 (overloaded):
 #   FAILURES#{yyyy-mm}       {time}#{ticket}#{event}     the delivery-problems inbox (failure events), by month
 #   SUSPENDED                {received}#{ses id}          inbound email held for review, newest first
+# GSI3 (keys only):
 #   OUTBOX#{shard}           {recorded at}#{notification} outbox entries not done yet (the sweeper's queue)
 
 
@@ -845,10 +846,11 @@ def _mailbox_record(entry: Mailbox | str) -> dict:
     return {"name": found.name, "address": found.address}
 
 
-# The sweeper's queue: GSI2 OUTBOX#{shard} / {recorded at}#{notification}, an entry's shard picked by its id. Every
-# SES message writes its shard's index three times (pending, claimed, done): about 10,000 index writes/s at 100M
-# notifications/day with a 3x peak, so 32 shards keep each near 300/s. The sweep reads the same 32 shards (one small
-# Query each, every 5 minutes) however many notifications there are.
+# The sweeper's queue: GSI3 OUTBOX#{shard} / {recorded at}#{notification}, an entry's shard picked by its id. GSI3
+# projects keys only, so of an entry's three moves (pending, claimed, done) two write its shard: the put (twice: it
+# is in a transaction) and the removal. That is about 10,000 index writes/s at 100M notifications/day with a 3x
+# peak, so 32 shards keep each near 300/s. The sweep reads the same 32 shards (one small Query each, every 5
+# minutes) however many notifications there are, then the due entries themselves.
 OUTBOX_SHARDS = 32
 # The email itself is needed until it is sent or given up (the sweep runs every 5 minutes): kept a week, by TTL.
 OUTBOX_EMAIL_RETENTION_SECONDS = 7 * 24 * 3600
@@ -894,8 +896,8 @@ def outbox_items(
         "recipients": [_recipient_record(recipient) for recipient in notification.recipients],
         "subject": subject,
         "acting": acting,
-        "GSI2PK": f"OUTBOX#{_shard_of(notification.id, OUTBOX_SHARDS)}",
-        "GSI2SK": f"{recorded_at}#{notification.id}",
+        "GSI3PK": f"OUTBOX#{_shard_of(notification.id, OUTBOX_SHARDS)}",
+        "GSI3SK": f"{recorded_at}#{notification.id}",
     }
     mail = {
         "PK": f"TICKET#{notification.ticket_id}",
@@ -1848,7 +1850,7 @@ class DeskmailTable:
             assignments.append("attempts = :next")
             values_out[":next"] = _marshal(attempts + 1)
         if to_state in outbox.DONE_STATES:
-            removals = ["GSI2PK", "GSI2SK"]
+            removals = ["GSI3PK", "GSI3SK"]
             assignments.append("expires_at = :expires")
             values_out[":expires"] = _marshal(int(epoch_seconds or time.time()) + OUTBOX_RETENTION_SECONDS)
         # Other moves leave the index key as it is (a key change is a delete and a put in the index): the sweep
@@ -1882,22 +1884,32 @@ class DeskmailTable:
         return outbox_entry(entry, found.get((pk, f"MAIL#{notification_id}"))) if entry else None
 
     def list_due_outbox(self, changed_before: str, limit: int = 100) -> list[outbox.OutboxEntry]:
-        """Entries not done, last changed before changed_before, oldest first: one Query per shard of GSI2
-        OUTBOX#{shard}, then one BatchGetItem for the pending ones' emails."""
-        rows: list[dict] = []
+        """Entries not done, last changed before changed_before, oldest first: one Query per shard of GSI3
+        OUTBOX#{shard} (keys only), then BatchGetItem for the entries and their emails."""
+        keys: list[dict] = []
         for shard in range(OUTBOX_SHARDS):
             response = self._query(
-                IndexName="GSI2",
-                KeyConditionExpression="GSI2PK = :pk AND GSI2SK < :before",
+                IndexName="GSI3",
+                KeyConditionExpression="GSI3PK = :pk AND GSI3SK < :before",
                 ExpressionAttributeValues={":pk": {"S": f"OUTBOX#{shard}"}, ":before": {"S": changed_before}},
                 Limit=limit,
             )
-            rows += [from_item(item) for item in response.get("Items", [])]
-        due = sorted((row for row in rows if row["changed_at"] < changed_before), key=lambda row: row["GSI2SK"])[:limit]
-        mails = self.get_many(
-            [(row["PK"], f"MAIL#{row['notification_id']}") for row in due if row["state"] == outbox.PENDING]
-        )
-        return [outbox_entry(row, mails.get((row["PK"], f"MAIL#{row['notification_id']}"))) for row in due]
+            keys += [from_item(item) for item in response.get("Items", [])]
+        listed = sorted(keys, key=lambda row: row["GSI3SK"])
+        due: list[outbox.OutboxEntry] = []
+        for start in range(0, len(listed), limit):  # oldest first, until `limit` are due (most are, at once)
+            rows = listed[start : start + limit]
+            mail_keys = [(row["PK"], "MAIL#" + row["SK"].removeprefix("OUTBOX#")) for row in rows]
+            found = self.get_many([(row["PK"], row["SK"]) for row in rows] + mail_keys)
+            for row, mail_key in zip(rows, mail_keys, strict=True):
+                entry = found.get((row["PK"], row["SK"]))
+                # Read after the index: one done since has left the queue, one claimed since is not due yet.
+                if entry is None or "GSI3PK" not in entry or entry["changed_at"] >= changed_before:
+                    continue
+                due.append(outbox_entry(entry, found.get(mail_key) if entry["state"] == outbox.PENDING else None))
+                if len(due) == limit:
+                    return due
+        return due
 
     # -- Idempotency-Key records (chalicelib/services/idempotency.py) ------------------------------------------------
 

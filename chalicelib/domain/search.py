@@ -1,6 +1,6 @@
 """Ticket search words: what a ticket is found by (subject, requester's name and address), and a query's words.
 
-Each word becomes one index item written with the ticket (GSI1 `FIND#{word}#{shard}`), so a search is one Query per
+Each word becomes one search row written with the ticket (`FIND#{word}#{shard}`), so a search is one Query per
 shard of the query's most selective word, whatever the number of tickets: no Scan, and no hot partition.
 """
 

@@ -61,6 +61,7 @@ from chalicelib.domain.rate_limit import ENV_PER_10_MINUTES, ENV_PER_HOUR
 from chalicelib.naming import (
     ATTACHMENT_OBJECT_PREFIX,
     INBOUND_OBJECT_PREFIX,
+    INDEX_PROJECTIONS,
     TABLE_INDEXES,
     TABLE_KEY,
     TTL_ATTRIBUTE,
@@ -358,7 +359,7 @@ class DeskmailStack(cdk.Stack):
                 index_name=index,
                 partition_key=dynamodb.Attribute(name=pk, type=string),
                 sort_key=dynamodb.Attribute(name=sk, type=string),
-                projection_type=dynamodb.ProjectionType.ALL,
+                projection_type=dynamodb.ProjectionType(INDEX_PROJECTIONS[index]),
             )
 
     # --- SES feedback: topic -> queue -> handler, with a DLQ and its alarm ----------------------------------------

@@ -12,6 +12,7 @@ from aws_cdk.assertions import Match
 from chalicelib.naming import (
     ATTACHMENT_OBJECT_PREFIX,
     INBOUND_OBJECT_PREFIX,
+    INDEX_PROJECTIONS,
     TABLE_INDEXES,
     TTL_ATTRIBUTE,
     resource_names,
@@ -125,7 +126,8 @@ def test_table_is_on_demand_with_pitr_cmk_ttl_and_the_naming_module_indexes(temp
             {"AttributeName": pk, "KeyType": "HASH"},
             {"AttributeName": sk, "KeyType": "RANGE"},
         ]
-        assert indexes[name]["Projection"] == {"ProjectionType": "ALL"}
+        assert indexes[name]["Projection"] == {"ProjectionType": INDEX_PROJECTIONS[name]}
+    assert INDEX_PROJECTIONS["GSI3"] == "KEYS_ONLY"  # the outbox queue: its state changes write nothing there
     attributes = table["Properties"]["AttributeDefinitions"]
     assert all(attribute["AttributeType"] == "S" for attribute in attributes)
 

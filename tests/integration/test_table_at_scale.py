@@ -104,7 +104,7 @@ def test_the_sweep_finds_open_entries_in_every_shard_oldest_first_with_their_ema
         for n in range(40)
         for item in dynamo.outbox_items(notification(n), email, "Printer", f"2026-12-01T10:00:{n:02d}.000Z")
     ]
-    assert len({item["GSI2PK"] for item in items if "GSI2PK" in item}) > 1
+    assert len({item["GSI3PK"] for item in items if "GSI3PK" in item}) > 1
     table.write_items(items)
     assert table.move_outbox("t1", "n0001", "pending", 0, "sending", "2026-12-01T10:00:30.000Z")  # claimed later
     due = table.list_due_outbox("2026-12-01T10:00:20.000Z", limit=100)

@@ -111,7 +111,7 @@ def test_a_send_is_recorded_pending_first_and_sent_after_with_its_message_id(api
     (entry,) = outbox_entries()
     assert entry["state"]["S"] == "sent" and entry["message_id"]["S"] == message["id"]
     assert entry["attempts"]["N"] == "1"
-    assert "GSI2PK" not in entry and "expires_at" in entry  # done: off the sweeper's queue
+    assert "GSI3PK" not in entry and "expires_at" in entry  # done: off the sweeper's queue
     lookup = runtime.table().get_notifications_by_message_id([message["id"]])
     assert lookup[message["id"]]["ticket_id"] == ticket["id"]
     assert sweep() == {}

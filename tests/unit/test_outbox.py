@@ -40,8 +40,8 @@ def stored(item: dict) -> dict:
 
 def test_a_stored_entry_sends_the_same_bytes_and_records_the_same_notification():
     mail, item = map(stored, dynamo.outbox_items(NOTIFICATION, EMAIL, "Printer on fire", "2026-12-01T10:00:00.000Z"))
-    assert item["state"] == "pending" and item["GSI2PK"].startswith("OUTBOX#") and item["GSI2SK"].endswith("#n1")
-    assert "email_z" not in item and "GSI2PK" not in mail and mail["expires_at"] > 0  # the email: apart, expiring
+    assert item["state"] == "pending" and item["GSI3PK"].startswith("OUTBOX#") and item["GSI3SK"].endswith("#n1")
+    assert "email_z" not in item and "GSI3PK" not in mail and mail["expires_at"] > 0  # the email: apart, expiring
     entry = dynamo.outbox_entry(item, mail)
     assert entry.email is not None and to_mime(entry.email) == to_mime(EMAIL)
     assert entry.notification == replace(NOTIFICATION, sent_at="")
