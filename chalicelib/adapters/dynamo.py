@@ -521,6 +521,7 @@ def notification_items(notification: Notification, subject: str) -> list[dict]:
                 "subject": subject,
                 "recipients": recipients,
                 "sent_at": notification.sent_at,
+                "ticket_had_failures": notification.ticket_had_failures,
                 # Feedback comes within days (a complaint can take weeks); a reply names the ticket by its subject
                 # reference too. See docs/retention.md.
                 "expires_at": _stamp_epoch(notification.sent_at) + MESSAGE_LOOKUP_RETENTION_SECONDS,
@@ -552,6 +553,7 @@ def notification_from_lookup(attributes: dict) -> Notification:
         sent_at=attributes.get("sent_at", ""),
         rfc_message_id=attributes.get("rfc_message_id", ""),
         message_id_header=attributes.get("message_id_header") or "",
+        ticket_had_failures=attributes.get("ticket_had_failures", True),
     )
 
 
@@ -894,6 +896,7 @@ def outbox_items(
         "trigger_title": notification.trigger_title,
         "rfc_message_id": notification.rfc_message_id,
         "recipients": [_recipient_record(recipient) for recipient in notification.recipients],
+        "ticket_had_failures": notification.ticket_had_failures,
         "subject": subject,
         "acting": acting,
         "GSI3PK": f"OUTBOX#{_shard_of(notification.id, OUTBOX_SHARDS)}",

@@ -99,6 +99,9 @@ class Notification:
     rfc_message_id: str = ""
     # The Message-ID recipients see: SES replaces ours with <{message_id}@email.amazonses.com> (threads chain on it).
     message_id_header: str = ""
+    # The ticket carried the failure tag when this was prepared: only then can a delivery of it close an open row of
+    # the delivery-problems inbox, so only then does its feedback write "delivered" markers (True when unknown).
+    ticket_had_failures: bool = True
 
 
 @dataclass(frozen=True)

@@ -187,8 +187,9 @@ class FeedbackBatch:
                 continue
             items.append(dynamo.outcome_item(notification, event))
             self.summary.outcomes += 1
-            if event.kind == "delivery":
-                # Lets the delivery-problems inbox close this user's earlier failures on this ticket.
+            if event.kind == "delivery" and notification.ticket_had_failures:
+                # Lets the delivery-problems inbox close this user's earlier failures on this ticket (on a ticket that
+                # had none when this was sent, there is nothing to close: no marker, one write fewer).
                 items.append(dynamo.delivered_marker_item(notification.ticket_id, recipient.user_id, event.occurred_at))
             items.extend(
                 outcome_event_items(

@@ -24,6 +24,7 @@ from chalicelib.domain.messages import (
 )
 from chalicelib.domain.model import (
     AGENT,
+    FAILURE_TAG,
     NOT_SENT,
     ROLES,
     Attachment,
@@ -247,7 +248,7 @@ def add_comment(
     `body["attachment_ids"]`: uploads (POST .../attachments) the comment takes, checked in `files` before anything
     is written; `kept_files`: an emailed reply's files, already stored (chalicelib.services.inbound)."""
     author_id, text, public = _comment_fields(body)
-    ticket, _ = get_ticket(table, ticket_id)
+    ticket, active_tags = get_ticket(table, ticket_id)
     user_ids = [ticket.requester_id, *ticket.cc_ids, *([ticket.assignee_id] if ticket.assignee_id else []), author_id]
     users = known_users(table, list(dict.fromkeys(user_ids)))
     event = triggers.COMMENT_ADDED
@@ -272,6 +273,7 @@ def add_comment(
         files_on_comment=files_on_comment,
         attachments_claimed=bool(checked.updates),
         draft_id=draft_id,
+        ticket_had_failures=FAILURE_TAG in active_tags,
     )
 
 
@@ -293,6 +295,7 @@ def _post_comment(
     files_on_comment: tuple[Attachment, ...] = (),
     attachments_claimed: bool = False,
     draft_id: str | None = None,
+    ticket_had_failures: bool = False,
 ) -> Comment:
     stamp = now()
     draft = Comment(
@@ -322,7 +325,9 @@ def _post_comment(
     members = {ticket.requester_id, *ticket.cc_ids, *([ticket.assignee_id] if ticket.assignee_id else [])}
     joining = users if event == triggers.TICKET_CREATED else [author_id] if author_id not in members else []
     participations = [dynamo.participation_item(user_id, ticket.id, ticket.subject, stamp) for user_id in joining]
-    entries, notification_records = prepare_notifications(table, settings, ticket, comment, evaluations, now)
+    entries, notification_records = prepare_notifications(
+        table, settings, ticket, comment, evaluations, now, ticket_had_failures=ticket_had_failures
+    )
     try:
         table.write_together(
             [*participations, *(extra_items or []), dynamo.comment_item(comment), added_event, *notification_records],
@@ -373,6 +378,7 @@ def prepare_notifications(
     now: Clock,
     acting: dict | None = None,
     attachments_mode: str = attachment_rules.AUTO,
+    ticket_had_failures: bool = True,
 ) -> tuple[list[OutboxEntry], list[dict]]:
     """What the fired evaluations will send, and the items to write before the first SES call (reads only).
 
@@ -412,6 +418,7 @@ def prepare_notifications(
             notification, email, link_items = _prepare(
                 settings, ticket, comment, evaluation, batch, stamp, composer, chains, attachments_mode
             )
+            notification = replace(notification, ticket_had_failures=ticket_had_failures)
             records.extend(link_items)
             batch_ids = {recipient.user_id for recipient in batch}
             own_holds = [hold for hold in holds if hold[0].user_id in batch_ids]

@@ -177,6 +177,18 @@ def test_a_later_delivery_to_the_same_user_resolves_the_row(client, api):
     assert api.ok("get", "/delivery-failures?status=open")["failures"] == []
     (row,) = api.ok("get", "/delivery-failures?status=resolved")["failures"]
     assert row["resolved_by"] == "delivery"
+    # Only the reply, sent once the ticket carried the failure tag, left a "delivered" marker.
+    assert runtime.table().delivered_since(ticket["id"], who["requester"]["id"], ses.at(0))
+
+
+def test_deliveries_on_a_ticket_without_failures_write_no_delivered_marker(client, api):
+    who = people(api)
+    ticket = open_ticket(api, who, cc=())
+    first = api.comments(ticket["id"])[0]
+    feed(client, ses.delivery(message_ids(first)["rita@example.com"], ["rita@example.com"]))
+    (recipient,) = api.comments(ticket["id"])[0]["delivery"]["recipients"]
+    assert recipient["status"] == "delivered"  # the outcome is recorded
+    assert not runtime.table().delivered_since(ticket["id"], who["requester"]["id"], "2000-01-01T00:00:00.000Z")
 
 
 def test_reputation_matches_a_hand_count(client, api):
