@@ -46,7 +46,7 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 #   RAW#{day}        {sqs message id}[#part#{n}]          unreadable feedback kept whole for inspection (TTL)
 #   ADDR#{address}   F#{time}#{id}                        a fact SES proved about an address (bounce, complaint, reset)
 #   ADDR#{address}   FACTS                                the address has facts (one BatchGetItem checks recipients)
-#   TICKET#{id}      DLV#{user}#{time}                    a notification of this ticket reached the user then
+#   TICKET#{id}      DLV#{user}                           when a notification of this ticket last reached the user
 #   USER#{id}        TICKET#{ticket}                      the user takes part in the ticket (their tickets)
 #   TICKET#{id}      SENT#{time}#{notification}           addresses one notification went to (rate limit, TTL)
 #   INBOUND#{ses id} INBOUND                              an inbound email claimed (in progress, until) or done (TTL)
@@ -750,11 +750,12 @@ def _with_address_markers(items: list[dict]) -> list[dict]:
 
 
 def delivered_marker_item(ticket_id: str, user_id: str, delivered_at: str) -> dict:
-    # One item per delivery, not one overwritten "last delivery": a replay of an older delivery must not hide a
-    # newer one (puts cannot keep a maximum), and each replay writes the very same item again.
+    # One item per ticket and user, overwritten by each delivery, so the inbox reads a page's markers in one
+    # BatchGetItem. A put cannot keep a maximum: a replay of an older delivery arriving after a newer one sets the
+    # older time back (a failure between the two then shows open until the next delivery: cautious, and rare).
     return {
         "PK": f"TICKET#{ticket_id}",
-        "SK": f"DLV#{user_id}#{delivered_at}",
+        "SK": f"DLV#{user_id}",
         "type": "delivered_marker",
         "delivered_at": delivered_at,
         "expires_at": _stamp_epoch(delivered_at) + DELIVERED_MARKER_RETENTION_SECONDS,
@@ -1513,19 +1514,14 @@ class DeskmailTable:
             return items, encode_bucket_token(buckets[position], None)
         return items, None
 
-    def delivered_since(self, ticket_id: str, user_id: str, since: str) -> bool:
-        """Did a notification of the ticket reach the user after `since`? (Query, at most one item read.)"""
-        response = self._query(
-            KeyConditionExpression="PK = :pk AND SK BETWEEN :low AND :high",
-            ExpressionAttributeValues={
-                ":pk": {"S": f"TICKET#{ticket_id}"},
-                ":low": {"S": f"DLV#{user_id}#{since}~"},
-                ":high": {"S": f"DLV#{user_id}#~"},
-            },
-            Limit=1,
-            ProjectionExpression="SK",
-        )
-        return bool(response.get("Items"))
+    def last_deliveries(self, ticket_users: Iterable[tuple[str, str]]) -> dict[tuple[str, str], str]:
+        """When a notification of each ticket last reached each user, where a marker says so: one BatchGetItem."""
+        keys = [(f"TICKET#{ticket_id}", f"DLV#{user_id}") for ticket_id, user_id in ticket_users]
+        found = self.get_many(keys) if keys else {}
+        return {
+            (pk.removeprefix("TICKET#"), sk.removeprefix("DLV#")): item["delivered_at"]
+            for (pk, sk), item in found.items()
+        }
 
     def resolve_failure(
         self, ticket_id: str, event_sk: str, resolved_at: str, resolved_by: str, resolved_by_name: str | None = None

@@ -130,14 +130,20 @@ def list_failures(table: DeskmailTable, query: dict, tr: gettext.NullTranslation
         items, next_page = table.list_failures(since, until, query.get("next_page"), INBOX_PAGE, category)
     except PageTokenError:
         raise page_token_refused() from None
+    # A later delivery to the same user on the same ticket resolves the row: the open rows' markers, one read.
+    deliveries = table.last_deliveries(
+        {
+            (item["PK"].removeprefix("TICKET#"), str(((item.get("data") or {}).get("recipient") or {}).get("user_id")))
+            for item in items
+            if not item.get("resolved_at")
+        }
+    )
     rows = []
     for item in items:
         data = item.get("data") or {}
         recipient = data.get("recipient") or {}
-        # A later delivery to the same user on the same ticket resolves the row (one small Query, open rows only).
-        delivered_later = not item.get("resolved_at") and table.delivered_since(
-            item["PK"].removeprefix("TICKET#"), str(recipient.get("user_id")), item["occurred_at"]
-        )
+        delivered = deliveries.get((item["PK"].removeprefix("TICKET#"), str(recipient.get("user_id"))))
+        delivered_later = not item.get("resolved_at") and delivered is not None and delivered > item["occurred_at"]
         resolved = bool(item.get("resolved_at")) or delivered_later
         if (status == "open" and resolved) or (status == "resolved" and not resolved):
             continue
