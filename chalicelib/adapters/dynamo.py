@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import random
@@ -1008,6 +1009,8 @@ def whole_raw(record_id: str, items: list[dict]) -> dict | None:
     return {**head, "body": head.get("body", "") + "".join(part["body"] for part in parts)}
 
 
+# A handful of days per container (today, yesterday): strptime costs ≈ 5 µs, paid by every batch with a counted fact.
+@functools.lru_cache(maxsize=64)
 def _day_epoch(day: str) -> int:
     return int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
 
