@@ -8,11 +8,11 @@ from chalice import (
     BadRequestError,
     Chalice,
     ConflictError,
-    ConvertToMiddleware,
     NotFoundError,
     Response,
     UnprocessableEntityError,
 )
+from chalice.app import Request  # the HTTP event class (chalice exports it only from chalice.app)
 
 from chalicelib import auth, i18n, request_json, runtime
 from chalicelib.config import settings
@@ -39,9 +39,24 @@ workspace = lazy_module("chalicelib.services.workspace")
 web = lazy_module("chalicelib.web")
 
 app = Chalice(app_name="deskmail")
+
+
 # Powertools' Lambda context keys (request id, cold start, function) on every log line; clear_state keeps one
-# invocation's keys from leaking into the next.
-app.register_middleware(ConvertToMiddleware(logger.inject_lambda_context(clear_state=True)))
+# invocation's keys from leaking into the next. Decorated once, here: Chalice's ConvertToMiddleware applied the
+# decorator anew on every invocation (two functools.wraps, a partial, an environment read: ≈ 8 µs of a batch of 1).
+# The decorator passes the extra arguments through to the function it wraps.
+@logger.inject_lambda_context(clear_state=True)
+def _with_lambda_context(original_event, context, get_response, event):
+    return get_response(event)
+
+
+@app.middleware("all")
+def lambda_context_keys(event, get_response):
+    """What ConvertToMiddleware(logger.inject_lambda_context(...)) did: the Lambda event and context it reads."""
+    if isinstance(event, Request):
+        return _with_lambda_context(event.to_original_event(), event.lambda_context, get_response, event)
+    return _with_lambda_context(event.to_dict(), event.context, get_response, event)
+
 
 FEEDBACK_QUEUE = os.environ.get("DESKMAIL_FEEDBACK_QUEUE", "deskmail-feedback-dev")
 INBOUND_QUEUE = os.environ.get("DESKMAIL_INBOUND_QUEUE", "deskmail-inbound-dev")

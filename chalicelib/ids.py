@@ -59,9 +59,13 @@ def format_timestamp(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=UTC)
     utc = moment.astimezone(UTC)
-    # The year by hand: strftime's %Y does not pad years below 1000 on Linux ("1-01-01"): such a key would sort
-    # after "2026-…" and break anything that slices the string (the fuzzer's time bounds reach year 1).
-    return f"{utc.year:04d}-" + utc.strftime("%m-%dT%H:%M:%S.") + f"{moment.microsecond // 1000:03d}Z"
+    # Every field by hand, not strftime: its %Y does not pad years below 1000 on Linux ("1-01-01"), and such a key
+    # would sort after "2026-…" and break anything that slices the string (the fuzzer's time bounds reach year 1);
+    # one f-string is also a third of strftime's cost (every feedback invocation stamps its batch with one).
+    return (
+        f"{utc.year:04d}-{utc.month:02d}-{utc.day:02d}T{utc.hour:02d}:{utc.minute:02d}:{utc.second:02d}"
+        f".{utc.microsecond // 1000:03d}Z"
+    )
 
 
 _CANONICAL = re.compile(r"\d{4}-(0[1-9]|1[0-2])-(0[1-9]|[12]\d|3[01])T([01]\d|2[0-3]):[0-5]\d:[0-5]\d\.\d{3}Z")

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import functools
 import hashlib
 import json
 import random
@@ -539,16 +540,18 @@ def notification_from_lookup(attributes: dict) -> Notification:
         trigger_title=attributes["trigger_title"],
         message_id=attributes.get("message_id"),
         recipients=tuple(
-            Recipient(
-                user_id=r["user_id"],
-                name=r["name"],
-                email=r.get("email"),
-                header=r.get("header", "to"),
-                status=r.get("status", "sent"),
-                failure=r.get("failure"),
-                locale=r.get("locale"),
-            )
-            for r in attributes.get("recipients") or ()
+            [  # a list, not a generator, into tuple(): ≈ 0.4 µs less per message and batch
+                Recipient(
+                    user_id=r["user_id"],
+                    name=r["name"],
+                    email=r.get("email"),
+                    header=r.get("header", "to"),
+                    status=r.get("status", "sent"),
+                    failure=r.get("failure"),
+                    locale=r.get("locale"),
+                )
+                for r in attributes.get("recipients") or ()
+            ]
         ),
         sent_at=attributes.get("sent_at", ""),
         rfc_message_id=attributes.get("rfc_message_id", ""),
@@ -1023,6 +1026,8 @@ def whole_raw(record_id: str, items: list[dict]) -> dict | None:
     return {**head, "body": head.get("body", "") + "".join(part["body"] for part in parts)}
 
 
+# A handful of days per container (today, yesterday): strptime costs ≈ 5 µs, paid by every batch with a counted fact.
+@functools.lru_cache(maxsize=64)
 def _day_epoch(day: str) -> int:
     return int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
 
@@ -1072,13 +1077,23 @@ class DeskmailTable:
             for item in _with_address_markers(items):
                 key = (item["PK"], item["SK"])
                 puts[key] = item
-                owners.setdefault(key, set()).add(owner)
-                first_owner.setdefault(key, owner)
-        counted = {key: item for key, item in puts.items() if item.get("reputation")}
+                holders = owners.get(key)
+                if holders is None:  # most keys have one owner: no empty set built and thrown away for the others
+                    owners[key] = {owner}
+                    first_owner[key] = owner
+                else:
+                    holders.add(owner)
+        # One pass sorts the puts: facts counted in transactions, and the addresses of the other facts (`plain`).
+        counted: dict[tuple[str, str], dict] = {}
+        plain: set[str] = set()
+        for key, item in puts.items():
+            if item.get("reputation"):
+                counted[key] = item
+            elif item.get("type") == "address_fact":
+                plain.add(key[0])
         failed = self._write_counted_facts(counted, owners)
         # Their addresses' markers went in the same transactions (one BatchWriteItem fewer for a batch of 10), unless
         # another fact of the address goes in the batch writes: its marker must land with it whatever the transaction.
-        plain = {key[0] for key, item in puts.items() if item.get("type") == "address_fact" and key not in counted}
         bundled = {(key[0], "FACTS") for key in counted if key[0] not in plain}
         requests = [
             (key, {"PutRequest": {"Item": to_item(item)}})
