@@ -831,6 +831,18 @@ def replies_for(message: SentMessage, outcomes: dict[str, tuple[Outcome, ...]], 
     ]
 
 
+def silenced_responders(message: SentMessage, outcomes: dict[str, tuple[Outcome, ...]]) -> list[str]:
+    """The delivered mailboxes whose automatic answer replies_for keeps back (the message is Auto-Submitted): the
+    simulator logs each, so a test can wait for that decision instead of waiting a while for nothing."""
+    if not _is_auto_submitted(message.mime):
+        return []
+    return [
+        address
+        for address, fates in outcomes.items()
+        if DELIVERED in fates and any(isinstance(fate, Answers) and fate.automatic for fate in fates)
+    ]
+
+
 def stored_notification(notification: dict, bucket: str) -> tuple[dict, str, bytes]:
     """What the S3 action does with a received message: (the notification SNS gets, the object key, the object).
     The notification is the SNS action's without `content`, its action naming the bucket and key."""
@@ -1066,6 +1078,8 @@ class MailboxSimulator:
 
     def send_replies(self, message: SentMessage, outcomes: dict[str, tuple[Outcome, ...]]) -> None:
         replied_at = _later(message, REPLY_AFTER_MS)
+        for address in silenced_responders(message, outcomes):
+            log.info("ses: %s stays silent: %s is Auto-Submitted (RFC 3834)", address, message.message_id)
         for reply in replies_for(message, outcomes, replied_at):
             if not reply.automatic:
                 thread = (reply.mailbox.lower(), thread_root(message.mime))

@@ -953,6 +953,14 @@ def test_no_automatic_answer_to_mail_marked_auto_submitted(address):
     assert answered(address, auto_submitted=True) == []  # RFC 3834 section 2
 
 
+@pytest.mark.parametrize("auto_submitted", [True, False])
+def test_the_responders_kept_silent_are_named_exactly_when_the_message_is_auto_submitted(auto_submitted):
+    to = ("away@example.com", "reply-rita@example.com", "success@example.com")
+    message = sent(to=to, auto_submitted=auto_submitted)
+    silenced = simulator.silenced_responders(message, recipient_outcomes(message))
+    assert silenced == (["away@example.com"] if auto_submitted else [])
+
+
 def test_people_still_answer_mail_marked_auto_submitted():
     (reply,) = answered("reply-rita@example.com", auto_submitted=True)
 
