@@ -1212,12 +1212,15 @@ class DeskmailTable:
             )
         return updates
 
-    def count_sent(self, notification: Notification) -> None:
-        """Adds a notification's sent recipients to the counters; called once, when its outbox entry became `sent`
-        (the conditional move that happens exactly once). A process that dies between the two loses the count:
-        rates then read a little high, which errs towards caution."""
+    def count_sent(self, *notifications: Notification) -> None:
+        """Adds the notifications' sent recipients to the counters (one UpdateItem ADD a counter shard and day for
+        all of them); called once for each, when its outbox entry became `sent` (the conditional move that happens
+        exactly once). A process that dies between the two loses the counts: rates then read a little high, which
+        errs towards caution."""
+        if not notifications:
+            return
         try:
-            for update in self._counter_updates([sent_counts_item(notification)]):
+            for update in self._counter_updates([sent_counts_item(notification) for notification in notifications]):
                 self.client.update_item(TableName=self.name, **update)
         except Exception as error:  # noqa: BLE001 - the notification is recorded: a lost count must not undo it
             logger.warning("reputation counters not updated", extra={"error": f"{type(error).__name__}: {error}"})

@@ -129,10 +129,16 @@ def interrupted(notification: Notification, claimed_at: str) -> Notification:
     return _rejected(notification, failure, claimed_at)
 
 
-def finish(table: DeskmailTable, entry: outbox.OutboxEntry, notification: Notification) -> bool:
+def finish(
+    table: DeskmailTable,
+    entry: outbox.OutboxEntry,
+    notification: Notification,
+    to_count: list[Notification] | None = None,
+) -> bool:
     """Records the outcome, then marks the entry done; if the record cannot be written, keeps the SES message id.
 
-    False when something is left for the sweeper (the entry then is `accepted`, or still `sending`).
+    False when something is left for the sweeper (the entry then is `accepted`, or still `sending`). A sent one is
+    counted towards reputation now, or added to `to_count` for its caller to count with others in one update.
     """
     done = outbox.SENT if notification.message_id else outbox.FAILED
     outcome = {"message_id": notification.message_id, "sent_at": notification.sent_at}
@@ -175,24 +181,35 @@ def finish(table: DeskmailTable, entry: outbox.OutboxEntry, notification: Notifi
     except STORAGE_ERRORS:
         logger.exception("Outbox entry not marked done", extra={"notification_id": notification.id})
         return False
-    if moved and done == outbox.SENT:
-        table.count_sent(notification)  # the move to `sent` happens once: so does the count
+    if moved and done == outbox.SENT:  # the move to `sent` happens once: so does the count
+        if to_count is None:
+            table.count_sent(notification)
+        else:
+            to_count.append(notification)
     return moved
 
 
-def send_claimed(table: DeskmailTable, mailer: SesMailer, entry: outbox.OutboxEntry, now: Clock) -> Notification:
+def send_claimed(
+    table: DeskmailTable,
+    mailer: SesMailer,
+    entry: outbox.OutboxEntry,
+    now: Clock,
+    to_count: list[Notification] | None = None,
+) -> Notification:
     """Sends an entry this caller has just claimed (state `sending`), then records what SES said."""
     assert entry.email is not None and entry.state == outbox.SENDING
     notification = after_send(entry.notification, mailer.send_notification(entry.email), now())
-    finish(table, entry, notification)
+    finish(table, entry, notification, to_count)
     return notification
 
 
 def deliver(
     table: DeskmailTable, mailer: SesMailer, entries: list[outbox.OutboxEntry], now: Clock
 ) -> list[Notification]:
-    """The request path, after its commit: claim each entry, send it, record it (one at a time, in order)."""
+    """The request path, after its commit: claim each entry, send it, record it (one at a time, in order); then
+    count the sent ones towards reputation in one update (a comment's messages are one request's)."""
     notifications = []
+    sent: list[Notification] = []
     for entry in entries:
         notification = entry.notification
         if entry.email is None:
@@ -203,7 +220,8 @@ def deliver(
             notifications.append(notification)
             continue
         sending = replace(entry, state=outbox.SENDING, attempts=1)
-        notifications.append(send_claimed(table, mailer, sending, now))
+        notifications.append(send_claimed(table, mailer, sending, now, sent))
+    table.count_sent(*sent)
     return notifications
 
 

@@ -159,3 +159,8 @@ def test_a_hard_bounce_written_again_by_a_replay_or_the_other_source_counts_once
     sent = Notification(**{**notification(1).__dict__, "message_id": "m1", "sent_at": "2026-12-01T10:07:00.000Z"})
     table.count_sent(sent)
     assert table.reputation_by_hour(["2026-12-01"])[("2026-12-01", "10")]["sent"] == 1
+    # A request's messages are counted together: one ADD for all of them, each counted once.
+    later = Notification(**{**sent.__dict__, "id": "n2", "message_id": "m2", "sent_at": "2026-12-01T11:00:00.000Z"})
+    table.count_sent(sent, later)
+    hours = table.reputation_by_hour(["2026-12-01"])
+    assert hours[("2026-12-01", "10")]["sent"] == 2 and hours[("2026-12-01", "11")]["sent"] == 1
