@@ -116,6 +116,11 @@ def _row_id(item: dict) -> str:
     return f"{item['PK'].removeprefix('TICKET#')}|{item['SK']}"
 
 
+def _ticket_and_user(item: dict) -> tuple[str, str]:
+    recipient = (item.get("data") or {}).get("recipient") or {}
+    return item["PK"].removeprefix("TICKET#"), str(recipient.get("user_id"))
+
+
 def list_failures(table: DeskmailTable, query: dict, tr: gettext.NullTranslations) -> dict:
     category = query.get("category")
     if category is not None and category not in classification.CATEGORIES:
@@ -131,18 +136,12 @@ def list_failures(table: DeskmailTable, query: dict, tr: gettext.NullTranslation
     except PageTokenError:
         raise page_token_refused() from None
     # A later delivery to the same user on the same ticket resolves the row: the open rows' markers, one read.
-    deliveries = table.last_deliveries(
-        {
-            (item["PK"].removeprefix("TICKET#"), str(((item.get("data") or {}).get("recipient") or {}).get("user_id")))
-            for item in items
-            if not item.get("resolved_at")
-        }
-    )
+    deliveries = table.last_deliveries({_ticket_and_user(item) for item in items if not item.get("resolved_at")})
     rows = []
     for item in items:
         data = item.get("data") or {}
         recipient = data.get("recipient") or {}
-        delivered = deliveries.get((item["PK"].removeprefix("TICKET#"), str(recipient.get("user_id"))))
+        delivered = deliveries.get(_ticket_and_user(item))
         delivered_later = not item.get("resolved_at") and delivered is not None and delivered > item["occurred_at"]
         resolved = bool(item.get("resolved_at")) or delivered_later
         if (status == "open" and resolved) or (status == "resolved" and not resolved):

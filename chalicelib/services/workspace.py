@@ -389,6 +389,9 @@ def prepare_notifications(
     messages of at most 50 recipients (SES refuses more): people who read the same language still see each other
     on To/Cc and answer all, the agent sees one notification per language, and each message has its own SES id
     for the feedback. Each message threads on its recipients' earlier notifications on the ticket.
+
+    ticket_had_failures: whether the ticket carries the failure tag (a resend: assumed), carried by each
+    notification so that only their deliveries write the markers that close inbox rows.
     """
     fired = [evaluation for evaluation in evaluations if evaluation.fired]
     if not fired:
