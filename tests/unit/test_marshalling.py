@@ -102,3 +102,55 @@ def test_only_message_lookups_are_kept_and_at_most_the_limit_of_them(monkeypatch
     for n in range(5):
         dynamo._decoded_lookup(dynamo.to_item({"PK": f"MSG#{n}", "SK": "MSG", "message_id": str(n)}))
     assert list(dynamo._decoded_lookups) == ["MSG#2", "MSG#3", "MSG#4"]
+
+
+def _failure(rng: random.Random) -> dict | None:
+    """A failure record as the classifier writes it (strings, ints, bools, None), sometimes none."""
+    if rng.randrange(3) == 0:
+        return None
+    keys = ["category", "permanent", "smtp_status", "smtp_code", "diagnostic", "bounce_type", "occurred_at", "x"]
+    return {key: rng.choice([_text(rng), None, True, False, 550, _value(rng)]) for key in rng.sample(keys, 5)}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_outcome_wire_item_is_the_outcome_item_marshalled(seed):
+    from chalicelib.domain.model import Notification, OutcomeEvent
+
+    rng = random.Random(seed)
+    notification = Notification(_text(rng), _text(rng), _text(rng), _text(rng), _text(rng), _text(rng), (), "")
+    event = OutcomeEvent(
+        _text(rng),
+        rng.choice([_text(rng), "a@b.example", ""]),
+        _text(rng),
+        _text(rng),
+        _text(rng),
+        _failure(rng),
+        rng.choice([None, {}, {"smtp_response": _text(rng)}, {"a": _value(rng)}]),
+    )
+    assert dynamo.outcome_wire_item(notification, event) == dynamo.to_item(dynamo.outcome_item(notification, event))
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_an_outcome_wire_item_of_untyped_values_is_still_the_outcome_item_marshalled(seed):
+    from chalicelib.domain.model import Notification, OutcomeEvent
+
+    rng = random.Random(seed)
+    notification = Notification(_text(rng), _text(rng), _text(rng), _text(rng), _text(rng), None, (), "")
+    event = OutcomeEvent(_text(rng), rng.choice([None, 7, "x"]), _text(rng), _text(rng), _text(rng), None, None)
+    assert dynamo.outcome_wire_item(notification, event) == dynamo.to_item(dynamo.outcome_item(notification, event))
+
+
+def test_write_owned_items_stores_a_wire_item_as_it_stores_its_attributes_one_put_for_two_owners():
+    from bench.fake_dynamo import FakeDeskmailClient
+    from chalicelib.domain.model import Notification, OutcomeEvent
+
+    notification = Notification("n1", "t1", "c1", "tr", "Trigger", "m1", (), "2026-01-01T00:00:00.000Z")
+    event = OutcomeEvent("e1", "a@b.example", "bounce", "bounced", "2026-01-02T00:00:00.000Z", {"category": "x"})
+    stored = []
+    for build in (dynamo.outcome_item, dynamo.outcome_wire_item):
+        client = FakeDeskmailClient()
+        table = dynamo.DeskmailTable(client, "t")
+        groups = [("r1", [build(notification, event)]), ("r2", [build(notification, event)])]
+        assert table.write_owned_items(groups) == {}
+        stored.append(client.items)
+    assert stored[0] == stored[1] == {("TICKET#t1", "C#c1#N#n1#E#e1"): dynamo.outcome_wire_item(notification, event)}
