@@ -653,6 +653,11 @@ def _is_wire_item(item: dict) -> bool:
     return type(item["PK"]) is dict
 
 
+def item_key(item: dict) -> tuple[str, str]:
+    """(PK, SK) of an item to write, in either form write_owned_items takes."""
+    return (item["PK"]["S"], item["SK"]["S"]) if _is_wire_item(item) else (item["PK"], item["SK"])
+
+
 def _outcome(attributes: dict) -> OutcomeEvent:
     return OutcomeEvent(
         id=attributes["id"],
@@ -1155,7 +1160,7 @@ class DeskmailTable:
         first_owner: dict[tuple[str, str], str] = {}
         for owner, items in groups:
             for item in _with_address_markers(items):
-                key = (item["PK"]["S"], item["SK"]["S"]) if _is_wire_item(item) else (item["PK"], item["SK"])
+                key = item_key(item)
                 puts[key] = item
                 holders = owners.get(key)
                 if holders is None:  # most keys have one owner: no empty set built and thrown away for the others
