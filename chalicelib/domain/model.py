@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
+from typing import NamedTuple
 
 FAILURE_TAG = "system_email_notification_failure"
 
@@ -104,14 +105,15 @@ class Notification:
     ticket_had_failures: bool = True
 
 
-@dataclass(frozen=True)
-class OutcomeEvent:
+class OutcomeEvent(NamedTuple):
     """One thing SES said about one recipient of one message."""
 
+    # A named tuple, not a frozen dataclass: as immutable, and built in a fraction of the time (one per recipient
+    # of every notification: the dataclass cost ≈ 14k of a notification's instructions at a batch of 10).
     id: str
     email: str
     kind: str  # send, delivery_delay, delivery, bounce, complaint, reject, auto_reply
     status: str
     occurred_at: str
     failure: dict | None = None
-    details: dict = field(default_factory=dict)
+    details: dict | None = None  # none stored when None or empty

@@ -183,7 +183,7 @@ class FeedbackBatch:
                     extra={"ses_message_id": feedback.message_id, "recipient": mask_address(event.email)},
                 )
                 continue
-            items.append(dynamo.outcome_item(notification, event))
+            items.append(dynamo.outcome_wire_item(notification, event))
             self.summary.outcomes += 1
             if event.kind == "delivery" and notification.ticket_had_failures:
                 # Lets the delivery-problems inbox close this user's earlier failures on this ticket (on a ticket that

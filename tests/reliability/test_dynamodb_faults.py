@@ -14,6 +14,7 @@ import pytest
 from botocore.exceptions import ClientError, ReadTimeoutError
 
 from chalicelib import runtime
+from chalicelib.adapters import dynamo
 from chalicelib.adapters.dynamo import DeskmailTable
 from tests.helpers import Api
 from tests.reliability.scenario import (
@@ -180,7 +181,7 @@ def batch(client, monkeypatch):
     position = {record["messageId"]: n + 1 for n, record in enumerate(event["Records"])}
     keys_of: dict[int, list[tuple[str, str]]] = {n: [] for n in range(1, len(bodies) + 1)}
     for owner, items in groups:
-        keys_of[position[owner]] += [(item["PK"], item["SK"]) for item in items]
+        keys_of[position[owner]] += [dynamo.item_key(item) for item in items]  # attributes or wire form
     fault_free = table_items()
     restore_table(before)
     assert table_items() == before

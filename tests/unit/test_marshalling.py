@@ -73,3 +73,84 @@ def test_an_item_reads_back_as_it_was_written_and_as_type_deserializer_reads_it(
 def test_a_value_of_a_type_dynamodb_cannot_hold_is_refused():
     with pytest.raises(TypeError):
         dynamo.to_item({"PK": "x", "SK": "y", "when": object()})
+
+
+@pytest.mark.parametrize("seed", range(100))
+def test_a_decoded_lookup_is_what_from_item_reads_first_time_again_and_once_changed(seed, monkeypatch):
+    monkeypatch.setattr(dynamo, "_decoded_lookups", {})
+    rng = random.Random(seed)
+    attributes = _attributes(rng)
+    attributes["PK"] = f"MSG#{_text(rng)}"
+    item = dynamo.to_item(attributes)
+    first = dynamo._decoded_lookup(item)
+    assert first == dynamo.from_item(item)
+    # An equal item from a later read (new dicts, as the client gives them) reads the same.
+    assert dynamo._decoded_lookup(dynamo.to_item(attributes)) == dynamo.from_item(item)
+    # Changing the response's own dicts after the read does not change what the cache compares with.
+    item[f"a{seed}"] = {"S": "changed"}
+    assert dynamo._decoded_lookup(item) == dynamo.from_item(item)
+    changed = dict(attributes, **{f"b{seed}": _value(rng) or "x"})
+    assert dynamo._decoded_lookup(dynamo.to_item(changed)) == dynamo.from_item(dynamo.to_item(changed))
+
+
+def test_only_message_lookups_are_kept_and_at_most_the_limit_of_them(monkeypatch):
+    monkeypatch.setattr(dynamo, "_decoded_lookups", {})
+    monkeypatch.setattr(dynamo, "DECODED_LOOKUPS_LIMIT", 3)
+    tag = dynamo.to_item({"PK": "TICKET#t", "SK": "TAG#x", "active": True})
+    assert dynamo._decoded_lookup(tag) == dynamo.from_item(tag)
+    assert not dynamo._decoded_lookups
+    for n in range(5):
+        dynamo._decoded_lookup(dynamo.to_item({"PK": f"MSG#{n}", "SK": "MSG", "message_id": str(n)}))
+    assert list(dynamo._decoded_lookups) == ["MSG#2", "MSG#3", "MSG#4"]
+
+
+def _failure(rng: random.Random) -> dict | None:
+    """A failure record as the classifier writes it (strings, ints, bools, None), sometimes none."""
+    if rng.randrange(3) == 0:
+        return None
+    keys = ["category", "permanent", "smtp_status", "smtp_code", "diagnostic", "bounce_type", "occurred_at", "x"]
+    return {key: rng.choice([_text(rng), None, True, False, 550, _value(rng)]) for key in rng.sample(keys, 5)}
+
+
+@pytest.mark.parametrize("seed", SEEDS)
+def test_an_outcome_wire_item_is_the_outcome_item_marshalled(seed):
+    from chalicelib.domain.model import Notification, OutcomeEvent
+
+    rng = random.Random(seed)
+    notification = Notification(_text(rng), _text(rng), _text(rng), _text(rng), _text(rng), _text(rng), (), "")
+    event = OutcomeEvent(
+        _text(rng),
+        rng.choice([_text(rng), "a@b.example", ""]),
+        _text(rng),
+        _text(rng),
+        _text(rng),
+        _failure(rng),
+        rng.choice([None, {}, {"smtp_response": _text(rng)}, {"a": _value(rng)}]),
+    )
+    assert dynamo.outcome_wire_item(notification, event) == dynamo.to_item(dynamo.outcome_item(notification, event))
+
+
+@pytest.mark.parametrize("seed", range(50))
+def test_an_outcome_wire_item_of_untyped_values_is_still_the_outcome_item_marshalled(seed):
+    from chalicelib.domain.model import Notification, OutcomeEvent
+
+    rng = random.Random(seed)
+    notification = Notification(_text(rng), _text(rng), _text(rng), _text(rng), _text(rng), None, (), "")
+    event = OutcomeEvent(_text(rng), rng.choice([None, 7, "x"]), _text(rng), _text(rng), _text(rng), None, None)
+    assert dynamo.outcome_wire_item(notification, event) == dynamo.to_item(dynamo.outcome_item(notification, event))
+
+
+def test_write_owned_items_stores_a_wire_item_as_it_stores_its_attributes_one_put_for_two_owners():
+    from bench.fake_dynamo import FakeDeskmailClient
+    from chalicelib.domain.model import Notification, OutcomeEvent
+
+    notification = Notification("n1", "t1", "c1", "tr", "Trigger", "m1", (), "2026-01-01T00:00:00.000Z")
+    event = OutcomeEvent("e1", "a@b.example", "bounce", "bounced", "2026-01-02T00:00:00.000Z", {"category": "x"})
+    stored = []
+    for build in (dynamo.outcome_item, dynamo.outcome_wire_item):
+        client = FakeDeskmailClient()
+        table = dynamo.DeskmailTable(client, "t")
+        groups = [("r1", [build(notification, event)]), ("r2", [build(notification, event)])]
+        assert table.write_owned_items(groups) == {}
+        stored.append(client.items)
+    assert stored[0] == stored[1] == {("TICKET#t1", "C#c1#N#n1#E#e1"): dynamo.outcome_wire_item(notification, event)}
