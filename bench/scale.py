@@ -263,7 +263,8 @@ def measure(small: int = 240, large: int = 960) -> dict:
     }
     by_use: dict[str, float] = {}
     for (_, kind), units in run.client.writes_by_type.items():
-        by_use[use_of(kind)] = by_use.get(use_of(kind), 0) + units / emails
+        use = use_of(kind)
+        by_use[use] = by_use.get(use, 0) + units / emails
     results["write_units_per_notification_by_use"] = {use: round(units, 2) for use, units in sorted(by_use.items())}
     results["write_units_per_notification_by_item"] = {
         f"{where} {kind}": round(units / emails, 3)

@@ -1138,8 +1138,12 @@ class DeskmailTable:
         """Puts, 25 to a BatchWriteItem request; unprocessed items are retried with backoff, then WriteError."""
         pending = [{"PutRequest": {"Item": to_item(item)}} for item in _with_address_markers(list(items))]
         _check_sizes([put["PutRequest"]["Item"] for put in pending])
-        for start in range(0, len(pending), self.BATCH_WRITE_LIMIT):
-            chunk = self._write_chunk(pending[start : start + self.BATCH_WRITE_LIMIT])
+        self._write_requests(pending)
+
+    def _write_requests(self, requests: list[dict]) -> None:
+        """Put or delete requests, 25 to a BatchWriteItem (each retried by _write_chunk); WriteError for any left."""
+        for start in range(0, len(requests), self.BATCH_WRITE_LIMIT):
+            chunk = self._write_chunk(requests[start : start + self.BATCH_WRITE_LIMIT])
             if chunk:
                 raise WriteError(f"{len(chunk)} items were not written")
 
@@ -1872,10 +1876,7 @@ class DeskmailTable:
         ahead = [to_item(item) for item in unique.values() if item.get("type") in self.AHEAD_TYPES]
         puts = [to_item(item) for item in unique.values() if item.get("type") not in self.AHEAD_TYPES]
         _check_sizes(ahead + puts)
-        puts_ahead = [{"PutRequest": {"Item": item}} for item in ahead]
-        for start in range(0, len(puts_ahead), self.BATCH_WRITE_LIMIT):
-            if self._write_chunk(puts_ahead[start : start + self.BATCH_WRITE_LIMIT]):
-                raise WriteError("items to write ahead of a transaction were not written")
+        self._write_requests([{"PutRequest": {"Item": item}} for item in ahead])
         actions: list[dict] = [{"Put": {"TableName": self.name, "Item": item}} for item in puts]
         actions += [{"Update": {"TableName": self.name, **update}} for update in updates]
         for start in range(0, len(actions), self.TRANSACTION_LIMIT):
@@ -1903,11 +1904,8 @@ class DeskmailTable:
             return True  # cannot tell: keep them (unreachable if it did not land, expired by TTL or skipped)
 
     def _take_back(self, ahead: list[dict]) -> None:
-        deletes = [{"DeleteRequest": {"Key": {"PK": item["PK"], "SK": item["SK"]}}} for item in ahead]
         try:
-            for start in range(0, len(deletes), self.BATCH_WRITE_LIMIT):
-                if self._write_chunk(deletes[start : start + self.BATCH_WRITE_LIMIT]):
-                    raise WriteError("not deleted")
+            self._write_requests([{"DeleteRequest": {"Key": {"PK": item["PK"], "SK": item["SK"]}}} for item in ahead])
         except (WriteError, ClientError, BotoCoreError):
             logger.warning("Items put ahead of a failed transaction were left (unreachable)", exc_info=True)
 
