@@ -9,7 +9,7 @@ import json
 import random
 import time
 import zlib
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +23,7 @@ from chalicelib.domain.model import (
     Notification,
     OutcomeEvent,
     Recipient,
+    SentMessage,
     Ticket,
     User,
 )
@@ -232,29 +233,33 @@ def from_item(item: dict) -> dict:
 
 # A message-id lookup (MSG#{id}) is written once, when SES takes the message, and its feedback (Send, Delivery, a
 # bounce; from event publishing and from the identity) mostly reaches one warm container in several batches.
-# Unmarshalling it cost ≈ 52k instructions per notification at a batch of 10 (a third of the floor); comparing the
-# wire item with the one it was decoded from last time costs a fraction, and only an equal one is reused, so what is
-# returned is always what this read gives. Callers treat the attributes as read-only (they are shared). Bounded (the
-# oldest entry goes first): ≈ 6 KB an entry (the wire copy and its attributes), ≈ 6 MB at the limit.
-DECODED_LOOKUPS_LIMIT = 1024
-_decoded_lookups: dict[str, tuple[dict, dict]] = {}
+# Unmarshalling it and building its typed notification cost ≈ 8 µs a message (≈ 52k instructions of unmarshalling,
+# a third of the floor, at a batch of 10); comparing the wire item with the one it was read from last time costs a
+# fraction, and only an equal one is reused, so what is returned is always what this read gives. The values are
+# immutable (frozen dataclasses, named tuples) but for the address map, which callers only read. Bounded (the
+# oldest entry goes first): ≈ 5 KB an entry (the wire copy and the typed values), ≈ 5 MB at the limit.
+SENT_MESSAGES_LIMIT = 1024
+_sent_messages: dict[str, tuple[dict, SentMessage]] = {}
 
 
-def _decoded_lookup(item: dict) -> dict:
-    """from_item(item), reused for a message-id lookup equal to the one decoded last (any other item is decoded)."""
-    key = item.get("PK")
-    pk = key.get("S") if type(key) is dict else None
-    if type(pk) is not str or pk[:4] != "MSG#":
-        return from_item(item)
-    known = _decoded_lookups.get(pk)
+def sent_message_from_lookup(attributes: dict) -> SentMessage:
+    notification = notification_from_lookup(attributes)
+    by_email = {r.email.lower(): r for r in notification.recipients if r.email}
+    return SentMessage(notification, by_email, attributes.get("subject") or "")
+
+
+def _sent_message(item: dict) -> SentMessage:
+    """The message a MSG# lookup item describes, reused while the item read equals the one it was built from."""
+    pk = item["PK"]["S"]
+    known = _sent_messages.get(pk)
     if known is not None and known[0] == item:
         return known[1]
-    attributes = from_item(item)
-    if known is None and len(_decoded_lookups) >= DECODED_LOOKUPS_LIMIT:
-        del _decoded_lookups[next(iter(_decoded_lookups))]
+    sent = sent_message_from_lookup(from_item(item))
+    if known is None and len(_sent_messages) >= SENT_MESSAGES_LIMIT:
+        del _sent_messages[next(iter(_sent_messages))]
     # A copy of the wire item, not the response's own dicts: nothing the client hands out later can change it.
-    _decoded_lookups[pk] = (_wire_copy(item), attributes)
-    return attributes
+    _sent_messages[pk] = (_wire_copy(item), sent)
+    return sent
 
 
 def _wire_copy(value: Any) -> Any:
@@ -1374,21 +1379,21 @@ class DeskmailTable:
         )
         return sum(int(item.get("feedback_count", {}).get("N", "0")) for item in response.get("Items", []))
 
-    def get_many(
-        self, keys: list[tuple[str, str]], decode: Callable[[dict], dict] = from_item
-    ) -> dict[tuple[str, str], dict]:
+    def get_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
         """BatchGetItem for up to 100 keys a request; missing items are simply absent from the answer."""
+        return {key: from_item(item) for key, item in self._get_many_wire(keys).items()}
+
+    def _get_many_wire(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+        """get_many's items as DynamoDB gives them (marshalled), for callers that decode only some."""
         found: dict[tuple[str, str], dict] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), self.BATCH_GET_LIMIT):
-            request = {
-                self.name: {"Keys": [{"PK": {"S": pk}, "SK": {"S": sk}} for pk, sk in unique[start : start + 100]]}
-            }
+            chunk = unique[start : start + self.BATCH_GET_LIMIT]
+            request = {self.name: {"Keys": [{"PK": {"S": pk}, "SK": {"S": sk}} for pk, sk in chunk]}}
             for attempt in range(5):
                 response = self.client.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(self.name, []):
-                    attributes = decode(item)
-                    found[(attributes["PK"], attributes["SK"])] = attributes
+                    found[(item["PK"]["S"], item["SK"]["S"])] = item
                 request = response.get("UnprocessedKeys") or {}
                 if not request:
                     break
@@ -1538,17 +1543,21 @@ class DeskmailTable:
 
     def get_feedback_context(
         self, message_ids: Iterable[str], ticket_ids: Iterable[str]
-    ) -> tuple[dict[str, dict], dict[str, dict | None]]:
-        """What a feedback batch needs, in one BatchGetItem (up to 100 keys): the message-id lookups, and the failure
-        tag of the tickets named up front ({ticket: tag item or None}, every ticket asked for answered)."""
+    ) -> tuple[dict[str, SentMessage], dict[str, dict | None]]:
+        """What a feedback batch needs, in one BatchGetItem (up to 100 keys): the messages deskmail sent
+        ({SES message id: SentMessage}, those it has a record of), and the failure tag of the tickets named up front
+        ({ticket: tag item or None}, every ticket asked for answered)."""
         tickets = list(dict.fromkeys(ticket_ids))
-        found = self.get_many(
+        found = self._get_many_wire(
             [(f"MSG#{message_id}", "MSG") for message_id in message_ids]
-            + [(f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}") for ticket in tickets],
-            decode=_decoded_lookup,
+            + [(f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}") for ticket in tickets]
         )
-        lookups = {attributes["message_id"]: attributes for (pk, _), attributes in found.items() if pk[:4] == "MSG#"}
-        return lookups, {ticket: found.get((f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}")) for ticket in tickets}
+        sent = {pk[4:]: _sent_message(item) for (pk, _), item in found.items() if pk[:4] == "MSG#"}
+        tags = {}
+        for ticket in tickets:
+            tag = found.get((f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}"))
+            tags[ticket] = from_item(tag) if tag is not None else None
+        return sent, tags
 
     def get_failure_tags(self, ticket_ids: Iterable[str]) -> dict[str, dict | None]:
         """The failure tag of each ticket ({ticket: tag item or None})."""

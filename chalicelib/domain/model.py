@@ -105,6 +105,15 @@ class Notification:
     ticket_had_failures: bool = True
 
 
+class SentMessage(NamedTuple):
+    """What feedback about one SES message needs: the notification it was, its recipients by lower-cased address
+    (SES may change an address's case), and the ticket's subject when it was sent (events and the tag name it)."""
+
+    notification: Notification
+    recipients_by_email: dict[str, Recipient]
+    subject: str
+
+
 class OutcomeEvent(NamedTuple):
     """One thing SES said about one recipient of one message."""
 

@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from chalicelib.adapters import dynamo
 from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.domain.feedback import DESKMAIL, OTHER_SENDER, Ignored, MalformedFeedback, SesFeedback, parse
-from chalicelib.domain.model import FAILED_STATUSES, Notification, Recipient
+from chalicelib.domain.model import FAILED_STATUSES, SentMessage
 from chalicelib.observability import logger, mask_address
 from chalicelib.services.failures import TagState, outcome_event_items
 from chalicelib.sqs_batch import SqsMessage
@@ -77,12 +77,11 @@ class FeedbackBatch:
         self.received_at = received_at
         self.epoch_seconds = epoch_seconds
         self.parsed: dict[str, SesFeedback | Ignored | MalformedFeedback] = {}
-        self.lookups: dict[str, dict] = {}
+        self.sent: dict[str, SentMessage] = {}  # by SES message id: the messages deskmail has a record of
         self.tags = TagState({})
         self.summary = BatchSummary()
         self.read_error: Exception | None = None
         self.pending: list[tuple[str, list[dict]]] = []  # (SQS message id, the items it writes)
-        self._notifications: dict[str, tuple[Notification, dict[str, Recipient]]] = {}
 
     def prepare(self, records: list[SqsMessage]) -> None:
         """Parses each record and batch-reads what applying them needs; no record's failure stops the others."""
@@ -101,8 +100,8 @@ class FeedbackBatch:
         # Event publishing names the ticket in deskmail's own message tags: its failure tag is read in the same
         # request as the message lookups. Only an identity copy (no tags) can need a second read.
         hinted = {ticket for f in failing for ticket in _ticket_hints(f)}
-        self.lookups, tags = self.table.get_feedback_context({f.message_id for f in feedbacks}, hinted)
-        needed = {self.lookups[f.message_id]["ticket_id"] for f in failing if f.message_id in self.lookups}
+        self.sent, tags = self.table.get_feedback_context({f.message_id for f in feedbacks}, hinted)
+        needed = {self.sent[f.message_id].notification.ticket_id for f in failing if f.message_id in self.sent}
         if needed - tags.keys():
             tags.update(self.table.get_failure_tags(needed - tags.keys()))
         self.tags = TagState(tags)
@@ -131,8 +130,8 @@ class FeedbackBatch:
             return "unreadable"
         if self.read_error is not None:
             raise BatchReadFailed(f"the batch read failed: {self.read_error}") from self.read_error
-        lookup = self.lookups.get(parsed.message_id)
-        if lookup is None:
+        sent = self.sent.get(parsed.message_id)
+        if sent is None:
             sender = parsed.sender(self.configuration_set)
             if sender == OTHER_SENDER or (sender != DESKMAIL and record.receive_count >= UNKNOWN_SENDER_RECEIVES):
                 # Mail another program sent from deskmail's domain: not deskmail's to record, nor to dead-letter.
@@ -147,7 +146,7 @@ class FeedbackBatch:
             # Feedback can overtake the write that records the send; SQS redelivers it until it is there.
             self.summary.unknown_message += 1
             raise NotificationNotRecorded(parsed.message_id)
-        items = self._items_for(parsed, lookup)
+        items = self._items_for(parsed, sent)
         if parsed.unreadable:
             # Some recipient entries were readable and are applied; the whole body is kept for the others.
             items += self._keep_items(record, "partly_unreadable", parsed.unreadable, parsed)
@@ -166,13 +165,8 @@ class FeedbackBatch:
         except Exception as error:  # noqa: BLE001 - whatever reading one body raises, that body alone is quarantined
             return MalformedFeedback(f"unreadable ({type(error).__name__}): {error}"[:500])
 
-    def _items_for(self, feedback: SesFeedback, lookup: dict) -> list[dict]:
-        known = self._notifications.get(feedback.message_id)
-        if known is None:
-            # Once per message and batch: a message's copies (event publishing and identity) and its recipients'
-            # events share the notification and its recipients by address.
-            known = self._notifications[feedback.message_id] = _notification_of(feedback.message_id, lookup)
-        notification, recipients = known
+    def _items_for(self, feedback: SesFeedback, sent: SentMessage) -> list[dict]:
+        notification, recipients, subject = sent
         items: list[dict] = []
         for event in feedback.events:
             recipient = recipients.get(event.email)
@@ -197,7 +191,7 @@ class FeedbackBatch:
                     event.failure,
                     event.occurred_at,
                     event.id,
-                    lookup.get("subject", ""),
+                    subject,
                 )
             )
             if event.status in FAILED_STATUSES:
@@ -215,9 +209,7 @@ class FeedbackBatch:
                 )
                 self.summary.failures_by_category[category] = self.summary.failures_by_category.get(category, 0) + 1
                 items.extend(
-                    self.tags.tag_items_for_failure(
-                        notification.ticket_id, lookup.get("subject", ""), event.occurred_at, event.id
-                    )
+                    self.tags.tag_items_for_failure(notification.ticket_id, subject, event.occurred_at, event.id)
                 )
         return items
 
@@ -246,28 +238,6 @@ class FeedbackBatch:
 
     def _keep(self, record: SqsMessage, outcome: str, reason: str, feedback: SesFeedback | None) -> None:
         self.pending.append((record.message_id, self._keep_items(record, outcome, reason, feedback)))
-
-
-# A message's feedback arrives several times (Send, Delivery, a bounce or complaint; from event publishing and from
-# the identity), mostly in different batches of one warm container. Its typed notification (frozen dataclasses:
-# ≈ 4 µs for one with two recipients, as much as unmarshalling its lookup) is kept per container and reused only
-# while the lookup read for this batch equals the one it was built from, so what is built is always what this
-# lookup gives. Bounded (the oldest entry goes first): ≈ 3 KB an entry, ≈ 3 MB at the limit.
-KNOWN_NOTIFICATIONS_LIMIT = 1024
-_known_notifications: dict[str, tuple[dict, tuple[Notification, dict[str, Recipient]]]] = {}
-
-
-def _notification_of(message_id: str, lookup: dict) -> tuple[Notification, dict[str, Recipient]]:
-    """The notification a message-id lookup describes, and its recipients by lower-cased address."""
-    known = _known_notifications.get(message_id)
-    if known is not None and known[0] == lookup:
-        return known[1]
-    notification = dynamo.notification_from_lookup(lookup)
-    built = (notification, {r.email.lower(): r for r in notification.recipients if r.email})
-    if known is None and len(_known_notifications) >= KNOWN_NOTIFICATIONS_LIMIT:
-        del _known_notifications[next(iter(_known_notifications))]
-    _known_notifications[message_id] = (lookup, built)
-    return built
 
 
 def _ticket_hints(feedback: SesFeedback) -> list[str]:

@@ -304,7 +304,7 @@ def test_an_unexpected_read_error_fails_the_records_that_need_it_and_settles_the
     def broken(*args, **kwargs):
         raise TypeError("an answer of a shape nobody expected")
 
-    monkeypatch.setattr(runtime.table(), "get_many", broken)
+    monkeypatch.setattr(runtime.table(), "_get_many_wire", broken)
     mid, dest = commented["message_id"], commented["destination"]
     response, event = feed_event(client, ["{not json", ses.delivery(mid, dest, ["rita@example.com"])])
     assert response == {"batchItemFailures": [{"itemIdentifier": event["Records"][1]["messageId"]}]}

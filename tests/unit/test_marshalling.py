@@ -75,35 +75,6 @@ def test_a_value_of_a_type_dynamodb_cannot_hold_is_refused():
         dynamo.to_item({"PK": "x", "SK": "y", "when": object()})
 
 
-@pytest.mark.parametrize("seed", range(100))
-def test_a_decoded_lookup_is_what_from_item_reads_first_time_again_and_once_changed(seed, monkeypatch):
-    monkeypatch.setattr(dynamo, "_decoded_lookups", {})
-    rng = random.Random(seed)
-    attributes = _attributes(rng)
-    attributes["PK"] = f"MSG#{_text(rng)}"
-    item = dynamo.to_item(attributes)
-    first = dynamo._decoded_lookup(item)
-    assert first == dynamo.from_item(item)
-    # An equal item from a later read (new dicts, as the client gives them) reads the same.
-    assert dynamo._decoded_lookup(dynamo.to_item(attributes)) == dynamo.from_item(item)
-    # Changing the response's own dicts after the read does not change what the cache compares with.
-    item[f"a{seed}"] = {"S": "changed"}
-    assert dynamo._decoded_lookup(item) == dynamo.from_item(item)
-    changed = dict(attributes, **{f"b{seed}": _value(rng) or "x"})
-    assert dynamo._decoded_lookup(dynamo.to_item(changed)) == dynamo.from_item(dynamo.to_item(changed))
-
-
-def test_only_message_lookups_are_kept_and_at_most_the_limit_of_them(monkeypatch):
-    monkeypatch.setattr(dynamo, "_decoded_lookups", {})
-    monkeypatch.setattr(dynamo, "DECODED_LOOKUPS_LIMIT", 3)
-    tag = dynamo.to_item({"PK": "TICKET#t", "SK": "TAG#x", "active": True})
-    assert dynamo._decoded_lookup(tag) == dynamo.from_item(tag)
-    assert not dynamo._decoded_lookups
-    for n in range(5):
-        dynamo._decoded_lookup(dynamo.to_item({"PK": f"MSG#{n}", "SK": "MSG", "message_id": str(n)}))
-    assert list(dynamo._decoded_lookups) == ["MSG#2", "MSG#3", "MSG#4"]
-
-
 def _failure(rng: random.Random) -> dict | None:
     """A failure record as the classifier writes it (strings, ints, bools, None), sometimes none."""
     if rng.randrange(3) == 0:
