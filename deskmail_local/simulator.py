@@ -1025,18 +1025,23 @@ class MailboxSimulator:
 
     def handle(self, pending: PendingMessage) -> None:
         message, outcomes = pending.message, recipient_outcomes(pending.message, pending.suppressed)
-        self.publish(message, pending.suppressed)
-        if carries_a_virus(message):
-            return  # nothing was delivered: nobody bounces, complains or answers
-        if self.suppression_list is not None:
+        infected = carries_a_virus(message)
+        if self.suppression_list is not None and not infected:
             for address, reason in suppression_list_additions(outcomes).items():
-                # When its hard bounce happens: after SES's retries for an unresolvable domain.
+                # When its hard bounce happens (after SES's retries for an unresolvable domain), at the bounce
+                # event's own millisecond and scheduled ahead of it: whoever reads the bounce finds the address
+                # listed already, never a tick later.
                 moments = [
                     _retry_moment(message, fate.retry_fraction, BOUNCE_AFTER_MS, self.retry_seconds)
                     for fate in outcomes[address]
                     if isinstance(fate, Bounced)
                 ]
-                self.at(max(moments, default=message.sent_at), message.sent_at, self._suppress(address, reason))
+                moment = max(moments, default=message.sent_at)
+                moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+                self.at(moment, message.sent_at, self._suppress(address, reason))
+        self.publish(message, pending.suppressed)
+        if infected:
+            return  # nothing was delivered: nobody bounces, complains or answers
         self.send_replies(message, outcomes)
 
     def _suppress(self, address: str, reason: str) -> Callable[[], None]:

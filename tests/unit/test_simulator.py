@@ -831,6 +831,40 @@ def test_the_watcher_keeps_the_account_list_and_refuses_listed_addresses_until_t
     assert bounce_subtypes(sns, "m4") == ["General"]
 
 
+class ListCheckingSns(FakeSns):
+    """Notes, for each Bounce it is given, whether its addresses were on the account list at that moment."""
+
+    def __init__(self, suppression_list):
+        super().__init__()
+        self.suppression_list = suppression_list
+        self.listed_at_bounce: list[bool] = []
+
+    def publish(self, **request):
+        event = json.loads(request["Message"])
+        if event.get("eventType") == "Bounce":
+            addresses = [r["emailAddress"] for r in event["bounce"]["bouncedRecipients"]]
+            self.listed_at_bounce.append(all(self.suppression_list.get(a) is not None for a in addresses))
+        super().publish(**request)
+
+
+def test_a_hard_bounce_is_published_only_once_its_address_is_on_the_account_list(tmp_path):
+    # The bounce's moment is 3.0004 s after the send: its event says 3.000 (milliseconds). A step in between must
+    # not publish the bounce and leave the listing to the next step (a reader of the bounce would not find it).
+    suppression_list = LocalSuppressionList(str(tmp_path / "suppression-list.json"))
+    backend, sns = (
+        fake_backend([moto_message("m1", to=("someone@nowhere.invalid",))]),
+        ListCheckingSns(suppression_list),
+    )
+    watching = MailboxSimulator(
+        backend, sns, threading.Event(), REGION, ACCOUNT, suppression_list=suppression_list, retry_seconds=3.0004
+    )
+
+    watching.step(SENT_AT)
+    watching.step(SENT_AT + timedelta(seconds=3.0002))
+    assert bounce_subtypes(sns, "m1") == ["General"]
+    assert sns.listed_at_bounce == [True]
+
+
 # ---- the mailboxes that answer: SES inbound "Received" notifications ----------------------------------------------
 
 TICKET_ID = "01m83r9ky21vp71zr2jjmzfg83"  # deskmail's ids: 26 lower-case letters and digits
