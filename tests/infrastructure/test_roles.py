@@ -24,6 +24,16 @@ REPO_ROOT = Path(__file__).resolve().parents[2]
 INFRASTRUCTURE_PREFIXES = ("logs:", "xray:", "kms:", "sqs:")
 
 
+def merged_calls(out: Path) -> dict[str, list[str]]:
+    """The calls the recorder wrote to `out` and, one file per xdist worker, beside it ({out}.gw0, ...)."""
+    merged: dict[str, set[str]] = {}
+    for part in [out, *sorted(out.parent.glob(f"{out.name}.gw*"))]:
+        if part.exists():
+            for name, calls in json.loads(part.read_text()).items():
+                merged.setdefault(name, set()).update(calls)
+    return {name: sorted(calls) for name, calls in sorted(merged.items())}
+
+
 @pytest.fixture(scope="module")
 def recorded_calls(tmp_path_factory) -> dict[str, list[str]]:
     out = tmp_path_factory.mktemp("aws-calls") / "calls.json"
@@ -40,6 +50,11 @@ def recorded_calls(tmp_path_factory) -> dict[str, list[str]]:
             "no:cacheprovider",
             "-p",
             "tests.infrastructure.aws_calls.recorder",
+            # Both cores, as `make test` runs these tests (tests marked xdist_group share a worker).
+            "-n",
+            "2",
+            "--dist",
+            "loadgroup",
             "tests/integration",
             "tests/infrastructure/aws_calls/drive_schedules.py",
         ],
@@ -50,7 +65,7 @@ def recorded_calls(tmp_path_factory) -> dict[str, list[str]]:
         timeout=1800,
     )
     assert result.returncode == 0, result.stdout[-4000:] + result.stderr[-2000:]
-    return json.loads(out.read_text())
+    return merged_calls(out)
 
 
 def function_names(resources: dict) -> dict[str, str]:

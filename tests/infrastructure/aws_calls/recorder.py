@@ -3,7 +3,8 @@
 Chalice's test client runs a route (`client.http`) as the API function and `client.lambda_.invoke(name)` as that
 function; while one runs, a botocore `before-call` hook on every client records (IAM service prefix, operation).
 Calls made by fixtures (creating the moto table, reading what SES sent) run outside and are not counted. At the end
-of the session the calls go to the JSON file named by DESKMAIL_AWS_CALLS_OUT: {function name: ["dynamodb:Query", ...]}.
+of the session the calls go to the JSON file named by DESKMAIL_AWS_CALLS_OUT: {function name: ["dynamodb:Query", ...]}
+(under pytest-xdist, one file per worker beside it, {out}.gw0 and so on: the reader merges them).
 
     DESKMAIL_AWS_CALLS_OUT=calls.json pytest -p tests.infrastructure.aws_calls.recorder \
         tests/integration tests/infrastructure/aws_calls/drive_schedules.py
@@ -63,5 +64,8 @@ def pytest_configure(config) -> None:
 def pytest_sessionfinish(session, exitstatus) -> None:
     out = os.environ.get("DESKMAIL_AWS_CALLS_OUT")
     if out:
-        with open(out, "w") as handle:
+        # Under pytest-xdist each worker records its own tests' calls: one file each ({out}.gw0, ...), merged by
+        # the reader; the controller runs no test and writes {out} (empty).
+        worker = getattr(session.config, "workerinput", {}).get("workerid")
+        with open(f"{out}.{worker}" if worker else out, "w") as handle:
             json.dump({name: sorted(calls) for name, calls in sorted(CALLS.items())}, handle, indent=1)
