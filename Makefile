@@ -28,8 +28,15 @@ lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check app.py chalicelib tests bench scripts deskmail_local
 	$(VENV)/bin/mypy chalicelib deskmail_local
 
-test: install lint browser test-infra
-	$(VENV)/bin/pytest -q -n 2 --dist loadgroup tests --ignore=tests/infrastructure
+# Every test once: the app's tests first, recording the AWS calls each function makes in the integration tests
+# (tests/infrastructure/aws_calls/recorder.py), then the infrastructure tests, whose roles test checks them.
+AWS_CALLS := .local/aws-calls/calls.json
+test: install lint browser
+	rm -rf $(dir $(AWS_CALLS)) && mkdir -p $(dir $(AWS_CALLS))
+	DESKMAIL_AWS_CALLS_OUT=$(AWS_CALLS) DESKMAIL_AWS_CALLS_ONLY=tests/integration \
+		$(PY) -m pytest -q -n 2 --dist loadgroup -p tests.infrastructure.aws_calls.recorder tests \
+		--ignore=tests/infrastructure
+	DESKMAIL_AWS_CALLS_FROM=$(AWS_CALLS) $(MAKE) --no-print-directory test-infra
 
 test-browser: install browser
 	$(VENV)/bin/pytest -q tests/browser

@@ -6,8 +6,11 @@ Calls made by fixtures (creating the moto table, reading what SES sent) run outs
 of the session the calls go to the JSON file named by DESKMAIL_AWS_CALLS_OUT: {function name: ["dynamodb:Query", ...]}
 (under pytest-xdist, one file per worker beside it, {out}.gw0 and so on: the reader merges them).
 
-    DESKMAIL_AWS_CALLS_OUT=calls.json pytest -p tests.infrastructure.aws_calls.recorder \
-        tests/integration tests/infrastructure/aws_calls/drive_schedules.py
+    DESKMAIL_AWS_CALLS_OUT=calls.json pytest -p tests.infrastructure.aws_calls.recorder tests/integration
+
+`make test` loads it in its one run of every test, so the integration tests are not run twice: then only the tests
+under the folder DESKMAIL_AWS_CALLS_ONLY names count (fault-injection tests elsewhere reach calls that no role
+should be widened for without a reason in permissions.UNEXERCISED).
 """
 
 from __future__ import annotations
@@ -18,6 +21,7 @@ import os
 from collections import defaultdict
 
 import botocore.session
+import pytest
 from chalice import test as chalice_test
 
 API_FUNCTION = "api_handler"  # Chalice's name for the function behind every route
@@ -26,9 +30,14 @@ _current_function: contextvars.ContextVar[str | None] = contextvars.ContextVar("
 CALLS: dict[str, set[str]] = defaultdict(set)
 
 
+# Whether the running test counts: all of them, unless DESKMAIL_AWS_CALLS_ONLY names the one folder that does.
+_ONLY = os.environ.get("DESKMAIL_AWS_CALLS_ONLY", "").strip("/")
+_recording = not _ONLY
+
+
 def _record(model, **kwargs) -> None:
     function = _current_function.get()
-    if function is not None:
+    if function is not None and _recording:
         # The signing name is the IAM prefix: sesv2 signs as "ses", cognito-idp as "cognito-idp".
         CALLS[function].add(f"{model.service_model.signing_name}:{model.name}")
 
@@ -51,6 +60,17 @@ def _running_as(function_name, call):
             _current_function.reset(token)
 
     return run
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_protocol(item, nextitem):
+    """Counts the calls of a test (its setup and teardown included) under DESKMAIL_AWS_CALLS_ONLY, if named."""
+    global _recording
+    if _ONLY:
+        relative = item.path.resolve().relative_to(item.config.rootpath.resolve()).as_posix()
+        _recording = relative.startswith(_ONLY + "/")
+    yield
+    _recording = not _ONLY
 
 
 def pytest_configure(config) -> None:
