@@ -1120,6 +1120,11 @@ def _day_epoch(day: str) -> int:
     return int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
 
 
+def _failure_tag_key(ticket_id: str) -> tuple[str, str]:
+    """(PK, SK) of a ticket's failure tag item."""
+    return f"TICKET#{ticket_id}", f"TAG#{FAILURE_TAG}"
+
+
 class DeskmailTable:
     """DynamoDB access for deskmail; created once per Lambda container around one boto3 client."""
 
@@ -1547,23 +1552,22 @@ class DeskmailTable:
         """What a feedback batch needs, in one BatchGetItem (up to 100 keys): the messages deskmail sent
         ({SES message id: SentMessage}, those it has a record of), and the failure tag of the tickets named up front
         ({ticket: tag item or None}, every ticket asked for answered)."""
-        tickets = list(dict.fromkeys(ticket_ids))
+        tag_keys = {ticket: _failure_tag_key(ticket) for ticket in ticket_ids}
         found = self._get_many_wire(
-            [(f"MSG#{message_id}", "MSG") for message_id in message_ids]
-            + [(f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}") for ticket in tickets]
+            [(f"MSG#{message_id}", "MSG") for message_id in message_ids] + list(tag_keys.values())
         )
         sent = {pk[4:]: _sent_message(item) for (pk, _), item in found.items() if pk[:4] == "MSG#"}
         tags = {}
-        for ticket in tickets:
-            tag = found.get((f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}"))
+        for ticket, key in tag_keys.items():
+            tag = found.get(key)
             tags[ticket] = from_item(tag) if tag is not None else None
         return sent, tags
 
     def get_failure_tags(self, ticket_ids: Iterable[str]) -> dict[str, dict | None]:
         """The failure tag of each ticket ({ticket: tag item or None})."""
-        tickets = list(dict.fromkeys(ticket_ids))
-        found = self.get_many([(f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}") for ticket in tickets])
-        return {ticket: found.get((f"TICKET#{ticket}", f"TAG#{FAILURE_TAG}")) for ticket in tickets}
+        tag_keys = {ticket: _failure_tag_key(ticket) for ticket in ticket_ids}
+        found = self.get_many(list(tag_keys.values()))
+        return {ticket: found.get(key) for ticket, key in tag_keys.items()}
 
     def get_notifications_by_message_id(self, message_ids: Iterable[str]) -> dict[str, dict]:
         found = self.get_many([(f"MSG#{message_id}", "MSG") for message_id in message_ids])
