@@ -28,6 +28,17 @@ os.environ.update(
 )
 os.environ.pop("AWS_ENDPOINT_URL", None)
 
+# Longest first, so that under pytest-xdist neither worker is left running one of them alone at the end (the live
+# fuzz alone is about 280 s of `make test`'s 790 s on two workers; the browser tests are one group on one worker).
+LONGEST_FIRST = ("tests/reliability/test_live_fuzzing.py", "tests/browser/", "tests/reliability/test_api_fuzzing.py")
+
+
+def pytest_collection_modifyitems(session, config, items) -> None:
+    def rank(item) -> int:
+        return next((n for n, prefix in enumerate(LONGEST_FIRST) if item.nodeid.startswith(prefix)), len(LONGEST_FIRST))
+
+    items.sort(key=rank)  # stable: the rest keep their order
+
 
 @pytest.fixture
 def aws():
