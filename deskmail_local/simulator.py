@@ -448,8 +448,14 @@ def feedback_id(moment: datetime, *parts: str) -> str:
     return f"0100{int(moment.timestamp() * 1000):012x}-{uuid.UUID(digest[:32])}-000000"
 
 
+def _to_milliseconds(moment: datetime) -> datetime:
+    """SES's precision: its timestamps carry milliseconds, so every moment the simulator acts at is one an event can
+    name (an action scheduled at 3.0004 s would otherwise run a tick after the event that says 3.000)."""
+    return moment.replace(microsecond=moment.microsecond // 1000 * 1000)
+
+
 def _later(message: SentMessage, milliseconds: int) -> datetime:
-    return message.sent_at + timedelta(milliseconds=milliseconds)
+    return _to_milliseconds(message.sent_at + timedelta(milliseconds=milliseconds))
 
 
 def _with_outgoing_ip(mail: dict) -> dict:
@@ -481,7 +487,7 @@ def carries_a_virus(message: SentMessage) -> bool:
 def _retry_moment(message: SentMessage, fraction: float | None, quick_ms: int, retry_seconds: float) -> datetime:
     if fraction is None:
         return _later(message, quick_ms)
-    return message.sent_at + timedelta(seconds=retry_seconds * fraction)
+    return _to_milliseconds(message.sent_at + timedelta(seconds=retry_seconds * fraction))
 
 
 def events_for(
@@ -1028,17 +1034,14 @@ class MailboxSimulator:
         infected = carries_a_virus(message)
         if self.suppression_list is not None and not infected:
             for address, reason in suppression_list_additions(outcomes).items():
-                # When its hard bounce happens (after SES's retries for an unresolvable domain), at the bounce
-                # event's own millisecond and scheduled ahead of it: whoever reads the bounce finds the address
-                # listed already, never a tick later.
+                # When its hard bounce happens (after SES's retries for an unresolvable domain), scheduled ahead of
+                # the bounce event at the same moment: whoever reads the bounce finds the address listed already.
                 moments = [
                     _retry_moment(message, fate.retry_fraction, BOUNCE_AFTER_MS, self.retry_seconds)
                     for fate in outcomes[address]
                     if isinstance(fate, Bounced)
                 ]
-                moment = max(moments, default=message.sent_at)
-                moment = moment.replace(microsecond=moment.microsecond // 1000 * 1000)
-                self.at(moment, message.sent_at, self._suppress(address, reason))
+                self.at(max(moments, default=message.sent_at), message.sent_at, self._suppress(address, reason))
         self.publish(message, pending.suppressed)
         if infected:
             return  # nothing was delivered: nobody bounces, complains or answers
