@@ -362,13 +362,19 @@ def _ticket(attributes: dict) -> Ticket:
     )
 
 
+def _tag_key(ticket_id: str, tag: str) -> tuple[str, str]:
+    """(PK, SK) of a tag on a ticket: the item tag_item and cleared_tag_item write, and the readers get."""
+    return f"TICKET#{ticket_id}", f"TAG#{tag}"
+
+
 def tag_item(
     ticket_id: str, subject: str, tag: str, sort_time: str, tagged_at: str, added_by: str | None = None
 ) -> dict:
     # added_by: the failure that added the tag, so a retry of that failure can rewrite its "tag added" event.
+    pk, sk = _tag_key(ticket_id, tag)
     return {
-        "PK": f"TICKET#{ticket_id}",
-        "SK": f"TAG#{tag}",
+        "PK": pk,
+        "SK": sk,
         "type": "tag",
         "tag": tag,
         "ticket_id": ticket_id,
@@ -384,9 +390,10 @@ def tag_item(
 
 def cleared_tag_item(ticket_id: str, tag: str, cleared_at: str) -> dict:
     # Kept (outside the index) so a late replay of an old failure does not bring back a tag an agent removed.
+    pk, sk = _tag_key(ticket_id, tag)
     return {
-        "PK": f"TICKET#{ticket_id}",
-        "SK": f"TAG#{tag}",
+        "PK": pk,
+        "SK": sk,
         "type": "tag",
         "tag": tag,
         "ticket_id": ticket_id,
@@ -1120,11 +1127,6 @@ def _day_epoch(day: str) -> int:
     return int(datetime.strptime(day, "%Y-%m-%d").replace(tzinfo=UTC).timestamp())
 
 
-def _failure_tag_key(ticket_id: str) -> tuple[str, str]:
-    """(PK, SK) of a ticket's failure tag item."""
-    return f"TICKET#{ticket_id}", f"TAG#{FAILURE_TAG}"
-
-
 class DeskmailTable:
     """DynamoDB access for deskmail; created once per Lambda container around one boto3 client."""
 
@@ -1552,7 +1554,7 @@ class DeskmailTable:
         """What a feedback batch needs, in one BatchGetItem (up to 100 keys): the messages deskmail sent
         ({SES message id: SentMessage}, those it has a record of), and the failure tag of the tickets named up front
         ({ticket: tag item or None}, every ticket asked for answered)."""
-        tag_keys = {ticket: _failure_tag_key(ticket) for ticket in ticket_ids}
+        tag_keys = {ticket: _tag_key(ticket, FAILURE_TAG) for ticket in ticket_ids}
         found = self._get_many_wire(
             [(f"MSG#{message_id}", "MSG") for message_id in message_ids] + list(tag_keys.values())
         )
@@ -1565,7 +1567,7 @@ class DeskmailTable:
 
     def get_failure_tags(self, ticket_ids: Iterable[str]) -> dict[str, dict | None]:
         """The failure tag of each ticket ({ticket: tag item or None})."""
-        tag_keys = {ticket: _failure_tag_key(ticket) for ticket in ticket_ids}
+        tag_keys = {ticket: _tag_key(ticket, FAILURE_TAG) for ticket in ticket_ids}
         found = self.get_many(list(tag_keys.values()))
         return {ticket: found.get(key) for ticket, key in tag_keys.items()}
 
