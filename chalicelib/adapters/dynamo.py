@@ -958,10 +958,20 @@ OUTBOX_EMAIL_RETENTION_SECONDS = 7 * 24 * 3600
 
 
 def outbox_items(
-    notification: Notification, email: OutgoingEmail, subject: str, recorded_at: str, acting: dict | None = None
+    notification: Notification,
+    email: OutgoingEmail,
+    subject: str,
+    recorded_at: str,
+    acting: dict | None = None,
+    with_comment: bool = False,
 ) -> list[dict]:
     """A pending entry (the notification as it will be recorded: small, indexed for the sweeper) and the email
-    exactly as it will be sent, compressed beside it (never indexed, never rewritten, removed by TTL)."""
+    exactly as it will be sent, compressed beside it (never indexed, never rewritten, removed by TTL).
+
+    with_comment: the entry is written in the same unit as its (new) comment, whose item then makes it real
+    (`committed_with`): it is put ahead of that transaction at one unit a KB (write_together), and the sweep sends
+    it only once the comment exists (list_due_outbox).
+    """
     payload = {
         "sender": email.sender,
         "to": [_mailbox_record(entry) for entry in email.to],
@@ -998,6 +1008,7 @@ def outbox_items(
         "ticket_had_failures": notification.ticket_had_failures,
         "subject": subject,
         "acting": acting,
+        "committed_with": f"C#{notification.comment_id}" if with_comment else None,
         "GSI3PK": f"OUTBOX#{_shard_of(notification.id, OUTBOX_SHARDS)}",
         "GSI3SK": f"{recorded_at}#{notification.id}",
     }
@@ -1045,7 +1056,7 @@ def _email_of(mail: dict | None) -> OutgoingEmail | None:
     )
 
 
-def outbox_entry(attributes: dict, mail: dict | None = None) -> outbox.OutboxEntry:
+def outbox_entry(attributes: dict, mail: dict | None = None, committed: bool = True) -> outbox.OutboxEntry:
     """The entry, with its email when it is still pending (the email item read beside it)."""
     email = _email_of(mail) if attributes["state"] == outbox.PENDING else None
     notification = notification_from_lookup(
@@ -1059,6 +1070,7 @@ def outbox_entry(attributes: dict, mail: dict | None = None) -> outbox.OutboxEnt
         attempts=int(attributes.get("attempts", 0)),
         changed_at=attributes["changed_at"],
         acting=attributes.get("acting"),
+        committed=committed,
     )
 
 
@@ -1386,17 +1398,19 @@ class DeskmailTable:
         )
         return sum(int(item.get("feedback_count", {}).get("N", "0")) for item in response.get("Items", []))
 
-    def get_many(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    def get_many(self, keys: list[tuple[str, str]], consistent: bool = False) -> dict[tuple[str, str], dict]:
         """BatchGetItem for up to 100 keys a request; missing items are simply absent from the answer."""
-        return {key: from_item(item) for key, item in self._get_many_wire(keys).items()}
+        return {key: from_item(item) for key, item in self._get_many_wire(keys, consistent).items()}
 
-    def _get_many_wire(self, keys: list[tuple[str, str]]) -> dict[tuple[str, str], dict]:
+    def _get_many_wire(self, keys: list[tuple[str, str]], consistent: bool = False) -> dict[tuple[str, str], dict]:
         """get_many's items as DynamoDB gives them (marshalled), for callers that decode only some."""
         found: dict[tuple[str, str], dict] = {}
         unique = list(dict.fromkeys(keys))
         for start in range(0, len(unique), self.BATCH_GET_LIMIT):
             chunk = unique[start : start + self.BATCH_GET_LIMIT]
-            request = {self.name: {"Keys": [{"PK": {"S": pk}, "SK": {"S": sk}} for pk, sk in chunk]}}
+            request: dict[str, dict] = {self.name: {"Keys": [{"PK": {"S": pk}, "SK": {"S": sk}} for pk, sk in chunk]}}
+            if consistent:
+                request[self.name]["ConsistentRead"] = True
             for attempt in range(5):
                 response = self.client.batch_get_item(RequestItems=request)
                 for item in response.get("Responses", {}).get(self.name, []):
@@ -1877,8 +1891,16 @@ class DeskmailTable:
     # notification's send log (SENT#: read only to count recent sends, where a stray one errs toward fewer emails).
     # write_together puts them first, in a BatchWriteItem at one unit a KB instead of a transaction's two. If the
     # transaction then fails they are deleted; if even that fails they stay unreachable (the email and the send log
-    # expire by TTL, a search skips the row).
+    # expire by TTL, a search skips the row). An outbox entry that names the item committing it (`committed_with`,
+    # its comment) goes ahead too, when that item is in the transaction: the sweep sends such an entry only once
+    # its comment exists, and drops it otherwise (list_due_outbox), so a stray one never sends an email.
     AHEAD_TYPES = frozenset({"outbox_email", "ticket_search", "send_log"})
+
+    def _goes_ahead(self, item: dict, committed: set[tuple[str, str]]) -> bool:
+        if item.get("type") in self.AHEAD_TYPES:
+            return True
+        anchor = item.get("committed_with") if item.get("type") == "outbox" else None
+        return anchor is not None and (item["PK"], anchor) in committed
 
     def write_together(self, items: list[dict], updates: Iterable[dict] = ()) -> None:
         """Puts (and raw conditional Updates) in one TransactWriteItems: all of them are written, or none.
@@ -1888,8 +1910,11 @@ class DeskmailTable:
         go ahead of the transaction, as plain puts.
         """
         unique = {(item["PK"], item["SK"]): item for item in items}  # one action per item in a transaction
-        ahead = [to_item(item) for item in unique.values() if item.get("type") in self.AHEAD_TYPES]
-        puts = [to_item(item) for item in unique.values() if item.get("type") not in self.AHEAD_TYPES]
+        # What the transaction itself writes (an outbox entry goes ahead only when the item committing it is here).
+        committed = {key for key, item in unique.items() if item.get("type") not in self.AHEAD_TYPES}
+        goes_ahead = {key: self._goes_ahead(item, committed) for key, item in unique.items()}
+        ahead = [to_item(item) for key, item in unique.items() if goes_ahead[key]]
+        puts = [to_item(item) for key, item in unique.items() if not goes_ahead[key]]
         _check_sizes(ahead + puts)
         self._write_requests([{"PutRequest": {"Item": item}} for item in ahead])
         actions: list[dict] = [{"Put": {"TableName": self.name, "Item": item}} for item in puts]
@@ -2019,15 +2044,49 @@ class DeskmailTable:
             rows = listed[start : start + limit]
             mail_keys = [(row["PK"], "MAIL#" + row["SK"].removeprefix("OUTBOX#")) for row in rows]
             found = self.get_many([(row["PK"], row["SK"]) for row in rows] + mail_keys)
-            for row, mail_key in zip(rows, mail_keys, strict=True):
-                entry = found.get((row["PK"], row["SK"]))
-                # Read after the index: one done since has left the queue, one claimed since is not due yet.
-                if entry is None or "GSI3PK" not in entry or entry["changed_at"] >= changed_before:
-                    continue
-                due.append(outbox_entry(entry, found.get(mail_key) if entry["state"] == outbox.PENDING else None))
+            entries = [found.get((row["PK"], row["SK"])) for row in rows]
+            # Read after the index: one done since has left the queue, one claimed since is not due yet.
+            open_rows = [
+                (entry, mail_key)
+                for entry, mail_key in zip(entries, mail_keys, strict=True)
+                if entry is not None and "GSI3PK" in entry and entry["changed_at"] < changed_before
+            ]
+            committed = self._committed_anchors([entry for entry, _ in open_rows])
+            for entry, mail_key in open_rows:
+                pending = entry["state"] == outbox.PENDING
+                anchor = entry.get("committed_with")
+                real = not pending or anchor is None or (entry["PK"], anchor) in committed
+                due.append(outbox_entry(entry, found.get(mail_key) if pending else None, committed=real))
                 if len(due) == limit:
                     return due
         return due
+
+    def _committed_anchors(self, entries: list[dict]) -> set[tuple[str, str]]:
+        """Of the pending entries put ahead of a transaction, the committing items that exist: one consistent
+        BatchGetItem (none when no such entry is due, as in nearly every sweep)."""
+        anchors = [
+            (entry["PK"], entry["committed_with"])
+            for entry in entries
+            if entry["state"] == outbox.PENDING and entry.get("committed_with")
+        ]
+        return set(self.get_many(anchors, consistent=True)) if anchors else set()
+
+    def drop_uncommitted_outbox(self, ticket_id: str, notification_id: str) -> bool:
+        """Deletes an entry whose committing transaction never landed, and its email: only while it is still pending
+        and unclaimed (False when someone moved it meanwhile)."""
+        key = _outbox_key(ticket_id, notification_id)
+        try:
+            self.client.delete_item(
+                TableName=self.name,
+                Key=key,
+                ConditionExpression="#state = :pending AND attempts = :zero",
+                ExpressionAttributeNames={"#state": "state"},
+                ExpressionAttributeValues={":pending": {"S": outbox.PENDING}, ":zero": {"N": "0"}},
+            )
+        except self.client.exceptions.ConditionalCheckFailedException:
+            return False
+        self.client.delete_item(TableName=self.name, Key={"PK": key["PK"], "SK": {"S": f"MAIL#{notification_id}"}})
+        return True
 
     # -- Idempotency-Key records (chalicelib/services/idempotency.py) ------------------------------------------------
 

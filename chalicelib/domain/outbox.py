@@ -10,8 +10,9 @@ States of one outbox entry (item TICKET#{ticket} / OUTBOX#{notification}):
 Every move is a conditional update on (state, attempts), so of two sweepers only one acts. The SES call is the
 one step that cannot be repeated safely (SES has no idempotency key): it happens only after winning the claim
 from `pending`, never from `sending`. What the sweeper does with an entry older than its grace period:
-`pending` → claim and send; `sending` → record it failed (recipients `rejected`, category `unknown`, the events
-log says why; the agent can resend); `accepted` → write the notification's records with the SES message id.
+`pending` → claim and send (or, for an entry put ahead of its comment's transaction that never landed, drop it
+unsent: nothing of that comment exists); `sending` → record it failed (recipients `rejected`, category `unknown`,
+the events log says why; the agent can resend); `accepted` → write the notification's records with the SES message id.
 Remaining window, stated plainly: SES took the message and then *no* DynamoDB write succeeded before the process
 ended (neither the record nor the one-attribute `accepted` update). The email went out; the sweeper records it as
 failed ("cannot tell whether SES sent it"), and its feedback finds no message id.
@@ -51,10 +52,15 @@ class OutboxEntry:
     attempts: int
     changed_at: str  # when it entered this state (the sweeper's clock)
     acting: dict | None = None  # the agent who sent it (a resend), named in its event
+    # False: the entry was put ahead of its comment's transaction (one write unit instead of two), and that
+    # transaction never landed (the process died in between): there is nothing to notify about.
+    committed: bool = True
 
 
 def sweep_action(entry: OutboxEntry) -> str:
-    """What a sweeper does with an entry past its grace period: send, give_up or record."""
+    """What a sweeper does with an entry past its grace period: send, give_up, record, or drop (never committed)."""
+    if not entry.committed:
+        return "drop"
     if entry.state == PENDING and entry.attempts == 0 and entry.email is not None:
         return "send"
     if entry.state == ACCEPTED and entry.notification.message_id:

@@ -247,6 +247,16 @@ def _recovered_event(entry: outbox.OutboxEntry, action: str, notification: Notif
 def _sweep_one(table: DeskmailTable, mailer: SesMailer, entry: outbox.OutboxEntry, now: Clock) -> str:
     notification = entry.notification
     action = outbox.sweep_action(entry)
+    if action == "drop":
+        # Put ahead of its comment's transaction, which never landed: no comment, nothing to notify about, and no
+        # ticket event either (the ticket itself may not exist). Logged, and counted as OutboxSwept.dropped.
+        if not table.drop_uncommitted_outbox(notification.ticket_id, notification.id):
+            return "taken"
+        logger.warning(
+            "Outbox entry dropped: the comment it was written with was never committed",
+            extra={"notification_id": notification.id, "ticket_id": notification.ticket_id},
+        )
+        return "dropped"
     if action == "send":
         if not table.move_outbox(notification.ticket_id, notification.id, outbox.PENDING, 0, outbox.SENDING, now()):
             return "taken"

@@ -326,7 +326,7 @@ def _post_comment(
     joining = users if event == triggers.TICKET_CREATED else [author_id] if author_id not in members else []
     participations = [dynamo.participation_item(user_id, ticket.id, ticket.subject, stamp) for user_id in joining]
     entries, notification_records = prepare_notifications(
-        table, settings, ticket, comment, evaluations, now, ticket_had_failures=ticket_had_failures
+        table, settings, ticket, comment, evaluations, now, ticket_had_failures=ticket_had_failures, with_comment=True
     )
     try:
         table.write_together(
@@ -379,6 +379,7 @@ def prepare_notifications(
     acting: dict | None = None,
     attachments_mode: str = attachment_rules.AUTO,
     ticket_had_failures: bool = True,
+    with_comment: bool = False,
 ) -> tuple[list[OutboxEntry], list[dict]]:
     """What the fired evaluations will send, and the items to write before the first SES call (reads only).
 
@@ -392,6 +393,8 @@ def prepare_notifications(
 
     ticket_had_failures: whether the ticket carries the failure tag (a resend: assumed), carried by each
     notification so that only their deliveries write the markers that close inbox rows.
+    with_comment: the items are written in one unit with the new comment itself, whose commit makes the outbox
+    entries real (they can then go ahead of its transaction: dynamo.outbox_items).
     """
     fired = [evaluation for evaluation in evaluations if evaluation.fired]
     if not fired:
@@ -430,7 +433,7 @@ def prepare_notifications(
             if email is None:
                 records.extend(outbox.record_items(table, notification, ticket.subject, acting))
             else:
-                pending.extend(dynamo.outbox_items(notification, email, ticket.subject, stamp, acting))
+                pending.extend(dynamo.outbox_items(notification, email, ticket.subject, stamp, acting, with_comment))
     return entries, records + pending
 
 

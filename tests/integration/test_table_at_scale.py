@@ -6,6 +6,8 @@ one BatchGetItem; a hard bounce or complaint counts once however often it is wri
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from chalicelib.adapters import dynamo
@@ -118,6 +120,56 @@ def test_the_sweep_finds_open_entries_in_every_shard_oldest_first_with_their_ema
     assert claimed.state == "sending" and claimed.email is None
     mail = [item for item in items if item["SK"] == "MAIL#n0002"][0]
     assert len(mail["email_z"]) < len(email.body) // 4  # compressed: the body repeats
+
+
+def test_a_new_comments_outbox_entry_goes_ahead_of_its_transaction_and_counts_only_once_the_comment_exists(table):
+    from chalicelib.domain.messages import Mailbox, OutgoingEmail
+    from chalicelib.domain.model import Comment
+
+    email = OutgoingEmail(
+        sender="Support <support@deskmail.example.com>",
+        to=(Mailbox("Rita", "rita@example.com"),),
+        cc=(),
+        subject="Printer",
+        body="Hello",
+        rfc_message_id="<n@x>",
+        thread_root_id="<t@x>",
+        tags={"ticket_id": "t1"},
+        configuration_set="deskmail",
+    )
+    comment = Comment("c1", "t1", "u1", "Rita", "Hi", True, "2026-12-01T10:00:00.000Z")
+    transactions = []
+    real_transact = table.client.transact_write_items
+
+    def transact(**kwargs):
+        transactions.append([action["Put"]["Item"]["SK"]["S"] for action in kwargs["TransactItems"]])
+        return real_transact(**kwargs)
+
+    table.client.transact_write_items = transact
+    try:
+        committed = dynamo.outbox_items(
+            notification(1), email, "Printer", "2026-12-01T10:00:00.000Z", with_comment=True
+        )
+        table.write_together([dynamo.comment_item(comment), *committed])
+        # Written with no comment in the unit (a comment whose transaction never landed, as the sweep finds it).
+        of_lost_comment = replace(notification(2), comment_id="c2")
+        lost = dynamo.outbox_items(of_lost_comment, email, "Printer", "2026-12-01T10:00:01.000Z", with_comment=True)
+        table.write_items(lost)
+        # The comment is in the unit: only it is in the transaction; the entry and its email went ahead.
+        assert transactions == [["C#c1"]]
+        # A resend's entry names no comment: it is the unit, and stays in the transaction.
+        table.write_together(dynamo.outbox_items(notification(3), email, "Printer", "2026-12-01T10:00:02.000Z"))
+        assert transactions[1:] == [["OUTBOX#n0003"]]
+    finally:
+        table.client.transact_write_items = real_transact
+    due = {entry.notification.id: entry for entry in table.list_due_outbox("2026-12-01T11:00:00.000Z")}
+    assert (due["n0001"].committed, due["n0002"].committed, due["n0003"].committed) == (True, False, True)
+    assert table.drop_uncommitted_outbox("t1", "n0002")
+    due = table.list_due_outbox("2026-12-01T11:00:00.000Z")
+    assert sorted(entry.notification.id for entry in due) == ["n0001", "n0003"]
+    assert table.get_many([("TICKET#t1", "MAIL#n0002"), ("TICKET#t1", "MAIL#n0001")]).keys() == {
+        ("TICKET#t1", "MAIL#n0001")
+    }
 
 
 def test_recipients_are_checked_with_one_batch_read_and_only_addresses_with_facts_are_queried(table):

@@ -125,6 +125,40 @@ def test_a_failed_commit_leaves_nothing_and_sends_nothing(client, api, who, inje
     assert table_items() == before and sent_messages() == []
 
 
+def test_an_entry_put_ahead_of_a_commit_that_never_landed_is_dropped_by_the_sweep_unsent(api, who, inject):
+    # A new comment's outbox entry goes ahead of its transaction (one write unit instead of two). Here the
+    # transaction fails with an error that may or may not have committed, and taking the ahead items back fails too:
+    # the process "dies" with the entry written and no comment.
+    faults = {("transact_write_items", 1): fails("TransactWriteItems")}
+    faults.update(always("batch_write_item", 2, fails("BatchWriteItem")))  # the take-back (the first put them ahead)
+    inject(faults)
+    status, _ = api.post("/tickets", open_ticket_body(who))
+    assert status == 500
+    (entry,) = outbox_entries()
+    assert entry["state"]["S"] == "pending" and entry["committed_with"]["S"].startswith("C#")
+    assert not [item for item in table_items() if item["SK"]["S"] in ("TICKET", entry["committed_with"]["S"])]
+    inject({})
+    assert sweep(minutes=1) == {}  # inside the grace period nobody touches it
+    assert sweep() == {"dropped": 1}
+    assert sweep() == {}
+    assert sent_messages() == []
+    assert outbox_entries() == []
+    assert not [item for item in table_items() if item["SK"]["S"].startswith(("MAIL#", "EV#"))]
+
+
+def test_an_entry_put_ahead_of_its_comment_is_sent_by_the_sweep_once_the_comment_exists(api, who, inject):
+    # The comment landed and the process died before SES: the entry names the comment, which exists, so it is sent.
+    inject({("update_item", 1): fails()})
+    assert api.post("/tickets", open_ticket_body(who))[0] == 500
+    (entry,) = outbox_entries()
+    (comment,) = [item for item in table_items() if item["SK"]["S"] == entry["committed_with"]["S"]]
+    assert comment["type"]["S"] == "comment"
+    inject({})
+    (due,) = runtime.table().list_due_outbox("9999")
+    assert due.committed and states.sweep_action(due) == "send"
+    assert sweep() == {"sent": 1} and len(sent_messages()) == 1
+
+
 def test_a_crash_between_the_commit_and_ses_is_sent_by_the_sweep_exactly_once(api, who, inject):
     inject({("update_item", 1): fails()})  # the claim right after the commit: the process "dies" there
     status, _ = api.post("/tickets", open_ticket_body(who))

@@ -57,6 +57,21 @@ def test_the_sweeper_sends_only_what_was_never_claimed():
     accepted = replace(entry, state=outbox.ACCEPTED, attempts=1, notification=replace(NOTIFICATION, message_id="m1"))
     assert outbox.sweep_action(accepted) == "record"
     assert outbox.sweep_action(replace(entry, attempts=1)) == "give_up"  # pending yet attempted: never resent
+    # Put ahead of its comment's transaction, which never landed: dropped, never sent.
+    assert outbox.sweep_action(replace(entry, committed=False)) == "drop"
+
+
+def test_only_a_new_comments_entry_names_the_comment_that_commits_it():
+    _, alone = dynamo.outbox_items(NOTIFICATION, EMAIL, "s", "2026-12-01T10:00:00.000Z")
+    _, with_comment = dynamo.outbox_items(NOTIFICATION, EMAIL, "s", "2026-12-01T10:00:00.000Z", with_comment=True)
+    assert alone["committed_with"] is None  # a resend: its entries are the unit, written in the transaction
+    assert with_comment["committed_with"] == dynamo.comment_item(_comment())["SK"]
+
+
+def _comment():
+    from chalicelib.domain.model import Comment
+
+    return Comment("c1", "t1", "u1", "Rita", "Hi", True, "2026-12-01T10:00:00.000Z")
 
 
 def test_a_multipart_threaded_email_comes_back_from_the_outbox_as_the_same_mime():
