@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import zlib
 from dataclasses import replace
 
 from chalicelib.adapters import dynamo
@@ -91,3 +92,44 @@ def test_a_multipart_threaded_email_comes_back_from_the_outbox_as_the_same_mime(
     mime = to_mime(entry.email)  # a multipart boundary is random: the parts and headers are what must match
     assert b"multipart/alternative" in mime and b"In-Reply-To: <0100018c-aaaa@email.amazonses.com>" in mime
     assert b"Content-Language: de" in mime and b"support+t1@deskmail.example.com" in mime
+
+
+# The digest of the outbox emails' zlib dictionary: an email pending in the outbox was compressed with it, so the
+# file never changes (a new one gets the next number: scripts/build_mail_dictionary.py).
+MAIL_DICTIONARY_1_SHA256 = "f2c0abb10347c08c932376b7b697d1a1028b1b2f1787b865a42aa9e1d74d6ef8"
+
+
+def test_the_mail_dictionary_an_email_names_is_frozen():
+    import hashlib
+
+    assert dynamo.MAIL_DICTIONARY == 1
+    assert hashlib.sha256(dynamo.mail_dictionary(1)).hexdigest() == MAIL_DICTIONARY_1_SHA256
+
+
+def _german_comment_email() -> OutgoingEmail:
+    from scripts.render_notification_screenshot import german_notification
+
+    rendered = german_notification()
+    return replace(EMAIL, subject=rendered.subject, body=rendered.text, html=rendered.html, content_language="de")
+
+
+def test_a_typical_notification_email_takes_one_write_unit_with_the_dictionary_and_two_without():
+    # A comment in German quoting two earlier ones, both parts: the dictionary knows its HTML shell and phrases.
+    email = _german_comment_email()
+    mail, _ = dynamo.outbox_items(NOTIFICATION, email, "s", "2026-12-01T10:00:00.000Z")
+    assert mail["email_dict"] == dynamo.MAIL_DICTIONARY
+    assert dynamo.item_size(dynamo.to_item(mail)) < 1024
+    without = {**mail, "email_z": dynamo.compress_mail(dynamo.mail_payload(email), None), "email_dict": None}
+    assert dynamo.item_size(dynamo.to_item(without)) > 1024
+    assert (
+        dynamo.outbox_entry(*reversed([stored(i) for i in dynamo.outbox_items(NOTIFICATION, email, "s", "x")])).email
+        == email
+    )
+
+
+def test_an_email_stored_before_there_was_a_dictionary_still_comes_back():
+    email = _german_comment_email()
+    mail, entry = map(stored, dynamo.outbox_items(NOTIFICATION, email, "s", "2026-12-01T10:00:00.000Z"))
+    legacy = {key: value for key, value in mail.items() if key != "email_dict"}
+    legacy["email_z"] = zlib.compress(dynamo.mail_payload(email), 6)  # as outbox_items wrote it before
+    assert dynamo.outbox_entry(entry, legacy).email == email
