@@ -35,6 +35,7 @@ from chalicelib.observability import logger
 
 if TYPE_CHECKING:  # imported where used: the feedback function's cold start needs no email package
     from chalicelib.domain.messages import Mailbox, OutgoingEmail
+    from chalicelib.domain.threads import RecipientThread
 
 # Key layout (PK / SK):
 #   USER#{id}        PROFILE                              user (GSI1: EMAIL#{address} / USER#{id})
@@ -51,7 +52,6 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 #   ADDR#{address}   FACTS                                the address has facts (one BatchGetItem checks recipients)
 #   TICKET#{id}      DLV#{user}                           when a notification of this ticket last reached the user
 #   USER#{id}        TICKET#{ticket}                      the user takes part in the ticket (their tickets)
-#   TICKET#{id}      SENT#{time}#{notification}           addresses one notification went to (rate limit, TTL)
 #   INBOUND#{ses id} INBOUND                              an inbound email claimed (in progress, until) or done (TTL)
 #   INBOUND#{ses id} SUSPENDED                            an inbound email held for review (GSI2, TTL)
 #   IDENTITY#{sub}   IDENTITY                             a signed-in agent: deskmail user, role, disabled
@@ -64,6 +64,7 @@ if TYPE_CHECKING:  # imported where used: the feedback function's cold start nee
 #   TICKET#{id}      MAIL#{notification}                  the outbox entry's email, compressed (TTL 7 days)
 #   IDEM#{hash}      IDEM                                 an Idempotency-Key of one caller and its first response (TTL)
 #   TICKET#{id}      MID#{user}                           the user's chain of notification Message-IDs (threading)
+#                                                         and their latest sends (the loop brake's count)
 #   REF#{reference}  TICKET#{id}                          subject reference ("[Ticket 4TDV9V]") -> ticket
 #   TRIGGER#{id}     TEMPLATE#{locale}                    an admin's subject and body template for a trigger
 #   TICKET#{id}      ATT#{attachment}                     a file: declared at upload (pending, TTL), then attached
@@ -919,19 +920,6 @@ def ticket_index_items(ticket: Ticket, words: list[str], requester_name: str) ->
     return items
 
 
-def send_log_item(notification: Notification, addresses: list[str], expires_at: int) -> dict:
-    """The addresses one notification was sent to, by time, for the per-address rate limit; expires by TTL."""
-    return {
-        "PK": f"TICKET#{notification.ticket_id}",
-        "SK": f"SENT#{notification.sent_at}#{notification.id}",
-        "type": "send_log",
-        "notification_id": notification.id,
-        "sent_at": notification.sent_at,
-        "addresses": sorted({address.lower() for address in addresses}),
-        "expires_at": expires_at,
-    }
-
-
 # ---- the outbox: a notification recorded before SES is called (chalicelib/domain/outbox.py has the states) ----
 
 OUTBOX_RETENTION_SECONDS = 30 * 24 * 3600  # a done entry stays this long for inspection, then TTL removes it
@@ -1767,7 +1755,7 @@ class DeskmailTable:
             ),
         )
 
-    # -- "my customer got no email": participation, recent sends, inbound replays ------------------------------------
+    # -- "my customer got no email": participation, inbound replays --------------------------------------------------
 
     def list_user_ticket_ids(self, user_id: str) -> list[str]:
         """The tickets a user takes part in (requester, CC, assignee or author): Query USER#{id}, SK TICKET#."""
@@ -1782,26 +1770,6 @@ class DeskmailTable:
             ticket_ids.extend(from_item(item)["ticket_id"] for item in response.get("Items", []))
             if "LastEvaluatedKey" not in response:
                 return ticket_ids
-            kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-
-    def list_recent_sends(self, ticket_id: str, since: str) -> list[tuple[str, str]]:
-        """(address, sent_at) for each address a ticket's notifications went to since a time: one Query."""
-        sends: list[tuple[str, str]] = []
-        kwargs: dict[str, Any] = {
-            "KeyConditionExpression": "PK = :pk AND SK BETWEEN :low AND :high",
-            "ExpressionAttributeValues": {
-                ":pk": {"S": f"TICKET#{ticket_id}"},
-                ":low": {"S": f"SENT#{since}"},
-                ":high": {"S": "SENT#~"},
-            },
-        }
-        while True:
-            response = self._query(**kwargs)
-            for item in response.get("Items", []):
-                attributes = from_item(item)
-                sends.extend((address, attributes["sent_at"]) for address in attributes.get("addresses") or ())
-            if "LastEvaluatedKey" not in response:
-                return sends
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
 
     def list_comment_notifications(
@@ -1927,14 +1895,13 @@ class DeskmailTable:
     TRANSACTION_LIMIT = 100
 
     # Items whose owner is written by the transaction and that mean nothing without it: an outbox entry's email
-    # (MAIL#, read only through its entry), a ticket's search rows (skipped while the ticket has no LIST item) and a
-    # notification's send log (SENT#: read only to count recent sends, where a stray one errs toward fewer emails).
+    # (MAIL#, read only through its entry) and a ticket's search rows (skipped while the ticket has no LIST item).
     # write_together puts them first, in a BatchWriteItem at one unit a KB instead of a transaction's two. If the
-    # transaction then fails they are deleted; if even that fails they stay unreachable (the email and the send log
-    # expire by TTL, a search skips the row). An outbox entry that names the item committing it (`committed_with`,
+    # transaction then fails they are deleted; if even that fails they stay unreachable (the email expires by TTL,
+    # a search skips the row). An outbox entry that names the item committing it (`committed_with`,
     # its comment) goes ahead too, when that item is in the transaction: the sweep sends such an entry only once
     # its comment exists, and drops it otherwise (list_due_outbox), so a stray one never sends an email.
-    AHEAD_TYPES = frozenset({"outbox_email", "ticket_search", "send_log"})
+    AHEAD_TYPES = frozenset({"outbox_email", "ticket_search"})
 
     def _goes_ahead(self, item: dict, committed: set[tuple[str, str]]) -> bool:
         if item.get("type") in self.AHEAD_TYPES:
@@ -2265,11 +2232,20 @@ class DeskmailTable:
 
     # -- notification emails: threads, ticket references, per-trigger templates, history (issue 14) -------------------
 
-    def get_thread_chains(self, ticket_id: str, user_ids: Iterable[str]) -> dict[str, tuple[str, ...]]:
-        """Each recipient's chain of SES Message-IDs on the ticket (TICKET#{id} / MID#{user}): one BatchGetItem."""
+    def get_thread_chains(self, ticket_id: str, user_ids: Iterable[str]) -> dict[str, RecipientThread]:
+        """Each recipient's thread on the ticket (TICKET#{id} / MID#{user}): their chain of SES Message-IDs and
+        latest sends. One BatchGetItem."""
+        from chalicelib.domain.threads import RecipientThread
+
         keys = [(f"TICKET#{ticket_id}", f"MID#{user_id}") for user_id in user_ids]
         found = self.get_many(keys) if keys else {}
-        return {item["user_id"]: tuple(item.get("message_ids") or ()) for item in found.values()}
+        return {
+            item["user_id"]: RecipientThread(
+                tuple(item.get("message_ids") or ()),
+                tuple((send[0], send[1]) for send in item.get("sends") or ()),
+            )
+            for item in found.values()
+        }
 
     def find_tickets_by_reference(self, reference: str) -> list[str]:
         """Ticket ids whose subject reference ("[Ticket 4TDV9V]") is this, newest first: Query REF#{reference}."""
@@ -2350,15 +2326,17 @@ def agent_account_items(
     ]
 
 
-def thread_item(ticket_id: str, user_id: str, message_ids: tuple[str, ...], updated_at: str) -> dict:
-    """A recipient's chain of notification Message-IDs (as SES set them) on a ticket: In-Reply-To/References."""
+def thread_item(ticket_id: str, user_id: str, thread: RecipientThread, updated_at: str) -> dict:
+    """A recipient's chain of notification Message-IDs (as SES set them) on a ticket, for In-Reply-To/References,
+    and their sends within the loop brake's window (one item a recipient and ticket: no send log per notification)."""
     return {
         "PK": f"TICKET#{ticket_id}",
         "SK": f"MID#{user_id}",
         "type": "thread",
         "ticket_id": ticket_id,
         "user_id": user_id,
-        "message_ids": list(message_ids),
+        "message_ids": list(thread.message_ids),
+        "sends": [list(send) for send in thread.sends] or None,
         "updated_at": updated_at,
     }
 

@@ -49,7 +49,7 @@ def _parse(timestamp: str) -> datetime:
 
 
 def window_start(now: str, windows: tuple[Window, ...]) -> str:
-    """The oldest send that can still count: where the query of recent sends starts."""
+    """The oldest send that can still count: what a recipient's thread keeps of its sends starts there."""
     return format_timestamp(_parse(now) - timedelta(seconds=max(window.seconds for window in windows)))
 
 

@@ -1,5 +1,5 @@
-"""Threads that survive SES, and messages SES accepts: Message-IDs as SES rewrites them, each recipient's chain,
-and a notification's recipients split into messages by language and SES's 50-recipient limit. No I/O."""
+"""Threads that survive SES, and messages SES accepts: Message-IDs as SES rewrites them, each recipient's chain (and
+latest sends), and a notification's recipients split into messages by language and SES's 50-recipient limit. No I/O."""
 
 from __future__ import annotations
 
@@ -38,6 +38,27 @@ def extended_chain(chain: Iterable[str], message_id: str, limit: int = CHAIN_LIM
     if len(ids) > limit:
         ids = [ids[0], *ids[-(limit - 1) :]]
     return tuple(ids)
+
+
+# Sends kept per recipient thread: those within the loop brake's longest window, which holds a recipient at its
+# hourly limit (25 by default), so this many only matters for a limit configured above it.
+SENDS_LIMIT = 1000
+
+
+@dataclass(frozen=True)
+class RecipientThread:
+    """What one ticket sent one recipient: their chain of SES Message-IDs (In-Reply-To, References) and their latest
+    sends, (address, sent at), for the loop brake (chalicelib.domain.rate_limit) to count without a send log."""
+
+    message_ids: tuple[str, ...] = ()
+    sends: tuple[tuple[str, str], ...] = ()
+
+    def after(self, message_id: str, address: str | None, sent_at: str, since: str) -> RecipientThread:
+        """This thread once `message_id` reached `address` at `sent_at`: sends before `since` are dropped."""
+        sends = [send for send in self.sends if send[1] >= since]
+        if address:
+            sends.append((address.lower(), sent_at))
+        return RecipientThread(extended_chain(self.message_ids, message_id), tuple(sends[-SENDS_LIMIT:]))
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,7 @@ from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.config import Settings, settings
 from chalicelib.domain import rendering, threads, triggers
 from chalicelib.domain.model import SENT, Comment, Notification, Recipient, Ticket, User
+from chalicelib.services import rate_limits
 
 TemplateKey = tuple[str, str]  # (trigger id, locale)
 
@@ -109,17 +110,24 @@ def composer(
 
 
 def threaded(table: DeskmailTable, notification: Notification) -> tuple[Notification, list[dict]]:
-    """Once SES took a notification: the Message-ID it gave it (on the notification), and the chains of the
-    recipients it reached and of the ticket, extended with it (one BatchGetItem; written with the record)."""
+    """Once SES took a notification: the Message-ID it gave it (on the notification), and the threads of the
+    recipients it reached (their chains, and this send for the loop brake) and of the ticket, extended with it (one
+    BatchGetItem; written with the record)."""
     if not notification.message_id:
         return notification, []
     header = threads.ses_message_id_header(notification.message_id, settings().region)
     notification = replace(notification, message_id_header=header)
-    keys = [r.user_id for r in notification.recipients if r.status == SENT] + [threads.TICKET_CHAIN]
+    reached = {r.user_id: r.email for r in notification.recipients if r.status == SENT}
+    keys = [*reached, threads.TICKET_CHAIN]
     chains = table.get_thread_chains(notification.ticket_id, keys)
+    since = rate_limits.brake_window_start(notification.sent_at)
+    unthreaded = threads.RecipientThread()
     return notification, [
         dynamo.thread_item(
-            notification.ticket_id, key, threads.extended_chain(chains.get(key, ()), header), notification.sent_at
+            notification.ticket_id,
+            key,
+            chains.get(key, unthreaded).after(header, reached.get(key), notification.sent_at, since),
+            notification.sent_at,
         )
         for key in keys
     ]

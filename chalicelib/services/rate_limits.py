@@ -1,37 +1,35 @@
-"""The per-address notification limit applied on the send path: hold, record why, remember what was sent."""
+"""The per-address notification limit applied on the send path: hold, and record why.
+
+What a ticket sent each address lately is kept on the recipients' thread items (TICKET#{id} / MID#{user}, written
+when a notification is recorded: chalicelib.services.notification_emails.threaded), which the send path reads
+anyway to thread its emails: no send log per notification, and no Query of one.
+"""
 
 from __future__ import annotations
 
 import os
-from datetime import datetime
+from collections.abc import Iterable
 
 from chalicelib.adapters import dynamo
-from chalicelib.adapters.dynamo import DeskmailTable
 from chalicelib.domain import rate_limit, triggers
 from chalicelib.domain.model import NOT_SENT, REJECTED, Notification, Recipient
 from chalicelib.ids import stable_id
 
 EVENT_NOTIFICATION_HELD = "notification_held"
-SEND_LOG_RETENTION_SECONDS = 2 * 3600  # the longest window, and some slack before TTL removes the item
+
+
+def brake_window_start(now: str) -> str:
+    """The oldest send the brake can still count (a thread keeps its sends from there on)."""
+    return rate_limit.window_start(now, rate_limit.windows_from(os.environ))
 
 
 class NotificationBrake:
-    """One unit of work's view of a ticket's recent sends: the Query happens once, on the first fired trigger."""
+    """One unit of work's view of a ticket's recent sends to its recipients, kept current as it sends more."""
 
-    def __init__(self, table: DeskmailTable, ticket_id: str, now: str):
-        self.table = table
+    def __init__(self, ticket_id: str, now: str, recent_sends: Iterable[tuple[str, str]]):
         self.ticket_id = ticket_id
         self.now = now
-        self.windows = rate_limit.windows_from(os.environ)
-        self._counter: rate_limit.SendCounter | None = None
-
-    def _sends(self) -> rate_limit.SendCounter:
-        if self._counter is None:
-            since = rate_limit.window_start(self.now, self.windows)
-            self._counter = rate_limit.SendCounter(
-                self.now, self.windows, self.table.list_recent_sends(self.ticket_id, since)
-            )
-        return self._counter
+        self.counter = rate_limit.SendCounter(now, rate_limit.windows_from(os.environ), recent_sends)
 
     def hold_over_limit(
         self, evaluation: triggers.TriggerEvaluation
@@ -39,7 +37,7 @@ class NotificationBrake:
         """The evaluation with recipients over the limit marked not_sent (rate_limited), and those holds."""
         if not any(recipient.email for recipient in evaluation.recipients):
             return evaluation, []
-        counter = self._sends()
+        counter = self.counter
         recipients: list[Recipient] = []
         holds: list[tuple[Recipient, rate_limit.Hold]] = []
         for recipient in evaluation.recipients:
@@ -63,19 +61,17 @@ class NotificationBrake:
     def items_after_send(
         self, notification: Notification, holds: list[tuple[Recipient, rate_limit.Hold]], before_send: bool = False
     ) -> list[dict]:
-        """The send-log item for the addresses SES took, and a notification_held event per held recipient.
+        """Counts the addresses SES took towards the limit for the rest of this unit of work, and returns a
+        notification_held event per held recipient.
 
-        before_send: the outbox records a notification before SES is called, so the log counts the addresses it
-        is about to go to (an attempt counts, which errs on the side of fewer emails in a loop).
+        before_send: the outbox records a notification before SES is called, so the count includes the addresses
+        it is about to go to (an attempt counts, which errs on the side of fewer emails in a loop).
         """
         items: list[dict] = []
         sent_to = [r.email for r in notification.recipients if r.email and r.status not in (NOT_SENT, REJECTED)]
-        if sent_to and (notification.message_id or before_send):
-            counter = self._sends()
+        if notification.message_id or before_send:
             for address in sent_to:
-                counter.record(address, notification.sent_at)
-            expires_at = int(datetime.fromisoformat(notification.sent_at.replace("Z", "+00:00")).timestamp())
-            items.append(dynamo.send_log_item(notification, sent_to, expires_at + SEND_LOG_RETENTION_SECONDS))
+                self.counter.record(address, notification.sent_at)
         for recipient, hold in holds:
             items.append(
                 dynamo.event_item(

@@ -383,7 +383,7 @@ def prepare_notifications(
 ) -> tuple[list[OutboxEntry], list[dict]]:
     """What the fired evaluations will send, and the items to write before the first SES call (reads only).
 
-    The items: each outbox entry (pending), the rate limit's send log and held events, and the whole record of a
+    The items: each outbox entry (pending), the rate limit's held events, and the whole record of a
     notification nobody can be sent (no reachable recipient). Outbox entries come last (see write_together).
 
     A trigger's recipients get one message per language (their `locale`, else the help desk's default), cut into
@@ -400,8 +400,10 @@ def prepare_notifications(
     if not fired:
         return [], []
     states = address_states(table, settings, fired_addresses(evaluations), now())
-    brake = NotificationBrake(table, ticket.id, now())
     user_ids = list(dict.fromkeys(r.user_id for evaluation in fired for r in evaluation.recipients))
+    # The recipients' threads: their SES Message-IDs to thread on, and what the ticket sent them lately (the brake).
+    chains = table.get_thread_chains(ticket.id, [*user_ids, threads.TICKET_CHAIN])
+    brake = NotificationBrake(ticket.id, now(), [send for thread in chains.values() for send in thread.sends])
     composer = notification_emails.composer(
         table,
         settings,
@@ -413,7 +415,6 @@ def prepare_notifications(
             for r in evaluation.recipients
         ],
     )
-    chains = table.get_thread_chains(ticket.id, [*user_ids, threads.TICKET_CHAIN])
     stamp = now()
     entries: list[OutboxEntry] = []
     records: list[dict] = []
@@ -467,7 +468,7 @@ def _prepare(
     batch: list[Recipient],
     stamp: str,
     composer: notification_emails.Composer,
-    chains: dict[str, tuple[str, ...]],
+    chains: dict[str, threads.RecipientThread],
     attachments_mode: str = attachment_rules.AUTO,
 ) -> tuple[Notification, OutgoingEmail | None, list[dict]]:
     """The notification as it will be recorded, the email SES will get (None: nobody reachable), rendered in
@@ -494,8 +495,11 @@ def _prepare(
         )
         rendered = composer.render(evaluation.trigger, shown, locale, downloads=downloads)
         root = thread_root_id(ticket.id, domain)
+        unthreaded = threads.RecipientThread()
         thread = threads.thread_headers(
-            root, [chains.get(recipient.user_id, ()) for recipient in shown], chains.get(threads.TICKET_CHAIN, ())
+            root,
+            [chains.get(recipient.user_id, unthreaded).message_ids for recipient in shown],
+            chains.get(threads.TICKET_CHAIN, unthreaded).message_ids,
         )
         email = OutgoingEmail(
             sender=settings.sender,

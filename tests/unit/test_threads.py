@@ -86,3 +86,18 @@ def test_a_recipient_new_to_the_ticket_still_threads_on_the_tickets_notification
     assert newcomer.references == (ROOT, "<ack@email.amazonses.com>")
     assert regular.in_reply_to == "<ack@email.amazonses.com>"
     assert regular.references == (ROOT, "<ack@email.amazonses.com>")
+
+
+def test_a_recipient_thread_keeps_its_sends_within_the_brakes_window_for_the_next_count():
+    first, second = "<id1@email.amazonses.com>", "<id2@email.amazonses.com>"
+    thread = threads.RecipientThread().after(first, "Rita@Example.com", "2026-12-01T10:00:00.000Z", "2026-12-01T09:00")
+    thread = thread.after(second, "rita@example.com", "2026-12-01T10:30:00.000Z", "2026-12-01T09:30:00.000Z")
+    assert thread.message_ids == (first, second)
+    assert thread.sends == (
+        ("rita@example.com", "2026-12-01T10:00:00.000Z"),
+        ("rita@example.com", "2026-12-01T10:30:00.000Z"),
+    )
+    # An hour later the first send is out of every window: dropped; the chain keeps both ids for threading.
+    later = thread.after("<id3@email.amazonses.com>", None, "2026-12-01T11:05:00.000Z", "2026-12-01T10:05:00.000Z")
+    assert later.sends == (("rita@example.com", "2026-12-01T10:30:00.000Z"),)
+    assert later.message_ids[:2] == (first, second)
