@@ -270,6 +270,10 @@ def measure(small: int = 240, large: int = 960) -> dict:
         use = use_of(kind)
         by_use[use] = by_use.get(use, 0) + units / emails
     results["write_units_per_notification_by_use"] = {use: round(units, 2) for use, units in sorted(by_use.items())}
+    # The issue's own reading of "all-in" (send + its feedback), beside the figure above that adds the conversation.
+    results["write_units_per_notification_send_and_feedback"] = round(
+        by_use.get("sending", 0) + by_use.get("feedback", 0), 2
+    )
     results["write_units_per_notification_by_item"] = {
         f"{where} {kind}": round(units / emails, 3)
         for (where, kind), units in sorted(run.client.writes_by_type.items(), key=lambda kv: -kv[1])
@@ -307,7 +311,10 @@ def report(results: dict) -> str:
         f"route Query pages growth 100k -> 100M/day: {results['route_pages_growth']}"
     )
     uses = ", ".join(f"{use} {units}" for use, units in results["write_units_per_notification_by_use"].items())
-    lines.append(f"write units per notification by use: {uses}")
+    lines.append(
+        f"write units per notification by use: {uses} "
+        f"(send + feedback: {results['write_units_per_notification_send_and_feedback']})"
+    )
     top = list(results["write_units_per_notification_by_key"].items())[:8]
     lines.append("largest writers per notification: " + ", ".join(f"{k} {v}" for k, v in top))
     return "\n".join(lines) + "\n"
