@@ -7,7 +7,6 @@ imported then, lazily), against the HS256 check deskmail used before, and the zi
 from __future__ import annotations
 
 import json
-import os
 import statistics
 import subprocess
 import sys
@@ -16,6 +15,7 @@ import time
 import zipfile
 from pathlib import Path
 
+from bench.cold_start import child_environment
 from bench.environment import PROJECT_DIR
 
 RUNS = 9
@@ -63,7 +63,11 @@ def _tokens() -> dict[str, str]:
 
 def _run(code: str, env: dict[str, str]) -> float:
     result = subprocess.run(
-        [sys.executable, "-c", code], cwd=PROJECT_DIR, env={**os.environ, **env}, capture_output=True, text=True
+        [sys.executable, "-c", code],
+        cwd=PROJECT_DIR,
+        env={**child_environment(), **env},
+        capture_output=True,
+        text=True,
     )
     if result.returncode:
         raise RuntimeError(result.stderr)

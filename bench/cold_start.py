@@ -21,11 +21,19 @@ RUNS = 9
 TIMER = "import time; started = time.perf_counter(); import {module}; print(time.perf_counter() - started)"
 
 
+def child_environment() -> dict[str, str]:
+    """The stage's variables, and bytecode cached as a deployed package would have it: a shell that sets
+    PYTHONDONTWRITEBYTECODE would otherwise have every run compile every module (measured: ≈ 1.7× instead of ≈ 1.4×)."""
+    environment = {**os.environ, **stage_environment()}
+    environment.pop("PYTHONDONTWRITEBYTECODE", None)
+    return environment
+
+
 def import_seconds(module: str) -> float:
     result = subprocess.run(
         [sys.executable, "-c", TIMER.format(module=module)],
         cwd=PROJECT_DIR,
-        env={**os.environ, **stage_environment()},
+        env=child_environment(),
         capture_output=True,
         text=True,
         check=True,
@@ -38,7 +46,7 @@ def heaviest_imports(module: str = "app", top: int = 12) -> list[tuple[str, floa
     result = subprocess.run(
         [sys.executable, "-X", "importtime", "-c", f"import {module}"],
         cwd=PROJECT_DIR,
-        env={**os.environ, **stage_environment()},
+        env=child_environment(),
         capture_output=True,
         text=True,
         check=True,
