@@ -10,7 +10,7 @@ from email.utils import parseaddr
 
 MAX_RECIPIENTS_PER_MESSAGE = 50  # SES rejects a whole send above this (To + Cc + Bcc)
 CHAIN_LIMIT = 10  # Message-IDs kept per recipient and ticket: the first and the latest ones
-TICKET_CHAIN = "ticket"  # the chain key of every notification the ticket sent, whoever got it
+TICKET_CHAIN = "ticket"  # the chain key of the ticket's first notification, whoever got it (written once)
 
 _SES_ID = re.compile(r"^[0-9A-Za-z][0-9A-Za-z\-]{0,99}$")
 
@@ -71,7 +71,8 @@ def thread_headers(
     root: str, chains: list[tuple[str, ...]], ticket_chain: tuple[str, ...] = (), limit: int = CHAIN_LIMIT
 ) -> ThreadHeaders:
     """In-Reply-To names the latest notification the message's first recipient got on this ticket (SES's id), else
-    the ticket's latest, else the ticket's root; References is the root, the ticket's first notification, then the
+    another recipient's latest, else the ticket chain's last (the send path keeps the ticket's first notification
+    there), else the ticket's root; References is the root, the ticket's first notification, then the
     recipients' chains, bounded (RFC 5322 3.6.4 lets the middle go). `chains` come in recipient order, To first."""
     merged: list[str] = []
     for chain in [ticket_chain[:1], *chains]:

@@ -118,8 +118,10 @@ def threaded(table: DeskmailTable, notification: Notification) -> tuple[Notifica
     header = threads.ses_message_id_header(notification.message_id, settings().region)
     notification = replace(notification, message_id_header=header)
     reached = {r.user_id: r.email for r in notification.recipients if r.status == SENT}
-    keys = [*reached, threads.TICKET_CHAIN]
-    chains = table.get_thread_chains(notification.ticket_id, keys)
+    chains = table.get_thread_chains(notification.ticket_id, [*reached, threads.TICKET_CHAIN])
+    # The ticket's chain is its first notification, written once (one write a message fewer): it starts every
+    # recipient's References, and threads a message none of whose recipients had one before.
+    keys = [*reached, *([] if chains.get(threads.TICKET_CHAIN) else [threads.TICKET_CHAIN])]
     since = rate_limits.brake_window_start(notification.sent_at)
     unthreaded = threads.RecipientThread()
     return notification, [

@@ -153,3 +153,28 @@ def test_a_requester_and_fifty_ccs_all_get_a_message_id(client):
     assert all(r["status"] == "sent" and r["message_id"] for r in recipients.values())
     assert {r["message_id"] for r in recipients.values()} == {m["id"] for m in sent}
     assert all(len(m["destinations"]) <= 50 for m in sent)
+
+
+def test_a_recipient_new_to_the_ticket_threads_on_its_first_notification_kept_once(client):
+    from chalicelib import runtime
+    from chalicelib.domain import threads
+
+    api = Api(client, role="admin")
+    agent = signed_in_agent(api)
+    rita = api.user("Rita Requester", "rita@example.com")
+    ticket = ticket_for(api, rita, assignee=agent)
+    root = f"<ticket-{ticket['id']}@{DOMAIN}>"
+    (first,) = [m for m in sent_messages() if "rita@example.com" in m["destinations"]]
+    assert not [m for m in sent_messages() if "ada@deskmail.example.com" in m["destinations"]]
+    comment(api, ticket, agent, "On it.")
+    second = message_to("rita@example.com")
+    # Rita answers by email: the assignee's first email on this ticket, and Ada has no chain of her own yet.
+    reply = inbound.mime(in_reply_to=ses_header(second["id"]), references=ses_header(second["id"]))
+    inbound.feed_inbound(client, inbound.received(reply))
+    to_ada = message_to("ada@deskmail.example.com")
+    assert to_ada["mime"]["In-Reply-To"] == ses_header(first["id"])
+    assert to_ada["mime"]["References"].split() == [root, ses_header(first["id"])]
+    # The ticket's chain is its first notification, written once; Rita's chain has both of hers.
+    chains = runtime.table().get_thread_chains(ticket["id"], [threads.TICKET_CHAIN, rita["id"]])
+    assert chains[threads.TICKET_CHAIN].message_ids == (ses_header(first["id"]),)
+    assert chains[rita["id"]].message_ids == (ses_header(first["id"]), ses_header(second["id"]))
