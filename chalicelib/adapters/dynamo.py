@@ -862,9 +862,26 @@ def delivered_marker_item(ticket_id: str, user_id: str, delivered_at: str) -> di
     }
 
 
-def participation_item(user_id: str, ticket_id: str, subject: str, at: str) -> dict:
+def _commit_anchor(item: dict) -> tuple[str, str] | None:
+    """The key of the comment whose transaction makes this item true (an outbox entry's or a new ticket's
+    participation: both name it in `committed_with`), or None."""
+    anchor = item.get("committed_with")
+    if not anchor:
+        return None
+    if item.get("type") == "outbox":
+        return item["PK"], anchor
+    if item.get("type") == "participation":
+        return f"TICKET#{item['ticket_id']}", anchor
+    return None
+
+
+def participation_item(user_id: str, ticket_id: str, subject: str, at: str, with_comment: str | None = None) -> dict:
     """Who takes part in which ticket, so an address's tickets are one Query away (USER#{id}, TICKET#...); written
-    when the user joins (the ticket's people with its first comment, another author with theirs)."""
+    when the user joins (the ticket's people with its first comment, another author with theirs).
+
+    with_comment: the comment whose transaction makes it true (`committed_with`): it then goes just ahead of that
+    transaction at one unit (write_together), and counts only once the comment exists (list_user_ticket_ids).
+    """
     return {
         "PK": f"USER#{user_id}",
         "SK": f"TICKET#{ticket_id}",
@@ -873,6 +890,7 @@ def participation_item(user_id: str, ticket_id: str, subject: str, at: str) -> d
         "ticket_id": ticket_id,
         "subject": subject,
         "joined_at": at,
+        "committed_with": f"C#{with_comment}" if with_comment else None,
     }
 
 
@@ -1758,19 +1776,29 @@ class DeskmailTable:
     # -- "my customer got no email": participation, inbound replays --------------------------------------------------
 
     def list_user_ticket_ids(self, user_id: str) -> list[str]:
-        """The tickets a user takes part in (requester, CC, assignee or author): Query USER#{id}, SK TICKET#."""
-        ticket_ids: list[str] = []
+        """The tickets a user takes part in (requester, CC, assignee or author): Query USER#{id}, SK TICKET#, then
+        one BatchGetItem of the first comments the rows of new tickets name."""
+        rows: list[dict] = []
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
             "ExpressionAttributeValues": {":pk": {"S": f"USER#{user_id}"}, ":prefix": {"S": "TICKET#"}},
-            "ProjectionExpression": "ticket_id",
+            "ProjectionExpression": "ticket_id, committed_with",
         }
         while True:
             response = self._query(**kwargs)
-            ticket_ids.extend(from_item(item)["ticket_id"] for item in response.get("Items", []))
+            rows.extend(from_item(item) for item in response.get("Items", []))
             if "LastEvaluatedKey" not in response:
-                return ticket_ids
+                break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
+        # One put ahead of a new ticket's transaction names its first comment: it counts once that comment exists
+        # (a consistent BatchGetItem), so a ticket whose creation never landed is nobody's.
+        anchors = [(f"TICKET#{row['ticket_id']}", row["committed_with"]) for row in rows if row.get("committed_with")]
+        landed = set(self.get_many(anchors, consistent=True)) if anchors else set()
+        return [
+            row["ticket_id"]
+            for row in rows
+            if not row.get("committed_with") or (f"TICKET#{row['ticket_id']}", row["committed_with"]) in landed
+        ]
 
     def list_comment_notifications(
         self, ticket_id: str, comment_id: str
@@ -1898,16 +1926,18 @@ class DeskmailTable:
     # (MAIL#, read only through its entry) and a ticket's search rows (skipped while the ticket has no LIST item).
     # write_together puts them first, in a BatchWriteItem at one unit a KB instead of a transaction's two. If the
     # transaction then fails they are deleted; if even that fails they stay unreachable (the email expires by TTL,
-    # a search skips the row). An outbox entry that names the item committing it (`committed_with`,
-    # its comment) goes ahead too, when that item is in the transaction: the sweep sends such an entry only once
-    # its comment exists, and drops it otherwise (list_due_outbox), so a stray one never sends an email.
+    # a search skips the row). An outbox entry or a new ticket's participation that names the comment committing it
+    # (`committed_with`, _commit_anchor) goes ahead too, when that comment is in the transaction: the sweep sends
+    # such an entry only once its comment exists and drops it otherwise (list_due_outbox), and such a participation
+    # counts only once its comment exists (list_user_ticket_ids), so a stray one never sends an email or names a
+    # ticket that is not there.
     AHEAD_TYPES = frozenset({"outbox_email", "ticket_search"})
 
     def _goes_ahead(self, item: dict, committed: set[tuple[str, str]]) -> bool:
         if item.get("type") in self.AHEAD_TYPES:
             return True
-        anchor = item.get("committed_with") if item.get("type") == "outbox" else None
-        return anchor is not None and (item["PK"], anchor) in committed
+        anchor = _commit_anchor(item)
+        return anchor is not None and anchor in committed
 
     def write_together(self, items: list[dict], updates: Iterable[dict] = ()) -> None:
         """Puts (and raw conditional Updates) in one TransactWriteItems: all of them are written, or none.

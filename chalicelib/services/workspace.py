@@ -320,11 +320,18 @@ def _post_comment(
     )
     # All or nothing: the comment, its events, the participation items (an address's tickets, found later without
     # a Scan) and every notification it will send, recorded in the outbox before the first SES call, are one
-    # transaction. Then each email is sent and recorded; a crash in between leaves it for the outbox sweep.
+    # unit (write_together: the items that name the comment committing them go just ahead of its transaction).
+    # Then each email is sent and recorded; a crash in between leaves it for the outbox sweep.
     # The ticket's own people took part from its first comment: later comments add only an author who is not one.
     members = {ticket.requester_id, *ticket.cc_ids, *([ticket.assignee_id] if ticket.assignee_id else [])}
-    joining = users if event == triggers.TICKET_CREATED else [author_id] if author_id not in members else []
-    participations = [dynamo.participation_item(user_id, ticket.id, ticket.subject, stamp) for user_id in joining]
+    created = event == triggers.TICKET_CREATED
+    joining = users if created else [author_id] if author_id not in members else []
+    participations = [
+        # A new ticket's people are new keys, so theirs can go ahead named by the comment; a later author's may
+        # overwrite one already there, which a failed transaction must not take back: it stays in the transaction.
+        dynamo.participation_item(user_id, ticket.id, ticket.subject, stamp, comment.id if created else None)
+        for user_id in joining
+    ]
     entries, notification_records = prepare_notifications(
         table, settings, ticket, comment, evaluations, now, ticket_had_failures=ticket_had_failures, with_comment=True
     )

@@ -172,6 +172,32 @@ def test_a_new_comments_outbox_entry_goes_ahead_of_its_transaction_and_counts_on
     }
 
 
+def test_a_new_tickets_participation_goes_ahead_and_counts_only_once_its_first_comment_exists(table):
+    from chalicelib.domain.model import Comment
+
+    comment = Comment("c1", "t1", "u1", "Rita", "Hi", True, "2026-12-01T10:00:00.000Z")
+    transactions = []
+    real_transact = table.client.transact_write_items
+
+    def transact(**kwargs):
+        transactions.append([action["Put"]["Item"]["SK"]["S"] for action in kwargs["TransactItems"]])
+        return real_transact(**kwargs)
+
+    table.client.transact_write_items = transact
+    try:
+        joined = dynamo.participation_item("u1", "t1", "Printer", "2026-12-01T10:00:00.000Z", with_comment="c1")
+        table.write_together([dynamo.comment_item(comment), joined])
+        # A later author's row names no comment: it may overwrite one, so it stays in its comment's transaction.
+        later = dynamo.participation_item("u1", "t3", "Fax", "2026-12-01T10:05:00.000Z")
+        table.write_together([dynamo.comment_item(Comment("c3", "t3", "u1", "Rita", "Hi", True, "x")), later])
+    finally:
+        table.client.transact_write_items = real_transact
+    assert transactions == [["C#c1"], ["C#c3", "TICKET#t3"]]
+    # A row put ahead of a ticket's transaction that never landed: its first comment does not exist.
+    table.write_items([dynamo.participation_item("u1", "t2", "Lost", "2026-12-01T10:01:00.000Z", with_comment="c2")])
+    assert sorted(table.list_user_ticket_ids("u1")) == ["t1", "t3"]
+
+
 def test_recipients_are_checked_with_one_batch_read_and_only_addresses_with_facts_are_queried(table):
     bounce = dynamo.address_fact_item(
         "Carl@example.com", "permanent_bounce", "2026-12-01T10:00:00.000Z", "s", "t", None

@@ -408,6 +408,7 @@ def test_an_outbox_entry_keeps_the_inline_files_so_the_sweep_sends_them_too():
         (Recipient("u", "Rita", "rita@example.com", "to"),),
         "s",
     )
+
     def stored_entry(email):
         mail, entry = dynamo.outbox_items(notification, email, "Printer", "2026-12-02T04:00:00.000Z")
         return dynamo.outbox_entry(dynamo.from_item(dynamo.to_item(entry)), dynamo.from_item(dynamo.to_item(mail)))
