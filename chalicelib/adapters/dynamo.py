@@ -863,16 +863,22 @@ def delivered_marker_item(ticket_id: str, user_id: str, delivered_at: str) -> di
 
 
 def _commit_anchor(item: dict) -> tuple[str, str] | None:
-    """The key of the comment whose transaction makes this item true (an outbox entry's or a new ticket's
-    participation: both name it in `committed_with`), or None."""
+    """The key of the item whose transaction makes this one true, named in `committed_with` by its sort key in the
+    ticket's partition: an outbox entry's comment, a new ticket's participation row's first comment, a subject
+    reference's ticket. None for any other item."""
     anchor = item.get("committed_with")
     if not anchor:
         return None
     if item.get("type") == "outbox":
         return item["PK"], anchor
-    if item.get("type") == "participation":
+    if item.get("type") in ("participation", "reference"):
         return f"TICKET#{item['ticket_id']}", anchor
     return None
+
+
+def _anchor_key(row: dict) -> tuple[str, str] | None:
+    """_commit_anchor for a row read back with only ticket_id and committed_with (a participation or reference)."""
+    return (f"TICKET#{row['ticket_id']}", row["committed_with"]) if row.get("committed_with") else None
 
 
 def participation_item(user_id: str, ticket_id: str, subject: str, at: str, with_comment: str | None = None) -> dict:
@@ -1790,15 +1796,16 @@ class DeskmailTable:
             if "LastEvaluatedKey" not in response:
                 break
             kwargs["ExclusiveStartKey"] = response["LastEvaluatedKey"]
-        # One put ahead of a new ticket's transaction names its first comment: it counts once that comment exists
-        # (a consistent BatchGetItem), so a ticket whose creation never landed is nobody's.
-        anchors = [(f"TICKET#{row['ticket_id']}", row["committed_with"]) for row in rows if row.get("committed_with")]
+        # A row put ahead of a new ticket's transaction names its first comment: it counts once that comment exists,
+        # so a ticket whose creation never landed is nobody's.
+        return [row["ticket_id"] for row in self._landed(rows)]
+
+    def _landed(self, rows: list[dict]) -> list[dict]:
+        """The rows whose committing item exists (rows that name none count as they are): one consistent
+        BatchGetItem of the items they name."""
+        anchors = [key for key in map(_anchor_key, rows) if key is not None]
         landed = set(self.get_many(anchors, consistent=True)) if anchors else set()
-        return [
-            row["ticket_id"]
-            for row in rows
-            if not row.get("committed_with") or (f"TICKET#{row['ticket_id']}", row["committed_with"]) in landed
-        ]
+        return [row for row in rows if (key := _anchor_key(row)) is None or key in landed]
 
     def list_comment_notifications(
         self, ticket_id: str, comment_id: str
@@ -2278,14 +2285,16 @@ class DeskmailTable:
         }
 
     def find_tickets_by_reference(self, reference: str) -> list[str]:
-        """Ticket ids whose subject reference ("[Ticket 4TDV9V]") is this, newest first: Query REF#{reference}."""
+        """Ticket ids whose subject reference ("[Ticket 4TDV9V]") is this, newest first: Query REF#{reference}, then
+        a BatchGetItem of their tickets."""
         response = self._query(
             KeyConditionExpression="PK = :pk AND begins_with(SK, :prefix)",
             ExpressionAttributeValues={":pk": {"S": f"REF#{reference.upper()}"}, ":prefix": {"S": "TICKET#"}},
             ScanIndexForward=False,
             Limit=10,
         )
-        return [from_item(item)["ticket_id"] for item in response.get("Items", [])]
+        # Put ahead of its ticket's transaction: one whose ticket never landed is skipped (one BatchGetItem).
+        return [row["ticket_id"] for row in self._landed([from_item(item) for item in response.get("Items", [])])]
 
     def get_trigger_templates(self, trigger_id: str) -> dict[str, dict]:
         """A trigger's edited templates by locale: Query TRIGGER#{id}, SK TEMPLATE#."""
@@ -2372,7 +2381,10 @@ def thread_item(ticket_id: str, user_id: str, thread: RecipientThread, updated_a
 
 
 def reference_item(ticket_id: str, reference: str, subject: str, created_at: str) -> dict:
-    """The short reference in notification subjects -> the ticket, so a reply with only the subject finds it."""
+    """The short reference in notification subjects -> the ticket, so a reply with only the subject finds it.
+
+    Written with a new ticket, just ahead of its transaction (`committed_with` its TICKET item): a reference whose
+    ticket never landed is skipped (find_tickets_by_reference)."""
     return {
         "PK": f"REF#{reference.upper()}",
         "SK": f"TICKET#{ticket_id}",
@@ -2380,6 +2392,7 @@ def reference_item(ticket_id: str, reference: str, subject: str, created_at: str
         "ticket_id": ticket_id,
         "subject": subject,
         "created_at": created_at,
+        "committed_with": "TICKET",
     }
 
 

@@ -198,6 +198,26 @@ def test_a_new_tickets_participation_goes_ahead_and_counts_only_once_its_first_c
     assert sorted(table.list_user_ticket_ids("u1")) == ["t1", "t3"]
 
 
+def test_a_subject_reference_goes_ahead_of_its_ticket_and_finds_only_a_ticket_that_landed(table):
+    landed, lost = ticket(1), ticket(2)
+    transactions = []
+    real_transact = table.client.transact_write_items
+
+    def transact(**kwargs):
+        transactions.append([action["Put"]["Item"]["SK"]["S"] for action in kwargs["TransactItems"]])
+        return real_transact(**kwargs)
+
+    table.client.transact_write_items = transact
+    try:
+        table.write_together([dynamo.ticket_item(landed), dynamo.reference_item(landed.id, "ABC123", "P", "x")])
+    finally:
+        table.client.transact_write_items = real_transact
+    assert transactions == [["TICKET"]]  # the reference went ahead, at one unit
+    # One put ahead of a ticket whose transaction never landed, and newer (ids sort by time): skipped.
+    table.write_items([dynamo.reference_item(lost.id, "ABC123", "P", "y")])
+    assert table.find_tickets_by_reference("abc123") == [landed.id]
+
+
 def test_recipients_are_checked_with_one_batch_read_and_only_addresses_with_facts_are_queried(table):
     bounce = dynamo.address_fact_item(
         "Carl@example.com", "permanent_bounce", "2026-12-01T10:00:00.000Z", "s", "t", None
