@@ -684,7 +684,12 @@ def _outcome(attributes: dict) -> OutcomeEvent:
     )
 
 
-def event_item(ticket_id: str, event_id: str, occurred_at: str, event_type: str, data: dict) -> dict:
+def event_item(
+    ticket_id: str, event_id: str, occurred_at: str, event_type: str, data: dict, with_ticket: bool = False
+) -> dict:
+    """with_ticket: written with the new ticket itself, whose TICKET item makes it true (`committed_with`): it can
+    then go just ahead of that transaction at one unit (write_together). The events log is read only once the
+    TICKET item is found (views.ticket_events), so one whose ticket never landed is never shown."""
     return {
         "PK": f"TICKET#{ticket_id}",
         "SK": f"EV#{occurred_at}#{event_id}",
@@ -693,6 +698,7 @@ def event_item(ticket_id: str, event_id: str, occurred_at: str, event_type: str,
         "event_type": event_type,
         "occurred_at": occurred_at,
         "data": data,
+        "committed_with": "TICKET" if with_ticket else None,
     }
 
 
@@ -865,11 +871,11 @@ def delivered_marker_item(ticket_id: str, user_id: str, delivered_at: str) -> di
 def _commit_anchor(item: dict) -> tuple[str, str] | None:
     """The key of the item whose transaction makes this one true, named in `committed_with` by its sort key in the
     ticket's partition: an outbox entry's comment, a new ticket's participation row's first comment, a subject
-    reference's ticket. None for any other item."""
+    reference's and a new ticket's first events' TICKET item. None for any other item."""
     anchor = item.get("committed_with")
     if not anchor:
         return None
-    if item.get("type") == "outbox":
+    if item.get("type") in ("outbox", "event"):
         return item["PK"], anchor
     if item.get("type") in ("participation", "reference"):
         return f"TICKET#{item['ticket_id']}", anchor

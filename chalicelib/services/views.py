@@ -235,6 +235,8 @@ def _describe(event_type: str, data: dict, tr: gettext.NullTranslations) -> str:
 
 def ticket_events(table: DeskmailTable, ticket_id: str, page_token: str | None, tr: gettext.NullTranslations) -> dict:
     """One page of the events log, oldest first: an auto-responder storm cannot grow a response past Lambda's 6 MB."""
+    # The ticket first: a 404 for one that does not exist, so a new ticket's first events, put just ahead of its
+    # transaction (dynamo.event_item with_ticket), are never shown when that transaction did not land.
     workspace.get_ticket(table, ticket_id)
     try:
         items, next_page = table.list_ticket_events(ticket_id, page_token, EVENTS_PAGE_SIZE)

@@ -192,6 +192,7 @@ def create_ticket(
         stamp,
         EVENT_TICKET_CREATED,
         {"subject": subject, "requester_id": requester_id, "author_id": author_id, **_acting_fields(acting)},
+        with_ticket=True,
     )
     comment = _post_comment(
         table,
@@ -311,12 +312,14 @@ def _post_comment(
     )
     evaluations = triggers.evaluate(list_triggers(table), event, ticket, draft, users)
     comment = Comment(**{**draft.__dict__, "trigger_evaluations": tuple(e.as_record() for e in evaluations)})
+    created = event == triggers.TICKET_CREATED
     added_event = dynamo.event_item(
         ticket.id,
         stable_id(EVENT_COMMENT_ADDED, comment_id) if comment_id else new_id(),
         stamp,
         EVENT_COMMENT_ADDED,
         {"comment_id": comment.id, "author_id": author_id, "author_name": comment.author_name, "public": public},
+        with_ticket=created,
     )
     # All or nothing: the comment, its events, the participation items (an address's tickets, found later without
     # a Scan) and every notification it will send, recorded in the outbox before the first SES call, are one
@@ -324,7 +327,6 @@ def _post_comment(
     # Then each email is sent and recorded; a crash in between leaves it for the outbox sweep.
     # The ticket's own people took part from its first comment: later comments add only an author who is not one.
     members = {ticket.requester_id, *ticket.cc_ids, *([ticket.assignee_id] if ticket.assignee_id else [])}
-    created = event == triggers.TICKET_CREATED
     joining = users if created else [author_id] if author_id not in members else []
     participations = [
         # A new ticket's people are new keys, so theirs can go ahead named by the comment; a later author's may

@@ -209,10 +209,13 @@ def test_a_subject_reference_goes_ahead_of_its_ticket_and_finds_only_a_ticket_th
 
     table.client.transact_write_items = transact
     try:
-        table.write_together([dynamo.ticket_item(landed), dynamo.reference_item(landed.id, "ABC123", "P", "x")])
+        created = dynamo.event_item(landed.id, "e1", "x", "ticket_created", {}, with_ticket=True)
+        table.write_together(
+            [dynamo.ticket_item(landed), dynamo.reference_item(landed.id, "ABC123", "P", "x"), created]
+        )
     finally:
         table.client.transact_write_items = real_transact
-    assert transactions == [["TICKET"]]  # the reference went ahead, at one unit
+    assert transactions == [["TICKET"]]  # the reference and the ticket's first event went ahead, at one unit
     # One put ahead of a ticket whose transaction never landed, and newer (ids sort by time): skipped.
     table.write_items([dynamo.reference_item(lost.id, "ABC123", "P", "y")])
     assert table.find_tickets_by_reference("abc123") == [landed.id]

@@ -138,12 +138,17 @@ def test_an_entry_put_ahead_of_a_commit_that_never_landed_is_dropped_by_the_swee
     assert entry["state"]["S"] == "pending" and entry["committed_with"]["S"].startswith("C#")
     assert not [item for item in table_items() if item["SK"]["S"] in ("TICKET", entry["committed_with"]["S"])]
     inject({})
+    # What went ahead of the ticket's transaction is not the ticket's: no ticket, no events log, no conversation.
+    stray = entry["PK"]["S"].removeprefix("TICKET#")
+    assert {item["type"]["S"] for item in table_items() if item["PK"]["S"] == entry["PK"]["S"]} >= {"event", "outbox"}
+    for path in (f"/tickets/{stray}", f"/tickets/{stray}/events", f"/tickets/{stray}/comments"):
+        assert api.get(path)[0] == 404
     assert sweep(minutes=1) == {}  # inside the grace period nobody touches it
     assert sweep() == {"dropped": 1}
     assert sweep() == {}
     assert sent_messages() == []
     assert outbox_entries() == []
-    assert not [item for item in table_items() if item["SK"]["S"].startswith(("MAIL#", "EV#"))]
+    assert not [item for item in table_items() if item["SK"]["S"].startswith("MAIL#")]
 
 
 def test_an_entry_put_ahead_of_its_comment_is_sent_by_the_sweep_once_the_comment_exists(api, who, inject):
