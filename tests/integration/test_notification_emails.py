@@ -88,12 +88,17 @@ def test_each_recipient_reads_their_language_in_both_parts_with_the_comment_esca
     assert german["To"] == "Greta Berger <greta@example.com>" and german["Cc"] is None
 
 
-def test_the_thread_chains_on_ses_message_ids_across_three_comments_and_a_reply(client):
+def ritas_ticket(client):
+    """Rita's ticket, assigned to Ada (signed in): the API, Ada, Rita, the ticket and its thread root."""
     api = Api(client, role="admin")
     agent = signed_in_agent(api)
     rita = api.user("Rita Requester", "rita@example.com")
     ticket = ticket_for(api, rita, assignee=agent)
-    root = f"<ticket-{ticket['id']}@{DOMAIN}>"
+    return api, agent, rita, ticket, f"<ticket-{ticket['id']}@{DOMAIN}>"
+
+
+def test_the_thread_chains_on_ses_message_ids_across_three_comments_and_a_reply(client):
+    api, agent, rita, ticket, root = ritas_ticket(client)
     first = message_to("rita@example.com")
     assert first["mime"]["In-Reply-To"] == root and first["mime"]["References"] == root
 
@@ -159,11 +164,7 @@ def test_a_recipient_new_to_the_ticket_threads_on_its_first_notification_kept_on
     from chalicelib import runtime
     from chalicelib.domain import threads
 
-    api = Api(client, role="admin")
-    agent = signed_in_agent(api)
-    rita = api.user("Rita Requester", "rita@example.com")
-    ticket = ticket_for(api, rita, assignee=agent)
-    root = f"<ticket-{ticket['id']}@{DOMAIN}>"
+    api, agent, rita, ticket, root = ritas_ticket(client)
     (first,) = [m for m in sent_messages() if "rita@example.com" in m["destinations"]]
     assert not [m for m in sent_messages() if "ada@deskmail.example.com" in m["destinations"]]
     comment(api, ticket, agent, "On it.")

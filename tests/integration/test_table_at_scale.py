@@ -6,6 +6,7 @@ one BatchGetItem; a hard bounce or complaint counts once however often it is wri
 
 from __future__ import annotations
 
+from contextlib import contextmanager
 from dataclasses import replace
 
 import pytest
@@ -87,20 +88,47 @@ def notification(n: int, email: str = "rita@example.com") -> Notification:
     )
 
 
-def test_the_sweep_finds_open_entries_in_every_shard_oldest_first_with_their_email(table):
+def outgoing_email(body: str = "Hello"):
     from chalicelib.domain.messages import Mailbox, OutgoingEmail
 
-    email = OutgoingEmail(
+    return OutgoingEmail(
         sender="Support <support@deskmail.example.com>",
         to=(Mailbox("Rita", "rita@example.com"),),
         cc=(),
         subject="Printer",
-        body="Hello " * 400,
+        body=body,
         rfc_message_id="<n@x>",
         thread_root_id="<t@x>",
         tags={"ticket_id": "t1"},
         configuration_set="deskmail",
     )
+
+
+@contextmanager
+def transactions_of(table):
+    """The sort keys each TransactWriteItems the adapter makes puts, in order, while the block runs."""
+    transactions: list[list[str]] = []
+    real_transact = table.client.transact_write_items
+
+    def transact(**kwargs):
+        transactions.append([action["Put"]["Item"]["SK"]["S"] for action in kwargs["TransactItems"]])
+        return real_transact(**kwargs)
+
+    table.client.transact_write_items = transact
+    try:
+        yield transactions
+    finally:
+        table.client.transact_write_items = real_transact
+
+
+def comment_of(ticket_id: str, comment_id: str):
+    from chalicelib.domain.model import Comment
+
+    return Comment(comment_id, ticket_id, "u1", "Rita", "Hi", True, "2026-12-01T10:00:00.000Z")
+
+
+def test_the_sweep_finds_open_entries_in_every_shard_oldest_first_with_their_email(table):
+    email = outgoing_email("Hello " * 400)
     items = [
         item
         for n in range(40)
@@ -123,34 +151,12 @@ def test_the_sweep_finds_open_entries_in_every_shard_oldest_first_with_their_ema
 
 
 def test_a_new_comments_outbox_entry_goes_ahead_of_its_transaction_and_counts_only_once_the_comment_exists(table):
-    from chalicelib.domain.messages import Mailbox, OutgoingEmail
-    from chalicelib.domain.model import Comment
-
-    email = OutgoingEmail(
-        sender="Support <support@deskmail.example.com>",
-        to=(Mailbox("Rita", "rita@example.com"),),
-        cc=(),
-        subject="Printer",
-        body="Hello",
-        rfc_message_id="<n@x>",
-        thread_root_id="<t@x>",
-        tags={"ticket_id": "t1"},
-        configuration_set="deskmail",
-    )
-    comment = Comment("c1", "t1", "u1", "Rita", "Hi", True, "2026-12-01T10:00:00.000Z")
-    transactions = []
-    real_transact = table.client.transact_write_items
-
-    def transact(**kwargs):
-        transactions.append([action["Put"]["Item"]["SK"]["S"] for action in kwargs["TransactItems"]])
-        return real_transact(**kwargs)
-
-    table.client.transact_write_items = transact
-    try:
+    email = outgoing_email()
+    with transactions_of(table) as transactions:
         committed = dynamo.outbox_items(
             notification(1), email, "Printer", "2026-12-01T10:00:00.000Z", with_comment=True
         )
-        table.write_together([dynamo.comment_item(comment), *committed])
+        table.write_together([dynamo.comment_item(comment_of("t1", "c1")), *committed])
         # Written with no comment in the unit (a comment whose transaction never landed, as the sweep finds it).
         of_lost_comment = replace(notification(2), comment_id="c2")
         lost = dynamo.outbox_items(of_lost_comment, email, "Printer", "2026-12-01T10:00:01.000Z", with_comment=True)
@@ -160,8 +166,6 @@ def test_a_new_comments_outbox_entry_goes_ahead_of_its_transaction_and_counts_on
         # A resend's entry names no comment: it is the unit, and stays in the transaction.
         table.write_together(dynamo.outbox_items(notification(3), email, "Printer", "2026-12-01T10:00:02.000Z"))
         assert transactions[1:] == [["OUTBOX#n0003"]]
-    finally:
-        table.client.transact_write_items = real_transact
     due = {entry.notification.id: entry for entry in table.list_due_outbox("2026-12-01T11:00:00.000Z")}
     assert (due["n0001"].committed, due["n0002"].committed, due["n0003"].committed) == (True, False, True)
     assert table.drop_uncommitted_outbox("t1", "n0002")
@@ -173,25 +177,12 @@ def test_a_new_comments_outbox_entry_goes_ahead_of_its_transaction_and_counts_on
 
 
 def test_a_new_tickets_participation_goes_ahead_and_counts_only_once_its_first_comment_exists(table):
-    from chalicelib.domain.model import Comment
-
-    comment = Comment("c1", "t1", "u1", "Rita", "Hi", True, "2026-12-01T10:00:00.000Z")
-    transactions = []
-    real_transact = table.client.transact_write_items
-
-    def transact(**kwargs):
-        transactions.append([action["Put"]["Item"]["SK"]["S"] for action in kwargs["TransactItems"]])
-        return real_transact(**kwargs)
-
-    table.client.transact_write_items = transact
-    try:
+    with transactions_of(table) as transactions:
         joined = dynamo.participation_item("u1", "t1", "Printer", "2026-12-01T10:00:00.000Z", with_comment="c1")
-        table.write_together([dynamo.comment_item(comment), joined])
+        table.write_together([dynamo.comment_item(comment_of("t1", "c1")), joined])
         # A later author's row names no comment: it may overwrite one, so it stays in its comment's transaction.
         later = dynamo.participation_item("u1", "t3", "Fax", "2026-12-01T10:05:00.000Z")
-        table.write_together([dynamo.comment_item(Comment("c3", "t3", "u1", "Rita", "Hi", True, "x")), later])
-    finally:
-        table.client.transact_write_items = real_transact
+        table.write_together([dynamo.comment_item(comment_of("t3", "c3")), later])
     assert transactions == [["C#c1"], ["C#c3", "TICKET#t3"]]
     # A row put ahead of a ticket's transaction that never landed: its first comment does not exist.
     table.write_items([dynamo.participation_item("u1", "t2", "Lost", "2026-12-01T10:01:00.000Z", with_comment="c2")])
@@ -200,21 +191,11 @@ def test_a_new_tickets_participation_goes_ahead_and_counts_only_once_its_first_c
 
 def test_a_subject_reference_goes_ahead_of_its_ticket_and_finds_only_a_ticket_that_landed(table):
     landed, lost = ticket(1), ticket(2)
-    transactions = []
-    real_transact = table.client.transact_write_items
-
-    def transact(**kwargs):
-        transactions.append([action["Put"]["Item"]["SK"]["S"] for action in kwargs["TransactItems"]])
-        return real_transact(**kwargs)
-
-    table.client.transact_write_items = transact
-    try:
+    with transactions_of(table) as transactions:
         created = dynamo.event_item(landed.id, "e1", "x", "ticket_created", {}, with_ticket=True)
         table.write_together(
             [dynamo.ticket_item(landed), dynamo.reference_item(landed.id, "ABC123", "P", "x"), created]
         )
-    finally:
-        table.client.transact_write_items = real_transact
     assert transactions == [["TICKET"]]  # the reference and the ticket's first event went ahead, at one unit
     # One put ahead of a ticket whose transaction never landed, and newer (ids sort by time): skipped.
     table.write_items([dynamo.reference_item(lost.id, "ABC123", "P", "y")])
