@@ -81,7 +81,8 @@ LAYOUT_TEXTS = {
     "view_ticket": _("View ticket {reference}"),
     "internal_note": _("Internal note"),
 }
-# What a template may use: documented in docs/email-templates.md, enforced by validate_template().
+# What a template may use: documented in docs/email-notifications.md ("Per-trigger templates"), enforced by
+# validate_template().
 PLACEHOLDERS = {
     "ticket": ("id", "reference", "subject", "url"),
     "comment": ("author", "body", "time", "public"),
