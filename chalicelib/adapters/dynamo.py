@@ -882,11 +882,6 @@ def _commit_anchor(item: dict) -> tuple[str, str] | None:
     return None
 
 
-def _anchor_key(row: dict) -> tuple[str, str] | None:
-    """_commit_anchor for a row read back with only ticket_id and committed_with (a participation or reference)."""
-    return (f"TICKET#{row['ticket_id']}", row["committed_with"]) if row.get("committed_with") else None
-
-
 def participation_item(user_id: str, ticket_id: str, subject: str, at: str, with_comment: str | None = None) -> dict:
     """Who takes part in which ticket, so an address's tickets are one Query away (USER#{id}, TICKET#...); written
     when the user joins (the ticket's people with its first comment, another author with theirs).
@@ -1794,7 +1789,8 @@ class DeskmailTable:
         kwargs: dict[str, Any] = {
             "KeyConditionExpression": "PK = :pk AND begins_with(SK, :prefix)",
             "ExpressionAttributeValues": {":pk": {"S": f"USER#{user_id}"}, ":prefix": {"S": "TICKET#"}},
-            "ProjectionExpression": "ticket_id, committed_with",
+            "ProjectionExpression": "#type, ticket_id, committed_with",  # what _commit_anchor reads
+            "ExpressionAttributeNames": {"#type": "type"},
         }
         while True:
             response = self._query(**kwargs)
@@ -1807,11 +1803,15 @@ class DeskmailTable:
         return [row["ticket_id"] for row in self._landed(rows)]
 
     def _landed(self, rows: list[dict]) -> list[dict]:
-        """The rows whose committing item exists (rows that name none count as they are): one consistent
-        BatchGetItem of the items they name."""
-        anchors = [key for key in map(_anchor_key, rows) if key is not None]
-        landed = set(self.get_many(anchors, consistent=True)) if anchors else set()
-        return [row for row in rows if (key := _anchor_key(row)) is None or key in landed]
+        """The rows whose committing item exists (rows that name none count as they are)."""
+        landed = self._landed_anchors(rows)
+        return [row for row in rows if (anchor := _commit_anchor(row)) is None or anchor in landed]
+
+    def _landed_anchors(self, items: list[dict]) -> set[tuple[str, str]]:
+        """Of the committing items these items name (_commit_anchor), those that exist: one consistent
+        BatchGetItem, none when no item names one."""
+        anchors = [anchor for anchor in map(_commit_anchor, items) if anchor is not None]
+        return set(self.get_many(anchors, consistent=True)) if anchors else set()
 
     def list_comment_notifications(
         self, ticket_id: str, comment_id: str
@@ -1939,11 +1939,12 @@ class DeskmailTable:
     # (MAIL#, read only through its entry) and a ticket's search rows (skipped while the ticket has no LIST item).
     # write_together puts them first, in a BatchWriteItem at one unit a KB instead of a transaction's two. If the
     # transaction then fails they are deleted; if even that fails they stay unreachable (the email expires by TTL,
-    # a search skips the row). An outbox entry or a new ticket's participation that names the comment committing it
-    # (`committed_with`, _commit_anchor) goes ahead too, when that comment is in the transaction: the sweep sends
-    # such an entry only once its comment exists and drops it otherwise (list_due_outbox), and such a participation
-    # counts only once its comment exists (list_user_ticket_ids), so a stray one never sends an email or names a
-    # ticket that is not there.
+    # a search skips the row). An item that names the item committing it (`committed_with`, _commit_anchor: an
+    # outbox entry its comment; a new ticket's participation rows, subject reference and first events the ticket)
+    # goes ahead too, when that item is in the transaction. Whatever reads it checks that item first: the sweep
+    # drops an entry whose comment never landed (list_due_outbox), a user's tickets and a reference lookup skip
+    # such rows (_landed), and the events log is read once the ticket is found, so a stray one never sends an
+    # email or names a ticket that is not there.
     AHEAD_TYPES = frozenset({"outbox_email", "ticket_search"})
 
     def _goes_ahead(self, item: dict, committed: set[tuple[str, str]]) -> bool:
@@ -1960,7 +1961,7 @@ class DeskmailTable:
         go ahead of the transaction, as plain puts.
         """
         unique = {(item["PK"], item["SK"]): item for item in items}  # one action per item in a transaction
-        # What the transaction itself writes (an outbox entry goes ahead only when the item committing it is here).
+        # What the transaction itself writes (an item naming its committing item goes ahead only if that one is here).
         committed = {key for key, item in unique.items() if item.get("type") not in self.AHEAD_TYPES}
         goes_ahead = {key: self._goes_ahead(item, committed) for key, item in unique.items()}
         ahead = [to_item(item) for key, item in unique.items() if goes_ahead[key]]
@@ -2101,25 +2102,16 @@ class DeskmailTable:
                 for entry, mail_key in zip(entries, mail_keys, strict=True)
                 if entry is not None and "GSI3PK" in entry and entry["changed_at"] < changed_before
             ]
-            committed = self._committed_anchors([entry for entry, _ in open_rows])
+            # Only a pending entry can be one whose comment never landed: a claimed one was sent by the request
+            # that committed it, or by the sweep after this check.
+            landed = self._landed_anchors([entry for entry, _ in open_rows if entry["state"] == outbox.PENDING])
             for entry, mail_key in open_rows:
                 pending = entry["state"] == outbox.PENDING
-                anchor = entry.get("committed_with")
-                real = not pending or anchor is None or (entry["PK"], anchor) in committed
+                real = not pending or (anchor := _commit_anchor(entry)) is None or anchor in landed
                 due.append(outbox_entry(entry, found.get(mail_key) if pending else None, committed=real))
                 if len(due) == limit:
                     return due
         return due
-
-    def _committed_anchors(self, entries: list[dict]) -> set[tuple[str, str]]:
-        """Of the pending entries put ahead of a transaction, the committing items that exist: one consistent
-        BatchGetItem (none when no such entry is due, as in nearly every sweep)."""
-        anchors = [
-            (entry["PK"], entry["committed_with"])
-            for entry in entries
-            if entry["state"] == outbox.PENDING and entry.get("committed_with")
-        ]
-        return set(self.get_many(anchors, consistent=True)) if anchors else set()
 
     def drop_uncommitted_outbox(self, ticket_id: str, notification_id: str) -> bool:
         """Deletes an entry whose committing transaction never landed, and its email: only while it is still pending

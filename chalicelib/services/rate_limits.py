@@ -26,8 +26,7 @@ def brake_window_start(now: str) -> str:
 class NotificationBrake:
     """One unit of work's view of a ticket's recent sends to its recipients, kept current as it sends more."""
 
-    def __init__(self, ticket_id: str, now: str, recent_sends: Iterable[tuple[str, str]]):
-        self.ticket_id = ticket_id
+    def __init__(self, now: str, recent_sends: Iterable[tuple[str, str]]):
         self.now = now
         self.counter = rate_limit.SendCounter(now, rate_limit.windows_from(os.environ), recent_sends)
 

@@ -412,7 +412,7 @@ def prepare_notifications(
     user_ids = list(dict.fromkeys(r.user_id for evaluation in fired for r in evaluation.recipients))
     # The recipients' threads: their SES Message-IDs to thread on, and what the ticket sent them lately (the brake).
     chains = table.get_thread_chains(ticket.id, [*user_ids, threads.TICKET_CHAIN])
-    brake = NotificationBrake(ticket.id, now(), [send for thread in chains.values() for send in thread.sends])
+    brake = NotificationBrake(now(), [send for thread in chains.values() for send in thread.sends])
     composer = notification_emails.composer(
         table,
         settings,
